@@ -1,0 +1,184 @@
+//! The catalogue of diagnostic codes. Codes are stable: tools and CI match on
+//! them. `E` codes are errors, `W` codes warnings. `netc explain CODE` prints
+//! the explanation; docs/diagnostics.md is generated from this table
+//! (`netc explain --all --markdown`), and a test keeps the two in step.
+
+pub struct CodeInfo {
+    pub code: &'static str,
+    pub title: &'static str,
+    pub explain: &'static str,
+}
+
+macro_rules! codes {
+    ($( $name:ident = $code:literal, $title:literal, $explain:literal; )*) => {
+        $( pub const $name: &str = $code; )*
+        pub const ALL: &[CodeInfo] = &[ $( CodeInfo { code: $code, title: $title, explain: $explain }, )* ];
+    };
+}
+
+codes! {
+    // ---- loading: YAML and resource envelopes ----
+    YAML_SYNTAX = "E0001", "YAML syntax error",
+        "The file is not valid YAML. The position is where the parser gave up; the mistake is often just before it (indentation, a missing colon, an unclosed quote).";
+    YAML_TAG = "E0002", "YAML tag in input",
+        "A value starting with `!` is a YAML tag, not a string: `nodeSelector: !has(x)` parses as the tag `!has(x)` on an empty value, and Calico then silently drops the field (a peer meant for some nodes becomes global). netc rejects every tag. Quote the value: `nodeSelector: \"!has(x)\"`.";
+    YAML_DUPLICATE_KEY = "E0003", "duplicate key",
+        "A mapping has the same key twice. YAML forbids it and other tools keep only one of them, silently. Remove one.";
+    YAML_UNSUPPORTED = "E0004", "unsupported YAML construct",
+        "Mapping keys must be plain strings, and anchors/aliases must not expand beyond a fixed budget (a guard against alias bombs).";
+    NOT_A_RESOURCE = "E0005", "document is not a resource",
+        "Every YAML document must be a mapping with `apiVersion`, `kind` and (except for List kinds) `metadata.name`. Empty documents are skipped.";
+    API_VERSION = "E0006", "unsupported apiVersion",
+        "netc reads Calico v3 resources: `apiVersion: projectcalico.org/v3`, or `crd.projectcalico.org/v1` as written through kubectl.";
+    UNKNOWN_KIND = "E0007", "unknown kind",
+        "The kind is not one netc reads. Kinds: IPPool, BGPConfiguration, BGPPeer, Node, NetworkPolicy, GlobalNetworkPolicy, GlobalNetworkSet, NetworkSet, HostEndpoint, WorkloadEndpoint, and each with a `List` suffix holding `items`.";
+    IO = "E0008", "cannot read input",
+        "A path given on the command line could not be read, or a directory held no *.yaml/*.yml files.";
+
+    // ---- schema ----
+    UNKNOWN_FIELD = "E0101", "unknown field",
+        "The field is not part of the resource's schema. Calico ignores unknown fields, which hides typos such as `ipipmode`; netc rejects them and suggests the closest known field.";
+    WRONG_TYPE = "E0102", "wrong type",
+        "The value has the wrong YAML type (for example a string where a number or list is expected). Quote numbers that must be strings; do not quote numbers or booleans that must stay so.";
+    NOT_ALLOWED = "E0103", "value not allowed",
+        "The value is not one of the values the field accepts; the diagnostic lists them. Values are case-sensitive.";
+    MISSING_FIELD = "E0104", "missing required field",
+        "A required field is absent.";
+    BAD_FORMAT = "E0105", "malformed value",
+        "The value does not have the form the field requires (a pattern or format such as an interface name or a duration).";
+    OUT_OF_RANGE = "E0106", "value out of range",
+        "A number or a list length is outside the allowed range.";
+    SCHEMA_OTHER = "E0107", "schema violation",
+        "The document violates its JSON Schema in a way not covered by a more specific code.";
+
+    // ---- names and metadata ----
+    BAD_NAME = "E0201", "invalid resource name",
+        "Resource names are DNS-1123 subdomains: lower-case letters, digits, `-` and `.`, starting and ending alphanumeric, at most 253 characters. Policy names have stricter forms (see the message).";
+    DUPLICATE_NAME = "E0202", "duplicate resource",
+        "Two resources of the same kind (and namespace) share a name; one would silently replace the other.";
+    BAD_LABEL = "E0203", "invalid label",
+        "Label keys must be Kubernetes qualified names (optional DNS prefix and `/`, then up to 63 of `[A-Za-z0-9_.-]`, alphanumeric at both ends); values at most 63 such characters or empty.";
+
+    // ---- IPPool ----
+    BAD_CIDR = "E0301", "invalid CIDR",
+        "The CIDR does not parse, or has host bits set. Calico requires pool CIDRs to be strictly masked: write `10.0.0.0/16`, not `10.0.0.1/16`.";
+    BLOCK_SIZE = "E0302", "blockSize out of range",
+        "blockSize must be 20..32 for IPv4 pools and 116..128 for IPv6 pools.";
+    POOL_TOO_SMALL = "E0303", "pool smaller than a block",
+        "An enabled pool's prefix must be at most its blockSize: a /28 pool cannot hold a /26 block.";
+    IPIP_AND_VXLAN = "E0304", "IPIP and VXLAN both enabled",
+        "A pool uses one encapsulation: set ipipMode or vxlanMode to Never.";
+    IPIP_V6 = "E0305", "IPIP on an IPv6 pool",
+        "IPIP only carries IPv4. Use vxlanMode for IPv6 pools.";
+    LINK_LOCAL = "E0306", "pool overlaps link-local",
+        "Pools must not overlap 169.254.0.0/16 (IPv4) or fe80::/10 (IPv6).";
+    POOL_OVERLAP = "E0307", "pools overlap",
+        "Two pools cover common addresses. calicoctl only checks this when a pool is created; netc checks the whole desired state.";
+    ALLOWED_USES = "E0308", "conflicting allowedUses",
+        "LoadBalancer pools cannot also be Workload/Tunnel pools, cannot use IPIP/VXLAN or disableBGPExport, and need nodeSelector all(). Tunnel pools cannot have a namespaceSelector.";
+    POOL_EXHAUSTED = "E0309", "more nodes than blocks",
+        "The pool's nodeSelector selects more nodes than the pool has blocks of blockSize, so some node would get no block.";
+    CROSS_SUBNET_HOST_MASK = "W0311", "/32 node address under CrossSubnet",
+        "With CrossSubnet, a peer is on the same subnet when both addresses share the node's ipv4Address prefix. A /32 (or missing) mask makes every peer look remote, so every route is encapsulated. Give the node its real prefix length, e.g. `10.0.0.5/24`.";
+
+    // ---- BGPConfiguration ----
+    BGP_CONFIG_NAME = "E0401", "invalid BGPConfiguration name",
+        "BGPConfiguration is named `default` (cluster-wide) or `node.<nodename>` (one node's override).";
+    MESH_OPTIONS_WITHOUT_MESH = "E0402", "mesh option while the mesh is off",
+        "nodeMeshPassword and nodeMeshMaxRestartTime only apply to the node-to-node mesh; they are not allowed when nodeToNodeMeshEnabled is false.";
+    BAD_COMMUNITY = "E0403", "invalid BGP community",
+        "A standard community is `aa:nn` with two 16-bit numbers; a large community is `aa:nn:mm` with three 32-bit numbers.";
+    COMMUNITY_REFERENCE = "E0404", "community definition or reference",
+        "Every community defined in `communities` must be used by a prefixAdvertisement, and every name a prefixAdvertisement uses must be defined (or be a literal value).";
+    CONFIG_NODE_UNKNOWN = "W0405", "per-node BGPConfiguration for an unknown node",
+        "`node.<name>` names a node that is not declared; the configuration has no effect.";
+    NODE_WITHOUT_PEERS = "W0406", "node has no BGP peers",
+        "The node-to-node mesh is disabled and this node has no route reflector, BGPPeer or peerSelector peering left: it will lose every route it learned. Create the route-reflector peerings before disabling the mesh.";
+
+    // ---- BGPPeer ----
+    PEER_NODE_AND_SELECTOR = "E0501", "node and nodeSelector both set",
+        "A BGPPeer applies to one node (`node`), to selected nodes (`nodeSelector`), or, with neither, to all nodes; not both.";
+    PEER_IP_AND_SELECTOR = "E0502", "peerIP and peerSelector",
+        "A BGPPeer names its remote side with exactly one of peerIP or peerSelector (or localWorkloadSelector).";
+    BAD_PEER_IP = "E0503", "invalid peerIP",
+        "peerIP is an IP address, `IPv4:port` or `[IPv6]:port`, with port 1..65535.";
+    AS_WITH_PEER_SELECTOR = "E0504", "asNumber with peerSelector",
+        "Peers chosen by peerSelector take their AS number from the selected Node (or the global AS); asNumber must be empty.";
+    REACHABLE_BY = "E0505", "invalid reachableBy",
+        "reachableBy needs peerIP and must be an address of the same family.";
+    NEXT_HOP_BOTH = "E0506", "keepOriginalNextHop and nextHopMode",
+        "keepOriginalNextHop is the deprecated form of nextHopMode: Keep; set only one.";
+    UNKNOWN_NODE = "E0507", "unknown node",
+        "The resource names a node that is not declared in the input.";
+    SELECTS_NOTHING = "W0508", "selector selects no node",
+        "The selector matches none of the declared nodes, so the resource has no effect.";
+    EBGP_RR_CLIENT = "E0509", "eBGP neighbor as route-reflector client",
+        "A route reflector would make this peer an `rr client`, but the peer is in a different AS. BIRD rejects the whole config (\"Only internal neighbor can be RR client\") and the node keeps no sessions. Give both the same AS or peer with a node outside the RR role.";
+    LOCAL_WORKLOAD = "E0510", "invalid localWorkloadSelector",
+        "localWorkloadSelector excludes peerIP and peerSelector and requires asNumber.";
+    BAD_AS = "E0511", "invalid AS number",
+        "An AS number is 0..4294967295, or asdot `X.Y` with two 16-bit halves.";
+    BAD_DURATION = "E0512", "invalid duration",
+        "Durations are Go durations such as `120s`, `2m`, `1h30m`.";
+    UNKNOWN_FILTER = "E0513", "unknown BGPFilter",
+        "The BGPPeer lists a BGPFilter that is not declared. netc does not read BGPFilter resources yet, so `filters` must be empty.";
+
+    // ---- Node ----
+    BAD_NODE_ADDRESS = "E0601", "invalid node address",
+        "spec.bgp.ipv4Address is an IPv4 address with its prefix length, e.g. `10.0.0.5/24`; the prefix defines the node's subnet for CrossSubnet.";
+    BAD_CLUSTER_ID = "E0602", "invalid routeReflectorClusterID",
+        "routeReflectorClusterID is a dotted-quad IPv4 value such as `224.0.0.1`.";
+    DUPLICATE_NODE_IP = "E0603", "duplicate node address",
+        "Two nodes share an IPv4 address. Calico generates two BGP protocols with the same name and BIRD rejects the whole config (\"Symbol already defined\").";
+    DUPLICATE_ROUTER_ID = "E0604", "duplicate router id",
+        "Two nodes would use the same BGP router id (their IPv4 address); sessions between them fail.";
+    EMPTY_BGP = "E0605", "empty spec.bgp",
+        "`spec.bgp: {}` is rejected by Calico; omit `bgp` or give it an address.";
+    BAD_ANNOTATION = "E0606", "invalid netc annotation",
+        "A `netc.dev/...` annotation has a value netc cannot use; see the message for the allowed form.";
+
+    // ---- policy ----
+    BAD_SELECTOR = "E0701", "invalid selector",
+        "The selector does not parse. Grammar: has(k), all(), k == \"v\", k != \"v\", k in {\"a\",\"b\"}, k not in {...}, k contains/starts with/ends with \"s\", !, &&, ||, parentheses.";
+    PORTS_NEED_PROTOCOL = "E0702", "ports without a port protocol",
+        "Numeric ports need protocol TCP, UDP or SCTP; without a protocol only named ports are allowed.";
+    ICMP_PROTOCOL = "E0703", "icmp with the wrong protocol",
+        "icmp/notICMP need protocol ICMP (with ipVersion 4) or ICMPv6 (with ipVersion 6); a code needs a type.";
+    MIXED_FAMILY = "E0704", "mixed IP families in one rule",
+        "All nets in one rule must be of one IP family, and that family must match ipVersion if set.";
+    NOT_NETS_ALL = "E0705", "notNets excludes everything",
+        "`notNets: [0.0.0.0/0]` (or ::/0) can never match; the rule is a contradiction.";
+    PRE_DNAT = "E0706", "preDNAT / doNotTrack misuse",
+        "preDNAT and doNotTrack are mutually exclusive, both require applyOnForward: true, and preDNAT policies cannot have egress rules or the Egress type.";
+    DUPLICATE_TYPES = "E0707", "duplicate policy types",
+        "`types` lists Ingress and Egress at most once each.";
+    BAD_PORT = "E0708", "invalid port",
+        "A port is a number 1..65535 (0 is allowed as a range start), a range `lo:hi` with lo <= hi, or a named port.";
+    BAD_PROTOCOL = "E0709", "invalid protocol",
+        "Protocols are TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite (any case) or a number 1..255.";
+    GLOBAL_SELECTOR = "E0710", "global() misuse",
+        "global() is only valid, alone, as an EntityRule namespaceSelector.";
+    SERVICES = "E0711", "services misuse",
+        "services excludes namespaceSelector, selector, notSelector, nets, notNets, serviceAccounts and ports, and is not allowed in an egress source or an ingress destination.";
+    HTTP_MATCH = "E0712", "http match misuse",
+        "http matches are only allowed on Allow rules whose protocol is TCP or unset.";
+    BAD_NET = "E0714", "invalid net",
+        "Rule nets are CIDRs (host bits allowed, as Calico does) or bare addresses.";
+    UNSUPPORTED_MATCH = "W0715", "match netc cannot enforce",
+        "The rule uses a match that needs a Kubernetes control plane (serviceAccounts, services, http, namespaceSelector other than all()). netc compiles the rule as if that match never matched for Allow (fail closed) and warns.";
+    POLICY_ORDER_TIE = "W0716", "policies share an order",
+        "Two policies in one tier have the same order; Calico breaks the tie by name. Make the order explicit if the sequence matters.";
+
+    // ---- endpoints ----
+    HEP_NEEDS_IFACE_OR_IPS = "E0801", "host endpoint without interface",
+        "A HostEndpoint needs interfaceName or expectedIPs.";
+    BAD_INTERFACE = "E0802", "invalid interface name",
+        "Interface names are 1..15 characters of `[A-Za-z0-9_.-]` (HostEndpoint also accepts `*`).";
+    WORKLOAD_ADDRESS = "E0803", "invalid workload address",
+        "WorkloadEndpoint ipNetworks are IPv4 or IPv6 /32 or /128 addresses (or bare addresses).";
+}
+
+/// Look a code up (case-insensitive).
+pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
+    ALL.iter().find(|c| c.code.eq_ignore_ascii_case(code))
+}

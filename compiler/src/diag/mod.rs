@@ -1,0 +1,240 @@
+//! Diagnostics: what went wrong, where, and what is allowed instead.
+//!
+//! A [`Diagnostic`] carries a stable code (see [`codes`]), a severity, the
+//! resource it concerns (`IPPool pool-a`) and a primary [`Span`]. It renders
+//! rustc-style through `codespan-reporting` (chosen over miette because it is
+//! a small, dependency-light renderer that takes our own file database and
+//! produces plain text for tests and colour for terminals), or as JSON for CI.
+
+pub mod codes;
+
+use crate::source::{SourceMap, Span};
+use codespan_reporting::diagnostic as cs;
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem found in the desired state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable code, e.g. `E0301`; documented in docs/diagnostics.md and by `netc explain`.
+    pub code: &'static str,
+    pub message: String,
+    /// Where the problem is. `None` only for problems with no location (a missing file).
+    pub span: Option<Span>,
+    /// Short text printed under the caret.
+    pub label: Option<String>,
+    /// The resource concerned, as `Kind name`.
+    pub resource: Option<String>,
+    /// Further lines: what is allowed, how to fix it.
+    pub notes: Vec<String>,
+    /// Other places that take part (e.g. the first of two duplicates).
+    pub related: Vec<(Span, String)>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(Severity::Error, code, message)
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(Severity::Warning, code, message)
+    }
+    fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            span: None,
+            label: None,
+            resource: None,
+            notes: Vec::new(),
+            related: Vec::new(),
+        }
+    }
+    pub fn at(mut self, span: Span) -> Self {
+        self.span = Some(span);
+        self
+    }
+    pub fn at_opt(mut self, span: Option<Span>) -> Self {
+        self.span = span;
+        self
+    }
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+    pub fn related(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related.push((span, label.into()));
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Sort key giving a stable, reader-friendly order: by file, line, column, code.
+    fn sort_key(&self) -> (u32, u32, u32, &'static str, String) {
+        match self.span {
+            Some(s) => (s.file.0, s.line, s.col, self.code, self.message.clone()),
+            None => (u32::MAX, 0, 0, self.code, self.message.clone()),
+        }
+    }
+}
+
+/// A set of diagnostics collected over a run.
+#[derive(Clone, Debug, Default)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+    pub fn extend(&mut self, ds: impl IntoIterator<Item = Diagnostic>) {
+        self.items.extend(ds);
+    }
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+    pub fn warning_count(&self) -> usize {
+        self.items.len() - self.error_count()
+    }
+    pub fn has_errors(&self) -> bool {
+        self.error_count() > 0
+    }
+    /// Stable order and no exact duplicates (the same problem reached twice).
+    pub fn sort(&mut self) {
+        self.items.sort_by_key(|a| a.sort_key());
+        self.items.dedup();
+    }
+}
+
+/// JSON form of a diagnostic (`--format json`); field names are a stable interface.
+#[derive(Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub file: Option<&'a str>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub severity: Severity,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub resource: Option<&'a str>,
+    pub notes: &'a [String],
+}
+
+impl Diagnostic {
+    pub fn to_json<'a>(&'a self, sources: &'a SourceMap) -> JsonDiagnostic<'a> {
+        JsonDiagnostic {
+            file: self.span.map(|s| sources.get(s.file).name.as_str()),
+            line: self.span.map(|s| s.line),
+            column: self.span.map(|s| s.col),
+            severity: self.severity,
+            code: self.code,
+            message: &self.message,
+            resource: self.resource.as_deref(),
+            notes: &self.notes,
+        }
+    }
+}
+
+/// Renders diagnostics rustc-style. Holds a copy of the sources in the form
+/// codespan-reporting wants, so build it once per batch.
+pub struct Renderer {
+    files: SimpleFiles<String, String>,
+    config: term::Config,
+}
+
+impl Renderer {
+    pub fn new(sources: &SourceMap) -> Renderer {
+        let mut files = SimpleFiles::new();
+        for (_, f) in sources.files() {
+            files.add(f.name.clone(), f.text.clone());
+        }
+        Renderer {
+            files,
+            config: term::Config::default(),
+        }
+    }
+
+    /// Render one diagnostic as plain text (no colour).
+    pub fn render(&self, d: &Diagnostic) -> String {
+        let cs = self.to_codespan(d);
+        term::emit_into_string(&self.config, &self.files, &cs).unwrap_or_else(|_| {
+            // Rendering can only fail for a span outside its file; fall back
+            // to the one-line form rather than lose the diagnostic.
+            format!("{}[{}]: {}\n", sev_word(d.severity), d.code, d.message)
+        })
+    }
+
+    /// Render with ANSI colour to a terminal stream.
+    pub fn render_color(
+        &self,
+        d: &Diagnostic,
+        out: &mut dyn term::WriteStyle,
+    ) -> Result<(), codespan_reporting::files::Error> {
+        let cs = self.to_codespan(d);
+        term::emit_to_write_style(out, &self.config, &self.files, &cs)
+    }
+
+    fn to_codespan(&self, d: &Diagnostic) -> cs::Diagnostic<usize> {
+        let mut out = match d.severity {
+            Severity::Error => cs::Diagnostic::error(),
+            Severity::Warning => cs::Diagnostic::warning(),
+        }
+        .with_code(d.code);
+        out = out.with_message(match &d.resource {
+            Some(r) => format!("{}: {}", r, d.message),
+            None => d.message.clone(),
+        });
+        let mut labels = Vec::new();
+        if let Some(s) = d.span {
+            let end = s.offset + s.len.max(1);
+            let mut l = cs::Label::primary(s.file.0 as usize, s.offset..end);
+            if let Some(text) = &d.label {
+                l = l.with_message(text.clone());
+            }
+            labels.push(l);
+        }
+        for (s, text) in &d.related {
+            labels.push(
+                cs::Label::secondary(s.file.0 as usize, s.offset..s.offset + s.len.max(1))
+                    .with_message(text.clone()),
+            );
+        }
+        out.with_labels(labels).with_notes(d.notes.clone())
+    }
+}
+
+fn sev_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+/// Colour output stream for terminals (re-exported so the binary needs no
+/// direct termcolor dependency).
+pub use term::termcolor::StandardStream;
+pub struct ColorStream;
+
+impl ColorStream {
+    pub fn stderr() -> term::termcolor::StandardStream {
+        term::termcolor::StandardStream::stderr(term::termcolor::ColorChoice::Auto)
+    }
+}

@@ -1,0 +1,85 @@
+//! The per-node intermediate representation: what one host must look like.
+//!
+//! Lowering ([`crate::lower`]) makes every decision — which sessions exist,
+//! which routes go through which tunnel, what each firewall chain does — and
+//! records it here. Emitters (the `netc-targets` crate) only translate it to
+//! syntax; they never look at the resources. The host layer reads the live
+//! host back into the same shapes, so plan is a diff of two values.
+//!
+//! Everything is `Serialize` (snapshotted as `ir.json` in golden cases) and
+//! ordered deterministically (Vecs sorted by lowering, maps are BTreeMaps).
+
+mod bgp;
+mod firewall;
+mod net;
+
+pub use bgp::*;
+pub use firewall::*;
+pub use net::*;
+
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+/// Route protocol number netc marks its kernel routes with, so it owns
+/// exactly its routes (`ip route show proto 233`). Not assigned in iproute2's
+/// rt_protos; Calico's Felix uses 80 and BIRD 12, so netc never collides with them.
+pub const NETC_ROUTE_PROTO: u8 = 233;
+
+/// Name of netc's nftables table (family inet).
+pub const NFT_TABLE: &str = "netc";
+
+/// Prefix of netc's iptables chains.
+pub const IPT_CHAIN_PREFIX: &str = "netc-";
+
+/// What one node must look like.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostIr {
+    /// Node name (metadata.name).
+    pub node: String,
+    /// The node's underlay address and prefix (`spec.bgp.ipv4Address`).
+    pub address: Option<Ipv4Cidr>,
+    /// The underlay interface and MTU (netc.dev/ annotations, defaults documented).
+    pub underlay: Underlay,
+    /// Tunnel devices netc creates, sorted by name.
+    pub tunnels: Vec<Tunnel>,
+    /// Kernel routes netc owns (protocol [`NETC_ROUTE_PROTO`]), sorted by destination.
+    pub routes: Vec<Route>,
+    /// Permanent neighbour entries (VXLAN remote VTEPs), sorted.
+    pub neighbors: Vec<Neighbor>,
+    /// Bridge FDB entries (VXLAN remote VTEPs), sorted.
+    pub fdb: Vec<FdbEntry>,
+    /// BGP daemon configuration; `None` when the node runs no BGP.
+    pub bgp: Option<Bgp>,
+    /// The firewall, emitted as nftables or iptables.
+    pub firewall: Firewall,
+}
+
+/// The node's underlay interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Underlay {
+    /// Interface name; `None` when not annotated (then VXLAN has no `dev`).
+    pub interface: Option<String>,
+    pub mtu: u32,
+}
+
+/// An IPv4 address with its prefix length (host bits kept), e.g. 10.0.0.5/24.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Ipv4Cidr {
+    pub addr: Ipv4Addr,
+    pub prefix_len: u8,
+}
+
+impl Ipv4Cidr {
+    /// The subnet this address is in.
+    pub fn network(&self) -> ipnet::Ipv4Net {
+        ipnet::Ipv4Net::new(self.addr, self.prefix_len)
+            .map(|n| n.trunc())
+            .unwrap_or_else(|_| ipnet::Ipv4Net::from(self.addr))
+    }
+}
+
+impl std::fmt::Display for Ipv4Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix_len)
+    }
+}

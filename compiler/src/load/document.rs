@@ -1,0 +1,169 @@
+//! YAML tree → `serde_json::Value` plus a JSON-pointer → span index.
+//!
+//! JSON Schema validation and serde both work on `serde_json::Value`, and
+//! both report problems by JSON pointer (`/spec/ipipMode`). Keeping a span
+//! for every pointer lets any later stage turn "this pointer is wrong" into
+//! file:line:column without threading spans through the typed model.
+
+use super::yaml::{Node, Value};
+use crate::diag::{codes, Diagnostic};
+use crate::source::{FileId, Span};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Spans of every value (and mapping key) in one document.
+#[derive(Debug, Default)]
+pub struct SpanIndex {
+    map: HashMap<String, (Option<Span>, Span)>,
+}
+
+impl SpanIndex {
+    pub fn get(&self, ptr: &str) -> Option<&(Option<Span>, Span)> {
+        self.map.get(ptr)
+    }
+}
+
+/// Escape one JSON pointer segment (RFC 6901).
+pub fn escape_segment(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+/// Convert a document's root node. Returns the JSON value, its spans, and
+/// diagnostics for constructs JSON cannot hold (non-string keys, duplicates).
+pub fn to_json(root: &Node) -> (serde_json::Value, SpanIndex, Vec<Diagnostic>) {
+    let mut idx = SpanIndex::default();
+    let mut diags = Vec::new();
+    let v = convert(root, String::new(), None, &mut idx, &mut diags);
+    (v, idx, diags)
+}
+
+fn convert(
+    node: &Node,
+    ptr: String,
+    key_span: Option<Span>,
+    idx: &mut SpanIndex,
+    diags: &mut Vec<Diagnostic>,
+) -> serde_json::Value {
+    use serde_json::Value as J;
+    let out = match &node.value {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Seq(items) => J::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| convert(n, format!("{ptr}/{i}"), None, idx, diags))
+                .collect(),
+        ),
+        Value::Map(entries) => {
+            let mut m = serde_json::Map::new();
+            let mut first: HashMap<String, Span> = HashMap::new();
+            for (k, v) in entries {
+                let key = match &k.value {
+                    Value::Str(s) => s.clone(),
+                    // `80: x` or `true: x`: YAML allows it, JSON and Calico do not.
+                    Value::Int(i) => i.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Null => {
+                        diags.push(
+                            Diagnostic::error(codes::YAML_UNSUPPORTED, "mapping key is empty")
+                                .at(k.span),
+                        );
+                        continue;
+                    }
+                    _ => {
+                        diags.push(
+                            Diagnostic::error(
+                                codes::YAML_UNSUPPORTED,
+                                "mapping keys must be plain strings",
+                            )
+                            .at(k.span),
+                        );
+                        continue;
+                    }
+                };
+                if let Some(prev) = first.get(&key) {
+                    diags.push(
+                        Diagnostic::error(
+                            codes::YAML_DUPLICATE_KEY,
+                            format!("key `{key}` appears twice in this mapping"),
+                        )
+                        .at(k.span)
+                        .label("second occurrence")
+                        .related(*prev, "first occurrence"),
+                    );
+                    continue;
+                }
+                first.insert(key.clone(), k.span);
+                let child = format!("{ptr}/{}", escape_segment(&key));
+                let jv = convert(v, child, Some(k.span), idx, diags);
+                m.insert(key, jv);
+            }
+            J::Object(m)
+        }
+    };
+    idx.map.insert(ptr, (key_span, node.span));
+    out
+}
+
+/// Where a resource came from: its file and its place in the document,
+/// able to turn a pointer relative to the resource into a span.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub file: FileId,
+    /// Pointer of the resource inside its document: "" or "/items/3".
+    pub base: String,
+    pub spans: Arc<SpanIndex>,
+}
+
+impl Origin {
+    /// Span of the value at `rel` (relative to the resource, e.g. "/spec/cidr").
+    /// Falls back to the nearest ancestor that exists (for missing fields).
+    pub fn value_span(&self, rel: &str) -> Span {
+        self.lookup(rel, false)
+    }
+
+    /// Span of the key of `rel` when it has one (points at `cidr:` rather
+    /// than its value); falls back like [`value_span`](Self::value_span).
+    pub fn key_span(&self, rel: &str) -> Span {
+        self.lookup(rel, true)
+    }
+
+    /// Span of the resource itself (its first line).
+    pub fn resource_span(&self) -> Span {
+        self.lookup("", false)
+    }
+
+    fn lookup(&self, rel: &str, key: bool) -> Span {
+        let mut p = format!("{}{}", self.base, rel);
+        loop {
+            if let Some((k, v)) = self.spans.get(&p) {
+                return match (key, k) {
+                    (true, Some(k)) => *k,
+                    _ => *v,
+                };
+            }
+            match p.rfind('/') {
+                Some(i) => p.truncate(i),
+                None => {
+                    return self
+                        .spans
+                        .get("")
+                        .map(|(_, v)| *v)
+                        .unwrap_or(Span {
+                            file: self.file,
+                            line: 1,
+                            col: 1,
+                            len: 1,
+                            offset: 0,
+                        })
+                }
+            }
+        }
+    }
+}

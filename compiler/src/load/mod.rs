@@ -1,0 +1,325 @@
+//! Loading: files → YAML documents → raw resources with their origin.
+//!
+//! Accepts what `calicoctl get -o yaml` and hand-written manifests contain:
+//! multi-document files, `<Kind>List` wrappers, both Calico apiVersions, and
+//! server-populated metadata. Structure is checked later against the JSON
+//! Schemas ([`crate::schema`]); this layer only finds the resources.
+
+pub mod document;
+pub mod yaml;
+
+use crate::diag::{codes, Diagnostic};
+use crate::model::Kind;
+use crate::source::{FileId, SourceMap};
+pub use document::Origin;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// apiVersions netc reads. `crd.projectcalico.org/v1` is what users write
+/// when they go through kubectl; the fields are the same.
+pub const API_VERSIONS: &[&str] = &["projectcalico.org/v3", "crd.projectcalico.org/v1"];
+
+/// One resource as found in the input, before schema and typed parsing.
+#[derive(Clone, Debug)]
+pub struct RawResource {
+    pub kind: Kind,
+    pub value: serde_json::Value,
+    pub origin: Origin,
+}
+
+impl RawResource {
+    pub fn name(&self) -> &str {
+        self.value
+            .pointer("/metadata/name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("<unnamed>")
+    }
+    /// `IPPool pool-a` — how diagnostics name a resource.
+    pub fn display(&self) -> String {
+        format!("{} {}", self.kind.as_str(), self.name())
+    }
+}
+
+/// Collect input files: files as given, directories searched recursively for
+/// `*.yaml`/`*.yml` in sorted order (so output never depends on readdir
+/// order), `-` for stdin.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(p.clone());
+        } else if p.is_dir() {
+            let before = out.len();
+            walk(p, &mut out).map_err(|e| {
+                Diagnostic::error(codes::IO, format!("cannot read directory {}: {e}", p.display()))
+            })?;
+            if out.len() == before {
+                return Err(Diagnostic::error(
+                    codes::IO,
+                    format!("directory {} holds no *.yaml or *.yml files", p.display()),
+                ));
+            }
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            return Err(Diagnostic::error(
+                codes::IO,
+                format!("{}: no such file or directory", p.display()),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') {
+            continue; // .git, editor swap files
+        }
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("yaml") | Some("yml")
+        ) && name != "netc.lock"
+        {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Read files into the source map and load their resources.
+pub fn load_files(
+    files: &[PathBuf],
+    sources: &mut SourceMap,
+) -> (Vec<RawResource>, Vec<Diagnostic>) {
+    let mut resources = Vec::new();
+    let mut diags = Vec::new();
+    for p in files {
+        let (name, text) = if p.as_os_str() == "-" {
+            let mut s = String::new();
+            match std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
+                Ok(_) => ("<stdin>".to_string(), s),
+                Err(e) => {
+                    diags.push(Diagnostic::error(codes::IO, format!("cannot read stdin: {e}")));
+                    continue;
+                }
+            }
+        } else {
+            match std::fs::read(p) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(s) => (p.display().to_string(), s),
+                    Err(_) => {
+                        diags.push(Diagnostic::error(
+                            codes::IO,
+                            format!("{}: not UTF-8 text", p.display()),
+                        ));
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    diags.push(Diagnostic::error(
+                        codes::IO,
+                        format!("cannot read {}: {e}", p.display()),
+                    ));
+                    continue;
+                }
+            }
+        };
+        let id = sources.add(name, text);
+        let (r, d) = load_source(id, sources);
+        resources.extend(r);
+        diags.extend(d);
+    }
+    (resources, diags)
+}
+
+/// Load the resources of one file already in the source map.
+pub fn load_source(file: FileId, sources: &SourceMap) -> (Vec<RawResource>, Vec<Diagnostic>) {
+    let src = sources.get(file);
+    let (docs, mut diags) = yaml::parse_file(file, src);
+    let mut out = Vec::new();
+    for doc in docs {
+        let Some(root) = doc.root else { continue };
+        let (value, spans, d) = document::to_json(&root);
+        diags.extend(d);
+        let spans = Arc::new(spans);
+        let origin = Origin {
+            file,
+            base: String::new(),
+            spans,
+        };
+        split_document(value, origin, &mut out, &mut diags);
+    }
+    (out, diags)
+}
+
+fn split_document(
+    value: serde_json::Value,
+    origin: Origin,
+    out: &mut Vec<RawResource>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let serde_json::Value::Object(map) = &value else {
+        if !value.is_null() {
+            diags.push(
+                Diagnostic::error(codes::NOT_A_RESOURCE, "document is not a mapping")
+                    .at(origin.resource_span())
+                    .note("each document must be a resource with apiVersion, kind, metadata and spec"),
+            );
+        }
+        return;
+    };
+    let Some(kind_str) = map.get("kind").and_then(|k| k.as_str()) else {
+        diags.push(
+            Diagnostic::error(codes::NOT_A_RESOURCE, "document has no `kind`")
+                .at(origin.resource_span())
+                .note(format!("kinds: {}", Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))),
+        );
+        return;
+    };
+    match map.get("apiVersion").and_then(|v| v.as_str()) {
+        Some(v) if API_VERSIONS.contains(&v) => {}
+        Some(v) => {
+            diags.push(
+                Diagnostic::error(codes::API_VERSION, format!("unsupported apiVersion `{v}`"))
+                    .at(origin.value_span("/apiVersion"))
+                    .note(format!("allowed: {}", API_VERSIONS.join(", "))),
+            );
+            return;
+        }
+        None => {
+            diags.push(
+                Diagnostic::error(codes::NOT_A_RESOURCE, "document has no `apiVersion`")
+                    .at(origin.resource_span())
+                    .note("add `apiVersion: projectcalico.org/v3`"),
+            );
+            return;
+        }
+    }
+    if let Some(item_kind) = kind_str.strip_suffix("List") {
+        if let Some(k) = Kind::parse(item_kind) {
+            let items = match map.get("items") {
+                Some(serde_json::Value::Array(a)) => a.clone(),
+                Some(serde_json::Value::Null) | None => Vec::new(),
+                Some(_) => {
+                    diags.push(
+                        Diagnostic::error(codes::WRONG_TYPE, "`items` must be a list of resources")
+                            .at(origin.value_span("/items")),
+                    );
+                    return;
+                }
+            };
+            for (key, _) in map.iter() {
+                if !matches!(key.as_str(), "apiVersion" | "kind" | "items" | "metadata") {
+                    diags.push(unknown_field(&origin, &format!("/{key}"), key, &["apiVersion", "kind", "items", "metadata"], &format!("{kind_str}")));
+                }
+            }
+            for (i, item) in items.into_iter().enumerate() {
+                let item_origin = Origin {
+                    base: format!("{}/items/{i}", origin.base),
+                    ..origin.clone()
+                };
+                // Items of a List may omit apiVersion/kind (calicoctl prints them; kubectl may not).
+                let mut item = item;
+                if let serde_json::Value::Object(m) = &mut item {
+                    let ik = m.get("kind").and_then(|v| v.as_str()).map(str::to_string);
+                    match ik {
+                        Some(ik) if ik != k.as_str() => {
+                            diags.push(
+                                Diagnostic::error(
+                                    codes::UNKNOWN_KIND,
+                                    format!("item of a {kind_str} has kind `{ik}`"),
+                                )
+                                .at(item_origin.value_span("/kind"))
+                                .note(format!("every item of a {kind_str} must be a {}", k.as_str())),
+                            );
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    m.entry("kind").or_insert_with(|| k.as_str().into());
+                    m.entry("apiVersion")
+                        .or_insert_with(|| API_VERSIONS[0].into());
+                    out.push(RawResource {
+                        kind: k,
+                        value: item,
+                        origin: item_origin,
+                    });
+                } else {
+                    diags.push(
+                        Diagnostic::error(codes::NOT_A_RESOURCE, "list item is not a mapping")
+                            .at(item_origin.resource_span()),
+                    );
+                }
+            }
+            return;
+        }
+    }
+    match Kind::parse(kind_str) {
+        Some(k) => out.push(RawResource {
+            kind: k,
+            value,
+            origin,
+        }),
+        None => {
+            let mut d = Diagnostic::error(codes::UNKNOWN_KIND, format!("unknown kind `{kind_str}`"))
+                .at(origin.value_span("/kind"));
+            let names: Vec<String> = Kind::ALL
+                .iter()
+                .flat_map(|k| [k.as_str().to_string(), format!("{}List", k.as_str())])
+                .collect();
+            if let Some(s) = did_you_mean(kind_str, names.iter().map(|s| s.as_str())) {
+                d = d.label(format!("did you mean `{s}`?"));
+            }
+            d = d.note(format!(
+                "kinds: {}",
+                Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+            diags.push(d);
+        }
+    }
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lw = word.to_ascii_lowercase();
+    candidates
+        .map(|c| {
+            let d = strsim::damerau_levenshtein(&lw, &c.to_ascii_lowercase());
+            (d, c)
+        })
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
+/// The shared "unknown field" diagnostic (used by the loader and the schema layer).
+pub fn unknown_field(
+    origin: &Origin,
+    ptr: &str,
+    field: &str,
+    allowed: &[&str],
+    context: &str,
+) -> Diagnostic {
+    let mut d = Diagnostic::error(
+        codes::UNKNOWN_FIELD,
+        format!("unknown field `{field}` in {context}"),
+    )
+    .at(origin.key_span(ptr));
+    if let Some(s) = did_you_mean(field, allowed.iter().copied()) {
+        d = d.label(format!("did you mean `{s}`?"));
+    } else {
+        d = d.label("not a known field");
+    }
+    if !allowed.is_empty() {
+        d = d.note(format!("allowed fields: {}", allowed.join(", ")));
+    }
+    d
+}

@@ -1,0 +1,147 @@
+//! The typed resource model: Calico v3 kinds with Calico's field names.
+//!
+//! Types here are what serde reads after the JSON Schema has accepted a
+//! document, so they are permissive where the schema is strict (numbers or
+//! strings for AS numbers and ports, for example): the semantic checks in
+//! [`crate::validate`] turn them into checked values and point at the
+//! offending field when they cannot.
+
+mod bgp_config;
+mod bgp_peer;
+mod endpoint;
+mod ippool;
+mod network_set;
+mod node;
+mod numorstring;
+mod policy;
+
+pub use bgp_config::*;
+pub use bgp_peer::*;
+pub use endpoint::*;
+pub use ippool::*;
+pub use network_set::*;
+pub use node::*;
+pub use numorstring::*;
+pub use policy::*;
+
+use crate::load::Origin;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The resource kinds netc reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Kind {
+    IPPool,
+    BGPConfiguration,
+    BGPPeer,
+    Node,
+    NetworkPolicy,
+    GlobalNetworkPolicy,
+    GlobalNetworkSet,
+    NetworkSet,
+    HostEndpoint,
+    WorkloadEndpoint,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[
+        Kind::IPPool,
+        Kind::BGPConfiguration,
+        Kind::BGPPeer,
+        Kind::Node,
+        Kind::NetworkPolicy,
+        Kind::GlobalNetworkPolicy,
+        Kind::GlobalNetworkSet,
+        Kind::NetworkSet,
+        Kind::HostEndpoint,
+        Kind::WorkloadEndpoint,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::IPPool => "IPPool",
+            Kind::BGPConfiguration => "BGPConfiguration",
+            Kind::BGPPeer => "BGPPeer",
+            Kind::Node => "Node",
+            Kind::NetworkPolicy => "NetworkPolicy",
+            Kind::GlobalNetworkPolicy => "GlobalNetworkPolicy",
+            Kind::GlobalNetworkSet => "GlobalNetworkSet",
+            Kind::NetworkSet => "NetworkSet",
+            Kind::HostEndpoint => "HostEndpoint",
+            Kind::WorkloadEndpoint => "WorkloadEndpoint",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+    /// Namespaced kinds are named uniquely per namespace.
+    pub fn namespaced(self) -> bool {
+        matches!(
+            self,
+            Kind::NetworkPolicy | Kind::NetworkSet | Kind::WorkloadEndpoint
+        )
+    }
+    /// File name of the kind's JSON Schema under schemas/.
+    pub fn schema_file(self) -> String {
+        format!("{}.schema.json", self.as_str().to_ascii_lowercase())
+    }
+}
+
+/// Object metadata. Server-populated fields are accepted by the schema and
+/// dropped here: they describe a datastore, not desired state.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A typed resource with where it came from.
+#[derive(Clone, Debug)]
+pub struct Resource<T> {
+    pub meta: Metadata,
+    pub spec: T,
+    pub origin: Origin,
+}
+
+impl<T> Resource<T> {
+    pub fn name(&self) -> &str {
+        &self.meta.name
+    }
+}
+
+/// The whole desired state, each kind in input order.
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    pub ip_pools: Vec<Resource<IpPoolSpec>>,
+    pub bgp_configs: Vec<Resource<BgpConfigurationSpec>>,
+    pub bgp_peers: Vec<Resource<BgpPeerSpec>>,
+    pub nodes: Vec<Resource<NodeSpec>>,
+    pub network_policies: Vec<Resource<PolicySpec>>,
+    pub global_network_policies: Vec<Resource<PolicySpec>>,
+    pub global_network_sets: Vec<Resource<NetworkSetSpec>>,
+    pub network_sets: Vec<Resource<NetworkSetSpec>>,
+    pub host_endpoints: Vec<Resource<HostEndpointSpec>>,
+    pub workload_endpoints: Vec<Resource<WorkloadEndpointSpec>>,
+}
+
+impl Model {
+    pub fn node(&self, name: &str) -> Option<&Resource<NodeSpec>> {
+        self.nodes.iter().find(|n| n.meta.name == name)
+    }
+    /// The cluster-wide BGPConfiguration (`default`), if declared.
+    pub fn default_bgp_config(&self) -> Option<&Resource<BgpConfigurationSpec>> {
+        self.bgp_configs.iter().find(|c| c.meta.name == "default")
+    }
+    /// A node's override (`node.<name>`), if declared.
+    pub fn node_bgp_config(&self, node: &str) -> Option<&Resource<BgpConfigurationSpec>> {
+        self.bgp_configs
+            .iter()
+            .find(|c| c.meta.name.strip_prefix("node.") == Some(node))
+    }
+}

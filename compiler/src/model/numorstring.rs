@@ -1,0 +1,255 @@
+//! Calico's "number or string" fields (api/pkg/lib/numorstring): AS numbers,
+//! ports and protocols may be written either way in YAML.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A value the user wrote as a number or as a string.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum NumOrStr {
+    Num(i64),
+    Str(String),
+}
+
+impl fmt::Display for NumOrStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NumOrStr::Num(n) => write!(f, "{n}"),
+            NumOrStr::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Parse an AS number: plain `0..=4294967295` or asdot `X.Y` (16-bit halves).
+pub fn parse_as_number(v: &NumOrStr) -> Result<u32, String> {
+    match v {
+        NumOrStr::Num(n) => u32::try_from(*n)
+            .map_err(|_| format!("AS number {n} is outside 0..4294967295")),
+        NumOrStr::Str(s) => {
+            if let Some((hi, lo)) = s.split_once('.') {
+                let hi: u32 = hi
+                    .parse()
+                    .map_err(|_| format!("`{s}` is not an asdot AS number"))?;
+                let lo: u32 = lo
+                    .parse()
+                    .map_err(|_| format!("`{s}` is not an asdot AS number"))?;
+                if hi > 65535 || lo > 65535 {
+                    return Err(format!("asdot `{s}` needs two 16-bit halves (0..65535)"));
+                }
+                Ok((hi << 16) | lo)
+            } else {
+                s.parse::<u32>()
+                    .map_err(|_| format!("`{s}` is not an AS number"))
+            }
+        }
+    }
+}
+
+/// A checked IP protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Icmp,
+    IcmpV6,
+    Sctp,
+    UdpLite,
+    Number(u8),
+}
+
+impl Protocol {
+    pub fn parse(v: &NumOrStr) -> Result<Protocol, String> {
+        match v {
+            NumOrStr::Num(n) => match *n {
+                1..=255 => Ok(Protocol::from_number(*n as u8)),
+                _ => Err(format!("protocol number {n} is outside 1..255")),
+            },
+            NumOrStr::Str(s) => match s.to_ascii_lowercase().as_str() {
+                "tcp" => Ok(Protocol::Tcp),
+                "udp" => Ok(Protocol::Udp),
+                "icmp" => Ok(Protocol::Icmp),
+                "icmpv6" => Ok(Protocol::IcmpV6),
+                "sctp" => Ok(Protocol::Sctp),
+                "udplite" => Ok(Protocol::UdpLite),
+                other => match other.parse::<i64>() {
+                    Ok(n) => Protocol::parse(&NumOrStr::Num(n)),
+                    Err(_) => Err(format!("unknown protocol `{s}`")),
+                },
+            },
+        }
+    }
+    /// Normalise well-known numbers to their names so `6` and `TCP` compare equal.
+    pub fn from_number(n: u8) -> Protocol {
+        match n {
+            6 => Protocol::Tcp,
+            17 => Protocol::Udp,
+            1 => Protocol::Icmp,
+            58 => Protocol::IcmpV6,
+            132 => Protocol::Sctp,
+            136 => Protocol::UdpLite,
+            n => Protocol::Number(n),
+        }
+    }
+    pub fn number(self) -> u8 {
+        match self {
+            Protocol::Tcp => 6,
+            Protocol::Udp => 17,
+            Protocol::Icmp => 1,
+            Protocol::IcmpV6 => 58,
+            Protocol::Sctp => 132,
+            Protocol::UdpLite => 136,
+            Protocol::Number(n) => n,
+        }
+    }
+    /// Only TCP, UDP and SCTP carry ports (Calico's rule).
+    pub fn has_ports(self) -> bool {
+        matches!(self, Protocol::Tcp | Protocol::Udp | Protocol::Sctp)
+    }
+    /// Lower-case name as nft and iptables spell it.
+    pub fn name(self) -> String {
+        match self {
+            Protocol::Tcp => "tcp".into(),
+            Protocol::Udp => "udp".into(),
+            Protocol::Icmp => "icmp".into(),
+            Protocol::IcmpV6 => "ipv6-icmp".into(),
+            Protocol::Sctp => "sctp".into(),
+            Protocol::UdpLite => "udplite".into(),
+            Protocol::Number(n) => n.to_string(),
+        }
+    }
+}
+
+/// A checked port match: a single port or an inclusive range, or a named port.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum PortMatch {
+    Range(u16, u16),
+    Named(String),
+}
+
+impl PortMatch {
+    pub fn parse(v: &NumOrStr) -> Result<PortMatch, String> {
+        match v {
+            NumOrStr::Num(n) => match u16::try_from(*n) {
+                Ok(p) => Ok(PortMatch::Range(p, p)),
+                Err(_) => Err(format!("port {n} is outside 0..65535")),
+            },
+            NumOrStr::Str(s) => {
+                if let Some((lo, hi)) = s.split_once(':') {
+                    let lo: u16 = lo
+                        .parse()
+                        .map_err(|_| format!("`{s}` is not a port range `lo:hi`"))?;
+                    let hi: u16 = hi
+                        .parse()
+                        .map_err(|_| format!("`{s}` is not a port range `lo:hi`"))?;
+                    if lo > hi {
+                        return Err(format!("port range `{s}` has its start after its end"));
+                    }
+                    Ok(PortMatch::Range(lo, hi))
+                } else if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                    s.parse::<u16>()
+                        .map(|p| PortMatch::Range(p, p))
+                        .map_err(|_| format!("port `{s}` is outside 0..65535"))
+                } else if is_iana_svc_name(s) {
+                    Ok(PortMatch::Named(s.clone()))
+                } else {
+                    Err(format!("`{s}` is neither a port, a range `lo:hi` nor a named port"))
+                }
+            }
+        }
+    }
+}
+
+/// Kubernetes IANA_SVC_NAME: 1-15 chars of [a-z0-9-], at least one letter,
+/// no leading/trailing/double hyphen.
+pub fn is_iana_svc_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 15
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().any(|b| b.is_ascii_lowercase())
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
+/// Parse a Go duration (`1h2m3.5s`, `300ms`) into seconds.
+pub fn parse_duration_secs(s: &str) -> Result<f64, String> {
+    let bad = || format!("`{s}` is not a duration (e.g. `120s`, `2m`, `1h30m`)");
+    if s == "0" {
+        return Ok(0.0);
+    }
+    let mut rest = s;
+    let mut total = 0.0;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        if num_len == 0 {
+            return Err(bad());
+        }
+        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let mult = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += n * mult;
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_numbers() {
+        assert_eq!(parse_as_number(&NumOrStr::Num(64512)), Ok(64512));
+        assert_eq!(parse_as_number(&NumOrStr::Str("1.10".into())), Ok(65546));
+        assert!(parse_as_number(&NumOrStr::Num(-1)).is_err());
+        assert!(parse_as_number(&NumOrStr::Num(4294967296)).is_err());
+        assert!(parse_as_number(&NumOrStr::Str("65536.1".into())).is_err());
+    }
+
+    #[test]
+    fn ports() {
+        assert_eq!(
+            PortMatch::parse(&NumOrStr::Str("1000:2000".into())),
+            Ok(PortMatch::Range(1000, 2000))
+        );
+        assert!(PortMatch::parse(&NumOrStr::Str("2000:1000".into())).is_err());
+        assert_eq!(
+            PortMatch::parse(&NumOrStr::Str("http".into())),
+            Ok(PortMatch::Named("http".into()))
+        );
+        assert!(PortMatch::parse(&NumOrStr::Num(70000)).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_secs("1h30m"), Ok(5400.0));
+        assert_eq!(parse_duration_secs("250ms"), Ok(0.25));
+        assert!(parse_duration_secs("10").is_err());
+        assert!(parse_duration_secs("").is_err());
+    }
+
+    #[test]
+    fn protocols() {
+        assert_eq!(Protocol::parse(&NumOrStr::Str("tcp".into())), Ok(Protocol::Tcp));
+        assert_eq!(Protocol::parse(&NumOrStr::Num(17)), Ok(Protocol::Udp));
+        assert!(Protocol::parse(&NumOrStr::Num(0)).is_err());
+    }
+}

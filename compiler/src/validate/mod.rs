@@ -1,0 +1,170 @@
+//! Validation: raw resources → typed [`Model`] → [`ValidModel`].
+//!
+//! Three passes, each reporting every problem it finds rather than stopping at
+//! the first:
+//! 1. structure, against the kind's JSON Schema ([`crate::schema`]);
+//! 2. typing with serde into [`Model`] (a resource that failed 1 is dropped
+//!    here, so one typo does not cascade into a page of follow-on errors);
+//! 3. semantics: Calico's per-kind rules, then the cross-resource checks
+//!    calicoctl cannot do (one module per concern below).
+//!
+//! Only [`validate`] constructs a [`ValidModel`], and lowering accepts only a
+//! `ValidModel`: the type system guarantees nothing unvalidated is compiled
+//! (naga's validate → ModuleInfo idea).
+
+mod bgp;
+mod cross;
+mod endpoint;
+mod ippool;
+mod names;
+mod node;
+mod policy;
+
+use crate::diag::{codes, Diagnostic, Diagnostics};
+use crate::load::{Origin, RawResource};
+use crate::model::*;
+use serde::de::DeserializeOwned;
+
+/// A model that passed validation with no errors (warnings allowed).
+#[derive(Debug, Clone)]
+pub struct ValidModel {
+    model: Model,
+}
+
+impl ValidModel {
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+}
+
+impl std::ops::Deref for ValidModel {
+    type Target = Model;
+    fn deref(&self) -> &Model {
+        &self.model
+    }
+}
+
+/// Validate loaded resources. Returns the model when there are no errors,
+/// and all diagnostics (sorted) either way.
+pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let mut model = Model::default();
+    for raw in raws {
+        let schema_diags = crate::schema::check(&raw);
+        let failed = schema_diags.iter().any(|d| d.is_error());
+        diags.extend(schema_diags);
+        if failed {
+            continue;
+        }
+        type_resource(raw, &mut model, &mut diags);
+    }
+    let mut out = Vec::new();
+    names::check(&model, &mut out);
+    ippool::check(&model, &mut out);
+    bgp::check(&model, &mut out);
+    node::check(&model, &mut out);
+    policy::check(&model, &mut out);
+    endpoint::check(&model, &mut out);
+    cross::check(&model, &mut out);
+    diags.extend(out);
+    diags.sort();
+    if diags.has_errors() {
+        (None, diags)
+    } else {
+        (Some(ValidModel { model }), diags)
+    }
+}
+
+fn type_resource(raw: RawResource, model: &mut Model, diags: &mut Diagnostics) {
+    let display = raw.display();
+    let origin = raw.origin.clone();
+    let meta: Metadata = match serde_json::from_value(
+        raw.value
+            .get("metadata")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null),
+    ) {
+        Ok(m) => m,
+        Err(e) => {
+            diags.push(type_error(&origin, "/metadata", &display, e));
+            return;
+        }
+    };
+    let spec = raw
+        .value
+        .get("spec")
+        .cloned()
+        .unwrap_or(serde_json::Value::Object(Default::default()));
+    fn typed<T: DeserializeOwned>(
+        meta: Metadata,
+        spec: serde_json::Value,
+        origin: Origin,
+        display: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<Resource<T>> {
+        match serde_json::from_value::<T>(spec) {
+            Ok(spec) => Some(Resource { meta, spec, origin }),
+            Err(e) => {
+                diags.push(type_error(&origin, "/spec", display, e));
+                None
+            }
+        }
+    }
+    macro_rules! push {
+        ($field:ident) => {
+            if let Some(r) = typed(meta, spec, origin, &display, diags) {
+                model.$field.push(r)
+            }
+        };
+    }
+    match raw.kind {
+        Kind::IPPool => push!(ip_pools),
+        Kind::BGPConfiguration => push!(bgp_configs),
+        Kind::BGPPeer => push!(bgp_peers),
+        Kind::Node => push!(nodes),
+        Kind::NetworkPolicy => push!(network_policies),
+        Kind::GlobalNetworkPolicy => push!(global_network_policies),
+        Kind::GlobalNetworkSet => push!(global_network_sets),
+        Kind::NetworkSet => push!(network_sets),
+        Kind::HostEndpoint => push!(host_endpoints),
+        Kind::WorkloadEndpoint => push!(workload_endpoints),
+    }
+}
+
+fn type_error(origin: &Origin, ptr: &str, display: &str, e: serde_json::Error) -> Diagnostic {
+    // The schema should have caught this; if the two disagree, still say
+    // something useful instead of panicking.
+    Diagnostic::error(codes::SCHEMA_OTHER, format!("cannot read resource: {e}"))
+        .at(origin.value_span(ptr))
+        .resource(display)
+}
+
+/// Helpers shared by the rule modules.
+pub(crate) struct Ctx<'a, T> {
+    pub r: &'a Resource<T>,
+    pub kind: Kind,
+}
+
+impl<T> Ctx<'_, T> {
+    pub fn display(&self) -> String {
+        format!("{} {}", self.kind.as_str(), self.r.meta.name)
+    }
+    /// An error at the value of `ptr` (relative to the resource).
+    pub fn err(&self, code: &'static str, ptr: &str, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(code, msg)
+            .at(self.r.origin.value_span(ptr))
+            .resource(self.display())
+    }
+    /// A warning at the value of `ptr`.
+    pub fn warn(&self, code: &'static str, ptr: &str, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::warning(code, msg)
+            .at(self.r.origin.value_span(ptr))
+            .resource(self.display())
+    }
+    /// An error at the key of `ptr` (for "this field must not be here").
+    pub fn err_key(&self, code: &'static str, ptr: &str, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(code, msg)
+            .at(self.r.origin.key_span(ptr))
+            .resource(self.display())
+    }
+}

@@ -1,0 +1,105 @@
+//! What several subcommands share: reading inputs and printing diagnostics.
+
+use netc_compiler::diag::{Diagnostics, Renderer};
+use netc_compiler::load;
+use netc_compiler::validate::{self, ValidModel};
+use netc_compiler::SourceMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Result of loading and validating the inputs.
+pub struct Checked {
+    pub sources: SourceMap,
+    pub diags: Diagnostics,
+    pub model: Option<ValidModel>,
+    /// Reading the inputs failed (missing file etc.): a usage/I-O problem.
+    pub io_error: bool,
+}
+
+/// Load and validate. Paths default to the current directory.
+pub fn check_inputs(paths: &[PathBuf]) -> Checked {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let mut sources = SourceMap::new();
+    let mut diags = Diagnostics::default();
+    let files = match load::collect_files(&paths) {
+        Ok(f) => f,
+        Err(d) => {
+            diags.push(d);
+            return Checked {
+                sources,
+                diags,
+                model: None,
+                io_error: true,
+            };
+        }
+    };
+    let (raws, load_diags) = load::load_files(&files, &mut sources);
+    let io_error = load_diags
+        .iter()
+        .any(|d| d.code == netc_compiler::diag::codes::IO);
+    diags.extend(load_diags);
+    let (model, vdiags) = validate::validate(raws);
+    diags.extend(vdiags.items);
+    diags.sort();
+    let model = if diags.has_errors() { None } else { model };
+    Checked {
+        sources,
+        diags,
+        model,
+        io_error,
+    }
+}
+
+/// Print diagnostics to stderr, rustc-style, in colour on a terminal.
+pub fn print_diagnostics(c: &Checked) {
+    let r = Renderer::new(&c.sources);
+    let stderr = std::io::stderr();
+    if stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        let mut out = termcolor_stream();
+        for d in &c.diags.items {
+            let _ = r.render_color(d, &mut out);
+        }
+    } else {
+        for d in &c.diags.items {
+            eprint!("{}", r.render(d));
+        }
+    }
+}
+
+fn termcolor_stream() -> netc_compiler::diag::StandardStream {
+    netc_compiler::diag::ColorStream::stderr()
+}
+
+/// `N errors, M warnings` summary line.
+pub fn summary(d: &Diagnostics, files: usize) -> String {
+    let e = d.error_count();
+    let w = d.warning_count();
+    format!(
+        "{} {}, {} {} in {} {}",
+        e,
+        plural(e, "error", "errors"),
+        w,
+        plural(w, "warning", "warnings"),
+        files,
+        plural(files, "file", "files")
+    )
+}
+
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}

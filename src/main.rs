@@ -1,0 +1,22 @@
+//! `netc` — the command line. Each subcommand is a thin layer over the
+//! library crates: compiler (load → validate → lower), targets (emit) and
+//! host (read live state, plan, apply). Errors become `anyhow` here, at the
+//! binary's edge, and exit codes follow DESIGN.md: 0 ok / no changes,
+//! 1 errors found or failed, 2 changes present (plan --detailed-exitcode)
+//! or usage/I-O errors for `validate`.
+
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
