@@ -7,9 +7,11 @@
 //! Each stage is a plain function. Only [`load`] reads files; everything after
 //! it is pure and deterministic.
 
+pub mod alloc;
 pub mod diag;
 pub mod ir;
 pub mod load;
+pub mod lower;
 pub mod model;
 pub mod schema;
 pub mod selector;

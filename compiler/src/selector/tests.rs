@@ -301,97 +301,45 @@ fn err(src: &str) -> SelectorError {
     }
 }
 
+/// `(selector, expected error offset, fragment of the expected message)`.
+#[rustfmt::skip]
+const ERROR_CASES: &[(&str, usize, &str)] = &[
+    ("a == }", 5, "expected a string literal after `==`, found `}`"),
+    ("a == 'x", 5, "unterminated string literal: expected a closing `'`"),
+    ("has(a) && b == \"x", 15, "unterminated string literal: expected a closing `\"`"),
+    ("has(a) extra", 7, "expected `&&`, `||` or the end of the selector, found `extra`"),
+    ("has(a))", 6, "found `)` with no matching `(`"),
+    ("(has(a)", 7, "expected `&&`, `||` or `)` to close the `(` at byte 0, found end of selector"),
+    ("a = 'x'", 2, "expected `==`, found a single `=`"),
+    ("has(a) & has(b)", 7, "expected `&&`, found a single `&`"),
+    ("has(a) | has(b)", 7, "expected `||`, found a single `|`"),
+    ("a", 1, "after label `a`, found end of selector"),
+    ("a > 'x'", 2, "after label `a`, found `>`"),
+    ("a in 'x'", 5, "expected `{` to start a set of string literals after `in`, found `'x'`"),
+    ("a in {'x' 'y'}", 10, "expected `,` or `}` after a set member, found `'y'`"),
+    ("a in {,}", 6, "expected a string literal or `}` in a set, found `,`"),
+    ("a not 'x'", 6, "expected `in` after `not`, found a string literal"),
+    ("a starts 'x'", 9, "expected `with` after `starts`, found a string literal"),
+    ("has()", 4, "expected a label name after `has(`, found `)`"),
+    ("has(a", 5, "expected `)` to close `has(a`, found end of selector"),
+    ("all(a)", 4, "expected `)` after `all(`"),
+    ("global(a)", 7, "expected `)` after `global(`"),
+    ("has (a)", 4, "write `has(` with no space before the `(`"),
+    ("has(a) &&", 9, "expected a selector term"),
+    ("&& has(a)", 0, "expected a selector term"),
+    ("!", 1, "expected a selector term"),
+    ("()", 1, "expected a selector term"),
+    ("'x' == a", 0, "expected a selector term"),
+    ("a == 'x' # comment", 9, "found `#`"),
+    ("a == 'x'\n&& has(b)", 8, "found a line break"),
+    ("app == 'x' && é == 'y'", 14, "found `é` (labels may only contain"),
+    ("a contains", 10, "expected a string literal after `contains`, found end of selector"),
+    ("a ends with {}", 12, "expected a string literal after `ends with`, found `{`"),
+];
+
 #[test]
 fn error_offsets_and_messages() {
-    let cases: &[(&str, usize, &str)] = &[
-        (
-            "a == }",
-            5,
-            "expected a string literal after `==`, found `}`",
-        ),
-        (
-            "a == 'x",
-            5,
-            "unterminated string literal: expected a closing `'`",
-        ),
-        (
-            "has(a) && b == \"x",
-            15,
-            "unterminated string literal: expected a closing `\"`",
-        ),
-        (
-            "has(a) extra",
-            7,
-            "expected `&&`, `||` or the end of the selector, found `extra`",
-        ),
-        ("has(a))", 6, "found `)` with no matching `(`"),
-        (
-            "(has(a)",
-            7,
-            "expected `&&`, `||` or `)` to close the `(` at byte 0, found end of selector",
-        ),
-        ("a = 'x'", 2, "expected `==`, found a single `=`"),
-        ("has(a) & has(b)", 7, "expected `&&`, found a single `&`"),
-        ("has(a) | has(b)", 7, "expected `||`, found a single `|`"),
-        ("a", 1, "after label `a`, found end of selector"),
-        ("a > 'x'", 2, "after label `a`, found `>`"),
-        (
-            "a in 'x'",
-            5,
-            "expected `{` to start a set of string literals after `in`, found `'x'`",
-        ),
-        (
-            "a in {'x' 'y'}",
-            10,
-            "expected `,` or `}` after a set member, found `'y'`",
-        ),
-        (
-            "a in {,}",
-            6,
-            "expected a string literal or `}` in a set, found `,`",
-        ),
-        (
-            "a not 'x'",
-            6,
-            "expected `in` after `not`, found a string literal",
-        ),
-        (
-            "a starts 'x'",
-            9,
-            "expected `with` after `starts`, found a string literal",
-        ),
-        ("has()", 4, "expected a label name after `has(`, found `)`"),
-        (
-            "has(a",
-            5,
-            "expected `)` to close `has(a`, found end of selector",
-        ),
-        ("all(a)", 4, "expected `)` after `all(`"),
-        ("global(a)", 7, "expected `)` after `global(`"),
-        ("has (a)", 4, "write `has(` with no space before the `(`"),
-        ("has(a) &&", 9, "expected a selector term"),
-        ("&& has(a)", 0, "expected a selector term"),
-        ("!", 1, "expected a selector term"),
-        ("()", 1, "expected a selector term"),
-        ("'x' == a", 0, "expected a selector term"),
-        ("a == 'x' # comment", 9, "found `#`"),
-        ("a == 'x'\n&& has(b)", 8, "found a line break"),
-        (
-            "app == 'x' && é == 'y'",
-            14,
-            "found `é` (labels may only contain",
-        ),
-        (
-            "a contains",
-            10,
-            "expected a string literal after `contains`, found end of selector",
-        ),
-        (
-            "a ends with {}",
-            12,
-            "expected a string literal after `ends with`, found `{`",
-        ),
-    ];
+    let cases = ERROR_CASES;
     for &(src, offset, fragment) in cases {
         let e = err(src);
         assert_eq!(e.offset, offset, "{src:?}: {}", e.message);

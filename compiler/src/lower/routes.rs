@@ -1,0 +1,6 @@
+//! Kernel routes netc owns (being written).
+use super::{Cluster, NodeFacts};
+use crate::ir::*;
+pub(super) fn lower(_c: &Cluster, _n: &NodeFacts, _t: &[Tunnel]) -> Vec<Route> {
+    Vec::new()
+}
