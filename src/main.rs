@@ -11,6 +11,13 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Behave like a Unix tool when piped into `head`: exit quietly on EPIPE
+    // instead of panicking in println!.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread
+    // starts; no Rust invariants depend on it.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => ExitCode::from(code),

@@ -18,7 +18,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 .ok_or_else(|| {
                     anyhow::anyhow!(
                         "unknown kind `{k}`; kinds: {}",
-                        Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                        Kind::ALL
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 })?;
             print!("{}", netc_compiler::schema::schema_text(kind));

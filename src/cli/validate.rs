@@ -24,7 +24,12 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             eprintln!("{}", common::summary(&c.diags, c.sources.len()));
         }
         Format::Json => {
-            let items: Vec<_> = c.diags.items.iter().map(|d| d.to_json(&c.sources)).collect();
+            let items: Vec<_> = c
+                .diags
+                .items
+                .iter()
+                .map(|d| d.to_json(&c.sources))
+                .collect();
             let out = serde_json::json!({
                 "diagnostics": items,
                 "errors": c.diags.error_count(),

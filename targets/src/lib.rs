@@ -13,6 +13,7 @@
 
 pub mod bird;
 pub mod iptables;
+pub mod mask;
 pub mod nftables;
 pub mod routes;
 pub mod tunnels;

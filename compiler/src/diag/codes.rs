@@ -92,6 +92,8 @@ codes! {
         "Every community defined in `communities` must be used by a prefixAdvertisement, and every name a prefixAdvertisement uses must be defined (or be a literal value).";
     CONFIG_NODE_UNKNOWN = "W0405", "per-node BGPConfiguration for an unknown node",
         "`node.<name>` names a node that is not declared; the configuration has no effect.";
+    BGP_CONFIG_DEFAULT_ONLY = "E0407", "cluster-wide field in a per-node BGPConfiguration",
+        "nodeToNodeMeshEnabled, asNumber, serviceClusterIPs and serviceExternalIPs apply to the whole cluster and can only be set in the BGPConfiguration named `default`; Calico rejects them in a `node.<name>` override. A node's own AS number goes in its Node resource (spec.bgp.asNumber).";
     NODE_WITHOUT_PEERS = "W0406", "node has no BGP peers",
         "The node-to-node mesh is disabled and this node has no route reflector, BGPPeer or peerSelector peering left: it will lose every route it learned. Create the route-reflector peerings before disabling the mesh.";
 
@@ -134,6 +136,8 @@ codes! {
         "Two nodes would use the same BGP router id (their IPv4 address); sessions between them fail.";
     EMPTY_BGP = "E0605", "empty spec.bgp",
         "`spec.bgp: {}` is rejected by Calico; omit `bgp` or give it an address.";
+    BAD_TUNNEL_ADDRESS = "E0607", "invalid tunnel address or MAC",
+        "Tunnel addresses (spec.bgp.ipv4IPIPTunnelAddr, spec.ipv4VXLANTunnelAddr, spec.ipv6VXLANTunnelAddr) are single addresses of their family with no prefix length, e.g. `10.244.3.0`. VXLAN MACs (vxlanTunnelMACAddr, vxlanTunnelMACAddrV6) are six hex octets of a unicast address (lowest bit of the first octet clear), e.g. `66:9a:1b:2c:3d:4e`.";
     BAD_ANNOTATION = "E0606", "invalid netc annotation",
         "A `netc.dev/...` annotation has a value netc cannot use; see the message for the allowed form.";
 
@@ -176,6 +180,8 @@ codes! {
         "Interface names are 1..15 characters of `[A-Za-z0-9_.-]` (HostEndpoint also accepts `*`).";
     WORKLOAD_ADDRESS = "E0803", "invalid workload address",
         "WorkloadEndpoint ipNetworks are IPv4 or IPv6 /32 or /128 addresses (or bare addresses).";
+    BAD_EXPECTED_IP = "E0804", "invalid host endpoint address",
+        "HostEndpoint expectedIPs are the host's bare IPv4 or IPv6 addresses, without prefix length, e.g. `10.0.0.5`; policy selectors that pick the endpoint match these addresses.";
 }
 
 /// Look a code up (case-insensitive).

@@ -1,4 +1,9 @@
 //! BGP: the node's daemon settings and its sessions (Calico confd rules).
+//!
+//! Every decision Calico's confd makes in `bgp_processor.go` / `client.go`
+//! (which sessions exist, who is passive, who is a route-reflector client,
+//! which pools are exported and which BIRD installs into the kernel) is made
+//! by lowering and recorded here; the BIRD emitter only writes syntax.
 
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
@@ -11,15 +16,28 @@ pub struct SecretRef {
     pub key: String,
 }
 
-/// Why a session exists (Calico's protocol-name prefixes).
+/// Why a session exists (Calico's protocol-name prefixes, which
+/// `calicoctl node status` parses into its PEER TYPE column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SessionKind {
     /// Node-to-node mesh: `Mesh_<ip>`.
     Mesh,
-    /// BGPPeer with `node` or `nodeSelector`: `Node_<ip>`.
+    /// BGPPeer with `node` or `nodeSelector`, or the automatic reverse side
+    /// of a BGPPeer that selects this node as its remote: `Node_<ip>`.
     Node,
     /// BGPPeer applying to all nodes: `Global_<ip>`.
     Global,
+}
+
+impl SessionKind {
+    /// The protocol-name prefix.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            SessionKind::Mesh => "Mesh",
+            SessionKind::Node => "Node",
+            SessionKind::Global => "Global",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +54,8 @@ pub struct BgpSession {
     pub name: String,
     pub kind: SessionKind,
     pub neighbor: IpAddr,
-    /// Remote port when not 179.
+    /// Remote port, when the BGPPeer gives one or the remote node's listen
+    /// port is configured (Calico writes `port` whenever it knows one).
     pub port: Option<u16>,
     pub peer_as: u32,
     /// Local AS when it differs from the node's (BGPPeer localASNumber).
@@ -50,27 +69,35 @@ pub struct BgpSession {
     pub password: Option<SecretRef>,
     /// `source address`; None with sourceAddress: None.
     pub source_address: Option<IpAddr>,
-    /// `ttl security on; multihop N` when set, else `multihop` without security.
+    /// `ttl security on; multihop N` when set, else `ttl security off; multihop`.
     pub ttl_security: Option<u8>,
     /// Graceful restart time in seconds.
     pub graceful_restart_time: Option<u32>,
+    /// Keepalive time in seconds.
     pub keepalive_time: Option<u32>,
     /// `allow local as N`.
     pub allow_local_as: Option<u32>,
-    /// Same AS (iBGP).
+    /// Same AS as the local end (iBGP): selects `calico_export_to_bgp_peers(true)`.
     pub internal: bool,
     /// The remote is a declared node (its name), for plans and status.
     pub remote_node: Option<String>,
+    /// The BGPPeer resource this session comes from; None for the mesh.
+    pub bgp_peer: Option<String>,
+    /// The session is the automatic reverse side of `bgp_peer` (it selects
+    /// this node through peerIP/peerSelector), not a forward peering.
+    pub reverse: bool,
 }
 
-/// Export policy for one pool.
+/// Export and kernel policy for one pool.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolRouting {
     pub cidr: ipnet::IpNet,
-    /// Advertise the pool's blocks to peers (enabled and not disableBGPExport).
+    /// Advertise the pool's blocks to peers (enabled and not disableBGPExport);
+    /// otherwise routes in the pool are rejected towards every peer.
     pub export: bool,
-    /// BIRD installs routes in this pool into the kernel (no-encap pools,
-    /// per programClusterRoutes); otherwise netc's routes.batch does.
+    /// BIRD installs BGP-learned routes in this pool into the kernel
+    /// (no-encap pools, per programClusterRoutes); otherwise netc's
+    /// routes.batch programs them and BIRD's kernel export rejects them.
     pub bird_programs_kernel: bool,
     pub disabled: bool,
 }
@@ -84,28 +111,55 @@ pub struct CommunityAdvert {
     pub large: Vec<(u32, u32, u32)>,
 }
 
+/// BIRD's debug level, from logSeverityScreen the way confd maps it:
+/// `Debug` → debug all, `Info` (and unset) → state changes, anything else → none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BirdLogLevel {
+    None,
+    Info,
+    Debug,
+}
+
+/// A static route BIRD holds so that a peer is reachable (BGPPeer reachableBy).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PeerRoute {
+    pub dst: ipnet::IpNet,
+    pub via: IpAddr,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bgp {
     pub router_id: Ipv4Addr,
     pub asn: u32,
+    /// Port BIRD listens on (per-node BGPConfiguration, else default, else 179).
     pub listen_port: u16,
     /// `listen bgp address` (bindMode NodeIP).
     pub listen_address: Option<IpAddr>,
-    /// BIRD log/debug level derived from logSeverityScreen.
-    pub log_severity: String,
+    /// BIRD debug level derived from logSeverityScreen.
+    pub log_level: BirdLogLevel,
     /// Set when the node is a route reflector.
     pub cluster_id: Option<Ipv4Addr>,
     /// Interfaces excluded from `protocol direct` (plus Calico's fixed ones).
     pub ignored_interfaces: Vec<String>,
     /// This node's blocks: blackholed statically and advertised as aggregates.
     pub local_blocks: Vec<ipnet::IpNet>,
-    /// Static /32 routes for reachableBy peers: (peer, gateway).
-    pub static_routes: Vec<(ipnet::IpNet, IpAddr)>,
+    /// Static /32 routes for reachableBy peers.
+    pub static_routes: Vec<PeerRoute>,
     pub pools: Vec<PoolRouting>,
     pub communities: Vec<CommunityAdvert>,
-    /// Service CIDRs advertised (serviceClusterIPs, ...).
+    /// Service ranges this node advertises (serviceClusterIPs,
+    /// serviceExternalIPs, serviceLoadBalancerIPs): a static blackhole in BIRD
+    /// and an accept in the export filter.
     pub service_cidrs: Vec<ipnet::IpNet>,
+    /// Service ranges BIRD must never install into the kernel (all of them,
+    /// also on a node excluded from advertising).
+    pub reject_cidrs: Vec<ipnet::IpNet>,
+    /// On a route reflector: external and load-balancer ranges it reflects
+    /// from its clients.
+    pub reflected_cidrs: Vec<ipnet::IpNet>,
     /// Kernel route metric for BGP-learned routes (ipv4NormalRoutePriority).
     pub route_priority: u32,
+    /// Sorted by name.
     pub sessions: Vec<BgpSession>,
 }

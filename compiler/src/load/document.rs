@@ -151,17 +151,13 @@ impl Origin {
             match p.rfind('/') {
                 Some(i) => p.truncate(i),
                 None => {
-                    return self
-                        .spans
-                        .get("")
-                        .map(|(_, v)| *v)
-                        .unwrap_or(Span {
-                            file: self.file,
-                            line: 1,
-                            col: 1,
-                            len: 1,
-                            offset: 0,
-                        })
+                    return self.spans.get("").map(|(_, v)| *v).unwrap_or(Span {
+                        file: self.file,
+                        line: 1,
+                        col: 1,
+                        len: 1,
+                        offset: 0,
+                    })
                 }
             }
         }

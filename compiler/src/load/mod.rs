@@ -51,7 +51,10 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
         } else if p.is_dir() {
             let before = out.len();
             walk(p, &mut out).map_err(|e| {
-                Diagnostic::error(codes::IO, format!("cannot read directory {}: {e}", p.display()))
+                Diagnostic::error(
+                    codes::IO,
+                    format!("cannot read directory {}: {e}", p.display()),
+                )
             })?;
             if out.len() == before {
                 return Err(Diagnostic::error(
@@ -86,12 +89,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         } else if matches!(
             p.extension().and_then(|e| e.to_str()),
             Some("yaml") | Some("yml")
-        ) && name != "netc.lock"
+        ) && !is_secrets_file(name)
         {
             out.push(p);
         }
     }
     Ok(())
+}
+
+/// Files named `*.secrets.yaml` / `*.secrets.yml` hold BGP passwords for
+/// `--secrets`; a directory walk never reads them as desired state.
+pub fn is_secrets_file(name: &str) -> bool {
+    name.ends_with(".secrets.yaml") || name.ends_with(".secrets.yml")
 }
 
 /// Read files into the source map and load their resources.
@@ -107,7 +116,10 @@ pub fn load_files(
             match std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
                 Ok(_) => ("<stdin>".to_string(), s),
                 Err(e) => {
-                    diags.push(Diagnostic::error(codes::IO, format!("cannot read stdin: {e}")));
+                    diags.push(Diagnostic::error(
+                        codes::IO,
+                        format!("cannot read stdin: {e}"),
+                    ));
                     continue;
                 }
             }
@@ -171,7 +183,9 @@ fn split_document(
             diags.push(
                 Diagnostic::error(codes::NOT_A_RESOURCE, "document is not a mapping")
                     .at(origin.resource_span())
-                    .note("each document must be a resource with apiVersion, kind, metadata and spec"),
+                    .note(
+                        "each document must be a resource with apiVersion, kind, metadata and spec",
+                    ),
             );
         }
         return;
@@ -180,7 +194,14 @@ fn split_document(
         diags.push(
             Diagnostic::error(codes::NOT_A_RESOURCE, "document has no `kind`")
                 .at(origin.resource_span())
-                .note(format!("kinds: {}", Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))),
+                .note(format!(
+                    "kinds: {}",
+                    Kind::ALL
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
         );
         return;
     };
@@ -218,7 +239,13 @@ fn split_document(
             };
             for (key, _) in map.iter() {
                 if !matches!(key.as_str(), "apiVersion" | "kind" | "items" | "metadata") {
-                    diags.push(unknown_field(&origin, &format!("/{key}"), key, &["apiVersion", "kind", "items", "metadata"], &format!("{kind_str}")));
+                    diags.push(unknown_field(
+                        &origin,
+                        &format!("/{key}"),
+                        key,
+                        &["apiVersion", "kind", "items", "metadata"],
+                        kind_str,
+                    ));
                 }
             }
             for (i, item) in items.into_iter().enumerate() {
@@ -238,7 +265,10 @@ fn split_document(
                                     format!("item of a {kind_str} has kind `{ik}`"),
                                 )
                                 .at(item_origin.value_span("/kind"))
-                                .note(format!("every item of a {kind_str} must be a {}", k.as_str())),
+                                .note(format!(
+                                    "every item of a {kind_str} must be a {}",
+                                    k.as_str()
+                                )),
                             );
                             continue;
                         }
@@ -269,8 +299,9 @@ fn split_document(
             origin,
         }),
         None => {
-            let mut d = Diagnostic::error(codes::UNKNOWN_KIND, format!("unknown kind `{kind_str}`"))
-                .at(origin.value_span("/kind"));
+            let mut d =
+                Diagnostic::error(codes::UNKNOWN_KIND, format!("unknown kind `{kind_str}`"))
+                    .at(origin.value_span("/kind"));
             let names: Vec<String> = Kind::ALL
                 .iter()
                 .flat_map(|k| [k.as_str().to_string(), format!("{}List", k.as_str())])
@@ -280,7 +311,11 @@ fn split_document(
             }
             d = d.note(format!(
                 "kinds: {}",
-                Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                Kind::ALL
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             diags.push(d);
         }

@@ -65,9 +65,12 @@ pub fn parse_file(file: FileId, src: &SourceFile) -> (Vec<YamlDoc>, Vec<Diagnost
         let m = e.marker();
         let span = b.span_at(m);
         b.diags.push(
-            Diagnostic::error(codes::YAML_SYNTAX, format!("YAML syntax error: {}", e.info()))
-                .at(span)
-                .label("parser stopped here"),
+            Diagnostic::error(
+                codes::YAML_SYNTAX,
+                format!("YAML syntax error: {}", e.info()),
+            )
+            .at(span)
+            .label("parser stopped here"),
         );
     }
     (b.docs, b.diags)
@@ -120,6 +123,16 @@ impl Builder<'_> {
             return;
         }
         let shown = format!("{}{}", t.handle, t.suffix);
+        // The parser reports a tagged empty value at the *next* token; point
+        // at the tag itself, the last occurrence of its text before that.
+        let span = match self.src.text.get(..span.offset).and_then(|before| before.rfind(&shown)) {
+            Some(off) => {
+                let line = self.src.text[..off].matches('\n').count() as u32 + 1;
+                let col = self.src.text[self.src.line_start(line)..off].chars().count() as u32 + 1;
+                Span { offset: off, line, col, ..span }
+            }
+            None => span,
+        };
         let quoted = match scalar {
             Some(s) if !s.is_empty() => format!("\"{} {}\"", shown, s),
             _ => format!("\"{}\"", shown),

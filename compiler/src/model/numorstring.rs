@@ -24,8 +24,9 @@ impl fmt::Display for NumOrStr {
 /// Parse an AS number: plain `0..=4294967295` or asdot `X.Y` (16-bit halves).
 pub fn parse_as_number(v: &NumOrStr) -> Result<u32, String> {
     match v {
-        NumOrStr::Num(n) => u32::try_from(*n)
-            .map_err(|_| format!("AS number {n} is outside 0..4294967295")),
+        NumOrStr::Num(n) => {
+            u32::try_from(*n).map_err(|_| format!("AS number {n} is outside 0..4294967295"))
+        }
         NumOrStr::Str(s) => {
             if let Some((hi, lo)) = s.split_once('.') {
                 let hi: u32 = hi
@@ -153,7 +154,9 @@ impl PortMatch {
                 } else if is_iana_svc_name(s) {
                     Ok(PortMatch::Named(s.clone()))
                 } else {
-                    Err(format!("`{s}` is neither a port, a range `lo:hi` nor a named port"))
+                    Err(format!(
+                        "`{s}` is neither a port, a range `lo:hi` nor a named port"
+                    ))
                 }
             }
         }
@@ -248,7 +251,10 @@ mod tests {
 
     #[test]
     fn protocols() {
-        assert_eq!(Protocol::parse(&NumOrStr::Str("tcp".into())), Ok(Protocol::Tcp));
+        assert_eq!(
+            Protocol::parse(&NumOrStr::Str("tcp".into())),
+            Ok(Protocol::Tcp)
+        );
         assert_eq!(Protocol::parse(&NumOrStr::Num(17)), Ok(Protocol::Udp));
         assert!(Protocol::parse(&NumOrStr::Num(0)).is_err());
     }

@@ -19,6 +19,7 @@ mod ippool;
 mod names;
 mod node;
 mod policy;
+mod util;
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
 use crate::load::{Origin, RawResource};
