@@ -13,6 +13,7 @@ use crate::diag::{codes, Diagnostic};
 use crate::load::document::escape_segment;
 use crate::load::{did_you_mean, unknown_field, RawResource};
 use crate::model::Kind;
+use crate::source::Span;
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
@@ -73,9 +74,13 @@ const GNP_ONLY: &[&str] = &[
 /// the instance path they concern.
 pub fn check(raw: &RawResource) -> Vec<Diagnostic> {
     let c = compiled(raw.kind);
-    let cx = Cx { raw, doc: &c.doc };
+    check_with(&c.doc, &c.validator, raw)
+}
+
+fn check_with(doc: &Value, validator: &Validator, raw: &RawResource) -> Vec<Diagnostic> {
+    let cx = Cx { raw, doc };
     let mut found: Vec<Found> = Vec::new();
-    for err in c.validator.iter_errors(&raw.value) {
+    for err in validator.iter_errors(&raw.value) {
         cx.map(&err, &mut found);
     }
     // A value of the wrong type also fails the keywords that assume the right
@@ -118,6 +123,29 @@ impl Cx<'_> {
         });
     }
 
+    /// Where to point for a problem with a whole mapping (a missing field):
+    /// its key (`spec:`), or for a mapping without one (a list item, the
+    /// resource itself) its first key, which is where the mapping starts.
+    fn mapping_span(&self, ptr: &str) -> Span {
+        let origin = &self.raw.origin;
+        let in_list = match ptr.rsplit_once('/') {
+            Some((parent, _)) => matches!(self.raw.value.pointer(parent), Some(Value::Array(_))),
+            None => true, // the resource
+        };
+        if in_list {
+            if let Some(first) = self
+                .raw
+                .value
+                .pointer(ptr)
+                .and_then(|v| v.as_object())
+                .and_then(|m| m.keys().next())
+            {
+                return origin.key_span(&format!("{ptr}/{}", escape_segment(first)));
+            }
+        }
+        origin.key_span(ptr)
+    }
+
     /// The schema object holding the keyword at `schema_path` (its parent).
     fn schema_object(&self, schema_path: &str) -> Option<&Value> {
         let parent = schema_path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
@@ -139,7 +167,7 @@ impl Cx<'_> {
                     .map(|p| p.keys().map(|k| k.as_str()).collect())
                     .unwrap_or_default();
                 let context = if ptr.is_empty() {
-                    format!("a {} resource", self.raw.kind.as_str())
+                    "the resource".to_string()
                 } else {
                     format!("`{field}`")
                 };
@@ -199,7 +227,7 @@ impl Cx<'_> {
                     codes::MISSING_FIELD,
                     format!("{whole} is missing the required field `{prop}`"),
                 )
-                .at(origin.key_span(&ptr))
+                .at(self.mapping_span(&ptr))
                 .label(format!("`{prop}` is required here"));
                 if let Some(desc) = self
                     .schema_object(&spath)
@@ -209,8 +237,7 @@ impl Cx<'_> {
                 {
                     d = d.note(format!("`{prop}`: {desc}"));
                 }
-                let child = format!("{ptr}/{}", escape_segment(prop));
-                self.push(out, &child, d);
+                self.push(out, &ptr, d);
             }
             ValidationErrorKind::Pattern { pattern } => {
                 let what = self
@@ -408,7 +435,7 @@ impl Cx<'_> {
             }
             Value::Number(n) if wants("string") && n.is_f64() => {
                 d = d.note(format!(
-                    "YAML reads an unquoted `1.10` as the number 1.1; quote the value if it is meant as text (an asdot AS number is written \"1.10\"), got {n}"
+                    "quote the value if it is text: YAML reads an unquoted `1.10` as the number 1.1 (here {n}); an asdot AS number is written \"1.10\""
                 ));
             }
             Value::Bool(b) if wants("string") => {
@@ -418,11 +445,14 @@ impl Cx<'_> {
             }
             Value::String(s) => {
                 let t = s.trim();
+                let yes_no = ["yes", "no", "on", "off", "y", "n"];
                 if (wants("integer") && t.parse::<i64>().is_ok())
                     || (wants("number") && t.parse::<f64>().is_ok())
                     || (wants("boolean") && (t == "true" || t == "false"))
                 {
                     d = d.note(format!("remove the quotes: {t}"));
+                } else if wants("boolean") && yes_no.iter().any(|w| t.eq_ignore_ascii_case(w)) {
+                    d = d.note("YAML 1.2 reads yes/no/on/off as strings; write true or false");
                 }
             }
             _ => {}
@@ -615,5 +645,75 @@ fn range_words(schema: &Value) -> String {
         (None, None, Some(lo), None) => format!("greater than {lo}"),
         (None, None, None, Some(hi)) => format!("less than {hi}"),
         (None, None, None, None) => "in range".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_source;
+    use crate::source::SourceMap;
+
+    /// anyOf (not used by the shipped schemas, but supported): the branch whose
+    /// type matched is reported; with no such branch, one type error.
+    #[test]
+    fn any_of_reports_the_most_specific_branch() {
+        let doc = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "spec": {
+                    "type": "object",
+                    "properties": {
+                        "port": {"anyOf": [
+                            {"type": "integer", "minimum": 1, "maximum": 65535},
+                            {"type": "string", "pattern": "^[a-z]+$", "patternErrorMessage": "a port name"}
+                        ]}
+                    }
+                }
+            }
+        });
+        let validator = jsonschema::validator_for(&doc).unwrap();
+        let run = |port: &str| {
+            let mut sm = SourceMap::new();
+            let text = format!(
+                "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: a\nspec:\n  port: {port}\n"
+            );
+            let id = sm.add("t.yaml", text);
+            let (raws, _) = load_source(id, &sm);
+            check_with(&doc, &validator, &raws[0])
+        };
+        let d = run("HTTP");
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].code, codes::BAD_FORMAT);
+        assert_eq!(d[0].message, "`spec.port` must be a port name, not `HTTP`");
+        let d = run("0");
+        assert_eq!(d[0].code, codes::OUT_OF_RANGE);
+        assert_eq!(
+            d[0].message,
+            "`spec.port` must be between 1 and 65535, not 0"
+        );
+        let d = run("true");
+        assert_eq!(d[0].code, codes::WRONG_TYPE);
+        assert_eq!(
+            d[0].message,
+            "`spec.port` must be an integer or a string, not the boolean true"
+        );
+        assert_eq!((d[0].span.unwrap().line, d[0].span.unwrap().col), (6, 9));
+    }
+
+    #[test]
+    fn field_names_and_pointer_order() {
+        let v = serde_json::json!({"spec": {"ingress": [{"a/b": {"x": 1}}]}});
+        assert_eq!(
+            field_name(&v, "/spec/ingress/0/a~1b/x"),
+            "spec.ingress[0][\"a/b\"].x"
+        );
+        assert_eq!(field_name(&v, ""), "(resource)");
+        let mut ptrs = vec!["/spec/ingress/10", "/spec/ingress/2", "/metadata", "/spec"];
+        ptrs.sort_by(|a, b| cmp_ptr(a, b));
+        assert_eq!(
+            ptrs,
+            ["/metadata", "/spec", "/spec/ingress/2", "/spec/ingress/10"]
+        );
     }
 }

@@ -1,11 +1,84 @@
-//! The firewall, backend-neutral: named address sets, one rule chain per
-//! (policy, direction), one chain per (endpoint, direction, hook) that runs
-//! the tiers, and the dispatch from kernel hooks to endpoint chains.
-//! nftables and iptables emitters translate exactly this; both must give the
-//! same verdict for every packet.
+//! The firewall, backend-neutral.
+//!
+//! Lowering ([`crate::lower`]) resolves every Calico decision — which
+//! policies apply to which endpoint, in which order, on which kernel hook,
+//! what a selector means in addresses — and records the result as a small
+//! graph of chains. The nftables and iptables emitters translate this graph
+//! one to one (same chains, same rules, same order), so both give the same
+//! verdict for every packet.
+//!
+//! # The chain graph
+//!
+//! ```text
+//!  kernel hook ──▶ HookChain ──jump──▶ DispatchChain ──goto (by interface)──▶ EndpointChain
+//!                  (conntrack,        (one per stage:                     (failsafe, tiers,
+//!                   untracked mark)    iif or oif)                         default verdict)
+//!                                                                              │ jump
+//!                                                                              ▼
+//!                    PolicyChain ◀──jump── TierChain  (policies in order, end-of-tier drop)
+//!                    (rules: Allow / Deny / Log / Pass)
+//! ```
+//!
+//! # Semantics (what every emitter must reproduce)
+//!
+//! Verdicts are *terminal* (accept, drop) or *return* (fall back to the
+//! caller). "No decision" at the end of a [`HookChain`] means netc has no
+//! opinion: nftables ends the base chain (policy accept, other tables still
+//! see the packet), iptables returns to the built-in chain (the host's other
+//! rules and the chain policy decide).
+//!
+//! - [`HookChain`]: optionally accept packets carrying [`MARK_UNTRACKED_ALLOW`]
+//!   (allowed by a doNotTrack policy in the raw table), optionally accept
+//!   conntrack `established,related` and drop `invalid`, then run each
+//!   dispatch stage in order; no decision at the end.
+//! - [`DispatchChain`]: look the packet's input (`iif`) or output (`oif`)
+//!   interface up in `entries`: `Some(chain)` → *go to* that endpoint chain
+//!   (when it returns, the dispatch stage is over); `None` → return. No entry
+//!   → go to `fallback` if set, else return.
+//! - [`EndpointChain`]: jump to the failsafe chain if any (it accepts or
+//!   returns), then jump to each tier chain in order, then clear the pass
+//!   mark and apply `default`.
+//! - [`TierChain`]: clear [`MARK_PASS`]; jump to each policy chain in order,
+//!   returning as soon as the pass mark is set; then drop if `end_drop`,
+//!   else return.
+//! - [`PolicyChain`]: the rules in order. Allow → the chain's [`OnAllow`];
+//!   Deny → drop; Log → log with the chain's prefix and continue; Pass → set
+//!   [`MARK_PASS`] and return.
+//! - [`OnAllow::Then`] runs the *later* dispatch stages of the same hook (a
+//!   [`Continuation`]) and accepts when they make no decision: a forwarded
+//!   packet must pass both the sending endpoint's egress and the receiving
+//!   endpoint's ingress policy.
+//! - [`FailsafeChain`]: accept packets matching any rule; else return.
+//! - [`NatRule`]: masquerade in nat postrouting.
+//!
+//! A rule [`Match`] is the conjunction of all its parts; an empty part does
+//! not constrain. An address must be in *every* `in_sets` set (each set is a
+//! union) and in *none* of the `not_in_sets` sets; an empty `in_sets` set
+//! therefore never matches (a selector that selects nothing matches
+//! nothing). Ports are only ever present together with a protocol that has
+//! ports (TCP, UDP, SCTP, UDPLite); `protocol` and `not_protocol` are never
+//! both set; `icmp`/`not_icmp` are only present with protocol ICMP/ICMPv6.
+//!
+//! # Names
+//!
+//! Chain and set names are at most [`MAX_NAME_LEN`] characters of
+//! `[a-z0-9_-]`, start with a letter and contain a `-` (so they never collide
+//! with an nft keyword, and `netc-` + name fits iptables' 28-character chain
+//! name limit). Emitters still re-check and hash anything that does not
+//! conform. Comments are free text; emitters escape them for their syntax.
 
 use crate::model::Protocol;
 use serde::{Deserialize, Serialize};
+
+/// Packet-mark bit a Pass rule sets so its tier chain stops (cleared at the
+/// start of every tier and before an endpoint's default verdict).
+pub const MARK_PASS: u32 = 0x0100_0000;
+/// Packet-mark bit a doNotTrack Allow sets in the raw table; the filter and
+/// mangle hook chains accept packets carrying it (they have no conntrack
+/// state for the established rule to match).
+pub const MARK_UNTRACKED_ALLOW: u32 = 0x0200_0000;
+/// Longest chain or set name lowering produces.
+pub const MAX_NAME_LEN: usize = 23;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Family {
@@ -17,22 +90,21 @@ pub enum Family {
 /// endpoints and network sets the selector matched at compile time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddrSet {
-    /// Backend-safe name (`[a-z0-9-]`, ≤ 28 chars incl. family suffix rules of the emitters).
     pub name: String,
     pub family: Family,
-    /// Sorted, de-duplicated, aggregated networks.
+    /// Sorted, de-duplicated, aggregated (no two elements overlap).
     pub elements: Vec<ipnet::IpNet>,
-    /// What the set stands for (selector text or `nets of policy X rule N`).
+    /// What the set stands for (selector text, `nets of ...`).
     pub comment: String,
 }
 
-/// A set of ports: sorted, merged inclusive ranges.
+/// A set of ports: sorted, merged, non-overlapping inclusive ranges.
 pub type PortSet = Vec<(u16, u16)>;
 
 /// Match on one side (source or destination) of a packet.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SideMatch {
-    /// Address must be in every one of these sets (nets, selector).
+    /// Address must be in every one of these sets (nets, selector, named-port endpoints).
     pub in_sets: Vec<String>,
     /// Address must be in none of these sets (notNets, notSelector).
     pub not_in_sets: Vec<String>,
@@ -40,6 +112,15 @@ pub struct SideMatch {
     pub ports: PortSet,
     /// Port must not be in this set.
     pub not_ports: PortSet,
+}
+
+impl SideMatch {
+    pub fn is_empty(&self) -> bool {
+        self.in_sets.is_empty()
+            && self.not_in_sets.is_empty()
+            && self.ports.is_empty()
+            && self.not_ports.is_empty()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,26 +131,29 @@ pub struct IcmpMatch {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Match {
-    /// Restrict to one IP family (ipVersion, or implied by nets/icmp).
+    /// Restrict to one IP family. Always set when any set is referenced
+    /// (sets are per family) or an ICMP protocol is matched.
     pub family: Option<Family>,
     pub protocol: Option<Protocol>,
     pub not_protocol: Option<Protocol>,
     pub src: SideMatch,
     pub dst: SideMatch,
+    /// ICMP type (and code) must match; requires protocol ICMP or ICMPv6.
     pub icmp: Option<IcmpMatch>,
+    /// ICMP type (and code) must not match; requires protocol ICMP or ICMPv6.
     pub not_icmp: Option<IcmpMatch>,
 }
 
 /// What a policy rule does when it matches (Calico semantics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RuleAction {
-    /// Accept: stop evaluating, the packet is allowed.
+    /// The chain's [`OnAllow`].
     Allow,
     /// Drop.
     Deny,
     /// Log and continue with the next rule.
     Log,
-    /// Skip the rest of this tier; continue with the next tier.
+    /// Skip the rest of this tier: set [`MARK_PASS`] and return.
     Pass,
 }
 
@@ -77,59 +161,93 @@ pub enum RuleAction {
 pub struct FwRule {
     pub matches: Match,
     pub action: RuleAction,
-    /// `<policy> <ingress|egress> rule <n>` — carried into comments.
+    /// `<policy> <ingress|egress> rule <n>` (+ the rule's annotations) — carried into comments.
     pub comment: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Direction {
+    /// Traffic to the endpoint.
     Ingress,
+    /// Traffic from the endpoint.
     Egress,
 }
 
-/// The rules of one policy in one direction.
+/// What "allowed" means in a chain; fixed by the hook and stage the chain is used in.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum OnAllow {
+    /// Accept (filter / mangle hooks; the last dispatch stage of a hook).
+    Accept,
+    /// doNotTrack: set [`MARK_UNTRACKED_ALLOW`], disable connection
+    /// tracking (`notrack` / `CT --notrack`) and accept (raw hooks).
+    AcceptUntracked,
+    /// Go to this [`Continuation`]: the later dispatch stages of the hook
+    /// must agree; accept if they make no decision.
+    Then(String),
+}
+
+/// The rules of one policy in one direction, for one [`OnAllow`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyChain {
-    /// Backend-neutral chain id, unique in the firewall.
     pub name: String,
-    /// `GlobalNetworkPolicy default.allow-web` / `NetworkPolicy ns/name`.
+    /// `GlobalNetworkPolicy <name>` / `NetworkPolicy <ns>/<name>`.
     pub policy: String,
     pub direction: Direction,
+    pub on_allow: OnAllow,
+    /// Log prefix for Log rules: at most 28 characters of `[A-Za-z0-9 _.:-]`.
+    pub log_prefix: String,
     pub rules: Vec<FwRule>,
 }
 
-/// One tier's policies, in (order, name) order, as applied to one endpoint.
+impl PolicyChain {
+    /// The chain has a Pass rule (callers must check [`MARK_PASS`] after jumping to it).
+    pub fn has_pass(&self) -> bool {
+        self.rules.iter().any(|r| r.action == RuleAction::Pass)
+    }
+}
+
+/// One tier's policies, in (order, name) order, as applied to one or more
+/// endpoints (endpoints with the same policy list share the chain).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TierRef {
+pub struct TierChain {
+    pub name: String,
     pub tier: String,
     /// Names of [`PolicyChain`]s, in evaluation order.
     pub policies: Vec<String>,
+    /// Drop what no policy allowed, denied or passed (Calico's end-of-tier
+    /// drop; false for preDNAT and doNotTrack chains, which leave undecided
+    /// packets to the normal policy).
+    pub end_drop: bool,
 }
 
+/// An endpoint chain's verdict when no policy decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
-    Accept,
+    /// Allowed: the chain's [`OnAllow`].
+    Allow,
     Drop,
+    /// No decision: return to the dispatch stage.
+    Return,
 }
 
-/// Where in the kernel's path an endpoint chain is hooked.
+/// Where in the kernel's path a hook chain sits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Hook {
+    /// doNotTrack policy, ingress (raw prerouting, priority raw = -300).
+    RawPrerouting,
+    /// doNotTrack policy, egress (raw output, priority raw).
+    RawOutput,
+    /// preDNAT host-endpoint policy (mangle prerouting, priority mangle = -150, before DNAT).
+    PreDnat,
     /// Packets to this host (filter input).
     Input,
     /// Packets routed through this host (filter forward).
     Forward,
     /// Packets from this host (filter output).
     Output,
-    /// preDNAT host-endpoint policy (nat-priority prerouting, before DNAT).
-    PreDnat,
-    /// doNotTrack policy, ingress (raw prerouting).
-    RawPrerouting,
-    /// doNotTrack policy, egress (raw output).
-    RawOutput,
 }
 
-/// Which interface field the dispatch matches.
+/// Which interface a dispatch stage looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum IfaceDir {
     /// `iifname` / `-i`
@@ -144,28 +262,64 @@ pub enum EndpointKind {
     Host,
 }
 
-/// The chain that runs the tiers for one endpoint, one direction, one hook.
+/// The chain that runs the tiers for one endpoint, one direction, one hook stage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointChain {
     pub name: String,
+    /// `WorkloadEndpoint <ns>/<name>` / `HostEndpoint <name>`.
     pub endpoint: String,
     pub kind: EndpointKind,
     pub direction: Direction,
-    pub tiers: Vec<TierRef>,
-    /// Verdict when no policy decided (after the last tier or a Pass out of
-    /// it). Drop when any policy applies (Calico's end-of-tier drop), else
-    /// the documented default for the endpoint kind.
+    /// The hooks whose dispatch stages use the chain.
+    pub hooks: Vec<Hook>,
+    /// A [`FailsafeChain`] to run first (host endpoints, not on forward).
+    pub failsafe: Option<String>,
+    /// [`TierChain`] names in tier order.
+    pub tiers: Vec<String>,
+    pub on_allow: OnAllow,
+    /// Verdict when no policy decided (no applicable policy, or a Pass out
+    /// of the last tier). See `lower::firewall` for the per-kind defaults.
     pub default: Verdict,
 }
 
-/// Send packets on `iface` at `hook` to `chain`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Dispatch {
-    pub hook: Hook,
+/// One dispatch stage: interface → endpoint chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchChain {
+    pub name: String,
     pub dir: IfaceDir,
-    /// Interface name; may end in `*` (wildcard prefix, HostEndpoint `*` = any).
+    /// Sorted by interface name, unique. `None`: return (an interface that
+    /// is an endpoint, but has no chain at this stage, and must not reach
+    /// `fallback`).
+    pub entries: Vec<DispatchEntry>,
+    /// Endpoint chain for every other interface (HostEndpoint `*`).
+    pub fallback: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DispatchEntry {
+    /// Exact interface name (`[A-Za-z0-9_.-]{1,15}`).
     pub iface: String,
-    pub chain: String,
+    pub chain: Option<String>,
+}
+
+/// A base chain: one kernel hook.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookChain {
+    pub hook: Hook,
+    /// Accept packets carrying [`MARK_UNTRACKED_ALLOW`] first.
+    pub accept_untracked: bool,
+    /// Accept `ct state established,related`, drop `ct state invalid`.
+    pub conntrack: bool,
+    /// [`DispatchChain`] names, run in order.
+    pub stages: Vec<String>,
+}
+
+/// Later dispatch stages of a hook, run after an earlier stage allowed the
+/// packet; accepts when they make no decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Continuation {
+    pub name: String,
+    pub stages: Vec<String>,
 }
 
 /// A port that stays open whatever the policy (failsafe), so an apply never
@@ -176,21 +330,93 @@ pub struct PortRule {
     pub port: u16,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Nat {
-    /// Masquerade packets whose source is in this set (natOutgoing pools) ...
-    pub from_set: Option<String>,
-    /// ... unless the destination is in this set (all pools).
-    pub not_to_set: Option<String>,
+/// Which port of the packet a failsafe rule matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum PortSide {
+    Src,
+    Dst,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FailsafeRule {
+    pub protocol: Protocol,
+    pub port: u16,
+    pub side: PortSide,
+}
+
+/// Accept packets matching any rule (both families), else return.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailsafeChain {
+    pub name: String,
+    pub comment: String,
+    pub rules: Vec<FailsafeRule>,
+}
+
+/// Masquerade (nat postrouting) packets whose source is in `from_set` and
+/// whose destination is not in `not_to_set`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NatRule {
+    pub family: Family,
+    pub from_set: String,
+    pub not_to_set: String,
+    pub comment: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Firewall {
+    /// Sorted by name.
     pub sets: Vec<AddrSet>,
+    /// Sorted by name.
     pub policies: Vec<PolicyChain>,
+    /// Sorted by name.
+    pub tiers: Vec<TierChain>,
+    /// Sorted by name.
     pub endpoint_chains: Vec<EndpointChain>,
-    pub dispatch: Vec<Dispatch>,
+    pub failsafes: Vec<FailsafeChain>,
+    /// Sorted by name.
+    pub dispatch: Vec<DispatchChain>,
+    pub continuations: Vec<Continuation>,
+    /// In [`Hook`] order. Input, Forward and Output whenever any endpoint
+    /// chain exists (for conntrack and the untracked mark); the raw and
+    /// preDNAT hooks only when they have a dispatch stage.
+    pub hooks: Vec<HookChain>,
+    pub nat: Vec<NatRule>,
+    /// The node's effective failsafe ports (documentation for plans; the
+    /// failsafe chains are what is enforced).
     pub failsafe_inbound: Vec<PortRule>,
     pub failsafe_outbound: Vec<PortRule>,
-    pub nat: Nat,
+}
+
+impl Firewall {
+    pub fn set(&self, name: &str) -> Option<&AddrSet> {
+        self.sets
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.sets[i])
+    }
+    pub fn policy(&self, name: &str) -> Option<&PolicyChain> {
+        self.policies
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.policies[i])
+    }
+    pub fn tier(&self, name: &str) -> Option<&TierChain> {
+        self.tiers
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.tiers[i])
+    }
+    /// Some policy the endpoint chain runs has a Pass rule.
+    pub fn endpoint_uses_pass(&self, ep: &EndpointChain) -> bool {
+        ep.tiers
+            .iter()
+            .filter_map(|t| self.tier(t))
+            .flat_map(|t| t.policies.iter())
+            .filter_map(|p| self.policy(p))
+            .any(PolicyChain::has_pass)
+    }
+    /// Nothing to enforce: no endpoint chains and no NAT.
+    pub fn is_empty(&self) -> bool {
+        self.endpoint_chains.is_empty() && self.nat.is_empty()
+    }
 }

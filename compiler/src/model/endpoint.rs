@@ -33,7 +33,7 @@ pub struct WorkloadEndpointSpec {
     pub workload: Option<String>,
     #[serde(default)]
     pub node: String,
-    #[serde(default)]
+    #[serde(rename = "containerID", default)]
     pub container_id: Option<String>,
     #[serde(default)]
     pub pod: Option<String>,
@@ -51,6 +51,12 @@ pub struct WorkloadEndpointSpec {
     pub interface_name: String,
     #[serde(default)]
     pub mac: Option<String>,
+    #[serde(rename = "ipv4Gateway", default)]
+    pub ipv4_gateway: Option<String>,
+    #[serde(rename = "ipv6Gateway", default)]
+    pub ipv6_gateway: Option<String>,
+    #[serde(default)]
+    pub allow_spoofed_source_prefixes: Vec<String>,
     #[serde(default)]
     pub ports: Vec<EndpointPort>,
 }

@@ -33,12 +33,20 @@ pub(crate) fn span_in(origin: &Origin, ptr: &str, text: &str, start: usize, len:
     } else {
         return whole;
     };
-    let Some(prefix) = text.get(..start) else {
-        return whole;
-    };
     if text.contains('\n') {
         return whole;
     }
+    // At the end of an unquoted value there is no closing quote to point at:
+    // point at the last character instead of the line break.
+    let (start, len) = match text.chars().last() {
+        Some(last) if quote == 0 && start >= text.len() => {
+            (text.len() - last.len_utf8(), last.len_utf8())
+        }
+        _ => (start, len),
+    };
+    let Some(prefix) = text.get(..start) else {
+        return whole;
+    };
     // Length in bytes, clipped to the string and ending on a char boundary.
     let mut end = start.saturating_add(len).min(text.len());
     while end > start && text.get(start..end).is_none() {
@@ -87,7 +95,7 @@ pub(crate) fn selector<T>(
                     format!("`{field}` is not a valid selector: {}", e.message),
                 )
                 .at(at)
-                .label(e.message.clone())
+                .label("selector syntax error")
                 .resource(ctx.display())
                 .note(SELECTOR_GRAMMAR),
             );
@@ -184,11 +192,7 @@ fn label_chars_problem(part: &str, in_subdomain: bool) -> Option<String> {
             return Some(format!("it contains the upper-case letter `{c}`"));
         }
         if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Some(if c == '.' && !in_subdomain {
-                "it contains `.`".into()
-            } else {
-                format!("it contains `{}`", c.escape_default())
-            });
+            return Some(format!("it contains {}", describe_char(c)));
         }
     }
     if part.starts_with('-') {
@@ -213,7 +217,7 @@ fn k8s_name_problem(s: &str) -> Option<String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
-        return Some(format!("it contains `{}`", c.escape_default()));
+        return Some(format!("it contains {}", describe_char(c)));
     }
     let first = s.chars().next();
     let last = s.chars().last();
@@ -265,7 +269,17 @@ pub(crate) fn interface_problem(s: &str) -> Option<String> {
     }
     s.chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-        .map(|c| format!("it contains `{}`", c.escape_default()))
+        .map(|c| format!("it contains {}", describe_char(c)))
+}
+
+/// A character as a message shows it: `x`, or a word for blanks.
+pub(crate) fn describe_char(c: char) -> String {
+    match c {
+        ' ' => "a space".into(),
+        '\t' => "a tab".into(),
+        c if c.is_control() => format!("the control character `{}`", c.escape_default()),
+        c => format!("`{c}`"),
+    }
 }
 
 /// Parse an address or a CIDR with host bits allowed (`10.0.0.1/24`),

@@ -1,0 +1,319 @@
+//! What selectors mean in addresses: every endpoint and network set of the
+//! cluster with the labels Calico evaluates selectors against, and the named
+//! address sets lowering creates from them.
+
+use super::names::ident;
+use crate::ir::{AddrSet, EndpointKind, Family};
+use crate::model::{EndpointPort, Model};
+use crate::selector::Selector;
+use ipnet::IpNet;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Label Calico adds to namespaced endpoints and network sets.
+pub(super) const LABEL_NAMESPACE: &str = "projectcalico.org/namespace";
+/// Label Calico adds to workload endpoints.
+pub(super) const LABEL_ORCHESTRATOR: &str = "projectcalico.org/orchestrator";
+/// Label Calico adds to workload endpoints with a service account.
+pub(super) const LABEL_SERVICE_ACCOUNT: &str = "projectcalico.org/serviceaccount";
+
+/// A workload or host endpoint anywhere in the cluster.
+pub(super) struct Endpoint<'a> {
+    pub kind: EndpointKind,
+    /// `WorkloadEndpoint <ns>/<name>` / `HostEndpoint <name>`.
+    pub display: String,
+    pub node: &'a str,
+    /// Workloads only.
+    pub namespace: Option<&'a str>,
+    /// The resource's labels plus Calico's implicit ones.
+    pub labels: BTreeMap<String, String>,
+    /// ipNetworks / expectedIPs, parsed (unparsable entries dropped: validation reports them).
+    pub addrs: Vec<IpNet>,
+    pub ports: &'a [EndpointPort],
+    /// Interface name; `*` for a host endpoint on all interfaces.
+    pub iface: Option<&'a str>,
+}
+
+/// A GlobalNetworkSet (namespace None) or NetworkSet.
+pub(super) struct NetSet<'a> {
+    pub namespace: Option<&'a str>,
+    pub labels: BTreeMap<String, String>,
+    pub nets: Vec<IpNet>,
+}
+
+/// Which endpoints and network sets a rule selector may pick.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Scope {
+    /// GlobalNetworkPolicy rule: everything.
+    Cluster,
+    /// NetworkPolicy rule: workloads and network sets of one namespace.
+    Namespace(String),
+    /// `namespaceSelector: all()`: every namespaced workload and network set.
+    AllNamespaces,
+    /// `namespaceSelector: global()`: host endpoints and global network sets.
+    Global,
+}
+
+impl Scope {
+    fn admits(&self, namespace: Option<&str>) -> bool {
+        match (self, namespace) {
+            (Scope::Cluster, _) => true,
+            (Scope::Namespace(ns), Some(n)) => ns == n,
+            (Scope::Namespace(_), None) => false,
+            (Scope::AllNamespaces, n) => n.is_some(),
+            (Scope::Global, n) => n.is_none(),
+        }
+    }
+    fn key(&self) -> String {
+        match self {
+            Scope::Cluster => "cluster".into(),
+            Scope::Namespace(ns) => format!("ns:{ns}"),
+            Scope::AllNamespaces => "all-namespaces".into(),
+            Scope::Global => "global".into(),
+        }
+    }
+}
+
+/// Parse an address or CIDR, host bits allowed, as a network.
+pub(super) fn parse_net(s: &str) -> Option<IpNet> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<IpNet>() {
+        return Some(n.trunc());
+    }
+    s.parse::<IpAddr>().ok().map(IpNet::from)
+}
+
+pub(super) fn family_of(n: &IpNet) -> Family {
+    match n {
+        IpNet::V4(_) => Family::V4,
+        IpNet::V6(_) => Family::V6,
+    }
+}
+
+pub(super) struct World<'a> {
+    pub endpoints: Vec<Endpoint<'a>>,
+    pub net_sets: Vec<NetSet<'a>>,
+}
+
+impl<'a> World<'a> {
+    pub fn new(m: &'a Model) -> World<'a> {
+        let mut endpoints = Vec::new();
+        for w in &m.workload_endpoints {
+            let ns = w.meta.namespace.as_deref().unwrap_or("default");
+            let mut labels = w.meta.labels.clone();
+            labels.insert(LABEL_NAMESPACE.into(), ns.into());
+            labels.insert(
+                LABEL_ORCHESTRATOR.into(),
+                w.spec.orchestrator.clone().unwrap_or_else(|| "k8s".into()),
+            );
+            if let Some(sa) = &w.spec.service_account_name {
+                labels.insert(LABEL_SERVICE_ACCOUNT.into(), sa.clone());
+            }
+            endpoints.push(Endpoint {
+                kind: EndpointKind::Workload,
+                display: format!("WorkloadEndpoint {ns}/{}", w.meta.name),
+                node: &w.spec.node,
+                namespace: Some(ns),
+                labels,
+                addrs: w.spec.ip_networks.iter().filter_map(|a| parse_net(a)).collect(),
+                ports: &w.spec.ports,
+                iface: Some(w.spec.interface_name.as_str()).filter(|i| !i.is_empty()),
+            });
+        }
+        for h in &m.host_endpoints {
+            endpoints.push(Endpoint {
+                kind: EndpointKind::Host,
+                display: format!("HostEndpoint {}", h.meta.name),
+                node: &h.spec.node,
+                namespace: None,
+                labels: h.meta.labels.clone(),
+                addrs: h.spec.expected_ips.iter().filter_map(|a| parse_net(a)).collect(),
+                ports: &h.spec.ports,
+                iface: h.spec.interface_name.as_deref().filter(|i| !i.is_empty()),
+            });
+        }
+        let mut net_sets = Vec::new();
+        for s in &m.global_network_sets {
+            net_sets.push(NetSet {
+                namespace: None,
+                labels: s.meta.labels.clone(),
+                nets: s.spec.nets.iter().filter_map(|n| parse_net(n)).collect(),
+            });
+        }
+        for s in &m.network_sets {
+            let ns = s.meta.namespace.as_deref().unwrap_or("default");
+            let mut labels = s.meta.labels.clone();
+            labels.insert(LABEL_NAMESPACE.into(), ns.into());
+            net_sets.push(NetSet {
+                namespace: Some(ns),
+                labels,
+                nets: s.spec.nets.iter().filter_map(|n| parse_net(n)).collect(),
+            });
+        }
+        World {
+            endpoints,
+            net_sets,
+        }
+    }
+
+    /// Endpoints in `scope` the selector matches.
+    pub fn select_endpoints<'w>(
+        &'w self,
+        sel: &'w Selector,
+        scope: &'w Scope,
+    ) -> impl Iterator<Item = &'w Endpoint<'a>> + 'w {
+        self.endpoints
+            .iter()
+            .filter(move |e| scope.admits(e.namespace) && sel.matches(&e.labels))
+    }
+
+    /// Addresses of endpoints and nets of network sets in `scope` the selector matches.
+    pub fn select_addrs(&self, sel: &Selector, scope: &Scope) -> Vec<IpNet> {
+        let mut out: Vec<IpNet> = self
+            .select_endpoints(sel, scope)
+            .flat_map(|e| e.addrs.iter().copied())
+            .collect();
+        for s in &self.net_sets {
+            if scope.admits(s.namespace) && sel.matches(&s.labels) {
+                out.extend(s.nets.iter().copied());
+            }
+        }
+        out
+    }
+}
+
+/// The address sets one node's firewall references, by name.
+#[derive(Default)]
+pub(super) struct Sets {
+    sets: BTreeMap<String, AddrSet>,
+}
+
+impl Sets {
+    /// A set of `nets` restricted to `family`; named by content.
+    pub fn nets(&mut self, nets: &[IpNet], family: Family, comment: String) -> String {
+        let elements = aggregate(nets, family);
+        let key = format!(
+            "nets|{family:?}|{}",
+            elements
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let prefix = fam_prefix("n", family);
+        let name = ident(&prefix, "", &key);
+        self.insert(name, family, elements, comment)
+    }
+
+    /// The addresses `sel` picks in `scope` (one set per selector, scope and family).
+    pub fn selector(
+        &mut self,
+        world: &World,
+        sel: &Selector,
+        scope: &Scope,
+        family: Family,
+    ) -> String {
+        let text = sel.to_string();
+        let key = format!("sel|{family:?}|{}|{text}", scope.key());
+        let name = ident(&fam_prefix("s", family), &text, &key);
+        if self.sets.contains_key(&name) {
+            return name;
+        }
+        let elements = aggregate(&world.select_addrs(sel, scope), family);
+        let comment = match scope {
+            Scope::Cluster => format!("selector {text}"),
+            Scope::Namespace(ns) => format!("selector {text} in namespace {ns}"),
+            Scope::AllNamespaces => format!("selector {text} in all namespaces"),
+            Scope::Global => format!("selector {text} among global resources"),
+        };
+        self.insert(name, family, elements, comment)
+    }
+
+    /// Addresses of endpoints whose named port resolves to one (protocol, port).
+    pub fn named_port(
+        &mut self,
+        key: &str,
+        readable: &str,
+        addrs: &[IpNet],
+        family: Family,
+        comment: String,
+    ) -> String {
+        let name = ident(&fam_prefix("p", family), readable, &format!("np|{family:?}|{key}"));
+        let elements = aggregate(addrs, family);
+        self.insert(name, family, elements, comment)
+    }
+
+    /// A set with a fixed name (NAT pools).
+    pub fn fixed(&mut self, name: &str, nets: &[IpNet], family: Family, comment: String) -> String {
+        let elements = aggregate(nets, family);
+        self.insert(name.to_string(), family, elements, comment)
+    }
+
+    fn insert(
+        &mut self,
+        name: String,
+        family: Family,
+        elements: Vec<IpNet>,
+        comment: String,
+    ) -> String {
+        self.sets.entry(name.clone()).or_insert(AddrSet {
+            name: name.clone(),
+            family,
+            elements,
+            comment,
+        });
+        name
+    }
+
+    pub fn into_vec(self) -> Vec<AddrSet> {
+        self.sets.into_values().collect()
+    }
+}
+
+fn fam_prefix(p: &str, f: Family) -> String {
+    match f {
+        Family::V4 => format!("{p}4"),
+        Family::V6 => format!("{p}6"),
+    }
+}
+
+/// Networks of one family, sorted, with overlaps and adjacent networks merged.
+pub(super) fn aggregate(nets: &[IpNet], family: Family) -> Vec<IpNet> {
+    let v: Vec<IpNet> = nets
+        .iter()
+        .filter(|n| family_of(n) == family)
+        .map(|n| n.trunc())
+        .collect();
+    let mut out = IpNet::aggregate(&v);
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregates_per_family() {
+        let nets: Vec<IpNet> = ["10.0.0.0/25", "10.0.0.128/25", "10.0.0.5/32", "2001:db8::1/128"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert_eq!(
+            aggregate(&nets, Family::V4),
+            vec!["10.0.0.0/24".parse::<IpNet>().unwrap()]
+        );
+        assert_eq!(aggregate(&nets, Family::V6).len(), 1);
+    }
+
+    #[test]
+    fn scopes() {
+        assert!(Scope::Cluster.admits(None));
+        assert!(Scope::Namespace("a".into()).admits(Some("a")));
+        assert!(!Scope::Namespace("a".into()).admits(Some("b")));
+        assert!(!Scope::Namespace("a".into()).admits(None));
+        assert!(Scope::Global.admits(None));
+        assert!(!Scope::Global.admits(Some("a")));
+        assert!(!Scope::AllNamespaces.admits(None));
+    }
+}

@@ -1,0 +1,262 @@
+//! Running the system tools (`ip`, `bridge`, `nft`, `iptables-*`, `birdc`),
+//! optionally inside a network namespace.
+//!
+//! Every command the host layer runs goes through [`Exec`]. It separates
+//! *reads* (listing state; never recorded) from *writes* (anything that
+//! changes the kernel or a file; recorded in order). The record is what makes
+//! idempotence testable: a second apply of the same input must record zero
+//! writes. When the environment variable `NETC_EXEC_LOG` names a file, each
+//! write is also appended there as one line, so tests that run the `netc`
+//! binary can count them.
+//!
+//! Namespaces: with `netns = Some(NS)` a command runs as
+//! `ip netns exec NS <prog> <args>`, which is how tests (and container hosts)
+//! point netc at a namespace. Commands that must not enter the namespace
+//! (`birdc` talks to a socket path; `ip netns add` itself) use [`Exec::host`].
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+/// Result of one command that ran to completion.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// Exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// The command line, for messages.
+    pub cmd: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// Turn a non-zero exit into an error carrying the tool's stderr.
+    pub fn check(self) -> Result<Output, ExecError> {
+        if self.success() {
+            Ok(self)
+        } else {
+            Err(ExecError::Failed {
+                cmd: self.cmd,
+                code: self.code,
+                stderr: first_lines(if self.stderr.trim().is_empty() {
+                    &self.stdout
+                } else {
+                    &self.stderr
+                }),
+            })
+        }
+    }
+}
+
+/// Keep error output readable: at most 12 lines.
+fn first_lines(s: &str) -> String {
+    let lines: Vec<&str> = s.trim_end().lines().collect();
+    if lines.len() <= 12 {
+        lines.join("\n")
+    } else {
+        format!(
+            "{}\n… ({} more lines)",
+            lines[..12].join("\n"),
+            lines.len() - 12
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("cannot run `{prog}`: {source} (is it installed and on PATH?)")]
+    Spawn {
+        prog: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{cmd}` failed (exit {}): {stderr}", code.map(|c| c.to_string()).unwrap_or_else(|| "by signal".into()))]
+    Failed {
+        cmd: String,
+        code: Option<i32>,
+        stderr: String,
+    },
+}
+
+/// The command runner for one target (the host or one network namespace).
+#[derive(Debug)]
+pub struct Exec {
+    netns: Option<String>,
+    /// Record writes (off for scratch namespaces, whose writes are not the target's).
+    recording: bool,
+    writes: Mutex<Vec<String>>,
+    log_file: Option<PathBuf>,
+}
+
+impl Exec {
+    /// A runner for the host (`None`) or a network namespace.
+    pub fn new(netns: Option<String>) -> Exec {
+        Exec {
+            netns,
+            recording: true,
+            writes: Mutex::new(Vec::new()),
+            log_file: std::env::var_os("NETC_EXEC_LOG").map(PathBuf::from),
+        }
+    }
+
+    /// A runner whose writes are not recorded (scratch namespaces).
+    pub(crate) fn unrecorded(netns: Option<String>) -> Exec {
+        Exec {
+            netns,
+            recording: false,
+            writes: Mutex::new(Vec::new()),
+            log_file: None,
+        }
+    }
+
+    pub fn netns(&self) -> Option<&str> {
+        self.netns.as_deref()
+    }
+
+    /// "netns NAME" or "host", for messages and file names.
+    pub fn target_label(&self) -> String {
+        match &self.netns {
+            Some(n) => format!("netns {n}"),
+            None => "host".to_string(),
+        }
+    }
+
+    /// Run a read-only command in the target.
+    pub fn read(&self, prog: &str, args: &[&str]) -> Result<Output, ExecError> {
+        self.run_in_target(prog, args, None)
+    }
+
+    /// Run a command that changes the target; it is recorded.
+    pub fn write(&self, prog: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, ExecError> {
+        self.record(&describe(prog, args, stdin));
+        self.run_in_target(prog, args, stdin)
+    }
+
+    /// Run a command outside the target namespace (not recorded).
+    pub fn host(&self, prog: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, ExecError> {
+        run(prog, args, stdin)
+    }
+
+    /// Run a command outside the namespace that changes the target (birdc configure).
+    pub fn host_write(
+        &self,
+        prog: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> Result<Output, ExecError> {
+        self.record(&describe(prog, args, stdin));
+        run(prog, args, stdin)
+    }
+
+    /// Record a write that is not a command (a file written by netc itself).
+    pub fn record(&self, what: &str) {
+        if !self.recording {
+            return;
+        }
+        if let Ok(mut w) = self.writes.lock() {
+            w.push(what.to_string());
+        }
+        if let Some(p) = &self.log_file {
+            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(p) {
+                let _ = writeln!(f, "{}", what.replace('\n', " "));
+            }
+        }
+    }
+
+    /// The writes performed so far, in order.
+    pub fn writes(&self) -> Vec<String> {
+        self.writes.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+
+    fn run_in_target(
+        &self,
+        prog: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> Result<Output, ExecError> {
+        match &self.netns {
+            None => run(prog, args, stdin),
+            Some(ns) => {
+                let mut full: Vec<&str> = vec!["netns", "exec", ns.as_str(), prog];
+                full.extend_from_slice(args);
+                run("ip", &full, stdin)
+            }
+        }
+    }
+}
+
+fn describe(prog: &str, args: &[&str], stdin: Option<&str>) -> String {
+    let mut s = String::from(prog);
+    for a in args {
+        s.push(' ');
+        s.push_str(a);
+    }
+    if let Some(i) = stdin {
+        s.push_str(&format!(" <<< ({} lines)", i.lines().count()));
+    }
+    s
+}
+
+/// Run a program, feeding `stdin`, capturing output. Never goes through a shell.
+pub fn run(prog: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, ExecError> {
+    let mut cmd = Command::new(prog);
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Tool output is parsed: keep it in the C locale.
+        .env("LC_ALL", "C");
+    let mut child = cmd.spawn().map_err(|e| ExecError::Spawn {
+        prog: prog.to_string(),
+        source: e,
+    })?;
+    // Feed stdin from a thread so a tool that writes a lot before reading
+    // everything cannot deadlock against us.
+    let feeder = match (stdin, child.stdin.take()) {
+        (Some(text), Some(mut pipe)) => {
+            let text = text.to_string();
+            Some(std::thread::spawn(move || {
+                let _ = pipe.write_all(text.as_bytes());
+            }))
+        }
+        _ => None,
+    };
+    let out = child.wait_with_output().map_err(|e| ExecError::Spawn {
+        prog: prog.to_string(),
+        source: e,
+    })?;
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    Ok(Output {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        cmd: describe(prog, args, None),
+    })
+}
+
+/// Is `prog` on PATH?
+pub fn have_tool(prog: &str) -> bool {
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|d| {
+        let p = d.join(prog);
+        std::fs::metadata(&p)
+            .map(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.is_file() && m.permissions().mode() & 0o111 != 0
+            })
+            .unwrap_or(false)
+    })
+}

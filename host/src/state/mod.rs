@@ -1,0 +1,120 @@
+//! The host state netc owns, in one normalised shape.
+//!
+//! [`State`] is produced two ways and the planner only ever compares two
+//! `State`s:
+//! - *live*: [`read`] lists the kernel and the BIRD config file, keeping only
+//!   what netc owns (see each reader);
+//! - *desired*: [`crate::desired`] builds it from the IR and the emitted
+//!   firewall artifacts, the firewall canonicalised by loading it into a
+//!   scratch namespace and listing it with the very reader used for the live
+//!   side, so both sides go through the same normaliser.
+//!
+//! A snapshot taken before an apply is a live `State`; rolling back is
+//! "plan from the current live state to the snapshot, and apply that".
+//!
+//! Ownership (what netc may create, change or delete):
+//! - links: only the tunnel devices named in [`OWNED_LINKS`];
+//! - addresses, neighbours and FDB entries on those devices;
+//! - routes with protocol [`NETC_ROUTE_PROTO`], in any table;
+//! - the nftables table `inet netc`;
+//! - iptables chains whose name starts with `netc-`, and rules in built-in
+//!   chains that jump to them;
+//! - the BIRD config file given on the command line.
+
+pub mod bird;
+pub mod iptables;
+pub mod links;
+pub mod neigh;
+pub mod nft;
+pub mod routes;
+
+use crate::exec::Exec;
+use crate::Error;
+use netc_compiler::ir;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub use bird::{BirdFile, BirdState};
+pub use iptables::{IptChain, IptJump, IptState, IptTable};
+pub use links::{Address, Link, LinkKind};
+pub use nft::{NftChain, NftRule, NftSet, NftState};
+pub use routes::{LiveRoute, RouteSpec};
+
+/// Links netc creates and therefore owns, by name (Calico's device names).
+pub const OWNED_LINKS: &[&str] = &[ir::IPIP_DEVICE, ir::VXLAN_DEVICE];
+
+pub use netc_compiler::ir::{NETC_ROUTE_PROTO, NFT_TABLE};
+
+/// Everything netc owns on one target.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    /// Owned tunnel devices, sorted by name.
+    pub links: Vec<Link>,
+    /// Addresses on owned devices, sorted.
+    pub addresses: Vec<Address>,
+    /// Permanent neighbour entries on owned devices, sorted.
+    pub neighbors: Vec<ir::Neighbor>,
+    /// FDB entries with a remote destination on owned devices, sorted.
+    pub fdb: Vec<ir::FdbEntry>,
+    /// Routes with protocol 233, sorted.
+    pub routes: Vec<LiveRoute>,
+    pub nft: NftState,
+    pub iptables: IptState,
+    pub bird: BirdState,
+}
+
+/// Facts about the target that netc does not own but checks (the guard).
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// Every (device, address) on the target.
+    pub addresses: Vec<(String, ipnet::IpNet)>,
+    /// Every link name on the target.
+    pub links: Vec<String>,
+}
+
+/// Read everything netc owns on the target, plus the facts the guard needs.
+pub fn read(exec: &Exec, bird_path: &Path) -> Result<(State, Facts), Error> {
+    let (links, addresses, facts) = links::read(exec)?;
+    let owned: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
+    let neighbors = neigh::read_neighbors(exec, &owned)?;
+    let fdb = neigh::read_fdb(exec, &owned)?;
+    let routes = routes::read(exec)?;
+    let nft = nft::read(exec)?;
+    let iptables = iptables::read(exec)?;
+    let bird = bird::read(bird_path)?;
+    Ok((
+        State {
+            links,
+            addresses,
+            neighbors,
+            fdb,
+            routes,
+            nft,
+            iptables,
+            bird,
+        },
+        facts,
+    ))
+}
+
+impl State {
+    /// Fingerprint of the live state, for saved plans: SHA-256 over the
+    /// normalised state. The BIRD file enters masked plus its inode, size and
+    /// mtime, so a plan file never carries a hash of a secret yet any rewrite
+    /// of the file makes the plan stale.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut copy = self.clone();
+        copy.nft.clear_volatile();
+        if let Some(f) = copy.bird.file.as_mut() {
+            f.contents = netc_targets::mask::mask_secrets(&f.contents);
+        }
+        let json = serde_json::to_string(&copy).unwrap_or_default();
+        let digest = Sha256::digest(json.as_bytes());
+        let mut s = String::from("sha256:");
+        for b in digest.iter() {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
+    }
+}

@@ -1,0 +1,114 @@
+//! VXLAN neighbour and FDB entries on netc's own devices:
+//! `ip -j neigh show nud permanent` and `bridge -j fdb show dev D`.
+//! Entries on any other device are never read.
+
+use crate::exec::Exec;
+use crate::Error;
+use netc_compiler::ir::{FdbEntry, Neighbor};
+use serde_json::Value;
+use std::net::IpAddr;
+
+pub fn read_neighbors(exec: &Exec, owned: &[&str]) -> Result<Vec<Neighbor>, Error> {
+    if owned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = exec
+        .read("ip", &["-j", "neigh", "show", "nud", "permanent"])?
+        .check()?;
+    parse_neighbors(&out.stdout, owned)
+}
+
+pub fn parse_neighbors(json: &str, owned: &[&str]) -> Result<Vec<Neighbor>, Error> {
+    let text = json.trim();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| Error::parse("ip -j neigh show", e.to_string()))?;
+    let mut out = Vec::new();
+    for n in v.as_array().into_iter().flatten() {
+        let dev = n.get("dev").and_then(Value::as_str).unwrap_or("");
+        if !owned.contains(&dev) {
+            continue;
+        }
+        let Some(ip) = n
+            .get("dst")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<IpAddr>().ok())
+        else {
+            continue;
+        };
+        out.push(Neighbor {
+            dev: dev.to_string(),
+            ip,
+            mac: n
+                .get("lladdr")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_lowercase(),
+        });
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub fn read_fdb(exec: &Exec, owned: &[&str]) -> Result<Vec<FdbEntry>, Error> {
+    let mut out = Vec::new();
+    for dev in owned {
+        let o = exec
+            .read("bridge", &["-j", "fdb", "show", "dev", dev])?
+            .check()?;
+        out.extend(parse_fdb(&o.stdout, dev)?);
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Only entries with a remote destination (`dst`) are netc's; the kernel's
+/// own entries (the device's MAC, multicast) have none.
+pub fn parse_fdb(json: &str, dev: &str) -> Result<Vec<FdbEntry>, Error> {
+    let text = json.trim();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| Error::parse("bridge -j fdb show", e.to_string()))?;
+    let mut out = Vec::new();
+    for e in v.as_array().into_iter().flatten() {
+        let Some(dst) = e
+            .get("dst")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<IpAddr>().ok())
+        else {
+            continue;
+        };
+        let Some(mac) = e.get("mac").and_then(Value::as_str) else {
+            continue;
+        };
+        out.push(FdbEntry {
+            dev: dev.to_string(),
+            mac: mac.to_ascii_lowercase(),
+            dst,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keeps_owned_devices_only() {
+        let j = r#"[{"dst":"10.65.1.0","dev":"vxlan.calico","lladdr":"66:D0:00:00:00:02","state":["PERMANENT"]},
+                   {"dst":"10.0.0.9","dev":"eth0","lladdr":"aa:aa:aa:aa:aa:aa","state":["PERMANENT"]}]"#;
+        let n = super::parse_neighbors(j, &["vxlan.calico"]).unwrap();
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].mac, "66:d0:00:00:00:02");
+        let f = super::parse_fdb(
+            r#"[{"mac":"66:d0:00:00:00:02","dst":"10.0.0.2","flags":["self"],"state":"permanent"},
+                {"mac":"66:d0:00:00:00:01","flags":["self"],"state":"permanent"}]"#,
+            "vxlan.calico",
+        )
+        .unwrap();
+        assert_eq!(f.len(), 1);
+    }
+}

@@ -1,0 +1,229 @@
+//! Routes with netc's protocol number, in every table, both families:
+//! `ip -j -4 route show proto 233 table all` (and `-6`). Routes of any other
+//! protocol are never read, so they can never be changed.
+
+use crate::exec::Exec;
+use crate::Error;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::net::IpAddr;
+
+/// What a route does, as the kernel reports it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum RouteSpec {
+    Blackhole,
+    Via {
+        gateway: IpAddr,
+        /// None in desired state when the IR leaves the device to the kernel.
+        dev: Option<String>,
+        onlink: bool,
+    },
+    Dev {
+        dev: String,
+    },
+    /// Any other route type (unreachable, prohibit, multipath …) carrying
+    /// netc's protocol: netc owns it but never creates it.
+    Other {
+        route_type: String,
+    },
+}
+
+impl RouteSpec {
+    /// The device this route is bound to, if any.
+    pub fn dev(&self) -> Option<&str> {
+        match self {
+            RouteSpec::Via { dev, .. } => dev.as_deref(),
+            RouteSpec::Dev { dev } => Some(dev),
+            _ => None,
+        }
+    }
+
+    /// `blackhole` / `via G dev D onlink` / `dev D`: the ip-route words after the destination.
+    pub fn words(&self) -> String {
+        match self {
+            RouteSpec::Blackhole => "blackhole".into(),
+            RouteSpec::Via {
+                gateway,
+                dev,
+                onlink,
+            } => {
+                let mut s = format!("via {gateway}");
+                if let Some(d) = dev {
+                    s.push_str(&format!(" dev {d}"));
+                }
+                if *onlink {
+                    s.push_str(" onlink");
+                }
+                s
+            }
+            RouteSpec::Dev { dev } => format!("dev {dev} scope link"),
+            RouteSpec::Other { route_type } => route_type.clone(),
+        }
+    }
+}
+
+impl From<&netc_compiler::ir::RouteKind> for RouteSpec {
+    fn from(k: &netc_compiler::ir::RouteKind) -> RouteSpec {
+        use netc_compiler::ir::RouteKind;
+        match k {
+            RouteKind::Blackhole => RouteSpec::Blackhole,
+            RouteKind::Via {
+                gateway,
+                dev,
+                onlink,
+            } => RouteSpec::Via {
+                gateway: *gateway,
+                dev: dev.clone(),
+                onlink: *onlink,
+            },
+            RouteKind::Dev { dev } => RouteSpec::Dev { dev: dev.clone() },
+        }
+    }
+}
+
+/// One kernel route. Its kernel identity is (table, destination, metric).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LiveRoute {
+    /// None = main.
+    pub table: Option<String>,
+    pub dst: ipnet::IpNet,
+    /// None = 0 (IPv4) / 1024 (IPv6), the kernel's defaults.
+    pub metric: Option<u32>,
+    pub spec: RouteSpec,
+}
+
+impl LiveRoute {
+    pub fn key(&self) -> (Option<String>, ipnet::IpNet, Option<u32>) {
+        (self.table.clone(), self.dst, self.metric)
+    }
+
+    /// Human identity: `10.65.1.0/26` (+ ` table T`, ` metric M` when not default).
+    pub fn id(&self) -> String {
+        let mut s = self.dst.to_string();
+        if let Some(t) = &self.table {
+            s.push_str(&format!(" table {t}"));
+        }
+        if let Some(m) = self.metric {
+            s.push_str(&format!(" metric {m}"));
+        }
+        s
+    }
+}
+
+pub fn read(exec: &Exec) -> Result<Vec<LiveRoute>, Error> {
+    let proto = super::NETC_ROUTE_PROTO.to_string();
+    let mut routes = Vec::new();
+    for fam in ["-4", "-6"] {
+        let out = exec
+            .read(
+                "ip",
+                &["-j", fam, "route", "show", "proto", &proto, "table", "all"],
+            )?
+            .check()?;
+        routes.extend(parse(&out.stdout, fam == "-6")?);
+    }
+    routes.sort();
+    Ok(routes)
+}
+
+pub fn parse(json: &str, v6: bool) -> Result<Vec<LiveRoute>, Error> {
+    let text = json.trim();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| Error::parse("ip -j route show", e.to_string()))?;
+    let mut out = Vec::new();
+    for r in v.as_array().into_iter().flatten() {
+        let Some(dst_s) = r.get("dst").and_then(Value::as_str) else {
+            continue;
+        };
+        let dst = parse_dst(dst_s, v6)
+            .ok_or_else(|| Error::parse("ip -j route show", format!("bad dst {dst_s}")))?;
+        let table = r
+            .get("table")
+            .and_then(|t| match t {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|t| t != "main" && t != "254");
+        let metric = r
+            .get("metric")
+            .and_then(Value::as_u64)
+            .map(|m| m as u32)
+            .filter(|m| !(*m == 0 || (v6 && *m == 1024)));
+        let rtype = r.get("type").and_then(Value::as_str).unwrap_or("unicast");
+        let flags: Vec<&str> = r
+            .get("flags")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let dev = r.get("dev").and_then(Value::as_str).map(str::to_string);
+        let gateway = r
+            .get("gateway")
+            .and_then(Value::as_str)
+            .and_then(|g| g.parse::<IpAddr>().ok());
+        let spec = match (rtype, gateway, dev) {
+            ("blackhole", _, _) => RouteSpec::Blackhole,
+            ("unicast", Some(gw), dev) if r.get("nexthops").is_none() => RouteSpec::Via {
+                gateway: gw,
+                dev,
+                onlink: flags.contains(&"onlink"),
+            },
+            ("unicast", None, Some(dev)) if r.get("nexthops").is_none() => RouteSpec::Dev { dev },
+            (t, _, _) => RouteSpec::Other {
+                route_type: if r.get("nexthops").is_some() {
+                    "multipath".to_string()
+                } else {
+                    t.to_string()
+                },
+            },
+        };
+        out.push(LiveRoute {
+            table,
+            dst,
+            metric,
+            spec,
+        });
+    }
+    Ok(out)
+}
+
+fn parse_dst(s: &str, v6: bool) -> Option<ipnet::IpNet> {
+    if s == "default" {
+        return Some(if v6 {
+            "::/0".parse().ok()?
+        } else {
+            "0.0.0.0/0".parse().ok()?
+        });
+    }
+    if s.contains('/') {
+        s.parse().ok()
+    } else {
+        let ip: IpAddr = s.parse().ok()?;
+        Some(ipnet::IpNet::from(ip))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kernel_json() {
+        let j = r#"[{"type":"blackhole","dst":"10.65.0.0/26","flags":[]},
+            {"dst":"10.65.1.0/26","gateway":"10.65.1.0","dev":"vxlan.calico","flags":["onlink"]},
+            {"dst":"10.65.0.5","dev":"cali1","scope":"link","flags":[]},
+            {"dst":"10.9.0.0/24","table":"100","metric":5,"gateway":"10.0.0.2","dev":"veth0","flags":[]}]"#;
+        let r = parse(j, false).unwrap();
+        assert_eq!(r[0].spec, RouteSpec::Blackhole);
+        assert_eq!(
+            r[1].spec.words(),
+            "via 10.65.1.0 dev vxlan.calico onlink".to_string()
+        );
+        assert_eq!(r[2].dst.to_string(), "10.65.0.5/32");
+        assert_eq!(r[3].id(), "10.9.0.0/24 table 100 metric 5");
+    }
+}
