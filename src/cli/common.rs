@@ -35,7 +35,7 @@ pub fn check_inputs(paths: &[PathBuf]) -> Checked {
     let files = match load::collect_files(&paths) {
         Ok(f) => f,
         Err(d) => {
-            diags.push(d);
+            diags.push(*d);
             return Checked {
                 sources,
                 diags,

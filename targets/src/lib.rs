@@ -9,6 +9,7 @@
 //! | [`iptables`] | `iptables.rules` | `iptables-restore --test` |
 //! | [`routes`]   | `routes.batch`   | `ip -batch` in a netns    |
 //! | [`tunnels`]  | `tunnels.batch`  | `ip -batch` in a netns    |
+//! | [`tunnels`]  | `fdb.batch`      | `bridge -batch` in a netns|
 //! | [`bird`]     | `bird.conf`      | `bird -p -c`              |
 
 pub mod bird;
@@ -60,6 +61,7 @@ impl Secrets for SecretMap {
 /// File names, in the order `netc build` writes them.
 pub const ARTIFACT_FILES: &[&str] = &[
     "tunnels.batch",
+    "fdb.batch",
     "routes.batch",
     "nftables.nft",
     "iptables.rules",
@@ -73,6 +75,11 @@ pub fn emit_all(ir: &HostIr, secrets: &dyn Secrets) -> Result<Vec<Artifact>, Emi
         Artifact {
             file_name: "tunnels.batch",
             contents: tunnels::emit(ir),
+            sensitive: false,
+        },
+        Artifact {
+            file_name: "fdb.batch",
+            contents: tunnels::emit_fdb(ir),
             sensitive: false,
         },
         Artifact {

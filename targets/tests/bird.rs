@@ -829,9 +829,3 @@ fn two_daemons_establish_the_mesh_and_exchange_blocks() {
     drop(dr);
 }
 
-#[test]
-#[ignore]
-fn dump_for_review() {
-    let irs = lower_all(RR);
-    print!("{}", bird::emit(&irs["rr1"], &SecretMap::default()).unwrap().contents);
-}

@@ -43,7 +43,7 @@ impl RawResource {
 /// Collect input files: files as given, directories searched recursively for
 /// `*.yaml`/`*.yml` in sorted order (so output never depends on readdir
 /// order), `-` for stdin.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
     let mut out = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
@@ -51,24 +51,24 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
         } else if p.is_dir() {
             let before = out.len();
             walk(p, &mut out).map_err(|e| {
-                Diagnostic::error(
+                Box::new(Diagnostic::error(
                     codes::IO,
                     format!("cannot read directory {}: {e}", p.display()),
-                )
+                ))
             })?;
             if out.len() == before {
-                return Err(Diagnostic::error(
+                return Err(Box::new(Diagnostic::error(
                     codes::IO,
                     format!("directory {} holds no *.yaml or *.yml files", p.display()),
-                ));
+                )));
             }
         } else if p.exists() {
             out.push(p.clone());
         } else {
-            return Err(Diagnostic::error(
+            return Err(Box::new(Diagnostic::error(
                 codes::IO,
                 format!("{}: no such file or directory", p.display()),
-            ));
+            )));
         }
     }
     Ok(out)

@@ -1,6 +1,813 @@
-//! The firewall IR (being written).
+//! Policies, endpoints, failsafes and NAT → the firewall IR ([`Firewall`]).
+//!
+//! Calico semantics (calico.md §1.7, §4.1), with these netc decisions:
+//!
+//! **Which policies apply.** GlobalNetworkPolicies and NetworkPolicies. A
+//! policy applies to an endpoint on this node when its `selector` matches the
+//! endpoint's labels and its `types` include the direction (ingress = traffic
+//! to the endpoint, egress = from it). Workload endpoints carry Calico's
+//! implicit labels `projectcalico.org/namespace`,
+//! `projectcalico.org/orchestrator` (default `k8s`) and, with a service
+//! account, `projectcalico.org/serviceaccount`. A NetworkPolicy selects only
+//! workloads of its own namespace; host endpoints are not namespaced, so only
+//! GlobalNetworkPolicies select them. preDNAT and doNotTrack policies apply
+//! to host endpoints only. A policy-level `namespaceSelector` or
+//! `serviceAccountSelector` other than `all()` cannot be resolved without
+//! Kubernetes: netc then applies the policy to whatever its `selector`
+//! matches but keeps only its Deny rules (fail closed: it can only deny).
+//!
+//! **Order.** Tiers run in name order, except `default`, which runs last
+//! (netc has no Tier kind to give tiers an order). Within a tier, policies
+//! run by `order` (unset = after every ordered one), then name, then
+//! namespace (GlobalNetworkPolicies, with no namespace, first).
+//!
+//! **Actions.** Allow accepts, Deny drops, Log logs and continues, Pass
+//! skips the rest of the tier. A tier with at least one applicable policy
+//! drops what none of them allowed, denied or passed. Only tiers with an
+//! applicable policy run.
+//!
+//! **Defaults** ([`EndpointChain::default`]): when no policy decided (no
+//! applicable policy at all, or a Pass out of the last tier), a workload
+//! endpoint allows (Calico's Kubernetes namespace profile allows; netc has no
+//! Profile kind). A host endpoint returns "no decision": netc only firewalls
+//! host interfaces you write policy for — with nftables that is accept
+//! (netc's table has policy accept), with iptables the host's own rules
+//! after netc's jump decide. preDNAT and doNotTrack chains never drop at the
+//! end of a tier and return when undecided, so normal policy still applies.
+//!
+//! **Hooks.** Workload ingress runs on forward (by output interface) and
+//! output; workload egress on forward (by input interface) and input. Host
+//! endpoint ingress runs on input, egress on output; applyOnForward policies
+//! also on forward; preDNAT policies on mangle prerouting (ingress only);
+//! doNotTrack policies on raw prerouting / raw output, where Allow also
+//! disables connection tracking. A forwarded packet must be allowed by both
+//! its input-side endpoint (workload egress or host endpoint forward
+//! ingress) and its output-side endpoint ([`OnAllow::Then`]). A host
+//! endpoint with `interfaceName: *` covers every interface that is not a
+//! workload's, not another host endpoint's and not `lo`. A host endpoint
+//! without interfaceName has no chains (its expectedIPs still feed
+//! selectors). Two endpoints on one interface: workloads first, then by
+//! name; the later ones get no chains.
+//!
+//! **Failsafes**, first in every host endpoint chain except forward: inbound
+//! ports (destination port, ingress) default to Felix's list plus the BGP
+//! listen port; the Node annotation `netc.dev/failsafe-inbound`
+//! (`tcp:22,udp:68`) replaces the list (an empty value: none). Outbound
+//! ports are Felix's default list plus the listen port. In the raw table,
+//! where there is no connection tracking, the failsafe chains also accept
+//! the replies (source port) of failsafe connections.
+//!
+//! **Selectors in rules** are resolved now into named address sets: the
+//! addresses of matching workload endpoints (ipNetworks) and host endpoints
+//! (expectedIPs) anywhere in the cluster, and the nets of matching network
+//! sets. A GlobalNetworkPolicy rule sees everything; a NetworkPolicy rule
+//! sees workloads and NetworkSets of its namespace; `namespaceSelector:
+//! all()` means every namespaced workload and NetworkSet, `global()` host
+//! endpoints and GlobalNetworkSets. See [`rules::lower_rule`] for the rest.
+//!
+//! **NAT.** Per family, masquerade in nat postrouting when the source is in
+//! a natOutgoing pool (disabled pools included: their workloads still
+//! exist) and the destination is in no pool.
+
+mod names;
+mod resolve;
+mod rules;
+
 use super::{Cluster, NodeFacts};
 use crate::ir::*;
-pub(super) fn lower(_c: &Cluster, _n: &NodeFacts) -> Firewall {
-    Firewall::default()
+use crate::model::*;
+use crate::selector::Selector;
+use names::ident;
+use resolve::{Endpoint, Scope, Sets, World};
+use rules::RuleCx;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Felix's `FailsafeInboundHostPorts` default (calico.md §4.3).
+pub const DEFAULT_FAILSAFE_INBOUND: &[(Protocol, u16)] = &[
+    (Protocol::Tcp, 22),
+    (Protocol::Udp, 68),
+    (Protocol::Tcp, 179),
+    (Protocol::Tcp, 2379),
+    (Protocol::Tcp, 2380),
+    (Protocol::Tcp, 5473),
+    (Protocol::Tcp, 6443),
+    (Protocol::Tcp, 6666),
+    (Protocol::Tcp, 6667),
+];
+
+/// Felix's `FailsafeOutboundHostPorts` default.
+pub const DEFAULT_FAILSAFE_OUTBOUND: &[(Protocol, u16)] = &[
+    (Protocol::Udp, 53),
+    (Protocol::Udp, 67),
+    (Protocol::Tcp, 179),
+    (Protocol::Tcp, 2379),
+    (Protocol::Tcp, 2380),
+    (Protocol::Tcp, 5473),
+    (Protocol::Tcp, 6443),
+    (Protocol::Tcp, 6666),
+    (Protocol::Tcp, 6667),
+];
+
+/// How a policy is enforced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Normal,
+    PreDnat,
+    Untracked,
+}
+
+/// A policy as lowering sees it.
+pub(super) struct Policy<'a> {
+    /// `GlobalNetworkPolicy <name>` / `NetworkPolicy <ns>/<name>`.
+    display: String,
+    name: &'a str,
+    namespace: Option<&'a str>,
+    spec: &'a PolicySpec,
+    /// None when unparsable (validation reports it): applies to nothing.
+    selector: Option<Selector>,
+    /// A policy-level selector netc cannot resolve: keep only Deny rules.
+    fail_closed: bool,
+    class: Class,
+}
+
+impl Policy<'_> {
+    pub(super) fn selects(&self, e: &Endpoint) -> bool {
+        let Some(sel) = &self.selector else {
+            return false;
+        };
+        match self.namespace {
+            Some(ns) => {
+                e.kind == EndpointKind::Workload && e.namespace == Some(ns) && sel.matches(&e.labels)
+            }
+            None => sel.matches(&e.labels),
+        }
+    }
+    /// Scope of the policy's rule selectors without a namespaceSelector.
+    pub(super) fn rule_scope(&self) -> Scope {
+        match self.namespace {
+            Some(ns) => Scope::Namespace(ns.to_string()),
+            None => Scope::Cluster,
+        }
+    }
+}
+
+fn collect_policies(m: &Model) -> Vec<Policy<'_>> {
+    let mut out = Vec::new();
+    let unresolvable = |s: &Option<String>| match s {
+        None => false,
+        Some(t) => !Selector::parse(t).is_ok_and(|s| s.is_all()),
+    };
+    for (r, namespaced) in m
+        .global_network_policies
+        .iter()
+        .map(|r| (r, false))
+        .chain(m.network_policies.iter().map(|r| (r, true)))
+    {
+        let namespace = namespaced.then(|| r.meta.namespace.as_deref().unwrap_or("default"));
+        let s = &r.spec;
+        let class = if s.pre_dnat {
+            Class::PreDnat
+        } else if s.do_not_track {
+            Class::Untracked
+        } else {
+            Class::Normal
+        };
+        out.push(Policy {
+            display: match namespace {
+                Some(ns) => format!("NetworkPolicy {ns}/{}", r.meta.name),
+                None => format!("GlobalNetworkPolicy {}", r.meta.name),
+            },
+            name: &r.meta.name,
+            namespace,
+            spec: s,
+            selector: Selector::parse(s.selector.as_deref().unwrap_or("")).ok(),
+            fail_closed: unresolvable(&s.namespace_selector)
+                || unresolvable(&s.service_account_selector),
+            class,
+        });
+    }
+    out.sort_by(|a, b| {
+        let ta = a.spec.tier();
+        let tb = b.spec.tier();
+        (ta == "default", ta)
+            .cmp(&(tb == "default", tb))
+            .then_with(|| {
+                let oa = a.spec.order.unwrap_or(f64::INFINITY);
+                let ob = b.spec.order.unwrap_or(f64::INFINITY);
+                oa.total_cmp(&ob)
+            })
+            .then_with(|| a.name.cmp(b.name))
+            .then_with(|| a.namespace.cmp(&b.namespace))
+    });
+    out
+}
+
+/// Interface names Calico accepts: 1..15 of `[A-Za-z0-9_.-]`.
+fn iface_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 15
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Which endpoint chain: endpoint kind × direction × hook stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    /// Workload ingress (forward oif stage and output).
+    WepIn,
+    /// Workload egress on input.
+    WepOut,
+    /// Workload egress on forward (iif stage).
+    WepOutFwd,
+    HepIn,
+    HepOut,
+    HepFwdIn,
+    HepFwdOut,
+    HepPreDnat,
+    HepRawIn,
+    HepRawOut,
+}
+
+impl Slot {
+    fn prefix(self) -> &'static str {
+        match self {
+            Slot::WepIn => "wi",
+            Slot::WepOut => "wo",
+            Slot::WepOutFwd => "wof",
+            Slot::HepIn => "hi",
+            Slot::HepOut => "ho",
+            Slot::HepFwdIn => "hfi",
+            Slot::HepFwdOut => "hfo",
+            Slot::HepPreDnat => "hpi",
+            Slot::HepRawIn => "hri",
+            Slot::HepRawOut => "hro",
+        }
+    }
+    fn direction(self) -> Direction {
+        match self {
+            Slot::WepIn
+            | Slot::HepIn
+            | Slot::HepFwdIn
+            | Slot::HepPreDnat
+            | Slot::HepRawIn => Direction::Ingress,
+            _ => Direction::Egress,
+        }
+    }
+    fn class(self) -> Class {
+        match self {
+            Slot::HepPreDnat => Class::PreDnat,
+            Slot::HepRawIn | Slot::HepRawOut => Class::Untracked,
+            _ => Class::Normal,
+        }
+    }
+    fn forward_only(self) -> bool {
+        matches!(self, Slot::HepFwdIn | Slot::HepFwdOut)
+    }
+    fn hooks(self) -> Vec<Hook> {
+        match self {
+            Slot::WepIn => vec![Hook::Forward, Hook::Output],
+            Slot::WepOut | Slot::HepIn => vec![Hook::Input],
+            Slot::WepOutFwd | Slot::HepFwdIn | Slot::HepFwdOut => vec![Hook::Forward],
+            Slot::HepOut => vec![Hook::Output],
+            Slot::HepPreDnat => vec![Hook::PreDnat],
+            Slot::HepRawIn => vec![Hook::RawPrerouting],
+            Slot::HepRawOut => vec![Hook::RawOutput],
+        }
+    }
+    fn failsafe(self) -> Option<&'static str> {
+        match self {
+            Slot::HepIn | Slot::HepPreDnat => Some(FS_IN),
+            Slot::HepOut => Some(FS_OUT),
+            Slot::HepRawIn => Some(FS_RAW_IN),
+            Slot::HepRawOut => Some(FS_RAW_OUT),
+            _ => None,
+        }
+    }
+}
+
+const FS_IN: &str = "fs-in";
+const FS_OUT: &str = "fs-out";
+const FS_RAW_IN: &str = "fs-raw-in";
+const FS_RAW_OUT: &str = "fs-raw-out";
+
+const D_RAW_PRE: &str = "d-raw-pre";
+const D_RAW_OUT: &str = "d-raw-out";
+const D_PREDNAT: &str = "d-prednat";
+const D_INPUT: &str = "d-input";
+const D_FWD_IN: &str = "d-fwd-in";
+const D_FWD_OUT: &str = "d-fwd-out";
+const D_OUTPUT: &str = "d-output";
+const K_FWD_OUT: &str = "k-fwd-out";
+
+struct Builder<'w, 'a> {
+    world: &'w World<'a>,
+    policies: &'w [Policy<'a>],
+    sets: Sets,
+    /// Lowered rules per (policy index, direction).
+    rules: BTreeMap<(usize, Direction), Vec<FwRule>>,
+    policy_chains: BTreeMap<String, PolicyChain>,
+    tier_chains: BTreeMap<String, TierChain>,
+    endpoint_chains: BTreeMap<String, EndpointChain>,
+}
+
+impl Builder<'_, '_> {
+    fn policy_chain(&mut self, pi: usize, dir: Direction, on_allow: &OnAllow) -> String {
+        let pol = &self.policies[pi];
+        let (prefix, dword) = match dir {
+            Direction::Ingress => ("pi", "ingress"),
+            Direction::Egress => ("po", "egress"),
+        };
+        let name = ident(
+            prefix,
+            pol.name,
+            &format!("{}|{dword}|{on_allow:?}", pol.display),
+        );
+        if self.policy_chains.contains_key(&name) {
+            return name;
+        }
+        if !self.rules.contains_key(&(pi, dir)) {
+            let list = match dir {
+                Direction::Ingress => &pol.spec.ingress,
+                Direction::Egress => &pol.spec.egress,
+            };
+            let mut cx = RuleCx {
+                world: self.world,
+                sets: &mut self.sets,
+            };
+            let mut out = Vec::new();
+            for (i, r) in list.iter().enumerate() {
+                if pol.fail_closed && r.action != Action::Deny {
+                    continue;
+                }
+                out.extend(rules::lower_rule(&mut cx, pol, dir, i, r));
+            }
+            self.rules.insert((pi, dir), out);
+        }
+        let chain = PolicyChain {
+            name: name.clone(),
+            policy: pol.display.clone(),
+            direction: dir,
+            on_allow: on_allow.clone(),
+            log_prefix: names::log_prefix(pol.name),
+            rules: self.rules[&(pi, dir)].clone(),
+        };
+        self.policy_chains.insert(name.clone(), chain);
+        name
+    }
+
+    /// Policy indices (in evaluation order) that apply to `e` in `slot`.
+    fn applicable(&self, e: &Endpoint, slot: Slot) -> Vec<usize> {
+        let want = match slot.direction() {
+            Direction::Ingress => PolicyType::Ingress,
+            Direction::Egress => PolicyType::Egress,
+        };
+        self.policies
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.class == slot.class()
+                    && (!slot.forward_only() || p.spec.apply_on_forward)
+                    && p.spec.effective_types().contains(&want)
+                    && p.selects(e)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The endpoint chain for `e` in `slot`, or None when a host endpoint
+    /// has no applicable policy there.
+    fn endpoint_chain(&mut self, e: &Endpoint, slot: Slot, on_allow: OnAllow) -> Option<String> {
+        let pols = self.applicable(e, slot);
+        let workload = e.kind == EndpointKind::Workload;
+        if pols.is_empty() && !workload {
+            return None;
+        }
+        let dir = slot.direction();
+        let end_drop = slot.class() == Class::Normal;
+        // Group by tier (policies are already in tier order).
+        let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+        for pi in pols {
+            let t = self.policies[pi].spec.tier();
+            match groups.last_mut() {
+                Some((tier, v)) if *tier == t => v.push(pi),
+                _ => groups.push((t, vec![pi])),
+            }
+        }
+        let mut tiers = Vec::new();
+        for (tier, pis) in groups {
+            let chains: Vec<String> = pis
+                .iter()
+                .map(|pi| self.policy_chain(*pi, dir, &on_allow))
+                .collect();
+            let prefix = match dir {
+                Direction::Ingress => "ti",
+                Direction::Egress => "to",
+            };
+            let name = ident(
+                prefix,
+                tier,
+                &format!("{tier}|{end_drop}|{}", chains.join(",")),
+            );
+            self.tier_chains.entry(name.clone()).or_insert(TierChain {
+                name: name.clone(),
+                tier: tier.to_string(),
+                policies: chains,
+                end_drop,
+            });
+            tiers.push(name);
+        }
+        let iface = e.iface.unwrap_or("");
+        let readable = if iface == "*" { "any" } else { iface };
+        let name = ident(
+            slot.prefix(),
+            readable,
+            &format!("{:?}|{}|{iface}", slot, e.display),
+        );
+        self.endpoint_chains.insert(
+            name.clone(),
+            EndpointChain {
+                name: name.clone(),
+                endpoint: e.display.clone(),
+                kind: e.kind,
+                direction: dir,
+                hooks: slot.hooks(),
+                failsafe: slot.failsafe().map(str::to_string),
+                tiers,
+                on_allow,
+                default: if workload { Verdict::Allow } else { Verdict::Return },
+            },
+        );
+        Some(name)
+    }
+}
+
+/// A dispatch stage being built.
+struct Stage {
+    name: &'static str,
+    dir: IfaceDir,
+    entries: BTreeMap<String, Option<String>>,
+    fallback: Option<String>,
+}
+
+impl Stage {
+    fn new(name: &'static str, dir: IfaceDir) -> Stage {
+        Stage {
+            name,
+            dir,
+            entries: BTreeMap::new(),
+            fallback: None,
+        }
+    }
+    fn add(&mut self, iface: &str, chain: Option<String>) {
+        let Some(chain) = chain else { return };
+        if iface == "*" {
+            self.fallback = Some(chain);
+        } else {
+            self.entries.insert(iface.to_string(), Some(chain));
+        }
+    }
+    fn exists(&self) -> bool {
+        !self.entries.is_empty() || self.fallback.is_some()
+    }
+    /// With a fallback, every other known endpoint interface (and `lo`)
+    /// returns instead of reaching it.
+    fn finish(mut self, local_ifaces: &BTreeSet<&str>) -> Option<DispatchChain> {
+        if !self.exists() {
+            return None;
+        }
+        if self.fallback.is_some() {
+            for i in local_ifaces.iter().copied().chain(["lo"]) {
+                if i != "*" {
+                    self.entries.entry(i.to_string()).or_insert(None);
+                }
+            }
+        }
+        Some(DispatchChain {
+            name: self.name.to_string(),
+            dir: self.dir,
+            entries: self
+                .entries
+                .into_iter()
+                .map(|(iface, chain)| DispatchEntry { iface, chain })
+                .collect(),
+            fallback: self.fallback,
+        })
+    }
+}
+
+pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Firewall {
+    let m: &Model = c.model;
+    let world = World::new(m);
+    let policies = collect_policies(m);
+    let mut b = Builder {
+        world: &world,
+        policies: &policies,
+        sets: Sets::default(),
+        rules: BTreeMap::new(),
+        policy_chains: BTreeMap::new(),
+        tier_chains: BTreeMap::new(),
+        endpoint_chains: BTreeMap::new(),
+    };
+
+    // This node's endpoints, one per interface.
+    let mut local: Vec<&Endpoint> = world
+        .endpoints
+        .iter()
+        .filter(|e| e.node == n.name)
+        .filter(|e| match (e.kind, e.iface) {
+            (EndpointKind::Workload, Some(i)) => iface_ok(i),
+            (EndpointKind::Host, Some(i)) => i == "*" || iface_ok(i),
+            (_, None) => false,
+        })
+        .collect();
+    local.sort_by(|a, b| {
+        (a.kind == EndpointKind::Host, &a.display).cmp(&(b.kind == EndpointKind::Host, &b.display))
+    });
+    let mut seen = BTreeSet::new();
+    local.retain(|e| seen.insert(e.iface.unwrap_or("")));
+    let local_ifaces: BTreeSet<&str> = local.iter().filter_map(|e| e.iface).collect();
+
+    let mut raw_pre = Stage::new(D_RAW_PRE, IfaceDir::In);
+    let mut raw_out = Stage::new(D_RAW_OUT, IfaceDir::Out);
+    let mut prednat = Stage::new(D_PREDNAT, IfaceDir::In);
+    let mut input = Stage::new(D_INPUT, IfaceDir::In);
+    let mut fwd_in = Stage::new(D_FWD_IN, IfaceDir::In);
+    let mut fwd_out = Stage::new(D_FWD_OUT, IfaceDir::Out);
+    let mut output = Stage::new(D_OUTPUT, IfaceDir::Out);
+
+    // Output-side stages first: whether the forward output stage exists
+    // decides what Allow means in the forward input stage.
+    for e in &local {
+        let iface = e.iface.unwrap_or("");
+        match e.kind {
+            EndpointKind::Workload => {
+                let ch = b.endpoint_chain(e, Slot::WepIn, OnAllow::Accept);
+                fwd_out.add(iface, ch.clone());
+                output.add(iface, ch);
+            }
+            EndpointKind::Host => {
+                let ch = b.endpoint_chain(e, Slot::HepFwdOut, OnAllow::Accept);
+                fwd_out.add(iface, ch);
+                let ch = b.endpoint_chain(e, Slot::HepOut, OnAllow::Accept);
+                output.add(iface, ch);
+            }
+        }
+    }
+    let then_fwd_out = if fwd_out.exists() {
+        OnAllow::Then(K_FWD_OUT.to_string())
+    } else {
+        OnAllow::Accept
+    };
+    for e in &local {
+        let iface = e.iface.unwrap_or("");
+        match e.kind {
+            EndpointKind::Workload => {
+                let ch = b.endpoint_chain(e, Slot::WepOut, OnAllow::Accept);
+                input.add(iface, ch);
+                let ch = b.endpoint_chain(e, Slot::WepOutFwd, then_fwd_out.clone());
+                fwd_in.add(iface, ch);
+            }
+            EndpointKind::Host => {
+                let ch = b.endpoint_chain(e, Slot::HepIn, OnAllow::Accept);
+                input.add(iface, ch);
+                let ch = b.endpoint_chain(e, Slot::HepFwdIn, then_fwd_out.clone());
+                fwd_in.add(iface, ch);
+                let ch = b.endpoint_chain(e, Slot::HepPreDnat, OnAllow::Accept);
+                prednat.add(iface, ch);
+                let ch = b.endpoint_chain(e, Slot::HepRawIn, OnAllow::AcceptUntracked);
+                raw_pre.add(iface, ch);
+                let ch = b.endpoint_chain(e, Slot::HepRawOut, OnAllow::AcceptUntracked);
+                raw_out.add(iface, ch);
+            }
+        }
+    }
+
+    let untracked = raw_pre.exists() || raw_out.exists();
+    let mut dispatch = Vec::new();
+    let mut stage = |s: Stage| -> Option<String> {
+        let d = s.finish(&local_ifaces)?;
+        let name = d.name.clone();
+        dispatch.push(d);
+        Some(name)
+    };
+    let raw_pre = stage(raw_pre);
+    let raw_out = stage(raw_out);
+    let prednat = stage(prednat);
+    let input = stage(input);
+    let fwd_in = stage(fwd_in);
+    let fwd_out = stage(fwd_out);
+    let output = stage(output);
+    dispatch.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut continuations = Vec::new();
+    if fwd_in.is_some() {
+        if let Some(fo) = &fwd_out {
+            continuations.push(Continuation {
+                name: K_FWD_OUT.to_string(),
+                stages: vec![fo.clone()],
+            });
+        }
+    }
+
+    let any_ep = !b.endpoint_chains.is_empty();
+    let mut hooks = Vec::new();
+    let mut hook = |hook: Hook, filter: bool, stages: Vec<Option<String>>| {
+        let stages: Vec<String> = stages.into_iter().flatten().collect();
+        if stages.is_empty() && !(filter && any_ep) {
+            return;
+        }
+        hooks.push(HookChain {
+            hook,
+            accept_untracked: untracked && !matches!(hook, Hook::RawPrerouting | Hook::RawOutput),
+            conntrack: !matches!(hook, Hook::RawPrerouting | Hook::RawOutput),
+            stages,
+        });
+    };
+    hook(Hook::RawPrerouting, false, vec![raw_pre]);
+    hook(Hook::RawOutput, false, vec![raw_out]);
+    hook(Hook::PreDnat, false, vec![prednat]);
+    hook(Hook::Input, true, vec![input]);
+    hook(Hook::Forward, true, vec![fwd_in, fwd_out]);
+    hook(Hook::Output, true, vec![output]);
+
+    // Failsafes.
+    let (fs_in, fs_out) = failsafe_ports(c, n);
+    let used: BTreeSet<String> = b
+        .endpoint_chains
+        .values()
+        .filter_map(|e| e.failsafe.clone())
+        .collect();
+    let mut failsafes = Vec::new();
+    let rules_of = |ports: &[PortRule], side: PortSide| -> Vec<FailsafeRule> {
+        ports
+            .iter()
+            .map(|p| FailsafeRule {
+                protocol: p.protocol,
+                port: p.port,
+                side,
+            })
+            .collect()
+    };
+    for (name, comment, rules) in [
+        (FS_IN, "failsafe inbound ports", rules_of(&fs_in, PortSide::Dst)),
+        (FS_OUT, "failsafe outbound ports", rules_of(&fs_out, PortSide::Dst)),
+        (
+            FS_RAW_IN,
+            "failsafe inbound ports and replies to failsafe outbound connections",
+            [rules_of(&fs_in, PortSide::Dst), rules_of(&fs_out, PortSide::Src)].concat(),
+        ),
+        (
+            FS_RAW_OUT,
+            "failsafe outbound ports and replies from failsafe inbound ports",
+            [rules_of(&fs_out, PortSide::Dst), rules_of(&fs_in, PortSide::Src)].concat(),
+        ),
+    ] {
+        if used.contains(name) {
+            failsafes.push(FailsafeChain {
+                name: name.to_string(),
+                comment: comment.to_string(),
+                rules,
+            });
+        }
+    }
+
+    // NAT outgoing.
+    let mut nat = Vec::new();
+    for fam in [Family::V4, Family::V6] {
+        let of_fam = |p: &&super::PoolFacts| resolve::family_of(&p.cidr) == fam;
+        let from: Vec<ipnet::IpNet> = c
+            .pools
+            .iter()
+            .filter(of_fam)
+            .filter(|p| p.nat_outgoing)
+            .map(|p| p.cidr)
+            .collect();
+        if from.is_empty() {
+            continue;
+        }
+        let all: Vec<ipnet::IpNet> = c.pools.iter().filter(of_fam).map(|p| p.cidr).collect();
+        let suffix = match fam {
+            Family::V4 => "4",
+            Family::V6 => "6",
+        };
+        let from_set = b.sets.fixed(
+            &format!("nat-src{suffix}"),
+            &from,
+            fam,
+            "IP pools with natOutgoing".into(),
+        );
+        let not_to_set = b.sets.fixed(
+            &format!("nat-pools{suffix}"),
+            &all,
+            fam,
+            "all IP pools".into(),
+        );
+        nat.push(NatRule {
+            family: fam,
+            from_set,
+            not_to_set,
+            comment: "natOutgoing: masquerade pool traffic leaving the pools".into(),
+        });
+    }
+
+    Firewall {
+        sets: b.sets.into_vec(),
+        policies: b.policy_chains.into_values().collect(),
+        tiers: b.tier_chains.into_values().collect(),
+        endpoint_chains: b.endpoint_chains.into_values().collect(),
+        failsafes,
+        dispatch,
+        continuations,
+        hooks,
+        nat,
+        failsafe_inbound: fs_in,
+        failsafe_outbound: fs_out,
+    }
+}
+
+/// The node's failsafe ports: (inbound, outbound), sorted, unique.
+fn failsafe_ports(c: &Cluster, n: &NodeFacts) -> (Vec<PortRule>, Vec<PortRule>) {
+    let listen = c.bgp.listen_port;
+    let to_rules = |v: &[(Protocol, u16)]| -> Vec<PortRule> {
+        v.iter()
+            .map(|(protocol, port)| PortRule {
+                protocol: *protocol,
+                port: *port,
+            })
+            .collect()
+    };
+    let annotation = c
+        .model
+        .node(&n.name)
+        .and_then(|node| node.meta.annotations.get(annotations::FAILSAFE_INBOUND));
+    let mut inbound = match annotation {
+        Some(v) => parse_failsafe(v),
+        None => {
+            let mut v = to_rules(DEFAULT_FAILSAFE_INBOUND);
+            v.push(PortRule {
+                protocol: Protocol::Tcp,
+                port: listen,
+            });
+            v
+        }
+    };
+    let mut outbound = to_rules(DEFAULT_FAILSAFE_OUTBOUND);
+    outbound.push(PortRule {
+        protocol: Protocol::Tcp,
+        port: listen,
+    });
+    for v in [&mut inbound, &mut outbound] {
+        v.sort();
+        v.dedup();
+    }
+    (inbound, outbound)
+}
+
+/// `tcp:22,udp:68`; entries that do not parse are skipped (validation reports them).
+fn parse_failsafe(v: &str) -> Vec<PortRule> {
+    v.split(',')
+        .filter_map(|item| {
+            let (proto, port) = item.trim().split_once(':')?;
+            let protocol = match proto.trim().to_ascii_lowercase().as_str() {
+                "tcp" => Protocol::Tcp,
+                "udp" => Protocol::Udp,
+                _ => return None,
+            };
+            let port: u16 = port.trim().parse().ok().filter(|p| *p != 0)?;
+            Some(PortRule { protocol, port })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failsafe_annotation() {
+        assert_eq!(
+            parse_failsafe("tcp:22, udp:68,bogus,tcp:0,sctp:5"),
+            vec![
+                PortRule {
+                    protocol: Protocol::Tcp,
+                    port: 22
+                },
+                PortRule {
+                    protocol: Protocol::Udp,
+                    port: 68
+                }
+            ]
+        );
+        assert!(parse_failsafe("").is_empty());
+    }
+
+    #[test]
+    fn interface_names() {
+        assert!(iface_ok("eth0"));
+        assert!(iface_ok("bond0.100"));
+        assert!(!iface_ok("eth0\"; drop"));
+        assert!(!iface_ok("a-very-long-interface"));
+        assert!(!iface_ok(""));
+    }
 }

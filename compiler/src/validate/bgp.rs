@@ -223,7 +223,7 @@ fn config(m: &Model, c: &Ctx<BgpConfigurationSpec>, default_mesh: bool, out: &mu
     }
     for (i, iface) in s.ignored_interfaces.iter().enumerate() {
         let why = if iface == "*" {
-            Some("`*` alone would ignore every interface".to_string())
+            Some("`*` alone would hide every interface from BGP".to_string())
         } else {
             interface_problem(&iface.replace('*', "x"))
         };
@@ -234,7 +234,7 @@ fn config(m: &Model, c: &Ctx<BgpConfigurationSpec>, default_mesh: bool, out: &mu
                     &format!("/spec/ignoredInterfaces/{i}"),
                     format!("`{iface}` is not a valid ignoredInterfaces pattern: {why}"),
                 )
-                .label(why)
+                .label("invalid interface pattern")
                 .note("patterns are 1..15 characters of `[A-Za-z0-9_.-]` and `*` wildcards, e.g. `eth1` or `docker*`; `*` alone is not allowed"),
             );
         }
@@ -250,14 +250,18 @@ fn community_problem(v: &str) -> Option<String> {
         3 => 32,
         _ => return Some(format!("`{v}` is neither `aa:nn` nor `aa:nn:mm`")),
     };
+    let max = (1u64 << bits) - 1;
+    let form = if bits == 16 {
+        "a standard community `aa:nn` has two 16-bit parts"
+    } else {
+        "a large community `aa:nn:mm` has three 32-bit parts"
+    };
     for p in &parts {
-        let ok = !p.is_empty()
-            && p.bytes().all(|b| b.is_ascii_digit())
-            && p.parse::<u64>().is_ok_and(|n| n < (1u64 << bits));
-        if !ok {
-            let max = (1u64 << bits) - 1;
-            let kind = if bits == 16 { "standard" } else { "large" };
-            return Some(format!("`{p}` is not a {bits}-bit number (0..{max}) as a {kind} community needs"));
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(format!("`{p}` is not a number ({form})"));
+        }
+        if !p.parse::<u64>().is_ok_and(|n| n <= max) {
+            return Some(format!("`{p}` is above {max} ({form})"));
         }
     }
     None
@@ -479,7 +483,7 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
             c.err_key(
                 codes::PEER_IP_AND_SELECTOR,
                 "/spec",
-                "the BGPPeer has no remote side: set `peerIP` or `peerSelector`",
+                "no remote side: set `peerIP` or `peerSelector`",
             )
             .label("no peerIP, peerSelector or localWorkloadSelector")
             .note("peerIP: an address (`10.0.0.1`, `10.0.0.1:1179`, `[fd00::1]:1179`); peerSelector: a selector over Node labels"),
@@ -616,7 +620,7 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
                 format!("BGPFilter `{f}` is not declared"),
             )
             .label("unknown BGPFilter")
-            .note("netc does not read BGPFilter resources yet, so a BGPPeer's `filters` must be empty; without the filter BIRD would export and import everything"),
+            .note("netc does not read BGPFilter resources yet, so a BGPPeer's `filters` must be empty: netc will not silently drop a filter the peering depends on"),
         );
     }
 
@@ -642,7 +646,7 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
                 c.warn(
                     codes::SELECTS_NOTHING,
                     &format!("/spec/{field}"),
-                    format!("`{field}` selects none of the {} declared nodes", m.nodes.len()),
+                    format!("`{field}` matches no declared node"),
                 )
                 .label("matches no node")
                 .note(if field == "nodeSelector" {

@@ -235,7 +235,7 @@ fn rr_clients(nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Diagnostic>)
                 );
             }
             out.push(d.note(
-                "a route reflector makes every iBGP-style peer outside its cluster an `rr client`, which BIRD only allows for internal (same-AS) neighbors: it rejects the whole config (\"Only internal neighbor can be RR client\") and the reflector keeps no sessions. Put both nodes in the same AS, give the peer the reflector's routeReflectorClusterID, or peer the other AS from a node that is not a route reflector",
+                "a route reflector makes every node it peers with outside its cluster an `rr client`; BIRD only allows that for internal (same-AS) neighbors and rejects the whole config (\"Only internal neighbor can be RR client\"), so the reflector keeps no sessions. Put both nodes in the same AS, give the peer the reflector's routeReflectorClusterID, or peer with the other AS from a node that is not a route reflector",
             ));
         }
     }

@@ -23,7 +23,7 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
 fn node_ref<T>(m: &Model, c: &Ctx<T>, node: &str, out: &mut Vec<Diagnostic>) {
     if node.is_empty() {
         out.push(
-            c.err_key(codes::MISSING_FIELD, "/spec", format!("a {} needs `spec.node`", c.kind.as_str()))
+            c.err(codes::MISSING_FIELD, "/spec/node", format!("`spec.node` of a {} is empty", c.kind.as_str()))
                 .label("no node given")
                 .note("spec.node names the declared Node the endpoint lives on"),
         );
@@ -63,7 +63,7 @@ fn host_endpoint(m: &Model, c: &Ctx<HostEndpointSpec>, out: &mut Vec<Diagnostic>
             if let Some(why) = interface_problem(i) {
                 out.push(
                     c.err(codes::BAD_INTERFACE, "/spec/interfaceName", format!("`{i}` is not a valid interface name: {why}"))
-                        .label(why)
+                        .label("not a valid interface name")
                         .note("interface names are 1..15 characters of `[A-Za-z0-9_.-]`; `*` alone means all of the host's interfaces"),
                 );
             }
@@ -98,8 +98,8 @@ fn ports<T>(c: &Ctx<T>, ports: &[EndpointPort], out: &mut Vec<Diagnostic>) {
         }
         match Protocol::parse(&NumOrStr::Str(p.protocol.clone())) {
             Ok(pr) if pr.has_ports() => {}
-            Ok(pr) => out.push(
-                c.err(codes::PORTS_NEED_PROTOCOL, &format!("{base}/protocol"), format!("protocol {} has no ports", pr.name()))
+            Ok(_) => out.push(
+                c.err(codes::PORTS_NEED_PROTOCOL, &format!("{base}/protocol"), format!("protocol {} has no ports", p.protocol))
                     .label("expected TCP, UDP or SCTP")
                     .note("a named port's protocol is TCP, UDP or SCTP"),
             ),
@@ -129,7 +129,7 @@ fn workload_endpoint(m: &Model, c: &Ctx<WorkloadEndpointSpec>, out: &mut Vec<Dia
     } else if let Some(why) = interface_problem(&s.interface_name) {
         out.push(
             c.err(codes::BAD_INTERFACE, "/spec/interfaceName", format!("`{}` is not a valid interface name: {why}", s.interface_name))
-                .label(why)
+                .label("not a valid interface name")
                 .note("interface names are 1..15 characters of `[A-Za-z0-9_.-]`"),
         );
     }
@@ -144,7 +144,7 @@ fn workload_endpoint(m: &Model, c: &Ctx<WorkloadEndpointSpec>, out: &mut Vec<Dia
             Ok(a) => {
                 let host = if a.is_ipv4() { "32" } else { "128" };
                 match len {
-                    Some(l) if l != host => Some(format!("a workload address must be a single /{host}")),
+                    Some(l) if l != host => Some(format!("a workload address is a single /{host}")),
                     _ => None,
                 }
             }
@@ -152,7 +152,7 @@ fn workload_endpoint(m: &Model, c: &Ctx<WorkloadEndpointSpec>, out: &mut Vec<Dia
         if let Some(why) = problem {
             out.push(
                 c.err(codes::WORKLOAD_ADDRESS, &ptr, format!("ipNetworks entry `{n}` is not a workload address: {why}"))
-                    .label(why)
+                    .label("not a single address")
                     .note("ipNetworks lists the workload's own addresses: IPv4 /32 or IPv6 /128 (or bare addresses)"),
             );
         }

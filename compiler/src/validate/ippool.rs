@@ -226,12 +226,12 @@ fn allowed_uses(
         "/spec/cidr"
     };
     if lb {
-        if uses.iter().any(|u| *u != AllowedUse::LoadBalancer) {
+        if let Some(i) = uses.iter().position(|u| *u != AllowedUse::LoadBalancer) {
             out.push(
                 c.err(
                     codes::ALLOWED_USES,
-                    "/spec/allowedUses",
-                    "allowedUses combines LoadBalancer with Workload or Tunnel",
+                    &format!("/spec/allowedUses/{i}"),
+                    format!("allowedUses combines LoadBalancer with {:?}", uses[i]),
                 )
                 .label("LoadBalancer must be the only use")
                 .note("a LoadBalancer pool holds service addresses only; declare a separate pool for Workload/Tunnel"),
@@ -381,7 +381,7 @@ fn exhausted(m: &Model, p: &Pool, out: &mut Vec<Diagnostic>) {
         )
         .label(format!("selects {}", list_names(&selected, 4)))
         .note(format!(
-            "every selected node needs its own /{} block; {} node(s) would get none. Widen the pool, raise blockSize, or narrow the nodeSelector",
+            "every selected node needs its own /{} block, so {} of them would get none; widen the pool, raise blockSize, or narrow the nodeSelector",
             p.block,
             selected.len() as u128 - blocks
         )),

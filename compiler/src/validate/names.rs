@@ -29,7 +29,7 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
                         Diagnostic::error(
                             codes::DUPLICATE_NAME,
                             format!(
-                                "there is already a {} named `{}`{scope}",
+                                "{} `{}` is defined twice{scope}",
                                 kind.as_str(),
                                 meta.name
                             ),
@@ -121,7 +121,7 @@ fn common<T>(c: &Ctx<T>, out: &mut Vec<Diagnostic>) {
                 "/metadata/name",
                 format!("`{name}` is not a valid {} name: {why}", c.kind.as_str()),
             )
-            .label(why)
+            .label("not a DNS-1123 subdomain")
             .note("names are DNS-1123 subdomains: lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 253 characters"),
         );
     }
@@ -171,7 +171,7 @@ fn policy_name(c: &Ctx<PolicySpec>, out: &mut Vec<Diagnostic>) {
                 "/metadata/name",
                 format!("`{name}` is not a valid {} name: {why}", c.kind.as_str()),
             )
-            .label(why)
+            .label(format!("not a valid {} name", c.kind.as_str()))
             .note(format!(
                 "a {} name is {allowed}; labels are lower-case letters, digits and `-`, at most 63 characters",
                 c.kind.as_str()
@@ -190,7 +190,7 @@ fn namespace<T>(c: &Ctx<T>, out: &mut Vec<Diagnostic>) {
                     "/metadata/namespace",
                     format!("`{ns}` is not a valid namespace: {why}"),
                 )
-                .label(why)
+                .label("not a DNS label")
                 .note("namespaces are DNS labels: lower-case letters, digits and `-`, at most 63 characters, no dots"),
             );
         }
@@ -207,7 +207,7 @@ fn tier(c: &Ctx<PolicySpec>, out: &mut Vec<Diagnostic>) {
                     "/spec/tier",
                     format!("`{t}` is not a valid tier name: {why}"),
                 )
-                .label(why)
+                .label("not a DNS label")
                 .note("tier names are single DNS labels: lower-case letters, digits and `-`, at most 63 characters, no dots"),
             );
         }
@@ -225,7 +225,7 @@ fn labels<T>(c: &Ctx<T>, out: &mut Vec<Diagnostic>) {
                     &ptr,
                     format!("`{k}` is not a valid label key: {why}"),
                 )
-                .label(why)
+                .label("not a qualified name")
                 .note("a label key is an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters from `[A-Za-z0-9_.-]` starting and ending with a letter or digit"),
             );
         }
@@ -236,7 +236,7 @@ fn labels<T>(c: &Ctx<T>, out: &mut Vec<Diagnostic>) {
                     &ptr,
                     format!("`{v}` is not a valid value for label `{k}`: {why}"),
                 )
-                .label(why)
+                .label("not a valid label value")
                 .note("a label value is empty or at most 63 characters from `[A-Za-z0-9_.-]` starting and ending with a letter or digit"),
             );
         }

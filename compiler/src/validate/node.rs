@@ -3,7 +3,7 @@
 //! annotations, and addresses or router ids that two nodes share.
 
 use super::bgp::as_number;
-use super::util::{ctx, interface_problem, seg};
+use super::util::{ctx, interface_problem, seg, span_in};
 use super::Ctx;
 use crate::diag::{codes, Diagnostic};
 use crate::load::did_you_mean;
@@ -242,12 +242,14 @@ fn node_annotations(c: &Ctx<NodeSpec>, out: &mut Vec<Diagnostic>) {
                 }
             }
             annotations::FAILSAFE_INBOUND => {
-                if let Some(why) = failsafe_problem(v) {
-                    out.push(bad(
-                        format!("{k}: {why}"),
-                        "expected `proto:port,...`",
-                        "a comma-separated list of `tcp:PORT` or `udp:PORT` (PORT 1..65535) that stay open whatever the policies say, e.g. `tcp:22,tcp:179,udp:68`",
-                    ));
+                if let Some((why, start, len)) = failsafe_problem(v) {
+                    out.push(
+                        Diagnostic::error(codes::BAD_ANNOTATION, format!("{k}: {why}"))
+                            .at(span_in(&c.r.origin, &ptr, v, start, len))
+                            .label("expected `tcp:PORT` or `udp:PORT`")
+                            .resource(c.display())
+                            .note("a comma-separated list of `tcp:PORT` or `udp:PORT` (PORT 1..65535) that stay open whatever the policies say, e.g. `tcp:22,tcp:179,udp:68`"),
+                    );
                 }
             }
             _ => {
@@ -263,23 +265,32 @@ fn node_annotations(c: &Ctx<NodeSpec>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn failsafe_problem(v: &str) -> Option<String> {
+/// The first bad item of a failsafe list: message, byte offset and length of
+/// the item inside the value.
+fn failsafe_problem(v: &str) -> Option<(String, usize, usize)> {
     if v.trim().is_empty() {
         return None;
     }
-    for item in v.split(',') {
-        let item = item.trim();
-        let Some((proto, port)) = item.split_once(':') else {
-            return Some(format!("`{item}` is not `proto:port`"));
+    let mut offset = 0;
+    for raw in v.split(',') {
+        let lead = raw.len() - raw.trim_start().len();
+        let item = raw.trim();
+        let at = offset + lead;
+        offset += raw.len() + 1;
+        let why = match item.split_once(':') {
+            None => format!("`{item}` is not `proto:port`"),
+            Some((proto, _)) if !matches!(proto.to_ascii_lowercase().as_str(), "tcp" | "udp") => {
+                format!("`{proto}` in `{item}` is not tcp or udp")
+            }
+            Some((_, port))
+                if !(port.bytes().all(|b| b.is_ascii_digit())
+                    && port.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n))) =>
+            {
+                format!("`{port}` in `{item}` is not a port number 1..65535")
+            }
+            Some(_) => continue,
         };
-        if !matches!(proto.to_ascii_lowercase().as_str(), "tcp" | "udp") {
-            return Some(format!("`{proto}` in `{item}` is not tcp or udp"));
-        }
-        let ok = port.bytes().all(|b| b.is_ascii_digit())
-            && port.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n));
-        if !ok {
-            return Some(format!("`{port}` in `{item}` is not a port 1..65535"));
-        }
+        return Some((why, at, item.len().max(1)));
     }
     None
 }
@@ -322,20 +333,20 @@ fn duplicates(m: &Model, out: &mut Vec<Diagnostic>) {
                         Diagnostic::error(
                             codes::DUPLICATE_ROUTER_ID,
                             format!(
-                                "node `{}` has the same ipv4Address {addr} as node `{}`",
-                                n.meta.name, first.meta.name
+                                "ipv4Address {addr} is also node `{}`'s: both nodes would use router id {addr}",
+                                first.meta.name
                             ),
                         )
-                        .label(format!("router id {addr} is already node `{}`'s", first.meta.name))
+                        .label("duplicate address and router id")
                         .note(format!(
-                            "a node's ipv4Address is its BGP router id and names its BGP protocols on the other nodes ({sym}): BIRD rejects the whole config (\"Symbol already defined\") and every node keeps its old sessions"
+                            "a node's ipv4Address is its BGP router id and names the BGP protocol other nodes configure for it ({sym}): BIRD rejects the whole config (\"Symbol already defined\"), and two speakers with one router id cannot keep sessions with each other. Give each node its own address"
                         ))
                     } else {
                         Diagnostic::error(
                             codes::DUPLICATE_NODE_IP,
                             format!(
-                                "node `{}` uses {addr} as its {field}, but node `{}` already uses it as its {first_field}",
-                                n.meta.name, first.meta.name
+                                "{field} {addr} is already node `{}`'s {first_field}",
+                                first.meta.name
                             ),
                         )
                         .label("address already taken")
@@ -383,6 +394,10 @@ mod tests {
     #[test]
     fn failsafe() {
         assert_eq!(failsafe_problem("tcp:22, udp:68"), None);
+        assert_eq!(
+            failsafe_problem("tcp:22, udp:x").map(|(_, at, len)| (at, len)),
+            Some((8, 5))
+        );
         assert!(failsafe_problem("tcp:0").is_some());
         assert!(failsafe_problem("icmp:1").is_some());
         assert!(failsafe_problem("22").is_some());

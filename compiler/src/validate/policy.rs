@@ -166,7 +166,7 @@ fn rule(c: &Ctx<PolicySpec>, dir: &str, i: usize, r: &Rule, out: &mut Vec<Diagno
             let mut d = c
                 .err_key(codes::ICMP_PROTOCOL, &ptr, format!("`{field}` needs protocol ICMP or ICMPv6"))
                 .label(match proto {
-                    Some(p) => format!("protocol is {}", p.name()),
+                    Some(p) => format!("protocol is {}", proto_name(p)),
                     None => "no protocol set".to_string(),
                 })
                 .note("set `protocol: ICMP` (with ipVersion 4) or `protocol: ICMPv6` (with ipVersion 6)");
@@ -229,13 +229,13 @@ fn rule(c: &Ctx<PolicySpec>, dir: &str, i: usize, r: &Rule, out: &mut Vec<Diagno
                 c.err_key(codes::HTTP_MATCH, &ptr, format!("an http match is only allowed on Allow rules, not {:?}", r.action))
                     .label("not allowed here")
                     .related(c.r.origin.value_span(&format!("{base}/action")), "action here")
-                    .note("http matches restrict what an Allow rule allows; they need a proxy that Deny/Log/Pass rules do not use"),
+                    .note("Calico enforces http matches in an application-layer proxy, which can only narrow what an Allow rule allows; express denials as an Allow with the http match plus a broader Deny after it"),
             );
         }
         if let Some(p) = proto.filter(|p| *p != Protocol::Tcp) {
             bad = true;
             out.push(
-                c.err_key(codes::HTTP_MATCH, &ptr, format!("an http match needs protocol TCP, not {}", p.name()))
+                c.err_key(codes::HTTP_MATCH, &ptr, format!("an http match needs protocol TCP, not {}", proto_name(p)))
                     .label("HTTP runs over TCP")
                     .related(c.r.origin.value_span(&format!("{base}/protocol")), "protocol here")
                     .note("set protocol: TCP or leave it unset"),
@@ -349,7 +349,7 @@ fn entity(
                 }
                 Err(why) => out.push(
                     c.err(codes::BAD_NET, &ptr, format!("invalid {field} entry: {why}"))
-                        .label("not an address or CIDR")
+                        .label("invalid net")
                         .note("rule nets are CIDRs (host bits allowed, e.g. `10.0.0.0/8`) or bare addresses"),
                 ),
             }
@@ -378,7 +378,7 @@ fn entity(
                 }
                 Err(why) => out.push(
                     c.err(codes::BAD_PORT, &ptr, format!("invalid port: {why}"))
-                        .label("not a port")
+                        .label("invalid port")
                         .note("a port is a number 1..65535, a range `lo:hi` (lo <= hi), or a named port (up to 15 of `a-z0-9-`, at least one letter)"),
                 ),
             }
@@ -398,7 +398,7 @@ fn entity(
             Some(p) if !p.has_ports() => {
                 if let Some(ptr) = &any_port {
                     out.push(
-                        c.err(codes::PORTS_NEED_PROTOCOL, ptr, format!("protocol {} has no ports", p.name()))
+                        c.err(codes::PORTS_NEED_PROTOCOL, ptr, format!("protocol {} has no ports", proto_name(p)))
                             .label("ports need TCP, UDP or SCTP")
                             .related(c.r.origin.value_span(&format!("{}/protocol", base.rsplit_once('/').map(|x| x.0).unwrap_or(base))), "protocol here")
                             .note("only TCP, UDP and SCTP carry ports; remove the ports or change the protocol"),
@@ -452,6 +452,19 @@ fn entity(
     }
 }
 
+/// How messages name a protocol (as users write it in YAML).
+fn proto_name(p: Protocol) -> String {
+    match p {
+        Protocol::Tcp => "TCP".into(),
+        Protocol::Udp => "UDP".into(),
+        Protocol::Icmp => "ICMP".into(),
+        Protocol::IcmpV6 => "ICMPv6".into(),
+        Protocol::Sctp => "SCTP".into(),
+        Protocol::UdpLite => "UDPLite".into(),
+        Protocol::Number(n) => n.to_string(),
+    }
+}
+
 fn ns(r: &crate::model::Resource<PolicySpec>) -> &str {
     r.meta.namespace.as_deref().unwrap_or("default")
 }
@@ -489,9 +502,7 @@ fn order_ties(m: &Model, out: &mut Vec<Diagnostic>) {
                     codes::POLICY_ORDER_TIE,
                     "/spec/order",
                     format!(
-                        "{} `{}` has the same order {order} as {} `{}` in tier `{}`",
-                        kind.as_str(),
-                        r.meta.name,
+                        "order {order} is also the order of {} `{}` in tier `{}`",
                         k.as_str(),
                         o.meta.name,
                         r.spec.tier()

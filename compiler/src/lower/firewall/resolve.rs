@@ -157,20 +157,18 @@ impl<'a> World<'a> {
     }
 
     /// Endpoints in `scope` the selector matches.
-    pub fn select_endpoints<'w>(
-        &'w self,
-        sel: &'w Selector,
-        scope: &'w Scope,
-    ) -> impl Iterator<Item = &'w Endpoint<'a>> + 'w {
+    pub fn select_endpoints(&self, sel: &Selector, scope: &Scope) -> Vec<&Endpoint<'a>> {
         self.endpoints
             .iter()
-            .filter(move |e| scope.admits(e.namespace) && sel.matches(&e.labels))
+            .filter(|e| scope.admits(e.namespace) && sel.matches(&e.labels))
+            .collect()
     }
 
     /// Addresses of endpoints and nets of network sets in `scope` the selector matches.
     pub fn select_addrs(&self, sel: &Selector, scope: &Scope) -> Vec<IpNet> {
         let mut out: Vec<IpNet> = self
             .select_endpoints(sel, scope)
+            .into_iter()
             .flat_map(|e| e.addrs.iter().copied())
             .collect();
         for s in &self.net_sets {

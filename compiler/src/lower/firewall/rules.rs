@@ -103,6 +103,18 @@ struct SideSpec<'r> {
     ports: Ports,
 }
 
+fn side(e: &EntityRule, scope: Scope) -> Option<SideSpec<'_>> {
+    Some(SideSpec {
+        e,
+        scope,
+        selector: parse_sel(&e.selector)?,
+        not_selector: parse_sel(&e.not_selector)?,
+        nets: parse_nets(&e.nets)?,
+        not_nets: parse_nets(&e.not_nets)?,
+        ports: Ports::parse(e)?,
+    })
+}
+
 fn parse_nets(list: &[String]) -> Option<Vec<IpNet>> {
     list.iter().map(|s| parse_net(s)).collect()
 }
@@ -227,17 +239,6 @@ fn lower_rule_inner(
     }
 
     // Sides.
-    let side = |e: &'_ EntityRule, scope: Scope| -> Option<SideSpec<'_>> {
-        Some(SideSpec {
-            e,
-            scope,
-            selector: parse_sel(&e.selector)?,
-            not_selector: parse_sel(&e.not_selector)?,
-            nets: parse_nets(&e.nets)?,
-            not_nets: parse_nets(&e.not_nets)?,
-            ports: Ports::parse(e)?,
-        })
-    };
     let src = side(&r.source, src_scope)?;
     let dst = side(&r.destination, dst_scope)?;
 
@@ -444,7 +445,7 @@ fn named_port_endpoints<'w, 'a>(
     );
     if let Some(sel) = &s.selector {
         (
-            world.select_endpoints(sel, &s.scope).collect(),
+            world.select_endpoints(sel, &s.scope),
             format!("selector {sel} {:?}", s.scope),
         )
     } else if own {
@@ -454,7 +455,7 @@ fn named_port_endpoints<'w, 'a>(
         )
     } else {
         let all = Selector::all();
-        let v = world.select_endpoints(&all, &s.scope).collect();
+        let v = world.select_endpoints(&all, &s.scope);
         (v, format!("all {:?}", s.scope))
     }
 }

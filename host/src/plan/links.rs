@@ -1,0 +1,412 @@
+//! Tunnel devices, their addresses, VXLAN neighbours and FDB entries.
+
+use super::{Action, Attr, Change, Op, Step};
+use crate::state::{Link, LinkKind, State};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn opt<T: ToString>(v: &Option<T>) -> Option<String> {
+    v.as_ref().map(T::to_string)
+}
+
+/// (attribute, value) pairs that identify the device: changing one needs a new device.
+fn identity(k: &LinkKind) -> Vec<(&'static str, Option<String>)> {
+    match k {
+        LinkKind::Vxlan {
+            vni,
+            port,
+            local,
+            parent,
+            learning,
+        } => vec![
+            ("kind", Some("vxlan".into())),
+            ("vni", Some(vni.to_string())),
+            ("dstport", Some(port.to_string())),
+            ("local", opt(local)),
+            ("dev", parent.clone()),
+            ("learning", Some(learning.to_string())),
+        ],
+        LinkKind::Ipip { local } => vec![("kind", Some("ipip".into())), ("local", opt(local))],
+        LinkKind::Other { kind } => vec![("kind", Some(kind.clone()))],
+    }
+}
+
+fn mutable(l: &Link) -> Vec<(&'static str, Option<String>)> {
+    vec![
+        ("mac", l.mac.clone()),
+        ("mtu", Some(l.mtu.to_string())),
+        ("state", Some(if l.up { "up" } else { "down" }.to_string())),
+    ]
+}
+
+fn create_cmds(d: &Link, exists: bool) -> Vec<String> {
+    let mut v = Vec::new();
+    match &d.kind {
+        LinkKind::Vxlan {
+            vni,
+            port,
+            local,
+            parent,
+            learning,
+        } => {
+            let mut c = format!("link add {} type vxlan id {vni} dstport {port}", d.name);
+            if let Some(l) = local {
+                c.push_str(&format!(" local {l}"));
+            }
+            if let Some(p) = parent {
+                c.push_str(&format!(" dev {p}"));
+            }
+            c.push_str(if *learning { " learning" } else { " nolearning" });
+            v.push(c);
+        }
+        LinkKind::Ipip { .. } => {
+            // tunl0 appears by itself when the ipip module loads; creating it
+            // loads the module when it is missing.
+            if !exists {
+                v.push(format!("link add name {} type ipip", d.name));
+            }
+        }
+        LinkKind::Other { .. } => {}
+    }
+    v.push(set_cmd(d));
+    v
+}
+
+fn set_cmd(d: &Link) -> String {
+    let mut c = format!("link set {}", d.name);
+    if let Some(m) = &d.mac {
+        c.push_str(&format!(" address {m}"));
+    }
+    c.push_str(&format!(" mtu {}", d.mtu));
+    c.push_str(if d.up { " up" } else { " down" });
+    c
+}
+
+/// An IPIP fallback device that is down and has no address is what a host
+/// with the ipip module loaded has anyway: it counts as absent.
+fn dormant_fallback(l: &Link, live: &State) -> bool {
+    matches!(l.kind, LinkKind::Ipip { .. })
+        && !l.up
+        && !live.addresses.iter().any(|a| a.dev == l.name)
+}
+
+/// Returns the changes, the ops, and the names of devices destroyed or replaced.
+pub fn diff(live: &State, desired: &State) -> (Vec<Change>, Vec<Op>, Vec<String>) {
+    let mut changes = Vec::new();
+    let mut batch = Vec::new();
+    let mut gone = Vec::new();
+    let live_by: BTreeMap<&str, &Link> = live.links.iter().map(|l| (l.name.as_str(), l)).collect();
+    let want_by: BTreeMap<&str, &Link> =
+        desired.links.iter().map(|l| (l.name.as_str(), l)).collect();
+
+    // Removals first: a replaced or removed device frees its name.
+    for (name, l) in &live_by {
+        if want_by.contains_key(name) {
+            continue;
+        }
+        if dormant_fallback(l, live) {
+            continue;
+        }
+        let mut c = Change::new(Step::Links, Action::Delete, "tunnel", *name)
+            .note("its addresses, neighbours, FDB entries and routes go with it");
+        for (k, v) in identity(&l.kind).into_iter().chain(mutable(l)) {
+            c = c.attr(k, v, None);
+        }
+        if matches!(l.kind, LinkKind::Ipip { .. }) {
+            // The kernel's fallback device cannot be deleted: disable it.
+            c.note = Some("tunl0 is the kernel's fallback device: it is set down and its addresses removed".into());
+            batch.push(format!("link set {name} down"));
+            batch.push(format!("addr flush dev {name}"));
+        } else {
+            batch.push(format!("link del {name}"));
+        }
+        gone.push(name.to_string());
+        changes.push(c);
+    }
+
+    for (name, d) in &want_by {
+        match live_by.get(name) {
+            None => {
+                let mut c = Change::new(Step::Links, Action::Create, "tunnel", *name);
+                for (k, v) in identity(&d.kind).into_iter().chain(mutable(d)) {
+                    c = c.attr(k, None, v);
+                }
+                batch.extend(create_cmds(d, false));
+                changes.push(c);
+            }
+            Some(l) => {
+                let (li, di) = (identity(&l.kind), identity(&d.kind));
+                let fallback_ipip = matches!(
+                    (&l.kind, &d.kind),
+                    (LinkKind::Ipip { .. }, LinkKind::Ipip { .. })
+                );
+                let mut attrs = Vec::new();
+                let mut replace = false;
+                if li != di && !fallback_ipip {
+                    replace = true;
+                    let names: BTreeSet<&str> = li.iter().chain(di.iter()).map(|(k, _)| *k).collect();
+                    for k in names {
+                        let o = li.iter().find(|(n, _)| *n == k).and_then(|(_, v)| v.clone());
+                        let n = di.iter().find(|(n, _)| *n == k).and_then(|(_, v)| v.clone());
+                        if o != n {
+                            attrs.push(Attr {
+                                name: k.to_string(),
+                                old: o,
+                                new: n,
+                                forces_replacement: true,
+                            });
+                        }
+                    }
+                }
+                for ((k, o), (_, n)) in mutable(l).into_iter().zip(mutable(d)) {
+                    if o != n {
+                        attrs.push(Attr {
+                            name: k.to_string(),
+                            old: o,
+                            new: n,
+                            forces_replacement: false,
+                        });
+                    }
+                }
+                if attrs.is_empty() {
+                    continue;
+                }
+                let action = if replace {
+                    Action::Replace
+                } else {
+                    Action::Update
+                };
+                let mut c = Change::new(Step::Links, action, "tunnel", *name);
+                c.attrs = attrs;
+                if replace {
+                    c.note = Some(
+                        "its addresses, neighbours, FDB entries and routes are re-created".into(),
+                    );
+                    batch.push(format!("link del {name}"));
+                    batch.extend(create_cmds(d, false));
+                    gone.push(name.to_string());
+                } else {
+                    batch.push(set_cmd(d));
+                }
+                changes.push(c);
+            }
+        }
+    }
+    let ops = if batch.is_empty() {
+        Vec::new()
+    } else {
+        vec![Op::Ip { batch }]
+    };
+    (changes, ops, gone)
+}
+
+pub fn diff_addresses(
+    live: &State,
+    desired: &State,
+    gone: &BTreeSet<&str>,
+) -> (Vec<Change>, Vec<Op>) {
+    let have: BTreeSet<_> = live
+        .addresses
+        .iter()
+        .filter(|a| !gone.contains(a.dev.as_str()))
+        .collect();
+    let want: BTreeSet<_> = desired.addresses.iter().collect();
+    let mut changes = Vec::new();
+    let mut batch = Vec::new();
+    for a in have.difference(&want) {
+        changes.push(Change::new(
+            Step::Addresses,
+            Action::Delete,
+            "address",
+            format!("{} dev {}", a.addr, a.dev),
+        ));
+        batch.push(format!("addr del {} dev {}", a.addr, a.dev));
+    }
+    for a in want.difference(&have) {
+        changes.push(Change::new(
+            Step::Addresses,
+            Action::Create,
+            "address",
+            format!("{} dev {}", a.addr, a.dev),
+        ));
+        batch.push(format!("addr add {} dev {}", a.addr, a.dev));
+    }
+    let ops = if batch.is_empty() {
+        Vec::new()
+    } else {
+        vec![Op::Ip { batch }]
+    };
+    (changes, ops)
+}
+
+pub fn diff_neighbors(
+    live: &State,
+    desired: &State,
+    gone: &BTreeSet<&str>,
+) -> (Vec<Change>, Vec<Op>) {
+    let mut changes = Vec::new();
+    let mut ip = Vec::new();
+    let mut br = Vec::new();
+
+    // Neighbours: (dev, ip) → mac.
+    let have: BTreeMap<_, _> = live
+        .neighbors
+        .iter()
+        .filter(|n| !gone.contains(n.dev.as_str()))
+        .map(|n| ((n.dev.as_str(), n.ip), n.mac.as_str()))
+        .collect();
+    let want: BTreeMap<_, _> = desired
+        .neighbors
+        .iter()
+        .map(|n| ((n.dev.as_str(), n.ip), n.mac.as_str()))
+        .collect();
+    for ((dev, addr), mac) in &have {
+        if !want.contains_key(&(*dev, *addr)) {
+            changes.push(
+                Change::new(
+                    Step::Neighbors,
+                    Action::Delete,
+                    "neighbour",
+                    format!("{addr} dev {dev}"),
+                )
+                .attr("lladdr", Some(mac.to_string()), None),
+            );
+            ip.push(format!("neigh del {addr} dev {dev}"));
+        }
+    }
+    for ((dev, addr), mac) in &want {
+        let old = have.get(&(*dev, *addr));
+        if old == Some(mac) {
+            continue;
+        }
+        let action = if old.is_some() {
+            Action::Update
+        } else {
+            Action::Create
+        };
+        changes.push(
+            Change::new(
+                Step::Neighbors,
+                action,
+                "neighbour",
+                format!("{addr} dev {dev}"),
+            )
+            .attr("lladdr", old.map(|m| m.to_string()), Some(mac.to_string())),
+        );
+        ip.push(format!(
+            "neigh replace {addr} lladdr {mac} dev {dev} nud permanent"
+        ));
+    }
+
+    // FDB: (dev, mac) → destinations (normally one).
+    let mut have: BTreeMap<(&str, &str), Vec<std::net::IpAddr>> = BTreeMap::new();
+    for f in live.fdb.iter().filter(|f| !gone.contains(f.dev.as_str())) {
+        have.entry((f.dev.as_str(), f.mac.as_str()))
+            .or_default()
+            .push(f.dst);
+    }
+    let want: BTreeMap<(&str, &str), std::net::IpAddr> = desired
+        .fdb
+        .iter()
+        .map(|f| ((f.dev.as_str(), f.mac.as_str()), f.dst))
+        .collect();
+    for ((dev, mac), dsts) in &have {
+        match want.get(&(*dev, *mac)) {
+            None => {
+                for d in dsts {
+                    changes.push(
+                        Change::new(
+                            Step::Neighbors,
+                            Action::Delete,
+                            "fdb entry",
+                            format!("{mac} dev {dev}"),
+                        )
+                        .attr("dst", Some(d.to_string()), None),
+                    );
+                    br.push(format!("fdb del {mac} dev {dev} dst {d} self"));
+                }
+            }
+            Some(w) if dsts.len() > 1 && dsts.contains(w) => {
+                for d in dsts.iter().filter(|d| *d != w) {
+                    changes.push(
+                        Change::new(
+                            Step::Neighbors,
+                            Action::Delete,
+                            "fdb entry",
+                            format!("{mac} dev {dev}"),
+                        )
+                        .attr("dst", Some(d.to_string()), None),
+                    );
+                    br.push(format!("fdb del {mac} dev {dev} dst {d} self"));
+                }
+            }
+            _ => {}
+        }
+    }
+    for ((dev, mac), dst) in &want {
+        let old = have.get(&(*dev, *mac));
+        match old {
+            Some(d) if d.contains(dst) => continue,
+            Some(d) if d.len() == 1 => {
+                changes.push(
+                    Change::new(
+                        Step::Neighbors,
+                        Action::Update,
+                        "fdb entry",
+                        format!("{mac} dev {dev}"),
+                    )
+                    .attr("dst", Some(d[0].to_string()), Some(dst.to_string())),
+                );
+                br.push(format!(
+                    "fdb replace {mac} dev {dev} dst {dst} self permanent"
+                ));
+            }
+            Some(d) => {
+                // Several stale destinations: delete them all, then add.
+                for x in d {
+                    br.push(format!("fdb del {mac} dev {dev} dst {x} self"));
+                }
+                changes.push(
+                    Change::new(
+                        Step::Neighbors,
+                        Action::Update,
+                        "fdb entry",
+                        format!("{mac} dev {dev}"),
+                    )
+                    .attr(
+                        "dst",
+                        Some(
+                            d.iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
+                        Some(dst.to_string()),
+                    ),
+                );
+                br.push(format!("fdb append {mac} dev {dev} dst {dst} self permanent"));
+            }
+            None => {
+                changes.push(
+                    Change::new(
+                        Step::Neighbors,
+                        Action::Create,
+                        "fdb entry",
+                        format!("{mac} dev {dev}"),
+                    )
+                    .attr("dst", None, Some(dst.to_string())),
+                );
+                br.push(format!(
+                    "fdb replace {mac} dev {dev} dst {dst} self permanent"
+                ));
+            }
+        }
+    }
+    let mut ops = Vec::new();
+    if !ip.is_empty() {
+        ops.push(Op::Ip { batch: ip });
+    }
+    if !br.is_empty() {
+        ops.push(Op::Bridge { batch: br });
+    }
+    (changes, ops)
+}

@@ -1,0 +1,306 @@
+//! The planner: two [`State`]s in (live, desired), the difference out, as
+//! human-facing [`Change`]s (what `netc plan` prints) and the exact
+//! commands that make it so, grouped in [`StepOps`] in dependency order:
+//!
+//! 1. links (tunnel devices)      `ip -batch`
+//! 2. addresses                   `ip -batch`
+//! 3. neighbours / FDB            `ip -batch`, `bridge -batch`
+//! 4. routes                      `ip -batch`
+//! 5. firewall                    one `nft -f` transaction, or `iptables-restore --noflush`
+//! 6. BIRD                        atomic file replace + `birdc configure`
+//!
+//! Destroying or replacing a tunnel device takes its addresses, neighbours,
+//! FDB entries and routes with it (the kernel removes them), so those are
+//! not deleted one by one; the ones still desired are re-created after it.
+//!
+//! The same function plans an apply (live → desired), a rollback (live →
+//! snapshot) and a verification (after applying, the plan must be empty).
+//! Planning is pure: no I/O.
+
+mod bird;
+mod iptables;
+mod links;
+mod nft;
+mod routes;
+
+use crate::state::State;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The apply steps, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    Links,
+    Addresses,
+    Neighbors,
+    Routes,
+    Firewall,
+    Bird,
+}
+
+impl Step {
+    pub const ALL: [Step; 6] = [
+        Step::Links,
+        Step::Addresses,
+        Step::Neighbors,
+        Step::Routes,
+        Step::Firewall,
+        Step::Bird,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Links => "tunnels",
+            Step::Addresses => "addresses",
+            Step::Neighbors => "neighbours/FDB",
+            Step::Routes => "routes",
+            Step::Firewall => "firewall",
+            Step::Bird => "BIRD",
+        }
+    }
+
+    /// Parse a label or kebab name (for `NETC_INJECT_FAILURE`).
+    pub fn parse(s: &str) -> Option<Step> {
+        let s = s.to_ascii_lowercase();
+        Step::ALL.into_iter().find(|st| {
+            st.label().to_ascii_lowercase() == s
+                || serde_json::to_value(st).ok().and_then(|v| v.as_str().map(str::to_string))
+                    == Some(s.clone())
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// `+`
+    Create,
+    /// `~`
+    Update,
+    /// `-/+`: destroyed and created again (an attribute that cannot change in place).
+    Replace,
+    /// `-`
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
+    }
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Create => "created",
+            Action::Update => "updated in-place",
+            Action::Replace => "replaced",
+            Action::Delete => "destroyed",
+        }
+    }
+}
+
+/// An attribute before and after (`None`: absent on that side).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attr {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
+    /// Changing it forces replacement.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub forces_replacement: bool,
+}
+
+/// A member line added or removed: a firewall rule, a set element, a hook jump.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// `+` or `-`.
+    pub sign: char,
+    pub text: String,
+}
+
+/// One resource changing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub step: Step,
+    pub action: Action,
+    /// tunnel, address, neighbour, fdb entry, route, nft table, nft set,
+    /// nft chain, nft object, iptables chain, iptables jumps, file.
+    pub resource: String,
+    /// e.g. `vxlan.calico`, `10.65.1.0/26`, `inet netc pol-web-in`.
+    pub id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub attrs: Vec<Attr>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub lines: Vec<Line>,
+    /// Unified diff of a file, secrets masked.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub diff: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+}
+
+impl Change {
+    pub fn new(step: Step, action: Action, resource: &str, id: impl Into<String>) -> Change {
+        Change {
+            step,
+            action,
+            resource: resource.to_string(),
+            id: id.into(),
+            attrs: Vec::new(),
+            lines: Vec::new(),
+            diff: None,
+            note: None,
+        }
+    }
+
+    pub fn attr(mut self, name: &str, old: Option<String>, new: Option<String>) -> Change {
+        self.attrs.push(Attr {
+            name: name.to_string(),
+            old,
+            new,
+            forces_replacement: false,
+        });
+        self
+    }
+
+    pub fn note(mut self, n: impl Into<String>) -> Change {
+        self.note = Some(n.into());
+        self
+    }
+}
+
+/// What the BIRD step does.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum BirdOp {
+    /// Write the file atomically, check it with BIRD, reconfigure.
+    Install {
+        path: std::path::PathBuf,
+        #[serde(skip_serializing, default)]
+        contents: String,
+        sensitive: bool,
+        /// Metadata of the file being replaced (mode and owner are kept).
+        existing: Option<crate::state::bird::FileMeta>,
+    },
+    /// Remove the file (rollback to "there was none").
+    Remove { path: std::path::PathBuf },
+}
+
+/// One command that changes the target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "tool", rename_all = "kebab-case")]
+pub enum Op {
+    /// `ip -batch -`, one line per command.
+    Ip { batch: Vec<String> },
+    /// `bridge -batch -`.
+    Bridge { batch: Vec<String> },
+    /// `nft -f -`: one transaction. `full`: replaces the whole table;
+    /// otherwise a delta, with the full replacement as `fallback`.
+    Nft {
+        script: String,
+        full: bool,
+        #[serde(skip_serializing, default)]
+        fallback: Option<String>,
+    },
+    /// `iptables-restore --noflush` (or ip6tables-restore for `ipv6`).
+    IptRestore { family: String, script: String },
+    Bird(BirdOp),
+}
+
+/// The commands of one step.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StepOps {
+    pub step: Step,
+    pub ops: Vec<Op>,
+}
+
+/// The difference between two states.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    /// Only steps with something to do, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub steps: Vec<StepOps>,
+}
+
+/// `Plan: X to add, Y to change, Z to destroy.`
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.steps.is_empty()
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+            }
+        }
+        s
+    }
+
+    fn push(&mut self, step: Step, changes: Vec<Change>, ops: Vec<Op>) {
+        self.changes.extend(changes);
+        if !ops.is_empty() {
+            self.steps.push(StepOps { step, ops });
+        }
+    }
+}
+
+/// Plan the way from `live` to `desired`.
+pub fn diff(live: &State, desired: &State) -> Plan {
+    let mut plan = Plan::default();
+
+    let (changes, ops, gone) = links::diff(live, desired);
+    plan.push(Step::Links, changes, ops);
+    // What goes with a destroyed or replaced device is not deleted separately.
+    let gone: BTreeSet<&str> = gone.iter().map(String::as_str).collect();
+
+    let (c, o) = links::diff_addresses(live, desired, &gone);
+    plan.push(Step::Addresses, c, o);
+    let (c, o) = links::diff_neighbors(live, desired, &gone);
+    plan.push(Step::Neighbors, c, o);
+    let (c, o) = routes::diff(live, desired, &gone);
+    plan.push(Step::Routes, c, o);
+
+    let (mut c, mut o) = nft::diff(&live.nft, &desired.nft);
+    let (c2, o2) = iptables::diff(&live.iptables, &desired.iptables);
+    // Build the new firewall before tearing down the other backend's, so a
+    // backend switch never leaves the host without netc's rules.
+    if desired.iptables.is_empty() {
+        c.extend(c2);
+        o.extend(o2);
+    } else {
+        let mut c3 = c2;
+        c3.extend(c);
+        c = c3;
+        let mut o3 = o2;
+        o3.extend(o);
+        o = o3;
+    }
+    plan.push(Step::Firewall, c, o);
+
+    let (c, o) = bird::diff(&live.bird, &desired.bird);
+    plan.push(Step::Bird, c, o);
+    plan
+}
