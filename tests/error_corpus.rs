@@ -25,11 +25,15 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("errors")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("errors")
 }
 
 fn bless() -> bool {
-    std::env::var("NETC_BLESS").map(|v| v == "1").unwrap_or(false)
+    std::env::var("NETC_BLESS")
+        .map(|v| v == "1")
+        .unwrap_or(false)
 }
 
 fn corpus_files() -> Vec<PathBuf> {
@@ -51,8 +55,12 @@ fn expectations(text: &str) -> Result<Expect, String> {
     let mut set = Expect::new();
     let mut saw_any = false;
     for (i, line) in text.lines().enumerate() {
-        let Some(comment) = line.strip_prefix('#') else { break };
-        let Some(rest) = comment.trim().strip_prefix("expect:") else { continue };
+        let Some(comment) = line.strip_prefix('#') else {
+            break;
+        };
+        let Some(rest) = comment.trim().strip_prefix("expect:") else {
+            continue;
+        };
         saw_any = true;
         let rest = rest.trim();
         if rest == "none" {
@@ -60,7 +68,10 @@ fn expectations(text: &str) -> Result<Expect, String> {
         }
         let mut parts = rest.split_whitespace();
         let (Some(code), Some(pos), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(format!("line {}: expected `# expect: CODE LINE:COL`, got `{line}`", i + 1));
+            return Err(format!(
+                "line {}: expected `# expect: CODE LINE:COL`, got `{line}`",
+                i + 1
+            ));
         };
         let Some((l, c)) = pos.split_once(':') else {
             return Err(format!("line {}: position `{pos}` is not LINE:COL", i + 1));
@@ -76,7 +87,10 @@ fn expectations(text: &str) -> Result<Expect, String> {
         }
     }
     if !saw_any {
-        return Err("no `# expect:` lines at the top of the file (use `# expect: none` for a clean input)".into());
+        return Err(
+            "no `# expect:` lines at the top of the file (use `# expect: none` for a clean input)"
+                .into(),
+        );
     }
     Ok(set)
 }
@@ -108,10 +122,18 @@ fn diff(expected: &str, actual: &str) -> String {
 #[test]
 fn error_corpus() {
     let files = corpus_files();
-    assert!(!files.is_empty(), "no corpus files under {}", corpus_dir().display());
+    assert!(
+        !files.is_empty(),
+        "no corpus files under {}",
+        corpus_dir().display()
+    );
     let mut failures = Vec::new();
     for path in &files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
         let display = format!("tests/errors/{name}");
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -173,7 +195,9 @@ fn error_corpus() {
     if let Ok(rd) = std::fs::read_dir(corpus_dir()) {
         for e in rd.flatten() {
             let p = e.path();
-            if p.extension().and_then(|e| e.to_str()) == Some("expected") && !p.with_extension("yaml").exists() {
+            if p.extension().and_then(|e| e.to_str()) == Some("expected")
+                && !p.with_extension("yaml").exists()
+            {
                 failures.push(format!("{}: no matching .yaml", p.display()));
             }
         }
@@ -207,7 +231,11 @@ fn every_semantic_code_is_in_the_corpus() {
             semantic && !seen.contains(*c)
         })
         .collect();
-    assert!(missing.is_empty(), "codes with no corpus file: {}", missing.join(", "));
+    assert!(
+        missing.is_empty(),
+        "codes with no corpus file: {}",
+        missing.join(", ")
+    );
 }
 
 /// A realistic multi-resource desired state validates with no diagnostic.
@@ -216,15 +244,19 @@ fn clean_cluster_has_no_diagnostics() {
     let path = corpus_dir().join("000-clean-cluster.yaml");
     let text = std::fs::read_to_string(&path).expect("000-clean-cluster.yaml");
     let (diags, rendered, valid) = run("tests/errors/000-clean-cluster.yaml", &text);
-    assert!(diags.is_empty(), "expected no diagnostics, got:\n{rendered}");
+    assert!(
+        diags.is_empty(),
+        "expected no diagnostics, got:\n{rendered}"
+    );
     assert!(valid, "the model should validate");
 }
 
 /// The expectation parser itself.
 #[test]
 fn expectation_header() {
-    let e = expectations("# expect: E0301 3:9\n# expect: W0311 4:1\nkind: x\n# expect: E0000 1:1\n")
-        .expect("parses");
+    let e =
+        expectations("# expect: E0301 3:9\n# expect: W0311 4:1\nkind: x\n# expect: E0000 1:1\n")
+            .expect("parses");
     assert_eq!(e.len(), 2);
     assert!(expectations("kind: x\n").is_err());
     assert!(expectations("# expect: E0301 3\n").is_err());

@@ -10,7 +10,7 @@
 //! netc's chains from the old one).
 
 use crate::scratch::Scratch;
-use crate::state::{self, Address, BirdFile, BirdState, Link, LinkKind, LiveRoute, State};
+use crate::state::{self, Address, BirdFile, BirdState, Link, LinkKind, LiveRoute, RouteSpec, State};
 use crate::Error;
 use netc_compiler::ir::{HostIr, TunnelKind};
 use netc_targets::Artifact;
@@ -37,6 +37,7 @@ impl Backend {
 
 pub const NFT_ARTIFACT: &str = "nftables.nft";
 pub const IPT_ARTIFACT: &str = "iptables.rules";
+pub const IP6T_ARTIFACT: &str = "ip6tables.rules";
 pub const BIRD_ARTIFACT: &str = "bird.conf";
 
 fn artifact<'a>(arts: &'a [Artifact], name: &str) -> Option<&'a Artifact> {
@@ -69,19 +70,23 @@ pub fn build(
             }
         }
         Backend::Iptables => {
-            if let Some(text) = fw(IPT_ARTIFACT) {
+            let parts: Vec<(&str, &str)> = [(IPT_ARTIFACT, "ipv4"), (IP6T_ARTIFACT, "ipv6")]
+                .into_iter()
+                .filter_map(|(name, fam)| fw(name).map(|t| (fam, t)))
+                .collect();
+            if !parts.is_empty() {
                 let s = Scratch::new()?;
-                for (fam, part) in split_families(text) {
+                for (fam, text) in &parts {
                     let (_, restore) = state::iptables::tools(fam);
                     s.exec
-                        .write(restore, &["--noflush"], Some(&part))?
+                        .write(restore, &["--noflush"], Some(text))?
                         .check()
                         .map_err(|e| {
-                            Error::Desired(format!("the emitted {IPT_ARTIFACT} does not load: {e}"))
+                            Error::Desired(format!("the emitted {fam} iptables rules do not load: {e}"))
                         })?;
                 }
                 st.iptables = state::iptables::read(&s.exec)?;
-                st.iptables.append_jumps = appends_jumps(text);
+                add_hook_jumps(&mut st.iptables);
             }
         }
     }
@@ -115,6 +120,9 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
                 state::OWNED_LINKS.join(", ")
             )));
         }
+        if let Some(p) = &t.parent {
+            check_name("underlay device", p)?;
+        }
         let (kind, mac) = match &t.kind {
             TunnelKind::Vxlan { vni, port, mac } => (
                 LinkKind::Vxlan {
@@ -124,7 +132,10 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
                     parent: t.parent.clone(),
                     learning: false,
                 },
-                Some(mac.to_ascii_lowercase()),
+                {
+                    check_mac("tunnel", mac)?;
+                    Some(mac.to_ascii_lowercase())
+                },
             ),
             // tunl0 is the kernel's fallback IPIP device: any-to-any, no local.
             TunnelKind::Ipip => (LinkKind::Ipip { local: None }, None),
@@ -143,6 +154,19 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
     }
     st.links.sort_by(|a, b| a.name.cmp(&b.name));
     st.addresses.sort();
+    for n in &ir.neighbors {
+        check_name("neighbour device", &n.dev)?;
+        check_mac("neighbour", &n.mac)?;
+    }
+    for f in &ir.fdb {
+        check_name("FDB device", &f.dev)?;
+        check_mac("FDB", &f.mac)?;
+    }
+    for r in &ir.routes {
+        if let Some(d) = RouteSpec::from(&r.kind).dev() {
+            check_name("route device", d)?;
+        }
+    }
     st.neighbors = ir
         .neighbors
         .iter()
@@ -186,51 +210,54 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
     Ok(st)
 }
 
-/// An iptables.rules artifact may hold IPv6 sections after a line
-/// `# ip6tables` (restore files have no family marker of their own);
-/// everything before it is IPv4.
-pub fn split_families(text: &str) -> Vec<(&'static str, String)> {
-    let mut v4 = String::new();
-    let mut v6 = String::new();
-    let mut in6 = false;
-    for line in text.lines() {
-        let l = line.trim().to_ascii_lowercase();
-        if l.starts_with('#') && l.contains("ip6tables") {
-            in6 = true;
-        } else if l.starts_with('#') && l.contains("iptables") && !l.contains("ip6tables") {
-            in6 = false;
+/// The jumps from the built-in chains into netc's top-level chains are not
+/// in the emitted file (a restore cannot add them idempotently): the host
+/// layer keeps each one exactly once, first in its built-in chain
+/// (`netc_targets::iptables::hook_jumps`), for every table and family whose
+/// top-level chain the file declares.
+fn add_hook_jumps(st: &mut state::IptState) {
+    for t in &mut st.tables {
+        for j in netc_targets::iptables::hook_jumps() {
+            if j.table == t.name && t.chains.iter().any(|c| c.name == j.target) {
+                let pos = t.jumps.iter().filter(|x| x.chain == j.chain).count();
+                t.jumps.push(state::IptJump {
+                    chain: j.chain.to_string(),
+                    spec: format!("-j {}", j.target),
+                    pos,
+                });
+            }
         }
-        let buf = if in6 { &mut v6 } else { &mut v4 };
-        buf.push_str(line);
-        buf.push('\n');
     }
-    let mut out = Vec::new();
-    if v4.lines().any(|l| l.starts_with('*')) {
-        out.push(("ipv4", v4));
-    }
-    if v6.lines().any(|l| l.starts_with('*')) {
-        out.push(("ipv6", v6));
-    }
-    out
 }
 
-/// Does the artifact append its hook jumps (`-A INPUT -j netc-…`) rather
-/// than insert them (`-I INPUT …`)?
-fn appends_jumps(text: &str) -> bool {
-    let mut appends = false;
-    for l in text.lines() {
-        let mut it = l.split_whitespace();
-        let (Some(op), Some(chain)) = (it.next(), it.next()) else {
-            continue;
-        };
-        if chain.starts_with(netc_compiler::ir::IPT_CHAIN_PREFIX) {
-            continue;
-        }
-        match op {
-            "-I" | "--insert" => return false,
-            "-A" | "--append" => appends = true,
-            _ => {}
-        }
+/// A Linux interface name as the kernel and Calico accept it; anything else
+/// could smuggle a second command into an `ip -batch` line.
+fn safe_ifname(s: &str) -> bool {
+    (1..=15).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+fn safe_mac(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(':').collect();
+    parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn check_name(what: &str, s: &str) -> Result<(), Error> {
+    if safe_ifname(s) {
+        Ok(())
+    } else {
+        Err(Error::Desired(format!("{what} `{}` is not a valid interface name", s.escape_debug())))
     }
-    appends
+}
+
+fn check_mac(what: &str, s: &str) -> Result<(), Error> {
+    if safe_mac(s) {
+        Ok(())
+    } else {
+        Err(Error::Desired(format!("{what} MAC `{}` is not xx:xx:xx:xx:xx:xx", s.escape_debug())))
+    }
 }

@@ -1,1 +1,99 @@
+//! netc's host layer: read the live state of what netc owns, plan the
+//! difference to a node's desired state, apply it safely.
+//!
+//! ```text
+//!  HostIr + artifacts ──desired::build──▶ State ─┐
+//!                                               ├─ plan::diff ─▶ Plan ─▶ render (text / JSON)
+//!  host / netns ─────────state::read────▶ State ─┘                  └──▶ apply ─▶ verify
+//!                                          │                                 │ (failure)
+//!                                          └──────── snapshot ◀── rollback ◀─┘
+//! ```
+//!
+//! | module        | one concern                                                        |
+//! |---------------|--------------------------------------------------------------------|
+//! | [`exec`]      | running ip / bridge / nft / iptables / birdc, in a netns, recording writes |
+//! | [`state`]     | readers: links, addresses, routes, neighbours, FDB, nft, iptables, BIRD file |
+//! | [`desired`]   | IR + emitted artifacts → the desired `State` (firewall canonicalised in a scratch netns) |
+//! | [`plan`]      | live vs desired → changes (+ ~ -/+ -) and the commands, in dependency order |
+//! | [`render`]    | terraform-style text (colour on a TTY), JSON, secrets masked        |
+//! | [`preflight`] | guard (node address present), kernel features, tools — before any change |
+//! | [`apply`]     | run the steps; on failure roll back to the snapshot; verify          |
+//! | [`lock`]      | one apply at a time per target (flock)                              |
+//! | [`confirm`]   | commit-confirmed: pending snapshot + detached reverter              |
+//! | [`saved`]     | saved plan files and the stale-plan check                           |
+//!
+//! Everything that changes the target goes through [`exec::Exec`], so tests
+//! can count writes (a second apply must perform none).
 
+pub mod apply;
+pub mod bird;
+pub mod confirm;
+pub mod desired;
+pub mod exec;
+pub mod lock;
+pub mod plan;
+pub mod preflight;
+pub mod render;
+pub mod saved;
+pub mod scratch;
+pub mod session;
+pub mod state;
+pub mod target;
+pub mod verify;
+
+pub use apply::{ApplyFailure, ApplyReport};
+pub use desired::Backend;
+pub use plan::{Plan, Step};
+pub use state::State;
+pub use target::Target;
+
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Exec(#[from] exec::ExecError),
+    #[error("cannot parse the output of `{what}`: {detail}")]
+    Parse { what: String, detail: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A check before any change failed (guard, kernel feature, missing tool).
+    #[error("{0}")]
+    Preflight(String),
+    /// The desired state itself is unusable (an artifact does not load).
+    #[error("{0}")]
+    Desired(String),
+    #[error("{0}")]
+    Lock(String),
+    /// A saved plan no longer matches the live state.
+    #[error("{0}")]
+    Stale(String),
+    /// A commit-confirmed apply is waiting for `netc confirm`.
+    #[error("{0}")]
+    Pending(String),
+    #[error("{0}")]
+    Usage(String),
+    /// A step failed (or verification did); the rollback outcome is inside.
+    #[error("{0}")]
+    Apply(Box<ApplyFailure>),
+}
+
+impl Error {
+    pub fn parse(what: &str, detail: String) -> Error {
+        Error::Parse {
+            what: what.to_string(),
+            detail,
+        }
+    }
+
+    pub fn io(path: &Path, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}

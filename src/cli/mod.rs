@@ -1,8 +1,11 @@
 //! Subcommand definitions (clap derive) and dispatch.
 
+mod apply;
 mod build;
 mod common;
+mod confirm;
 mod explain;
+mod plan;
 mod schema;
 mod validate;
 
@@ -26,6 +29,12 @@ pub enum Command {
     Validate(validate::Args),
     /// Compile desired state into per-node artifacts (or --check committed ones).
     Build(build::Args),
+    /// Show what apply would change on the host (or --netns), terraform-style.
+    Plan(plan::Args),
+    /// Converge the host (or --netns) to a node's desired state: verified, rolled back on failure.
+    Apply(apply::Args),
+    /// Keep an apply made with --confirm-within (or --rollback to undo it now).
+    Confirm(confirm::Args),
     /// Print the JSON Schema of one kind, or of all kinds as a JSON object.
     Schema(schema::Args),
     /// Explain a diagnostic code (e.g. `netc explain E0301`).
@@ -36,6 +45,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate(a) => validate::run(a),
         Command::Build(a) => build::run(a),
+        Command::Plan(a) => plan::run(a),
+        Command::Apply(a) => apply::run(a),
+        Command::Confirm(a) => confirm::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Explain(a) => explain::run(a),
     }

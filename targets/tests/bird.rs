@@ -247,7 +247,12 @@ fn mesh_sessions_both_directions_exactly_one_passive() {
     let none = SecretMap::default();
     for ir in irs.values() {
         emit_ok(ir, &none);
-        assert_eq!(sessions(ir).len(), 2, "{}: a session to each other node", ir.node);
+        assert_eq!(
+            sessions(ir).len(),
+            2,
+            "{}: a session to each other node",
+            ir.node
+        );
     }
     for (a, ia) in &irs {
         for (b, ib) in &irs {
@@ -284,7 +289,9 @@ fn mesh_sessions_both_directions_exactly_one_passive() {
     assert!(blocks["Mesh_10_0_0_2"].contains("  passive on;\n"));
     assert!(blocks["Mesh_10_0_0_2"].contains("calico_export_to_bgp_peers(true);"));
     // The IPIP pool's routes are netc's, so BIRD must not install them.
-    assert!(conf.contains("  if (net ~ 192.168.0.0/16) then { reject; } # Cluster routes are programmed by netc.\n"));
+    assert!(conf.contains(
+        "  if (net ~ 192.168.0.0/16) then { reject; } # Cluster routes are programmed by netc.\n"
+    ));
     assert!(conf.contains("  route 10.96.0.0/12 blackhole; # Service range.\n"));
 }
 
@@ -555,7 +562,10 @@ fn hostile_passwords_stay_inside_their_string_or_are_refused() {
         match bird::emit(ir, &secrets(&[("bgp", "upstream", pw)])) {
             Err(EmitError::Template(_, msg)) => {
                 assert!(msg.contains("cannot be written"), "{msg}");
-                assert!(!pw.is_empty() && !msg.contains(pw) || pw.is_empty(), "the message must not echo the secret: {msg}");
+                assert!(
+                    pw.is_empty() || !msg.contains(pw),
+                    "the message must not echo the secret: {msg}"
+                );
             }
             other => panic!("password {pw:?} must be refused, got {other:?}"),
         }
@@ -609,12 +619,17 @@ spec: {bgp: {ipv4Address: 10.0.0.2/24}}
         "  interface -\"docker*\", -\"eth9\", -\"cali*\", -\"kube-ipvs*\", -\"tunl0\", -\"vxlan.calico\", \"*\";\n"
     ));
     assert!(c1.contains("  debug all;\n"));
-    assert!(c1.contains("  local 10.0.0.1 port 1790 as 64512;\n"));
+    assert!(c1.contains("  local 10.0.0.1 port 1790 as 64512;\n  strict bind on;"));
     // n1 reaches n2 on n2's own port; the mesh name has no port suffix.
-    assert!(protocol_blocks(&c1)["Mesh_10_0_0_2"].contains("  neighbor 10.0.0.2 port 1791 as 64512;\n"));
+    assert!(
+        protocol_blocks(&c1)["Mesh_10_0_0_2"].contains("  neighbor 10.0.0.2 port 1791 as 64512;\n")
+    );
     let c2 = emit_ok(&irs["n2"], &none).contents;
-    assert!(!c2.contains("debug"), "Warning maps to no BIRD debug output");
-    assert!(c2.contains("  local 10.0.0.2 port 1791 as 64512;\n"));
+    assert!(
+        !c2.contains("debug"),
+        "Warning maps to no BIRD debug output"
+    );
+    assert!(c2.contains("  local 10.0.0.2 port 1791 as 64512;\n  strict bind on;"));
 }
 
 #[test]
@@ -660,7 +675,12 @@ impl Netns {
     }
     fn exec_ok(&self, args: &[&str]) -> String {
         let o = self.exec(args);
-        assert!(o.status.success(), "in {}: {args:?}: {}", self.name, text(&o));
+        assert!(
+            o.status.success(),
+            "in {}: {args:?}: {}",
+            self.name,
+            text(&o)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 }
@@ -719,7 +739,9 @@ impl Drop for Daemon {
         {
             let _ = Command::new("kill").arg(pid.to_string()).status();
             let t0 = Instant::now();
-            while Path::new(&format!("/proc/{pid}")).exists() && t0.elapsed() < Duration::from_secs(3) {
+            while Path::new(&format!("/proc/{pid}")).exists()
+                && t0.elapsed() < Duration::from_secs(3)
+            {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
@@ -752,6 +774,12 @@ apiVersion: projectcalico.org/v3
 kind: Node
 metadata: {name: right}
 spec: {bgp: {ipv4Address: 10.199.0.2/24}}
+---
+# A router beyond `right`, reached through the static route reachableBy asks for.
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {name: far-router}
+spec: {node: left, peerIP: 10.198.0.9, asNumber: 65009, reachableBy: 10.199.0.2}
 "#;
 
 #[test]
@@ -773,7 +801,9 @@ fn two_daemons_establish_the_mesh_and_exchange_blocks() {
     let dir = TempDir::new("peer");
     let veth_l = format!("nl{}", std::process::id() % 100000);
     let veth_r = format!("nr{}", std::process::id() % 100000);
-    nl.exec_ok(&["ip", "link", "add", &veth_l, "type", "veth", "peer", "name", &veth_r]);
+    nl.exec_ok(&[
+        "ip", "link", "add", &veth_l, "type", "veth", "peer", "name", &veth_r,
+    ]);
     nl.exec_ok(&["ip", "link", "set", &veth_r, "netns", &nr.name]);
     nl.exec_ok(&["ip", "addr", "add", "10.199.0.1/24", "dev", &veth_l]);
     nr.exec_ok(&["ip", "addr", "add", "10.199.0.2/24", "dev", &veth_r]);
@@ -789,7 +819,8 @@ fn two_daemons_establish_the_mesh_and_exchange_blocks() {
             .any(|l| l.starts_with(proto) && l.contains("Established"))
     };
     let has_route = |d: &Daemon, net: &str, proto: &str| {
-        d.birdc(&["show", "route", net, "protocol", proto]).contains(net)
+        d.birdc(&["show", "route", net, "protocol", proto])
+            .contains(net)
     };
     let t0 = Instant::now();
     let mut ok = false;
@@ -820,12 +851,80 @@ fn two_daemons_establish_the_mesh_and_exchange_blocks() {
         if lk.contains("via 10.199.0.2") && rk.contains("via 10.199.0.1") {
             break;
         }
-        assert!(t1.elapsed() < Duration::from_secs(10), "kernel routes missing: {lk:?} {rk:?}");
+        assert!(
+            t1.elapsed() < Duration::from_secs(10),
+            "kernel routes missing: {lk:?} {rk:?}"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
     // The local blackholes are netc's (routes.batch), not BIRD's.
-    assert!(!nl.exec_ok(&["ip", "route", "show", "proto", "bird"]).contains("blackhole"));
+    assert!(!nl
+        .exec_ok(&["ip", "route", "show", "proto", "bird"])
+        .contains("blackhole"));
     drop(dl);
     drop(dr);
 }
 
+#[test]
+fn export_policy_pools_communities_and_service_ranges() {
+    let y = r#"
+apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {name: default}
+spec:
+  nodeToNodeMeshEnabled: false
+  serviceClusterIPs: [{cidr: 10.96.0.0/12}]
+  serviceExternalIPs: [{cidr: 203.0.113.0/24}]
+  serviceLoadBalancerIPs: [{cidr: 198.51.100.0/24}]
+  communities: [{name: edge, value: "65000:100"}]
+  prefixAdvertisements:
+  - {cidr: 192.168.0.0/16, communities: [edge, "65000:1:2"]}
+  ipv4NormalRoutePriority: 512
+---
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: flat}
+spec: {cidr: 192.168.0.0/16}
+---
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: private}
+spec: {cidr: 172.16.0.0/16, disableBGPExport: true, vxlanMode: Always}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: rr}
+spec: {bgp: {ipv4Address: 10.0.0.1/24, routeReflectorClusterID: 224.0.0.1}}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: quiet, labels: {node.kubernetes.io/exclude-from-external-load-balancers: "true"}}
+spec: {bgp: {ipv4Address: 10.0.0.2/24}}
+"#;
+    let irs = lower_all(y);
+    let none = SecretMap::default();
+    let rr = emit_ok(&irs["rr"], &none).contents;
+    for line in [
+        "  if (net ~ 192.168.0.0/16) then {\n    bgp_community.add((65000, 100));\n    bgp_large_community.add((65000, 1, 2));\n  }\n",
+        "  if (net ~ 172.16.0.0/16) then { reject; } # BGP export is disabled.\n",
+        "  if (net ~ 192.168.0.0/16) then { accept; }\n",
+        "  if (net ~ 10.96.0.0/12) then { accept; } # Service range.\n",
+        // Only a reflector passes on its clients' external / LB routes.
+        "  if (net ~ 198.51.100.0/24) then { accept; } # Route reflector: service range learned from clients.\n",
+        // Kernel: the flat pool is BIRD's, the VXLAN pool netc's, service ranges nobody's.
+        "  if (net ~ 172.16.0.0/16) then { reject; } # Cluster routes are programmed by netc.\n",
+        "  if (net ~ 10.96.0.0/12) then { reject; } # Service range: never programmed.\n",
+        "    krt_metric = 512;\n",
+    ] {
+        assert!(rr.contains(line), "missing {line:?}");
+    }
+    assert!(rr.contains("  if (net ~ 192.168.0.0/16) then { accept; }\n  accept;\n}"));
+    // A node labelled out of service advertisement keeps the kernel rejects
+    // but advertises no service range.
+    let quiet = emit_ok(&irs["quiet"], &none).contents;
+    assert!(!quiet.contains("# Service range.\n"));
+    assert!(quiet.contains(
+        "  if (net ~ 10.96.0.0/12) then { reject; } # Service range: never programmed.\n"
+    ));
+    assert!(!quiet.contains("Route reflector"));
+}

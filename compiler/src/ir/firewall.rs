@@ -28,19 +28,22 @@
 //! rules and the chain policy decide).
 //!
 //! - [`HookChain`]: optionally accept packets carrying [`MARK_UNTRACKED_ALLOW`]
-//!   (allowed by a doNotTrack policy in the raw table), optionally accept
-//!   conntrack `established,related` and drop `invalid`, then run each
-//!   dispatch stage in order; no decision at the end.
+//!   (allowed by a doNotTrack policy in the raw table), accept the listed
+//!   ICMPv6 types, optionally accept conntrack `established,related` and
+//!   drop `invalid`, then run each dispatch stage in order; no decision at
+//!   the end.
 //! - [`DispatchChain`]: look the packet's input (`iif`) or output (`oif`)
 //!   interface up in `entries`: `Some(chain)` → *go to* that endpoint chain
 //!   (when it returns, the dispatch stage is over); `None` → return. No entry
 //!   → go to `fallback` if set, else return.
 //! - [`EndpointChain`]: jump to the failsafe chain if any (it accepts or
-//!   returns), then jump to each tier chain in order, then clear the pass
-//!   mark and apply `default`.
-//! - [`TierChain`]: clear [`MARK_PASS`]; jump to each policy chain in order,
-//!   returning as soon as the pass mark is set; then drop if `end_drop`,
-//!   else return.
+//!   returns), then jump to each tier chain in order — clearing
+//!   [`MARK_PASS`] after each tier that can pass ([`Firewall::tier_passes`])
+//!   — then apply `default`.
+//! - [`TierChain`]: if it can pass, clear [`MARK_PASS`] first; jump to each
+//!   policy chain in order, returning right after a policy chain that can
+//!   pass ([`PolicyChain::has_pass`]) when the pass mark is set; then drop if
+//!   `end_drop`, else return.
 //! - [`PolicyChain`]: the rules in order. Allow → the chain's [`OnAllow`];
 //!   Deny → drop; Log → log with the chain's prefix and continue; Pass → set
 //!   [`MARK_PASS`] and return.
@@ -70,8 +73,8 @@
 use crate::model::Protocol;
 use serde::{Deserialize, Serialize};
 
-/// Packet-mark bit a Pass rule sets so its tier chain stops (cleared at the
-/// start of every tier and before an endpoint's default verdict).
+/// Packet-mark bit a Pass rule sets so its tier chain stops (cleared before
+/// and after every tier that can pass, so it never leaves netc's chains).
 pub const MARK_PASS: u32 = 0x0100_0000;
 /// Packet-mark bit a doNotTrack Allow sets in the raw table; the filter and
 /// mangle hook chains accept packets carrying it (they have no conntrack
@@ -308,6 +311,9 @@ pub struct HookChain {
     pub hook: Hook,
     /// Accept packets carrying [`MARK_UNTRACKED_ALLOW`] first.
     pub accept_untracked: bool,
+    /// Accept ICMPv6 of these types first (IPv6 neighbour discovery and
+    /// MLD, which conntrack leaves untracked; Felix accepts the same).
+    pub accept_icmpv6: Vec<u8>,
     /// Accept `ct state established,related`, drop `ct state invalid`.
     pub conntrack: bool,
     /// [`DispatchChain`] names, run in order.
@@ -406,12 +412,10 @@ impl Firewall {
             .ok()
             .map(|i| &self.tiers[i])
     }
-    /// Some policy the endpoint chain runs has a Pass rule.
-    pub fn endpoint_uses_pass(&self, ep: &EndpointChain) -> bool {
-        ep.tiers
+    /// Some policy of the tier chain has a Pass rule.
+    pub fn tier_passes(&self, tier: &TierChain) -> bool {
+        tier.policies
             .iter()
-            .filter_map(|t| self.tier(t))
-            .flat_map(|t| t.policies.iter())
             .filter_map(|p| self.policy(p))
             .any(PolicyChain::has_pass)
     }

@@ -10,12 +10,11 @@
 //! Only IPv4 is lowered: the BIRD config netc writes is the IPv4 daemon's
 //! (Calico's `bird.cfg`); IPv6 peers and pools are carried by validation only.
 
-use super::{Cluster, LowerError, NodeFacts, PoolFacts};
+use super::{Cluster, LowerError, NodeFacts};
 use crate::ir::*;
 use crate::model::{
     parse_as_number, parse_duration_secs, BgpConfigurationSpec, BgpPassword, BgpPeerSpec,
-    NextHopMode, ProgramClusterRoutes, Resource, SourceAddress, DEFAULT_LISTEN_PORT,
-    DEFAULT_ROUTE_PRIORITY,
+    NextHopMode, Resource, SourceAddress, DEFAULT_LISTEN_PORT, DEFAULT_ROUTE_PRIORITY,
 };
 use crate::selector::Selector;
 use ipnet::IpNet;
@@ -50,7 +49,6 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
             .or_else(|| default_cfg.and_then(|s| nonempty(&s.log_severity_screen))),
     );
 
-    let pcr = default_cfg.and_then(|s| s.program_cluster_routes);
     let mut pools: Vec<PoolRouting> = c
         .pools
         .iter()
@@ -58,11 +56,13 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
         .map(|p| PoolRouting {
             cidr: p.cidr,
             export: !p.disabled && !p.disable_bgp_export,
-            bird_programs_kernel: bird_programs_kernel(p, pcr),
+            // Who programs the pool's cluster routes is decided once, by the
+            // routes lowering (BIRD 2 has no krt_tunnel: IPIP is always netc's).
+            bird_programs_kernel: !super::routes::netc_programs(p, c),
             disabled: p.disabled,
         })
         .collect();
-    pools.sort_by(|a, b| a.cidr.cmp(&b.cidr));
+    pools.sort_by_key(|a| a.cidr);
 
     let mut local_blocks: Vec<IpNet> = n
         .blocks
@@ -78,7 +78,12 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
     // node that is not excluded).
     let svc = |f: fn(&BgpConfigurationSpec) -> &Vec<crate::model::CidrEntry>| -> Vec<IpNet> {
         default_cfg
-            .map(|s| f(s).iter().filter_map(|e| parse_net(&e.cidr)).filter(|n| n.addr().is_ipv4()).collect())
+            .map(|s| {
+                f(s).iter()
+                    .filter_map(|e| parse_net(&e.cidr))
+                    .filter(|n| n.addr().is_ipv4())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let cluster_ips = svc(|s| &s.service_cluster_ips);
@@ -140,30 +145,6 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
             .unwrap_or(DEFAULT_ROUTE_PRIORITY),
         sessions,
     }))
-}
-
-/// Whether BIRD installs the BGP-learned cluster routes of this pool into
-/// the kernel, or netc's routes.batch does.
-///
-/// Calico's split (bgp_processor.go `clusterRoutePolicy.programsPool`):
-/// VXLAN pools are never BIRD's; IPIP pools are BIRD's only with
-/// programClusterRoutes Enabled / EnabledIPIPOnly; unencapsulated pools are
-/// BIRD's with Enabled / EnabledNoEncapOnly (the default).
-///
-/// netc differs for IPIP: Calico's fork of BIRD 1.6 sets `krt_tunnel="tunl0"`,
-/// which upstream BIRD 2 does not have, so BIRD 2 cannot install an IPIP
-/// route correctly and netc always programs IPIP routes itself, whatever
-/// programClusterRoutes says.
-// NOTE: the routes lowering (lower/routes.rs) must make the complementary
-// decision; when it exposes a pub(crate) helper for this, call it here.
-pub(crate) fn bird_programs_kernel(p: &PoolFacts, pcr: Option<ProgramClusterRoutes>) -> bool {
-    if p.vxlan.enabled() || p.ipip.enabled() {
-        return false;
-    }
-    matches!(
-        pcr,
-        None | Some(ProgramClusterRoutes::Enabled) | Some(ProgramClusterRoutes::EnabledNoEncapOnly)
-    )
 }
 
 fn nonempty(s: &Option<String>) -> Option<&str> {
@@ -251,8 +232,7 @@ fn seconds(field: &str, v: Option<&str>) -> Result<Option<u32>, LowerError> {
     let Some(v) = v.filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    let s = parse_duration_secs(v)
-        .map_err(|e| LowerError::Internal(format!("{field}: {e}")))?;
+    let s = parse_duration_secs(v).map_err(|e| LowerError::Internal(format!("{field}: {e}")))?;
     Ok(Some(s.round().clamp(0.0, u32::MAX as f64) as u32))
 }
 
@@ -460,7 +440,10 @@ impl<'c, 'a> Ctx<'c, 'a> {
     }
 
     /// The remote ends a BGPPeer names (forward direction).
-    fn forward_peers<'m>(&self, r: &'m Resource<BgpPeerSpec>) -> Result<Vec<PeerData<'m>>, LowerError> {
+    fn forward_peers<'m>(
+        &self,
+        r: &'m Resource<BgpPeerSpec>,
+    ) -> Result<Vec<PeerData<'m>>, LowerError> {
         let s = &r.spec;
         if let Some(sel) = nonempty(&s.peer_selector) {
             let Ok(sel) = Selector::parse(sel) else {
@@ -479,8 +462,9 @@ impl<'c, 'a> Ctx<'c, 'a> {
             // workload addresses at run time; netc does not lower them.
             return Ok(Vec::new());
         };
-        let (ip, mut port) = parse_peer_ip(text)
-            .ok_or_else(|| LowerError::Internal(format!("BGPPeer {}: bad peerIP `{text}`", r.meta.name)))?;
+        let (ip, mut port) = parse_peer_ip(text).ok_or_else(|| {
+            LowerError::Internal(format!("BGPPeer {}: bad peerIP `{text}`", r.meta.name))
+        })?;
         if !ip.is_ipv4() {
             return Ok(Vec::new());
         }
@@ -569,7 +553,10 @@ impl<'c, 'a> Ctx<'c, 'a> {
                 continue;
             }
             let locals: Vec<&NodeFacts> = if let Some(sel) = nonempty(&s.peer_selector) {
-                c.nodes.iter().filter(|nd| self.selects(sel, &nd.labels)).collect()
+                c.nodes
+                    .iter()
+                    .filter(|nd| self.selects(sel, &nd.labels))
+                    .collect()
             } else if let Some((ip, port)) = nonempty(&s.peer_ip).and_then(parse_peer_ip) {
                 let asn = s
                     .as_number
@@ -584,7 +571,11 @@ impl<'c, 'a> Ctx<'c, 'a> {
                 continue;
             }
             let remotes: Vec<&NodeFacts> = match (nonempty(&s.node), nonempty(&s.node_selector)) {
-                (_, Some(sel)) => c.nodes.iter().filter(|nd| self.selects(sel, &nd.labels)).collect(),
+                (_, Some(sel)) => c
+                    .nodes
+                    .iter()
+                    .filter(|nd| self.selects(sel, &nd.labels))
+                    .collect(),
                 (Some(node), None) => c.nodes.iter().filter(|nd| nd.name == node).collect(),
                 (None, None) => c.nodes.iter().collect(),
             };
@@ -674,9 +665,8 @@ impl<'c, 'a> Ctx<'c, 'a> {
             _ => (false, None),
         };
         // Global peers that are Calico nodes: only the lower address connects.
-        let passive = kind == SessionKind::Global
-            && p.calico_node
-            && p.ip.to_string() > self.me.to_string();
+        let passive =
+            kind == SessionKind::Global && p.calico_node && p.ip.to_string() > self.me.to_string();
         let source_address = match s.source_address {
             Some(SourceAddress::None) => None,
             Some(SourceAddress::UseNodeIp) | None => Some(IpAddr::V4(self.me)),
@@ -710,4 +700,3 @@ impl<'c, 'a> Ctx<'c, 'a> {
 fn symbol_ip(ip: IpAddr) -> String {
     ip.to_string().replace(['.', ':'], "_")
 }
-

@@ -49,6 +49,9 @@
 //! selectors). Two endpoints on one interface: workloads first, then by
 //! name; the later ones get no chains.
 //!
+//! **IPv6 neighbour discovery** ([`ICMPV6_NDP`]) is accepted on every hook
+//! but forward before any policy.
+//!
 //! **Failsafes**, first in every host endpoint chain except forward: inbound
 //! ports (destination port, ingress) default to Felix's list plus the BGP
 //! listen port; the Node annotation `netc.dev/failsafe-inbound`
@@ -108,6 +111,12 @@ pub const DEFAULT_FAILSAFE_OUTBOUND: &[(Protocol, u16)] = &[
     (Protocol::Tcp, 6667),
 ];
 
+/// ICMPv6 types every hook but forward accepts before any policy, as Felix
+/// does: MLD query/report/done (130-132), router solicitation (133),
+/// neighbour solicitation and advertisement (135, 136). Without them a
+/// default-deny policy would break IPv6 neighbour discovery.
+pub const ICMPV6_NDP: &[u8] = &[130, 131, 132, 133, 135, 136];
+
 /// How a policy is enforced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Class {
@@ -117,7 +126,7 @@ enum Class {
 }
 
 /// A policy as lowering sees it.
-pub(super) struct Policy<'a> {
+struct Policy<'a> {
     /// `GlobalNetworkPolicy <name>` / `NetworkPolicy <ns>/<name>`.
     display: String,
     name: &'a str,
@@ -131,19 +140,21 @@ pub(super) struct Policy<'a> {
 }
 
 impl Policy<'_> {
-    pub(super) fn selects(&self, e: &Endpoint) -> bool {
+    fn selects(&self, e: &Endpoint) -> bool {
         let Some(sel) = &self.selector else {
             return false;
         };
         match self.namespace {
             Some(ns) => {
-                e.kind == EndpointKind::Workload && e.namespace == Some(ns) && sel.matches(&e.labels)
+                e.kind == EndpointKind::Workload
+                    && e.namespace == Some(ns)
+                    && sel.matches(&e.labels)
             }
             None => sel.matches(&e.labels),
         }
     }
     /// Scope of the policy's rule selectors without a namespaceSelector.
-    pub(super) fn rule_scope(&self) -> Scope {
+    fn rule_scope(&self) -> Scope {
         match self.namespace {
             Some(ns) => Scope::Namespace(ns.to_string()),
             None => Scope::Cluster,
@@ -206,8 +217,7 @@ fn collect_policies(m: &Model) -> Vec<Policy<'_>> {
 fn iface_ok(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 15
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
@@ -246,11 +256,9 @@ impl Slot {
     }
     fn direction(self) -> Direction {
         match self {
-            Slot::WepIn
-            | Slot::HepIn
-            | Slot::HepFwdIn
-            | Slot::HepPreDnat
-            | Slot::HepRawIn => Direction::Ingress,
+            Slot::WepIn | Slot::HepIn | Slot::HepFwdIn | Slot::HepPreDnat | Slot::HepRawIn => {
+                Direction::Ingress
+            }
             _ => Direction::Egress,
         }
     }
@@ -435,7 +443,11 @@ impl Builder<'_, '_> {
                 failsafe: slot.failsafe().map(str::to_string),
                 tiers,
                 on_allow,
-                default: if workload { Verdict::Allow } else { Verdict::Return },
+                default: if workload {
+                    Verdict::Allow
+                } else {
+                    Verdict::Return
+                },
             },
         );
         Some(name)
@@ -620,6 +632,11 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Firewall {
         hooks.push(HookChain {
             hook,
             accept_untracked: untracked && !matches!(hook, Hook::RawPrerouting | Hook::RawOutput),
+            accept_icmpv6: if hook == Hook::Forward {
+                Vec::new()
+            } else {
+                ICMPV6_NDP.to_vec()
+            },
             conntrack: !matches!(hook, Hook::RawPrerouting | Hook::RawOutput),
             stages,
         });
@@ -650,17 +667,33 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Firewall {
             .collect()
     };
     for (name, comment, rules) in [
-        (FS_IN, "failsafe inbound ports", rules_of(&fs_in, PortSide::Dst)),
-        (FS_OUT, "failsafe outbound ports", rules_of(&fs_out, PortSide::Dst)),
+        (
+            FS_IN,
+            "failsafe inbound ports",
+            rules_of(&fs_in, PortSide::Dst),
+        ),
+        (
+            FS_OUT,
+            "failsafe outbound ports",
+            rules_of(&fs_out, PortSide::Dst),
+        ),
         (
             FS_RAW_IN,
             "failsafe inbound ports and replies to failsafe outbound connections",
-            [rules_of(&fs_in, PortSide::Dst), rules_of(&fs_out, PortSide::Src)].concat(),
+            [
+                rules_of(&fs_in, PortSide::Dst),
+                rules_of(&fs_out, PortSide::Src),
+            ]
+            .concat(),
         ),
         (
             FS_RAW_OUT,
             "failsafe outbound ports and replies from failsafe inbound ports",
-            [rules_of(&fs_out, PortSide::Dst), rules_of(&fs_in, PortSide::Src)].concat(),
+            [
+                rules_of(&fs_out, PortSide::Dst),
+                rules_of(&fs_in, PortSide::Src),
+            ]
+            .concat(),
         ),
     ] {
         if used.contains(name) {

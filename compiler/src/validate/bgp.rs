@@ -6,8 +6,7 @@ use super::Ctx;
 use crate::diag::{codes, Diagnostic};
 use crate::load::did_you_mean;
 use crate::model::{
-    parse_as_number, parse_duration_secs, BgpConfigurationSpec, BgpPeerSpec, Kind, Model,
-    NumOrStr,
+    parse_as_number, parse_duration_secs, BgpConfigurationSpec, BgpPeerSpec, Kind, Model, NumOrStr,
 };
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -28,7 +27,12 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
 // shared field checks
 
 /// Check an AS number field (plain or asdot).
-pub(super) fn as_number<T>(c: &Ctx<T>, ptr: &str, v: &NumOrStr, out: &mut Vec<Diagnostic>) -> Option<u32> {
+pub(super) fn as_number<T>(
+    c: &Ctx<T>,
+    ptr: &str,
+    v: &NumOrStr,
+    out: &mut Vec<Diagnostic>,
+) -> Option<u32> {
     match parse_as_number(v) {
         Ok(n) => Some(n),
         Err(e) => {
@@ -92,7 +96,10 @@ fn config(m: &Model, c: &Ctx<BgpConfigurationSpec>, default_mesh: bool, out: &mu
 
     if !is_default && name.starts_with("node.") {
         let fields: [(&str, bool); 4] = [
-            ("nodeToNodeMeshEnabled", s.node_to_node_mesh_enabled.is_some()),
+            (
+                "nodeToNodeMeshEnabled",
+                s.node_to_node_mesh_enabled.is_some(),
+            ),
             ("asNumber", s.as_number.is_some()),
             ("serviceClusterIPs", !s.service_cluster_ips.is_empty()),
             ("serviceExternalIPs", !s.service_external_ips.is_empty()),
@@ -124,7 +131,10 @@ fn config(m: &Model, c: &Ctx<BgpConfigurationSpec>, default_mesh: bool, out: &mu
     if !mesh {
         for (field, set) in [
             ("nodeMeshPassword", s.node_mesh_password.is_some()),
-            ("nodeMeshMaxRestartTime", s.node_mesh_max_restart_time.is_some()),
+            (
+                "nodeMeshMaxRestartTime",
+                s.node_mesh_max_restart_time.is_some(),
+            ),
         ] {
             if set {
                 let mut d = c
@@ -162,9 +172,13 @@ fn config(m: &Model, c: &Ctx<BgpConfigurationSpec>, default_mesh: bool, out: &mu
     );
     if s.listen_port == Some(0) {
         out.push(
-            c.err(codes::OUT_OF_RANGE, "/spec/listenPort", "listenPort 0 is not a port")
-                .label("must be 1..65535")
-                .note("BGP listens on port 179 by default"),
+            c.err(
+                codes::OUT_OF_RANGE,
+                "/spec/listenPort",
+                "listenPort 0 is not a port",
+            )
+            .label("must be 1..65535")
+            .note("BGP listens on port 179 by default"),
         );
     }
     for (field, v) in [
@@ -202,8 +216,14 @@ fn config(m: &Model, c: &Ctx<BgpConfigurationSpec>, default_mesh: bool, out: &mu
         }
     }
     for (which, v) in [
-        ("localWorkloadPeeringIPV4", s.local_workload_peering_ipv4.as_deref()),
-        ("localWorkloadPeeringIPV6", s.local_workload_peering_ipv6.as_deref()),
+        (
+            "localWorkloadPeeringIPV4",
+            s.local_workload_peering_ipv4.as_deref(),
+        ),
+        (
+            "localWorkloadPeeringIPV6",
+            s.local_workload_peering_ipv6.as_deref(),
+        ),
     ] {
         let Some(v) = v else { continue };
         let want_v6 = which.ends_with('6');
@@ -215,9 +235,13 @@ fn config(m: &Model, c: &Ctx<BgpConfigurationSpec>, default_mesh: bool, out: &mu
         if !ok {
             let fam = if want_v6 { "IPv6" } else { "IPv4" };
             out.push(
-                c.err(codes::BAD_FORMAT, &format!("/spec/{which}"), format!("`{v}` is not an {fam} address"))
-                    .label(format!("expected a bare {fam} address"))
-                    .note("the address workloads peer with on every node, without a prefix length"),
+                c.err(
+                    codes::BAD_FORMAT,
+                    &format!("/spec/{which}"),
+                    format!("{which} `{v}` is not an {fam} address"),
+                )
+                .label(format!("expected a bare {fam} address"))
+                .note("the address workloads peer with on every node, without a prefix length"),
             );
         }
     }
@@ -290,16 +314,25 @@ fn communities(c: &Ctx<BgpConfigurationSpec>, out: &mut Vec<Diagnostic>) {
                     format!("community `{}` is defined twice", com.name),
                 )
                 .label("second definition")
-                .related(c.r.origin.value_span(&format!("/spec/communities/{j}/name")), "first defined here"),
+                .related(
+                    c.r.origin
+                        .value_span(&format!("/spec/communities/{j}/name")),
+                    "first defined here",
+                )
+                .note("community names are unique: prefixAdvertisements refer to them by name"),
             );
         }
     }
     for (i, adv) in s.prefix_advertisements.iter().enumerate() {
         if let Err(e) = parse_net_strict(&adv.cidr) {
             out.push(
-                c.err(codes::BAD_CIDR, &format!("/spec/prefixAdvertisements/{i}/cidr"), format!("invalid prefixAdvertisements CIDR: {e}"))
-                    .label("not a strictly masked CIDR")
-                    .note("write the network address with its prefix length, e.g. `192.168.0.0/16`"),
+                c.err(
+                    codes::BAD_CIDR,
+                    &format!("/spec/prefixAdvertisements/{i}/cidr"),
+                    format!("invalid prefixAdvertisements CIDR: {e}"),
+                )
+                .label("not a strictly masked CIDR")
+                .note("write the network address with its prefix length, e.g. `192.168.0.0/16`"),
             );
         }
         for (j, r) in adv.communities.iter().enumerate() {
@@ -435,7 +468,10 @@ fn parse_peer_ip_detail(s: &str) -> Result<(IpAddr, Option<u16>), PeerIpError> {
         let port = parse_port(s, port, addr.len() + 1)?;
         return Ok((IpAddr::V4(ip), Some(port)));
     }
-    Err(whole(format!("`{s}` is not an IP address"), "not an IP address"))
+    Err(whole(
+        format!("`{s}` is not an IP address"),
+        "not an IP address",
+    ))
 }
 
 fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
@@ -528,25 +564,43 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
     if lws_text.is_some() {
         if peer_ip.is_some() {
             out.push(
-                c.err(codes::LOCAL_WORKLOAD, "/spec/peerIP", "`peerIP` must be empty when `localWorkloadSelector` is set")
-                    .label("remove this")
-                    .related(c.r.origin.value_span("/spec/localWorkloadSelector"), "localWorkloadSelector set here")
-                    .note("a local-workload peer's addresses come from the selected workloads"),
+                c.err(
+                    codes::LOCAL_WORKLOAD,
+                    "/spec/peerIP",
+                    "`peerIP` must be empty when `localWorkloadSelector` is set",
+                )
+                .label("remove this")
+                .related(
+                    c.r.origin.value_span("/spec/localWorkloadSelector"),
+                    "localWorkloadSelector set here",
+                )
+                .note("a local-workload peer's addresses come from the selected workloads"),
             );
         }
         if peer_sel_text.is_some() {
             out.push(
-                c.err(codes::LOCAL_WORKLOAD, "/spec/peerSelector", "`peerSelector` must be empty when `localWorkloadSelector` is set")
-                    .label("remove this")
-                    .related(c.r.origin.value_span("/spec/localWorkloadSelector"), "localWorkloadSelector set here")
-                    .note("a BGPPeer peers with selected workloads or with remote speakers, not both"),
+                c.err(
+                    codes::LOCAL_WORKLOAD,
+                    "/spec/peerSelector",
+                    "`peerSelector` must be empty when `localWorkloadSelector` is set",
+                )
+                .label("remove this")
+                .related(
+                    c.r.origin.value_span("/spec/localWorkloadSelector"),
+                    "localWorkloadSelector set here",
+                )
+                .note("a BGPPeer peers with selected workloads or with remote speakers, not both"),
             );
         }
         if s.as_number.is_none() {
             out.push(
-                c.err(codes::LOCAL_WORKLOAD, "/spec/localWorkloadSelector", "`localWorkloadSelector` requires `asNumber`")
-                    .label("add asNumber: the workloads' AS")
-                    .note("netc cannot learn the AS of a workload; state it in spec.asNumber"),
+                c.err(
+                    codes::LOCAL_WORKLOAD,
+                    "/spec/localWorkloadSelector",
+                    "`localWorkloadSelector` requires `asNumber`",
+                )
+                .label("add asNumber: the workloads' AS")
+                .note("netc cannot learn the AS of a workload; state it in spec.asNumber"),
             );
         }
     }
@@ -591,7 +645,10 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
                 "`keepOriginalNextHop` and `nextHopMode` are both set",
             )
             .label("set only one")
-            .related(c.r.origin.value_span("/spec/keepOriginalNextHop"), "deprecated form here")
+            .related(
+                c.r.origin.value_span("/spec/keepOriginalNextHop"),
+                "deprecated form here",
+            )
             .note("keepOriginalNextHop: true is the deprecated form of nextHopMode: Keep"),
         );
     }
@@ -601,13 +658,29 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
     if let Some(v) = &s.local_as_number {
         as_number(c, "/spec/localASNumber", v, out);
     }
-    duration(c, "/spec/maxRestartTime", "maxRestartTime", s.max_restart_time.as_deref(), out);
-    duration(c, "/spec/keepaliveTime", "keepaliveTime", s.keepalive_time.as_deref(), out);
+    duration(
+        c,
+        "/spec/maxRestartTime",
+        "maxRestartTime",
+        s.max_restart_time.as_deref(),
+        out,
+    );
+    duration(
+        c,
+        "/spec/keepaliveTime",
+        "keepaliveTime",
+        s.keepalive_time.as_deref(),
+        out,
+    );
     if let Some(rp) = &s.reverse_peering {
         if rp != "Auto" && rp != "Manual" {
             out.push(
-                c.err(codes::NOT_ALLOWED, "/spec/reversePeering", format!("reversePeering `{rp}` is not allowed"))
-                    .label("expected Auto or Manual"),
+                c.err(
+                    codes::NOT_ALLOWED,
+                    "/spec/reversePeering",
+                    format!("reversePeering `{rp}` is not allowed"),
+                )
+                .label("expected Auto or Manual"),
             );
         }
     }
@@ -628,19 +701,27 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
     if let Some(n) = node {
         if m.node(n).is_none() {
             let mut d = c
-                .err(codes::UNKNOWN_NODE, "/spec/node", format!("no node named `{n}` is declared"))
+                .err(
+                    codes::UNKNOWN_NODE,
+                    "/spec/node",
+                    format!("no node named `{n}` is declared"),
+                )
                 .label("unknown node");
             if let Some(sug) = did_you_mean(n, m.nodes.iter().map(|x| x.meta.name.as_str())) {
                 d = d.label(format!("unknown node; did you mean `{sug}`?"));
             }
-            out.push(d.note("declare the Node, or fix the name; the peering would never be configured"));
+            out.push(
+                d.note("declare the Node, or fix the name; the peering would never be configured"),
+            );
         }
     }
     for (field, sel, text) in [
         ("nodeSelector", &node_sel, node_sel_text),
         ("peerSelector", &peer_sel, peer_sel_text),
     ] {
-        let (Some(sel), Some(_)) = (sel, text) else { continue };
+        let (Some(sel), Some(_)) = (sel, text) else {
+            continue;
+        };
         if !m.nodes.iter().any(|n| sel.matches(&n.meta.labels)) {
             out.push(
                 c.warn(

@@ -10,9 +10,7 @@ use super::bgp::{parse_peer_ip, set};
 use super::node::node_addr;
 use super::util::list_names;
 use crate::diag::{codes, Diagnostic};
-use crate::model::{
-    parse_as_number, BgpPeerSpec, Model, NodeSpec, Resource, DEFAULT_AS_NUMBER,
-};
+use crate::model::{parse_as_number, BgpPeerSpec, Model, NodeSpec, Resource, DEFAULT_AS_NUMBER};
 use crate::selector::Selector;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -118,7 +116,9 @@ fn resolve<'a>(
     } else {
         (0..nodes.len()).collect()
     };
-    let peer_ip = set(&s.peer_ip).and_then(|t| parse_peer_ip(t).ok()).map(|(a, _)| a);
+    let peer_ip = set(&s.peer_ip)
+        .and_then(|t| parse_peer_ip(t).ok())
+        .map(|(a, _)| a);
     let mut remotes = Vec::new();
     if let Some(a) = peer_ip {
         remotes.extend(by_addr.get(&a).copied());
@@ -135,7 +135,10 @@ fn resolve<'a>(
         remotes,
         peer_ip,
         remote_as: s.as_number.as_ref().and_then(|v| parse_as_number(v).ok()),
-        local_as: s.local_as_number.as_ref().and_then(|v| parse_as_number(v).ok()),
+        local_as: s
+            .local_as_number
+            .as_ref()
+            .and_then(|v| parse_as_number(v).ok()),
     }
 }
 
@@ -182,13 +185,12 @@ fn rr_clients(nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Diagnostic>)
                 if rr.cluster.is_none() || !rr.bgp {
                     continue;
                 }
-                let mut bad: Vec<(usize, u32)> = p
-                    .on
-                    .iter()
-                    .filter(|&&ki| ki != mi && nodes[ki].bgp)
-                    .map(|&ki| (ki, p.local_as.unwrap_or(nodes[ki].asn)))
-                    .filter(|&(ki, asn)| asn != rr.asn && nodes[ki].cluster != rr.cluster)
-                    .collect();
+                let mut bad: Vec<(usize, u32)> =
+                    p.on.iter()
+                        .filter(|&&ki| ki != mi && nodes[ki].bgp)
+                        .map(|&ki| (ki, p.local_as.unwrap_or(nodes[ki].asn)))
+                        .filter(|&(ki, asn)| asn != rr.asn && nodes[ki].cluster != rr.cluster)
+                        .collect();
                 if let Some((_, _, fwd)) = found.iter_mut().find(|(x, _, _)| *x == mi) {
                     bad.retain(|b| !fwd.contains(b));
                     fwd.extend(bad);
@@ -200,7 +202,11 @@ fn rr_clients(nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Diagnostic>)
         for (ni, local_as, bad) in found {
             let n = &nodes[ni];
             let cluster = n.cluster.unwrap_or_default();
-            let ptr = if p.peer_ip.is_some() { "/spec/peerIP" } else { "/spec/peerSelector" };
+            let ptr = if p.peer_ip.is_some() {
+                "/spec/peerIP"
+            } else {
+                "/spec/peerSelector"
+            };
             let described: Vec<String> = bad
                 .iter()
                 .map(|&(mi, asn)| format!("{} (AS {asn})", nodes[mi].r.meta.name))
@@ -226,7 +232,10 @@ fn rr_clients(nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Diagnostic>)
                 .resource(format!("BGPPeer {}", p.r.meta.name))
                 .related(
                     n.r.origin.value_span("/spec/bgp/routeReflectorClusterID"),
-                    format!("`{}` is a route reflector (cluster {cluster})", n.r.meta.name),
+                    format!(
+                        "`{}` is a route reflector (cluster {cluster})",
+                        n.r.meta.name
+                    ),
                 );
             if m0.own_as && !(p.peer_ip.is_some() && p.remote_as.is_some()) {
                 d = d.related(
@@ -243,7 +252,9 @@ fn rr_clients(nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Diagnostic>)
 
 /// W0406: mesh disabled and a BGP node with no peering left.
 fn mesh_off(m: &Model, nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Diagnostic>) {
-    let Some(cfg) = m.default_bgp_config() else { return };
+    let Some(cfg) = m.default_bgp_config() else {
+        return;
+    };
     if cfg.spec.node_to_node_mesh_enabled != Some(false) {
         return;
     }

@@ -23,9 +23,13 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
 fn node_ref<T>(m: &Model, c: &Ctx<T>, node: &str, out: &mut Vec<Diagnostic>) {
     if node.is_empty() {
         out.push(
-            c.err(codes::MISSING_FIELD, "/spec/node", format!("`spec.node` of a {} is empty", c.kind.as_str()))
-                .label("no node given")
-                .note("spec.node names the declared Node the endpoint lives on"),
+            c.err(
+                codes::MISSING_FIELD,
+                "/spec/node",
+                format!("`spec.node` of a {} is empty", c.kind.as_str()),
+            )
+            .label("no node given")
+            .note("spec.node names the declared Node the endpoint lives on"),
         );
         return;
     }
@@ -33,7 +37,11 @@ fn node_ref<T>(m: &Model, c: &Ctx<T>, node: &str, out: &mut Vec<Diagnostic>) {
         return;
     }
     let mut d = c
-        .err(codes::UNKNOWN_NODE, "/spec/node", format!("no node named `{node}` is declared"))
+        .err(
+            codes::UNKNOWN_NODE,
+            "/spec/node",
+            format!("no node named `{node}` is declared"),
+        )
         .label("unknown node");
     if let Some(s) = did_you_mean(node, m.nodes.iter().map(|n| n.meta.name.as_str())) {
         d = d.label(format!("unknown node; did you mean `{s}`?"));
@@ -44,7 +52,9 @@ fn node_ref<T>(m: &Model, c: &Ctx<T>, node: &str, out: &mut Vec<Diagnostic>) {
     } else {
         format!("declared nodes: {}", list_names(&names, 6))
     };
-    out.push(d.note(format!("the endpoint's rules are compiled for its node; {known}")));
+    out.push(d.note(format!(
+        "the endpoint's rules are compiled for its node; {known}"
+    )));
 }
 
 fn host_endpoint(m: &Model, c: &Ctx<HostEndpointSpec>, out: &mut Vec<Diagnostic>) {
@@ -77,9 +87,13 @@ fn host_endpoint(m: &Model, c: &Ctx<HostEndpointSpec>, out: &mut Vec<Diagnostic>
                 "not an IP address"
             };
             out.push(
-                c.err(codes::BAD_EXPECTED_IP, &format!("/spec/expectedIPs/{i}"), format!("expectedIPs entry `{ip}` is not an IP address"))
-                    .label(label)
-                    .note("expectedIPs are the host's bare IPv4 or IPv6 addresses, e.g. `10.0.0.5`"),
+                c.err(
+                    codes::BAD_EXPECTED_IP,
+                    &format!("/spec/expectedIPs/{i}"),
+                    format!("expectedIPs entry `{ip}` is not an IP address"),
+                )
+                .label(label)
+                .note("expectedIPs are the host's bare IPv4 or IPv6 addresses, e.g. `10.0.0.5`"),
             );
         }
     }
@@ -99,19 +113,31 @@ fn ports<T>(c: &Ctx<T>, ports: &[EndpointPort], out: &mut Vec<Diagnostic>) {
         match Protocol::parse(&NumOrStr::Str(p.protocol.clone())) {
             Ok(pr) if pr.has_ports() => {}
             Ok(_) => out.push(
-                c.err(codes::PORTS_NEED_PROTOCOL, &format!("{base}/protocol"), format!("protocol {} has no ports", p.protocol))
-                    .label("expected TCP, UDP or SCTP")
-                    .note("a named port's protocol is TCP, UDP or SCTP"),
+                c.err(
+                    codes::PORTS_NEED_PROTOCOL,
+                    &format!("{base}/protocol"),
+                    format!("protocol {} has no ports", p.protocol),
+                )
+                .label("expected TCP, UDP or SCTP")
+                .note("a named port's protocol is TCP, UDP or SCTP"),
             ),
             Err(e) => out.push(
-                c.err(codes::BAD_PROTOCOL, &format!("{base}/protocol"), format!("invalid protocol: {e}"))
-                    .label("expected TCP, UDP or SCTP"),
+                c.err(
+                    codes::BAD_PROTOCOL,
+                    &format!("{base}/protocol"),
+                    format!("invalid protocol: {e}"),
+                )
+                .label("expected TCP, UDP or SCTP"),
             ),
         }
         if p.port == 0 {
             out.push(
-                c.err(codes::BAD_PORT, &format!("{base}/port"), "port 0 is not a port")
-                    .label("must be 1..65535"),
+                c.err(
+                    codes::BAD_PORT,
+                    &format!("{base}/port"),
+                    "port 0 is not a port",
+                )
+                .label("must be 1..65535"),
             );
         }
     }
@@ -122,15 +148,26 @@ fn workload_endpoint(m: &Model, c: &Ctx<WorkloadEndpointSpec>, out: &mut Vec<Dia
     node_ref(m, c, &s.node, out);
     if s.interface_name.is_empty() {
         out.push(
-            c.err_key(codes::MISSING_FIELD, "/spec", "a WorkloadEndpoint needs `interfaceName`")
-                .label("no interfaceName")
-                .note("interfaceName is the host side of the workload's veth, e.g. `cali12345abcdef`"),
+            c.err_key(
+                codes::MISSING_FIELD,
+                "/spec",
+                "a WorkloadEndpoint needs `interfaceName`",
+            )
+            .label("no interfaceName")
+            .note("interfaceName is the host side of the workload's veth, e.g. `cali12345abcdef`"),
         );
     } else if let Some(why) = interface_problem(&s.interface_name) {
         out.push(
-            c.err(codes::BAD_INTERFACE, "/spec/interfaceName", format!("`{}` is not a valid interface name: {why}", s.interface_name))
-                .label("not a valid interface name")
-                .note("interface names are 1..15 characters of `[A-Za-z0-9_.-]`"),
+            c.err(
+                codes::BAD_INTERFACE,
+                "/spec/interfaceName",
+                format!(
+                    "`{}` is not a valid interface name: {why}",
+                    s.interface_name
+                ),
+            )
+            .label("not a valid interface name")
+            .note("interface names are 1..15 characters of `[A-Za-z0-9_.-]`"),
         );
     }
     for (i, n) in s.ip_networks.iter().enumerate() {

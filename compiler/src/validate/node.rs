@@ -54,9 +54,20 @@ fn bgp(c: &Ctx<NodeSpec>, out: &mut Vec<Diagnostic>) {
         node_address(c, "ipv6Address", a, true, out);
     }
     if let Some(a) = &b.ipv4_ipip_tunnel_addr {
-        tunnel_addr(c, "/spec/bgp/ipv4IPIPTunnelAddr", "ipv4IPIPTunnelAddr", a, false, out);
+        tunnel_addr(
+            c,
+            "/spec/bgp/ipv4IPIPTunnelAddr",
+            "ipv4IPIPTunnelAddr",
+            a,
+            false,
+            out,
+        );
     }
-    if let Some(id) = b.route_reflector_cluster_id.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(id) = b
+        .route_reflector_cluster_id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
         if id.parse::<Ipv4Addr>().is_err() {
             out.push(
                 c.err(
@@ -102,7 +113,10 @@ fn node_address(c: &Ctx<NodeSpec>, field: &str, text: &str, v6: bool, out: &mut 
         match len {
             None => (
                 format!("{field} `{text}` has no prefix length"),
-                format!("add the subnet's prefix length, e.g. `{text}/{}`", if v6 { 64 } else { 24 }),
+                format!(
+                    "add the subnet's prefix length, e.g. `{text}/{}`",
+                    if v6 { 64 } else { 24 }
+                ),
             ),
             Some(l) => match l.parse::<u8>() {
                 Ok(n) if n <= host && l.bytes().all(|b| b.is_ascii_digit()) => return,
@@ -120,7 +134,14 @@ fn node_address(c: &Ctx<NodeSpec>, field: &str, text: &str, v6: bool, out: &mut 
     );
 }
 
-fn tunnel_addr(c: &Ctx<NodeSpec>, ptr: &str, field: &str, text: &str, v6: bool, out: &mut Vec<Diagnostic>) {
+fn tunnel_addr(
+    c: &Ctx<NodeSpec>,
+    ptr: &str,
+    field: &str,
+    text: &str,
+    v6: bool,
+    out: &mut Vec<Diagnostic>,
+) {
     let ok = if v6 {
         text.parse::<Ipv6Addr>().is_ok()
     } else {
@@ -158,7 +179,9 @@ fn mac_problem(s: &str) -> Option<String> {
             .iter()
             .any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()))
     {
-        return Some(format!("`{s}` is not a MAC address (six hex octets, e.g. `66:9a:1b:2c:3d:4e`)"));
+        return Some(format!(
+            "`{s}` is not a MAC address (six hex octets, e.g. `66:9a:1b:2c:3d:4e`)"
+        ));
     }
     let first = u8::from_str_radix(parts[0], 16).ok()?;
     if first & 1 == 1 {
@@ -175,10 +198,24 @@ fn mac_problem(s: &str) -> Option<String> {
 fn tunnels(c: &Ctx<NodeSpec>, out: &mut Vec<Diagnostic>) {
     let s = &c.r.spec;
     if let Some(a) = &s.ipv4_vxlan_tunnel_addr {
-        tunnel_addr(c, "/spec/ipv4VXLANTunnelAddr", "ipv4VXLANTunnelAddr", a, false, out);
+        tunnel_addr(
+            c,
+            "/spec/ipv4VXLANTunnelAddr",
+            "ipv4VXLANTunnelAddr",
+            a,
+            false,
+            out,
+        );
     }
     if let Some(a) = &s.ipv6_vxlan_tunnel_addr {
-        tunnel_addr(c, "/spec/ipv6VXLANTunnelAddr", "ipv6VXLANTunnelAddr", a, true, out);
+        tunnel_addr(
+            c,
+            "/spec/ipv6VXLANTunnelAddr",
+            "ipv6VXLANTunnelAddr",
+            a,
+            true,
+            out,
+        );
     }
     for (field, v) in [
         ("vxlanTunnelMACAddr", &s.vxlan_tunnel_mac_addr),
@@ -201,7 +238,8 @@ fn tunnels(c: &Ctx<NodeSpec>, out: &mut Vec<Diagnostic>) {
                     &format!("/spec/addresses/{i}/address"),
                     format!("`{}` is not an IP address", a.address),
                 )
-                .label("expected an address, optionally with prefix length"),
+                .label("expected an address, optionally with prefix length")
+                .note("spec.addresses lists the node's IP addresses, e.g. `10.0.0.5` or `10.0.0.5/24`; netc does not resolve host names"),
             );
         }
     }
@@ -215,10 +253,14 @@ const KNOWN_ANNOTATIONS: &[&str] = &[
 
 fn node_annotations(c: &Ctx<NodeSpec>, out: &mut Vec<Diagnostic>) {
     for (k, v) in &c.r.meta.annotations {
-        let Some(_) = k.strip_prefix("netc.dev/") else { continue };
+        let Some(_) = k.strip_prefix("netc.dev/") else {
+            continue;
+        };
         let ptr = format!("/metadata/annotations/{}", seg(k));
         let bad = |msg: String, label: &str, note: &str| {
-            c.err(codes::BAD_ANNOTATION, &ptr, msg).label(label).note(note)
+            c.err(codes::BAD_ANNOTATION, &ptr, msg)
+                .label(label)
+                .note(note)
         };
         match k.as_str() {
             annotations::UNDERLAY_MTU => {
@@ -254,12 +296,19 @@ fn node_annotations(c: &Ctx<NodeSpec>, out: &mut Vec<Diagnostic>) {
             }
             _ => {
                 let mut d = c
-                    .err_key(codes::BAD_ANNOTATION, &ptr, format!("unknown netc annotation `{k}`"))
+                    .err_key(
+                        codes::BAD_ANNOTATION,
+                        &ptr,
+                        format!("unknown netc annotation `{k}`"),
+                    )
                     .label("not an annotation netc reads");
                 if let Some(s) = did_you_mean(k, KNOWN_ANNOTATIONS.iter().copied()) {
                     d = d.label(format!("did you mean `{s}`?"));
                 }
-                out.push(d.note(format!("netc reads {} on Nodes", KNOWN_ANNOTATIONS.join(", "))));
+                out.push(d.note(format!(
+                    "netc reads {} on Nodes",
+                    KNOWN_ANNOTATIONS.join(", ")
+                )));
             }
         }
     }
@@ -304,29 +353,46 @@ fn duplicates(m: &Model, out: &mut Vec<Diagnostic>) {
     for (i, n) in m.nodes.iter().enumerate() {
         let b = n.spec.bgp.as_ref();
         let fields: [(&'static str, &'static str, Option<IpAddr>); 5] = [
-            ("ipv4Address", "/spec/bgp/ipv4Address", node_addr(b.and_then(|b| b.ipv4_address.as_deref()))),
-            ("ipv6Address", "/spec/bgp/ipv6Address", node_addr(b.and_then(|b| b.ipv6_address.as_deref()))),
+            (
+                "ipv4Address",
+                "/spec/bgp/ipv4Address",
+                node_addr(b.and_then(|b| b.ipv4_address.as_deref())),
+            ),
+            (
+                "ipv6Address",
+                "/spec/bgp/ipv6Address",
+                node_addr(b.and_then(|b| b.ipv6_address.as_deref())),
+            ),
             (
                 "ipv4IPIPTunnelAddr",
                 "/spec/bgp/ipv4IPIPTunnelAddr",
-                b.and_then(|b| b.ipv4_ipip_tunnel_addr.as_deref()).and_then(|a| a.parse().ok()),
+                b.and_then(|b| b.ipv4_ipip_tunnel_addr.as_deref())
+                    .and_then(|a| a.parse().ok()),
             ),
             (
                 "ipv4VXLANTunnelAddr",
                 "/spec/ipv4VXLANTunnelAddr",
-                n.spec.ipv4_vxlan_tunnel_addr.as_deref().and_then(|a| a.parse().ok()),
+                n.spec
+                    .ipv4_vxlan_tunnel_addr
+                    .as_deref()
+                    .and_then(|a| a.parse().ok()),
             ),
             (
                 "ipv6VXLANTunnelAddr",
                 "/spec/ipv6VXLANTunnelAddr",
-                n.spec.ipv6_vxlan_tunnel_addr.as_deref().and_then(|a| a.parse().ok()),
+                n.spec
+                    .ipv6_vxlan_tunnel_addr
+                    .as_deref()
+                    .and_then(|a| a.parse().ok()),
             ),
         ];
         for (field, ptr, addr) in fields {
             let Some(addr) = addr else { continue };
             match seen.get(&addr) {
                 Some(&(j, first_field)) if j != i => {
-                    let Some(first) = m.nodes.get(j) else { continue };
+                    let Some(first) = m.nodes.get(j) else {
+                        continue;
+                    };
                     let first_ptr = fields_ptr(first_field);
                     let d = if field == "ipv4Address" && first_field == "ipv4Address" {
                         let sym = format!("Mesh_{}", addr.to_string().replace('.', "_"));
@@ -354,7 +420,10 @@ fn duplicates(m: &Model, out: &mut Vec<Diagnostic>) {
                     };
                     out.push(
                         d.at(n.origin.value_span(ptr))
-                            .related(first.origin.value_span(first_ptr), format!("node `{}` has it here", first.meta.name))
+                            .related(
+                                first.origin.value_span(first_ptr),
+                                format!("node `{}` has it here", first.meta.name),
+                            )
                             .resource(format!("Node {}", n.meta.name)),
                     );
                 }

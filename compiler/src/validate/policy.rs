@@ -27,17 +27,31 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-const UNENFORCEABLE: &str = "netc has no Kubernetes control plane to resolve this match, so the rule is compiled as if it never matched (an Allow rule then allows nothing: fail closed). See `netc explain W0715`";
-
+/// W0715 for a match netc cannot enforce. `what` is the field; policy-level
+/// selectors (`serviceAccountSelector`, `namespaceSelector` of the policy)
+/// make the whole policy fail closed, rule-level matches only their rule.
 fn unsupported<T>(c: &Ctx<T>, ptr: &str, what: &str) -> Diagnostic {
+    let policy_level = ptr.matches('/').count() == 2;
+    let label = if what == "http" {
+        "needs an application-layer proxy"
+    } else {
+        "needs Kubernetes to resolve"
+    };
+    let effect = if policy_level {
+        "the policy fails closed: netc applies it to what its `selector` matches but keeps only its Deny rules"
+    } else {
+        "the rule fails closed: as an Allow, Pass or Log rule it never matches; as a Deny rule it ignores this match and so denies at least what Calico would"
+    };
     Diagnostic::warning(
         codes::UNSUPPORTED_MATCH,
-        format!("netc cannot enforce the {what} match"),
+        format!("netc cannot enforce the `{what}` match"),
     )
     .at(c.r.origin.key_span(ptr))
-    .label("needs Kubernetes to resolve")
+    .label(label)
     .resource(c.display())
-    .note(UNENFORCEABLE)
+    .note(format!(
+        "netc programs L3/L4 filters from the declared resources; it resolves no Kubernetes namespaces, service accounts or services and runs no HTTP proxy. So {effect}"
+    ))
 }
 
 fn policy(c: &Ctx<PolicySpec>, out: &mut Vec<Diagnostic>) {
@@ -51,7 +65,11 @@ fn policy(c: &Ctx<PolicySpec>, out: &mut Vec<Diagnostic>) {
         out,
     ) {
         if !sel.is_all() {
-            out.push(unsupported(c, "/spec/serviceAccountSelector", "serviceAccountSelector"));
+            out.push(unsupported(
+                c,
+                "/spec/serviceAccountSelector",
+                "serviceAccountSelector",
+            ));
         }
     }
     if let Some(sel) = plain_selector(
@@ -62,17 +80,28 @@ fn policy(c: &Ctx<PolicySpec>, out: &mut Vec<Diagnostic>) {
         out,
     ) {
         if !sel.is_all() {
-            out.push(unsupported(c, "/spec/namespaceSelector", "namespaceSelector"));
+            out.push(unsupported(
+                c,
+                "/spec/namespaceSelector",
+                "namespaceSelector",
+            ));
         }
     }
 
     for (i, t) in s.types.iter().enumerate() {
         if let Some(j) = s.types[..i].iter().position(|x| x == t) {
             out.push(
-                c.err(codes::DUPLICATE_TYPES, &format!("/spec/types/{i}"), format!("`{t:?}` is listed twice in `types`"))
-                    .label("duplicate")
-                    .related(c.r.origin.value_span(&format!("/spec/types/{j}")), "first listed here")
-                    .note("types lists Ingress and/or Egress, each at most once"),
+                c.err(
+                    codes::DUPLICATE_TYPES,
+                    &format!("/spec/types/{i}"),
+                    format!("`{t:?}` is listed twice in `types`"),
+                )
+                .label("duplicate")
+                .related(
+                    c.r.origin.value_span(&format!("/spec/types/{j}")),
+                    "first listed here",
+                )
+                .note("types lists Ingress and/or Egress, each at most once"),
             );
         }
     }
@@ -108,10 +137,14 @@ fn pre_dnat(c: &Ctx<PolicySpec>, out: &mut Vec<Diagnostic>) {
         }
         if let Some(i) = s.types.iter().position(|t| *t == PolicyType::Egress) {
             out.push(
-                c.err(codes::PRE_DNAT, &format!("/spec/types/{i}"), "a preDNAT policy cannot have type Egress")
-                    .label("not allowed with preDNAT")
-                    .related(c.r.origin.value_span("/spec/preDNAT"), "preDNAT set here")
-                    .note("preDNAT policies apply to ingress only: `types: [Ingress]`"),
+                c.err(
+                    codes::PRE_DNAT,
+                    &format!("/spec/types/{i}"),
+                    "a preDNAT policy cannot have type Egress",
+                )
+                .label("not allowed with preDNAT")
+                .related(c.r.origin.value_span("/spec/preDNAT"), "preDNAT set here")
+                .note("preDNAT policies apply to ingress only: `types: [Ingress]`"),
             );
         }
     }
@@ -131,7 +164,9 @@ fn pre_dnat(c: &Ctx<PolicySpec>, out: &mut Vec<Diagnostic>) {
 
 fn rule(c: &Ctx<PolicySpec>, dir: &str, i: usize, r: &Rule, out: &mut Vec<Diagnostic>) {
     let base = format!("/spec/{dir}/{i}");
-    let parse_proto = |field: &str, v: &Option<crate::model::NumOrStr>, out: &mut Vec<Diagnostic>| {
+    let parse_proto = |field: &str,
+                       v: &Option<crate::model::NumOrStr>,
+                       out: &mut Vec<Diagnostic>| {
         let v = v.as_ref()?;
         match Protocol::parse(v) {
             Ok(p) => Some(p),
@@ -152,8 +187,12 @@ fn rule(c: &Ctx<PolicySpec>, dir: &str, i: usize, r: &Rule, out: &mut Vec<Diagno
     if let Some(v) = r.ip_version {
         if v != 4 && v != 6 {
             out.push(
-                c.err(codes::NOT_ALLOWED, &format!("{base}/ipVersion"), format!("ipVersion {v} is not allowed"))
-                    .label("expected 4 or 6"),
+                c.err(
+                    codes::NOT_ALLOWED,
+                    &format!("{base}/ipVersion"),
+                    format!("ipVersion {v} is not allowed"),
+                )
+                .label("expected 4 or 6"),
             );
         }
     }
@@ -171,15 +210,22 @@ fn rule(c: &Ctx<PolicySpec>, dir: &str, i: usize, r: &Rule, out: &mut Vec<Diagno
                 })
                 .note("set `protocol: ICMP` (with ipVersion 4) or `protocol: ICMPv6` (with ipVersion 6)");
             if r.protocol.is_some() {
-                d = d.related(c.r.origin.value_span(&format!("{base}/protocol")), "protocol here");
+                d = d.related(
+                    c.r.origin.value_span(&format!("{base}/protocol")),
+                    "protocol here",
+                );
             }
             out.push(d);
         }
         if let Some(t) = f.icmp_type {
             if !(0..=254).contains(&t) {
                 out.push(
-                    c.err(codes::ICMP_PROTOCOL, &format!("{ptr}/type"), format!("ICMP type {t} is out of range"))
-                        .label("must be 0..254"),
+                    c.err(
+                        codes::ICMP_PROTOCOL,
+                        &format!("{ptr}/type"),
+                        format!("ICMP type {t} is out of range"),
+                    )
+                    .label("must be 0..254"),
                 );
             }
         }
@@ -192,8 +238,12 @@ fn rule(c: &Ctx<PolicySpec>, dir: &str, i: usize, r: &Rule, out: &mut Vec<Diagno
                 );
             } else if !(0..=255).contains(&code) {
                 out.push(
-                    c.err(codes::ICMP_PROTOCOL, &format!("{ptr}/code"), format!("ICMP code {code} is out of range"))
-                        .label("must be 0..255"),
+                    c.err(
+                        codes::ICMP_PROTOCOL,
+                        &format!("{ptr}/code"),
+                        format!("ICMP code {code} is out of range"),
+                    )
+                    .label("must be 0..255"),
                 );
             }
         }
@@ -229,16 +279,23 @@ fn rule(c: &Ctx<PolicySpec>, dir: &str, i: usize, r: &Rule, out: &mut Vec<Diagno
                 c.err_key(codes::HTTP_MATCH, &ptr, format!("an http match is only allowed on Allow rules, not {:?}", r.action))
                     .label("not allowed here")
                     .related(c.r.origin.value_span(&format!("{base}/action")), "action here")
-                    .note("Calico enforces http matches in an application-layer proxy, which can only narrow what an Allow rule allows; express denials as an Allow with the http match plus a broader Deny after it"),
+                    .note("Calico enforces http matches in an application-layer proxy, which can only narrow what an Allow rule allows; write the rule as an Allow"),
             );
         }
         if let Some(p) = proto.filter(|p| *p != Protocol::Tcp) {
             bad = true;
             out.push(
-                c.err_key(codes::HTTP_MATCH, &ptr, format!("an http match needs protocol TCP, not {}", proto_name(p)))
-                    .label("HTTP runs over TCP")
-                    .related(c.r.origin.value_span(&format!("{base}/protocol")), "protocol here")
-                    .note("set protocol: TCP or leave it unset"),
+                c.err_key(
+                    codes::HTTP_MATCH,
+                    &ptr,
+                    format!("an http match needs protocol TCP, not {}", proto_name(p)),
+                )
+                .label("HTTP runs over TCP")
+                .related(
+                    c.r.origin.value_span(&format!("{base}/protocol")),
+                    "protocol here",
+                )
+                .note("set protocol: TCP or leave it unset"),
             );
         }
         if !bad {
@@ -248,19 +305,37 @@ fn rule(c: &Ctx<PolicySpec>, dir: &str, i: usize, r: &Rule, out: &mut Vec<Diagno
 
     let mut nets: Vec<(String, IpNet)> = Vec::new();
     for (side, e) in [("source", &r.source), ("destination", &r.destination)] {
-        entity(c, dir, &format!("{base}/{side}"), side, e, proto, proto_bad, &mut nets, out);
+        entity(
+            c,
+            dir,
+            &format!("{base}/{side}"),
+            side,
+            e,
+            proto,
+            proto_bad,
+            &mut nets,
+            out,
+        );
     }
     families(c, &base, r.ip_version, &nets, out);
 }
 
 /// One family per rule, matching ipVersion (E0704).
-fn families(c: &Ctx<PolicySpec>, base: &str, ip_version: Option<u8>, nets: &[(String, IpNet)], out: &mut Vec<Diagnostic>) {
+fn families(
+    c: &Ctx<PolicySpec>,
+    base: &str,
+    ip_version: Option<u8>,
+    nets: &[(String, IpNet)],
+    out: &mut Vec<Diagnostic>,
+) {
     let want_v6 = match ip_version {
         Some(4) => Some(false),
         Some(6) => Some(true),
         _ => None,
     };
-    let Some((first_ptr, first)) = nets.first() else { return };
+    let Some((first_ptr, first)) = nets.first() else {
+        return;
+    };
     for (ptr, n) in nets {
         let is_v6 = matches!(n, IpNet::V6(_));
         match want_v6 {
@@ -301,8 +376,20 @@ fn entity(
     nets: &mut Vec<(String, IpNet)>,
     out: &mut Vec<Diagnostic>,
 ) {
-    plain_selector(c, &format!("{base}/selector"), "selector", e.selector.as_deref(), out);
-    plain_selector(c, &format!("{base}/notSelector"), "notSelector", e.not_selector.as_deref(), out);
+    plain_selector(
+        c,
+        &format!("{base}/selector"),
+        "selector",
+        e.selector.as_deref(),
+        out,
+    );
+    plain_selector(
+        c,
+        &format!("{base}/notSelector"),
+        "notSelector",
+        e.not_selector.as_deref(),
+        out,
+    );
     let mut warn = Vec::new();
     if let Some(text) = e.namespace_selector.as_deref() {
         let ptr = format!("{base}/namespaceSelector");
@@ -327,7 +414,13 @@ fn entity(
     if let Some(sa) = &e.service_accounts {
         let ptr = format!("{base}/serviceAccounts");
         if let Some(t) = sa.selector.as_deref() {
-            plain_selector(c, &format!("{ptr}/selector"), "serviceAccounts.selector", Some(t), out);
+            plain_selector(
+                c,
+                &format!("{ptr}/selector"),
+                "serviceAccounts.selector",
+                Some(t),
+                out,
+            );
         }
         warn.push((ptr, "serviceAccounts"));
     }
@@ -413,7 +506,8 @@ fn entity(
     if let Some(_svc) = &e.services {
         let ptr = format!("{base}/services");
         let mut bad = false;
-        let misplaced = (dir == "egress" && side == "source") || (dir == "ingress" && side == "destination");
+        let misplaced =
+            (dir == "egress" && side == "source") || (dir == "ingress" && side == "destination");
         if misplaced {
             bad = true;
             out.push(
@@ -465,13 +559,21 @@ fn proto_name(p: Protocol) -> String {
     }
 }
 
+fn allow_only(r: &crate::model::Resource<PolicySpec>) -> bool {
+    r.spec
+        .ingress
+        .iter()
+        .chain(&r.spec.egress)
+        .all(|rule| rule.action == Action::Allow)
+}
+
 fn ns(r: &crate::model::Resource<PolicySpec>) -> &str {
     r.meta.namespace.as_deref().unwrap_or("default")
 }
 
 /// W0716: two policies in one tier with the same explicit order.
 fn order_ties(m: &Model, out: &mut Vec<Diagnostic>) {
-    // (tier, order bits, namespace or None for GNP) -> first policy
+    // (tier, order bits) -> the policies seen so far with that order
     type Key<'a> = (&'a str, u64);
     let mut first: HashMap<Key, Vec<(Kind, &crate::model::Resource<PolicySpec>)>> = HashMap::new();
     let all = m
@@ -486,9 +588,12 @@ fn order_ties(m: &Model, out: &mut Vec<Diagnostic>) {
         }
         let bits = if order == 0.0 { 0 } else { order.to_bits() };
         let group = first.entry((r.spec.tier(), bits)).or_default();
-        // A NetworkPolicy only competes with GNPs and NPs of its own namespace.
+        // A NetworkPolicy only competes with GNPs and NPs of its own
+        // namespace; and the sequence of two policies that only allow (such
+        // as converted Kubernetes NetworkPolicies) cannot change a verdict.
         let clash = group.iter().find(|(k, o)| {
-            *k == Kind::GlobalNetworkPolicy || kind == Kind::GlobalNetworkPolicy || ns(o) == ns(r)
+            (*k == Kind::GlobalNetworkPolicy || kind == Kind::GlobalNetworkPolicy || ns(o) == ns(r))
+                && !(allow_only(o) && allow_only(r))
         });
         if let Some((k, o)) = clash {
             let c = ctx(r, kind);
@@ -521,9 +626,13 @@ fn network_set(c: &Ctx<NetworkSetSpec>, out: &mut Vec<Diagnostic>) {
     for (i, n) in c.r.spec.nets.iter().enumerate() {
         if let Err(why) = parse_net_loose(n) {
             out.push(
-                c.err(codes::BAD_NET, &format!("/spec/nets/{i}"), format!("invalid nets entry: {why}"))
-                    .label("not an address or CIDR")
-                    .note("network set nets are CIDRs (e.g. `192.0.2.0/24`) or bare addresses"),
+                c.err(
+                    codes::BAD_NET,
+                    &format!("/spec/nets/{i}"),
+                    format!("invalid nets entry: {why}"),
+                )
+                .label("not an address or CIDR")
+                .note("network set nets are CIDRs (e.g. `192.0.2.0/24`) or bare addresses"),
             );
         }
     }

@@ -88,7 +88,13 @@ pub(crate) fn selector<T>(
     match Selector::parse(text) {
         Ok(s) => Some(s),
         Err(e) => {
-            let at = span_in(&ctx.r.origin, ptr, text, e.offset, token_len(text, e.offset));
+            let at = span_in(
+                &ctx.r.origin,
+                ptr,
+                text,
+                e.offset,
+                token_len(text, e.offset),
+            );
             out.push(
                 Diagnostic::error(
                     codes::BAD_SELECTOR,
@@ -196,11 +202,19 @@ fn label_chars_problem(part: &str, in_subdomain: bool) -> Option<String> {
         }
     }
     if part.starts_with('-') {
-        let what = if in_subdomain { "a dot-separated part" } else { "it" };
+        let what = if in_subdomain {
+            "a dot-separated part"
+        } else {
+            "it"
+        };
         return Some(format!("{what} starts with `-`"));
     }
     if part.ends_with('-') {
-        let what = if in_subdomain { "a dot-separated part" } else { "it" };
+        let what = if in_subdomain {
+            "a dot-separated part"
+        } else {
+            "it"
+        };
         return Some(format!("{what} ends with `-`"));
     }
     None
@@ -338,7 +352,10 @@ pub(crate) fn list_names<S: AsRef<str>>(names: &[S], max: usize) -> String {
         (0, _) => String::new(),
         (1, 0) => shown[0].clone(),
         (_, 0) => {
-            let (last, init) = shown.split_last().map(|(l, i)| (l.clone(), i)).unwrap_or_default();
+            let (last, init) = shown
+                .split_last()
+                .map(|(l, i)| (l.clone(), i))
+                .unwrap_or_default();
             format!("{} and {}", init.join(", "), last)
         }
         (_, r) => format!("{} and {r} more", shown.join(", ")),

@@ -38,7 +38,7 @@ fn mutable(l: &Link) -> Vec<(&'static str, Option<String>)> {
     ]
 }
 
-fn create_cmds(d: &Link, exists: bool) -> Vec<String> {
+fn create_cmds(d: &Link) -> Vec<String> {
     let mut v = Vec::new();
     match &d.kind {
         LinkKind::Vxlan {
@@ -58,13 +58,10 @@ fn create_cmds(d: &Link, exists: bool) -> Vec<String> {
             c.push_str(if *learning { " learning" } else { " nolearning" });
             v.push(c);
         }
-        LinkKind::Ipip { .. } => {
-            // tunl0 appears by itself when the ipip module loads; creating it
-            // loads the module when it is missing.
-            if !exists {
-                v.push(format!("link add name {} type ipip", d.name));
-            }
-        }
+        // tunl0 is the fallback device the ipip module creates in every
+        // namespace; it cannot be added, only configured (the preflight
+        // check has made sure the module is there).
+        LinkKind::Ipip { .. } => {}
         LinkKind::Other { .. } => {}
     }
     v.push(set_cmd(d));
@@ -109,7 +106,9 @@ pub fn diff(live: &State, desired: &State) -> (Vec<Change>, Vec<Op>, Vec<String>
         let mut c = Change::new(Step::Links, Action::Delete, "tunnel", *name)
             .note("its addresses, neighbours, FDB entries and routes go with it");
         for (k, v) in identity(&l.kind).into_iter().chain(mutable(l)) {
-            c = c.attr(k, v, None);
+            if v.is_some() {
+                c = c.attr(k, v, None);
+            }
         }
         if matches!(l.kind, LinkKind::Ipip { .. }) {
             // The kernel's fallback device cannot be deleted: disable it.
@@ -128,9 +127,11 @@ pub fn diff(live: &State, desired: &State) -> (Vec<Change>, Vec<Op>, Vec<String>
             None => {
                 let mut c = Change::new(Step::Links, Action::Create, "tunnel", *name);
                 for (k, v) in identity(&d.kind).into_iter().chain(mutable(d)) {
-                    c = c.attr(k, None, v);
+                    if v.is_some() {
+                        c = c.attr(k, None, v);
+                    }
                 }
-                batch.extend(create_cmds(d, false));
+                batch.extend(create_cmds(d));
                 changes.push(c);
             }
             Some(l) => {
@@ -182,7 +183,7 @@ pub fn diff(live: &State, desired: &State) -> (Vec<Change>, Vec<Op>, Vec<String>
                         "its addresses, neighbours, FDB entries and routes are re-created".into(),
                     );
                     batch.push(format!("link del {name}"));
-                    batch.extend(create_cmds(d, false));
+                    batch.extend(create_cmds(d));
                     gone.push(name.to_string());
                 } else {
                     batch.push(set_cmd(d));

@@ -12,10 +12,6 @@ use serde::{Deserialize, Serialize};
 pub struct IptState {
     /// Tables holding netc chains or jumps, sorted by (family, name).
     pub tables: Vec<IptTable>,
-    /// Desired side only: hook jumps are appended (`-A`) rather than
-    /// inserted at the top (`-I`), as the emitted artifact does it.
-    #[serde(default)]
-    pub append_jumps: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,12 +33,17 @@ pub struct IptChain {
     pub rules: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IptJump {
     /// The built-in chain (INPUT, FORWARD, OUTPUT, PREROUTING, POSTROUTING).
     pub chain: String,
-    /// The rule spec, e.g. `-j netc-input`.
+    /// The rule spec, e.g. `-j netc-INPUT`.
     pub spec: String,
+    /// Index of the rule in its built-in chain (0 = first). Desired jumps
+    /// from the artifact are first in their chain (0, 1, …); a snapshot
+    /// keeps the positions it found, so a rollback puts them back there.
+    #[serde(default)]
+    pub pos: usize,
 }
 
 impl IptState {
@@ -84,6 +85,7 @@ pub fn parse(text: &str, family: &str) -> Vec<IptTable> {
     let mut tables = Vec::new();
     let mut cur: Option<IptTable> = None;
     let mut builtin: Vec<String> = Vec::new();
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     for line in text.lines() {
         let line = line.trim_end();
         if line.is_empty() || line.starts_with('#') {
@@ -97,6 +99,7 @@ pub fn parse(text: &str, family: &str) -> Vec<IptTable> {
                 jumps: Vec::new(),
             });
             builtin.clear();
+            counts.clear();
         } else if line == "COMMIT" {
             if let Some(mut t) = cur.take() {
                 t.chains.sort_by(|a, b| a.name.cmp(&b.name));
@@ -125,13 +128,17 @@ pub fn parse(text: &str, family: &str) -> Vec<IptTable> {
                 if let Some(c) = t.chains.iter_mut().find(|c| c.name == chain) {
                     c.rules.push(spec.to_string());
                 }
-            } else if builtin.iter().any(|b| b == chain)
-                && jump_target(spec).is_some_and(|j| j.starts_with(IPT_CHAIN_PREFIX))
-            {
-                t.jumps.push(IptJump {
-                    chain: chain.to_string(),
-                    spec: spec.to_string(),
-                });
+            } else if builtin.iter().any(|b| b == chain) {
+                let n = counts.entry(chain.to_string()).or_default();
+                let pos = *n;
+                *n += 1;
+                if jump_target(spec).is_some_and(|j| j.starts_with(IPT_CHAIN_PREFIX)) {
+                    t.jumps.push(IptJump {
+                        chain: chain.to_string(),
+                        spec: spec.to_string(),
+                        pos,
+                    });
+                }
             }
         }
     }
@@ -162,5 +169,6 @@ mod tests {
         assert_eq!(tables[0].chains[0].rules, vec!["-p tcp --dport 22 -j ACCEPT"]);
         assert_eq!(tables[0].jumps.len(), 1);
         assert_eq!(tables[0].jumps[0].spec, "-j netc-input");
+        assert_eq!(tables[0].jumps[0].pos, 1);
     }
 }

@@ -23,15 +23,19 @@ pub struct NftState {
     pub sets: Vec<NftSet>,
     /// Chains, sorted by name.
     pub chains: Vec<NftChain>,
-    /// Every other object (maps, named counters, quotas, flowtables…),
+    /// Every other object (named counters, quotas, flowtables…),
     /// compared as a whole; any change there reloads the table.
     pub others: Vec<Value>,
     /// `nft -a list table inet netc` as printed: loadable with `nft -f`.
     pub text: String,
 }
 
+/// A named set or map (maps: verdict maps for dispatch, data maps).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NftSet {
+    /// `set` or `map`.
+    #[serde(default = "set_kind")]
+    pub kind: String,
     pub name: String,
     /// The set object without handle and elements (type, flags, policy …).
     pub decl: Value,
@@ -146,7 +150,7 @@ pub fn parse(json: &str, text: &str) -> Result<NftState, Error> {
         match kind.as_str() {
             "metainfo" => {}
             "table" => st.present = true,
-            "set" => {
+            "set" | "map" => {
                 let mut decl = body.clone();
                 let mut elems = Vec::new();
                 if let Some(m) = decl.as_object_mut() {
@@ -158,6 +162,7 @@ pub fn parse(json: &str, text: &str) -> Result<NftState, Error> {
                 elems.sort_by_cached_key(|e| e.to_string());
                 let name = str_field(body, "name");
                 st.sets.push(NftSet {
+                    kind: kind.clone(),
                     decl_text: decls.get(&name).cloned().unwrap_or_default(),
                     name,
                     decl,
@@ -219,6 +224,10 @@ pub fn parse(json: &str, text: &str) -> Result<NftState, Error> {
     st.sets.sort_by(|a, b| a.name.cmp(&b.name));
     st.others.sort_by_cached_key(|o| o.to_string());
     Ok(st)
+}
+
+fn set_kind() -> String {
+    "set".to_string()
 }
 
 fn str_field(v: &Value, k: &str) -> String {
@@ -363,7 +372,19 @@ pub fn reset_counters_text(s: &str) -> String {
 
 /// An element as nft text (for `add element` / `delete element`), or None
 /// for shapes netc does not translate (then the table is reloaded whole).
+/// `quote_strings`: the key type is a string type (ifname). Map elements
+/// are `[key, value]`; verdict values are written as nft verdicts.
 pub fn elem_text(e: &Value, quote_strings: bool) -> Option<String> {
+    if let Value::Array(kv) = e {
+        if kv.len() != 2 {
+            return None;
+        }
+        return Some(format!(
+            "{} : {}",
+            elem_text(&kv[0], quote_strings)?,
+            verdict_or_value(&kv[1])?
+        ));
+    }
     match e {
         Value::String(s) => Some(if quote_strings {
             format!("\"{s}\"")
@@ -404,6 +425,24 @@ pub fn elem_text(e: &Value, quote_strings: bool) -> Option<String> {
     }
 }
 
+fn verdict_or_value(v: &Value) -> Option<String> {
+    if let Value::Object(m) = v {
+        if m.len() == 1 {
+            let (k, x) = m.iter().next()?;
+            match (k.as_str(), x) {
+                ("jump" | "goto", Value::Object(t)) => {
+                    return Some(format!("{k} {}", t.get("target")?.as_str()?));
+                }
+                ("accept" | "drop" | "continue" | "return", Value::Null) => {
+                    return Some(k.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    elem_text(v, false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,5 +473,8 @@ mod tests {
         let r: Value = serde_json::from_str(r#"{"range":["10.0.0.1","10.0.0.9"]}"#).unwrap();
         assert_eq!(elem_text(&r, false).unwrap(), "10.0.0.1-10.0.0.9");
         assert_eq!(elem_text(&Value::from("eth0"), true).unwrap(), "\"eth0\"");
+        let m: Value =
+            serde_json::from_str(r#"["cali1", {"goto": {"target": "wo-x"}}]"#).unwrap();
+        assert_eq!(elem_text(&m, true).unwrap(), "\"cali1\" : goto wo-x");
     }
 }

@@ -158,7 +158,10 @@ impl Context {
     fn new(node: &str, b: &Bgp, secrets: &dyn Secrets) -> Result<Context, EmitError> {
         let (debug, peer_debug) = match b.log_level {
             BirdLogLevel::None => (None, None),
-            BirdLogLevel::Info => (Some("{ states }"), Some("{ states, routes, filters, events }")),
+            BirdLogLevel::Info => (
+                Some("{ states }"),
+                Some("{ states, routes, filters, events }"),
+            ),
             BirdLogLevel::Debug => (Some("all"), Some("all")),
         };
         let mut direct = Vec::new();
@@ -172,7 +175,13 @@ impl Context {
         }
         // Calico's fixed exclusions, plus netc's tunnel devices: their /32
         // addresses are not routes to advertise.
-        for fixed in ["-\"cali*\"", "-\"kube-ipvs*\"", "-\"tunl0\"", "-\"vxlan.calico\"", "\"*\""] {
+        for fixed in [
+            "-\"cali*\"",
+            "-\"kube-ipvs*\"",
+            "-\"tunl0\"",
+            "-\"vxlan.calico\"",
+            "\"*\"",
+        ] {
             direct.push(fixed.to_string());
         }
 
@@ -202,7 +211,13 @@ impl Context {
         Ok(Context {
             node: node
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '?' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                        c
+                    } else {
+                        '?'
+                    }
+                })
                 .collect(),
             router_id: b.router_id.to_string(),
             asn: b.asn,
@@ -271,7 +286,9 @@ fn session(s: &BgpSession, secrets: &dyn Secrets) -> Result<Session, EmitError> 
     let symbol_ok = !s.name.is_empty()
         && s.name.len() <= 64
         && s.name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        && s.name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !symbol_ok {
         return Err(EmitError::Template(
             TEMPLATE_NAME,

@@ -78,13 +78,20 @@ mod tests {
 
     #[test]
     fn names_are_short_and_safe() {
-        let n = ident("pi", "GlobalNetworkPolicy default.allow-web-from-everywhere", "k");
+        let n = ident(
+            "pi",
+            "GlobalNetworkPolicy default.allow-web-from-everywhere",
+            "k",
+        );
         assert!(n.len() <= MAX_NAME_LEN, "{n}");
         assert!(n.starts_with("pi-"));
         assert!(n
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
-        assert_eq!(ident("x", "\"; drop", "k").len(), "x-drop-".len() + HASH_LEN);
+        assert_eq!(
+            ident("x", "\"; drop", "k").len(),
+            "x-drop-".len() + HASH_LEN
+        );
         assert_eq!(ident("x", "\";{}", "k"), format!("x-{}", short_hash("k")));
         assert!(log_prefix("a\"b\nc; very long policy name here").len() <= 28);
     }

@@ -115,7 +115,12 @@ impl<'a> World<'a> {
                 node: &w.spec.node,
                 namespace: Some(ns),
                 labels,
-                addrs: w.spec.ip_networks.iter().filter_map(|a| parse_net(a)).collect(),
+                addrs: w
+                    .spec
+                    .ip_networks
+                    .iter()
+                    .filter_map(|a| parse_net(a))
+                    .collect(),
                 ports: &w.spec.ports,
                 iface: Some(w.spec.interface_name.as_str()).filter(|i| !i.is_empty()),
             });
@@ -127,7 +132,12 @@ impl<'a> World<'a> {
                 node: &h.spec.node,
                 namespace: None,
                 labels: h.meta.labels.clone(),
-                addrs: h.spec.expected_ips.iter().filter_map(|a| parse_net(a)).collect(),
+                addrs: h
+                    .spec
+                    .expected_ips
+                    .iter()
+                    .filter_map(|a| parse_net(a))
+                    .collect(),
                 ports: &h.spec.ports,
                 iface: h.spec.interface_name.as_deref().filter(|i| !i.is_empty()),
             });
@@ -236,7 +246,11 @@ impl Sets {
         family: Family,
         comment: String,
     ) -> String {
-        let name = ident(&fam_prefix("p", family), readable, &format!("np|{family:?}|{key}"));
+        let name = ident(
+            &fam_prefix("p", family),
+            readable,
+            &format!("np|{family:?}|{key}"),
+        );
         let elements = aggregate(addrs, family);
         self.insert(name, family, elements, comment)
     }
@@ -293,10 +307,15 @@ mod tests {
 
     #[test]
     fn aggregates_per_family() {
-        let nets: Vec<IpNet> = ["10.0.0.0/25", "10.0.0.128/25", "10.0.0.5/32", "2001:db8::1/128"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let nets: Vec<IpNet> = [
+            "10.0.0.0/25",
+            "10.0.0.128/25",
+            "10.0.0.5/32",
+            "2001:db8::1/128",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
         assert_eq!(
             aggregate(&nets, Family::V4),
             vec!["10.0.0.0/24".parse::<IpNet>().unwrap()]

@@ -93,8 +93,7 @@ enum Side {
     Dst,
 }
 
-struct SideSpec<'r> {
-    e: &'r EntityRule,
+struct SideSpec {
     scope: Scope,
     selector: Option<Selector>,
     not_selector: Option<Selector>,
@@ -103,9 +102,8 @@ struct SideSpec<'r> {
     ports: Ports,
 }
 
-fn side(e: &EntityRule, scope: Scope) -> Option<SideSpec<'_>> {
+fn side(e: &EntityRule, scope: Scope) -> Option<SideSpec> {
     Some(SideSpec {
-        e,
         scope,
         selector: parse_sel(&e.selector)?,
         not_selector: parse_sel(&e.not_selector)?,
@@ -419,9 +417,11 @@ fn side_match(
         ));
     }
     if !s.not_nets.is_empty() {
-        let name = cx
-            .sets
-            .nets(&s.not_nets, fam, format!("{what} notNets of {}", pol.display));
+        let name = cx.sets.nets(
+            &s.not_nets,
+            fam,
+            format!("{what} notNets of {}", pol.display),
+        );
         m.not_in_sets.push(name);
     }
     if let Some(sel) = &s.not_selector {
@@ -552,10 +552,19 @@ mod tests {
     #[test]
     fn ports_merge() {
         assert_eq!(
-            merge_ports(vec![(80, 80), (1000, 2000), (81, 81), (1500, 2500), (22, 22)]),
+            merge_ports(vec![
+                (80, 80),
+                (1000, 2000),
+                (81, 81),
+                (1500, 2500),
+                (22, 22)
+            ]),
             vec![(22, 22), (80, 81), (1000, 2500)]
         );
         assert_eq!(merge_ports(vec![(0, 65535), (5, 5)]), vec![(0, 65535)]);
-        assert_eq!(merge_ports(vec![(65535, 65535), (65534, 65534)]), vec![(65534, 65535)]);
+        assert_eq!(
+            merge_ports(vec![(65535, 65535), (65534, 65534)]),
+            vec![(65534, 65535)]
+        );
     }
 }

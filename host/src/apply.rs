@@ -1,0 +1,296 @@
+//! Applying a plan: run its steps in order (tunnels → addresses →
+//! neighbours/FDB → routes → firewall → BIRD), each as atomic as the kernel
+//! allows; then read the target back and verify it equals the desired
+//! state. If a step fails or verification finds a difference, roll back:
+//! plan from the current live state to the snapshot taken before the
+//! apply, run that, and verify the snapshot is back. The error names the
+//! step, the reason, and whether the target was restored.
+//!
+//! Test hook: `NETC_INJECT_FAILURE=<step>` (e.g. `routes`) makes that step
+//! fail after its commands ran, to exercise rollback.
+
+use crate::exec::Exec;
+use crate::plan::{self, BirdOp, Op, Plan, Step, Summary};
+use crate::state::State;
+use crate::target::Target;
+use crate::{bird, verify, Error};
+
+#[derive(Clone, Debug)]
+pub struct ApplyReport {
+    pub summary: Summary,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Rollback {
+    /// The failure came before any write.
+    NothingToUndo,
+    /// Restored and verified.
+    Restored,
+    /// Differences that remain after the rollback.
+    Incomplete(Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct ApplyFailure {
+    /// `step 4/6 (routes)` or `verification`.
+    pub failed: String,
+    pub step: Option<Step>,
+    pub cause: String,
+    pub rollback: Rollback,
+    pub target: String,
+    /// Where the snapshot was saved when the rollback was incomplete.
+    pub snapshot_file: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Display for ApplyFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} failed: {}", self.failed, self.cause)?;
+        match &self.rollback {
+            Rollback::NothingToUndo => write!(
+                f,
+                "nothing had been changed: {} is as it was",
+                self.target
+            ),
+            Rollback::Restored => write!(
+                f,
+                "rolled back: {} is restored to its state before this apply (verified)",
+                self.target
+            ),
+            Rollback::Incomplete(d) => {
+                write!(
+                    f,
+                    "ROLLBACK INCOMPLETE: {} still differs from its state before this apply:",
+                    self.target
+                )?;
+                for l in d {
+                    write!(f, "\n  {l}")?;
+                }
+                if let Some(p) = &self.snapshot_file {
+                    write!(f, "\nthe snapshot of the previous state is saved in {}", p.display())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Outcome of running a plan's steps.
+struct Run {
+    warnings: Vec<String>,
+    /// (index in plan.steps, step, reason) of the first failure.
+    failure: Option<(usize, Step, String)>,
+    /// Any write was attempted.
+    wrote: bool,
+}
+
+fn inject() -> Option<Step> {
+    std::env::var("NETC_INJECT_FAILURE")
+        .ok()
+        .and_then(|s| Step::parse(&s))
+}
+
+/// Run every step; stop at the first failure unless `keep_going` (rollback
+/// does as much as it can).
+fn execute(exec: &Exec, t: &Target, plan: &Plan, keep_going: bool, allow_inject: bool) -> Run {
+    let mut run = Run {
+        warnings: Vec::new(),
+        failure: None,
+        wrote: false,
+    };
+    let injected = if allow_inject { inject() } else { None };
+    for (i, st) in plan.steps.iter().enumerate() {
+        for op in &st.ops {
+            run.wrote = true;
+            if let Err(e) = execute_op(exec, t, op, &mut run.warnings) {
+                if run.failure.is_none() {
+                    run.failure = Some((i, st.step, e));
+                }
+                if !keep_going {
+                    return run;
+                }
+            }
+        }
+        if injected == Some(st.step) && run.failure.is_none() {
+            run.failure = Some((
+                i,
+                st.step,
+                format!("injected failure (NETC_INJECT_FAILURE={})", st.step.label()),
+            ));
+            return run;
+        }
+    }
+    run
+}
+
+fn execute_op(exec: &Exec, t: &Target, op: &Op, warnings: &mut Vec<String>) -> Result<(), String> {
+    let batch = |prog: &str, lines: &[String]| -> Result<(), String> {
+        let mut text = lines.join("\n");
+        text.push('\n');
+        exec.write(prog, &["-batch", "-"], Some(&text))
+            .and_then(|o| o.check())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    match op {
+        Op::Ip { batch: b } => batch("ip", b),
+        Op::Bridge { batch: b } => batch("bridge", b),
+        Op::Nft {
+            script, fallback, ..
+        } => match exec
+            .write("nft", &["-f", "-"], Some(script))
+            .and_then(|o| o.check())
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match fallback {
+                // The failed transaction changed nothing: reload the whole table.
+                Some(full) => {
+                    warnings.push(format!(
+                        "the nftables delta was refused ({e}); reloaded the whole table instead"
+                    ));
+                    exec.write("nft", &["-f", "-"], Some(full))
+                        .and_then(|o| o.check())
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+                None => Err(e.to_string()),
+            },
+        },
+        Op::IptRestore { family, script } => {
+            let (_, restore) = crate::state::iptables::tools(family);
+            exec.write(restore, &["-w", "10", "--noflush"], Some(script))
+                .and_then(|o| o.check())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        Op::Bird(BirdOp::Install {
+            path,
+            contents,
+            sensitive,
+            existing,
+        }) => {
+            let w = bird::install(exec, &t.bird_socket, path, contents, *sensitive, *existing)?;
+            warnings.extend(w);
+            Ok(())
+        }
+        Op::Bird(BirdOp::Remove { path }) => {
+            let w = bird::remove(exec, &t.bird_socket, path)?;
+            warnings.extend(w);
+            Ok(())
+        }
+    }
+}
+
+/// Apply `plan` (computed from `snapshot` to `desired`), verify, and roll
+/// back to `snapshot` on any failure.
+pub fn apply(
+    exec: &Exec,
+    t: &Target,
+    plan: &Plan,
+    snapshot: &State,
+    desired: &State,
+) -> Result<ApplyReport, Error> {
+    let run = execute(exec, t, plan, false, true);
+    let mut warnings = run.warnings;
+    if let Some((i, step, cause)) = run.failure {
+        let rb = if run.wrote {
+            rollback(exec, t, snapshot)
+        } else {
+            Rollback::NothingToUndo
+        };
+        return Err(failure(
+            t,
+            format!("step {}/{} ({})", i + 1, plan.steps.len(), step.label()),
+            Some(step),
+            cause,
+            rb,
+            snapshot,
+        ));
+    }
+    match verify::verify(t, exec, desired)? {
+        Ok(()) => {}
+        Err(diffs) => {
+            let rb = rollback(exec, t, snapshot);
+            return Err(failure(
+                t,
+                "verification".into(),
+                None,
+                format!(
+                    "after applying, {} still differs from the desired state:\n  {}",
+                    t.label(),
+                    diffs.join("\n  ")
+                ),
+                rb,
+                snapshot,
+            ));
+        }
+    }
+    warnings.dedup();
+    Ok(ApplyReport {
+        summary: plan.summary(),
+        warnings,
+    })
+}
+
+fn failure(
+    t: &Target,
+    failed: String,
+    step: Option<Step>,
+    cause: String,
+    rollback: Rollback,
+    snapshot: &State,
+) -> Error {
+    let snapshot_file = match rollback {
+        Rollback::Incomplete(_) => save_snapshot(t, snapshot).ok(),
+        _ => None,
+    };
+    Error::Apply(Box::new(ApplyFailure {
+        failed,
+        step,
+        cause,
+        rollback,
+        target: t.label(),
+        snapshot_file,
+    }))
+}
+
+fn save_snapshot(t: &Target, s: &State) -> Result<std::path::PathBuf, Error> {
+    let dir = t.state_dir();
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let p = dir.join(format!("snapshot-{secs}.json"));
+    crate::confirm::write_private(&p, &serde_json::to_string(s).unwrap_or_default())?;
+    Ok(p)
+}
+
+/// Bring the target back to `snapshot`: plan live → snapshot, run it (as
+/// far as possible), verify.
+pub fn rollback(exec: &Exec, t: &Target, snapshot: &State) -> Rollback {
+    let live = match crate::state::read(exec, &t.bird_config) {
+        Ok((l, _)) => l,
+        Err(e) => return Rollback::Incomplete(vec![format!("cannot read the state back: {e}")]),
+    };
+    let p = plan::diff(&live, snapshot);
+    let run = execute(exec, t, &p, true, false);
+    match verify::verify(t, exec, snapshot) {
+        Ok(Ok(())) => Rollback::Restored,
+        Ok(Err(mut d)) => {
+            if let Some((_, step, e)) = run.failure {
+                d.insert(0, format!("rollback step {} failed: {e}", step.label()));
+            }
+            Rollback::Incomplete(d)
+        }
+        Err(e) => Rollback::Incomplete(vec![format!("cannot read the state back: {e}")]),
+    }
+}
+
+/// Run a plan without rollback (the commit-confirmed revert): returns warnings,
+/// or the differences left.
+pub fn restore(exec: &Exec, t: &Target, snapshot: &State) -> Result<Vec<String>, Vec<String>> {
+    match rollback(exec, t, snapshot) {
+        Rollback::Restored | Rollback::NothingToUndo => Ok(Vec::new()),
+        Rollback::Incomplete(d) => Err(d),
+    }
+}

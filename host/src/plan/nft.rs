@@ -1,0 +1,497 @@
+//! The nftables table `inet netc`, diffed at set-element and rule level.
+//!
+//! Small changes are applied as a delta in one `nft -f` transaction:
+//! set elements added and deleted one by one (never flush + re-add, which
+//! is quadratic for interval sets), rules deleted by handle and inserted at
+//! their position relative to rules that stay. Anything the delta cannot
+//! express (a changed set or chain declaration, maps and other objects,
+//! element shapes without a text form) or a delta larger than half the
+//! table reloads the whole table instead — also one transaction
+//! (`table inet netc` / `delete table inet netc` / the table), which is
+//! how the emitted file itself is written.
+
+use super::{Action, Change, Line, Op, Step};
+use crate::state::nft::{elem_text, NftChain, NftRule, NftSet, NftState};
+use serde_json::Value;
+use similar::{capture_diff_slices, Algorithm, DiffOp};
+use std::collections::{BTreeMap, BTreeSet};
+
+const T: &str = "inet netc";
+
+fn elem_display(s: &NftSet, e: &Value) -> String {
+    elem_text(e, quoting(s).unwrap_or(false)).unwrap_or_else(|| e.to_string())
+}
+
+fn rule_display(r: &NftRule) -> String {
+    if r.text.is_empty() {
+        r.body.to_string()
+    } else {
+        r.text.clone()
+    }
+}
+
+/// Quote string keys for sets and maps of interface names; None: no text form.
+fn quoting(set: &NftSet) -> Option<bool> {
+    match set.decl.get("type") {
+        Some(Value::String(t)) => Some(t == "ifname"),
+        Some(Value::Array(ts)) if !ts.iter().any(|t| t == "ifname") => Some(false),
+        _ => None,
+    }
+}
+
+fn elems_text(set: &NftSet, elems: &[&Value]) -> Option<String> {
+    let q = quoting(set)?;
+    let parts: Option<Vec<String>> = elems.iter().map(|e| elem_text(e, q)).collect();
+    Some(parts?.join(", "))
+}
+
+fn set_created(s: &NftSet) -> Change {
+    let mut c = Change::new(
+        Step::Firewall,
+        Action::Create,
+        &format!("nft {}", s.kind),
+        format!("{T} {}", s.name),
+    )
+    .attr("declaration", None, Some(s.decl_text.clone()));
+    c.lines = s
+        .elems
+        .iter()
+        .map(|e| Line {
+            sign: '+',
+            text: elem_display(s, e),
+        })
+        .collect();
+    c
+}
+
+fn chain_created(ch: &NftChain) -> Change {
+    let mut c = Change::new(
+        Step::Firewall,
+        Action::Create,
+        "nft chain",
+        format!("{T} {}", ch.name),
+    );
+    if !ch.decl_text.is_empty() {
+        c = c.attr("declaration", None, Some(ch.decl_text.clone()));
+    }
+    c.lines = ch
+        .rules
+        .iter()
+        .map(|r| Line {
+            sign: '+',
+            text: rule_display(r),
+        })
+        .collect();
+    c
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Accumulates the delta script; `None` once something cannot be a delta.
+struct Delta {
+    decls: Vec<String>,
+    elems: Vec<String>,
+    rules: Vec<String>,
+    teardown: Vec<String>,
+    possible: bool,
+}
+
+impl Delta {
+    fn len(&self) -> usize {
+        self.decls.len() + self.elems.len() + self.rules.len() + self.teardown.len()
+    }
+}
+
+pub fn diff(live: &NftState, want: &NftState) -> (Vec<Change>, Vec<Op>) {
+    let mut changes = Vec::new();
+    match (live.present, want.present) {
+        (false, false) => return (changes, Vec::new()),
+        (true, false) => {
+            changes.push(
+                Change::new(Step::Firewall, Action::Delete, "nft table", T).note(format!(
+                    "with its {} and {}",
+                    count(live.chains.len(), "chain", "chains"),
+                    count(live.sets.len(), "set", "sets")
+                )),
+            );
+            return (
+                changes,
+                vec![Op::Nft {
+                    script: format!("delete table {T}\n"),
+                    full: true,
+                    fallback: None,
+                }],
+            );
+        }
+        (false, true) => {
+            changes.push(Change::new(Step::Firewall, Action::Create, "nft table", T));
+            changes.extend(want.sets.iter().map(set_created));
+            changes.extend(want.chains.iter().map(chain_created));
+            for o in &want.others {
+                changes.push(Change::new(
+                    Step::Firewall,
+                    Action::Create,
+                    "nft object",
+                    object_id(o),
+                ));
+            }
+            return (
+                changes,
+                vec![Op::Nft {
+                    script: want.replace_script(),
+                    full: true,
+                    fallback: None,
+                }],
+            );
+        }
+        (true, true) => {}
+    }
+
+    let mut d = Delta {
+        decls: Vec::new(),
+        elems: Vec::new(),
+        rules: Vec::new(),
+        teardown: Vec::new(),
+        possible: true,
+    };
+
+    // Other objects (maps, counters, …): compared as a whole, never a delta.
+    let lo: BTreeSet<String> = live.others.iter().map(Value::to_string).collect();
+    let wo: BTreeSet<String> = want.others.iter().map(Value::to_string).collect();
+    for o in live.others.iter().filter(|o| !wo.contains(&o.to_string())) {
+        d.possible = false;
+        changes.push(Change::new(
+            Step::Firewall,
+            Action::Delete,
+            "nft object",
+            object_id(o),
+        ));
+    }
+    for o in want.others.iter().filter(|o| !lo.contains(&o.to_string())) {
+        d.possible = false;
+        changes.push(Change::new(
+            Step::Firewall,
+            Action::Create,
+            "nft object",
+            object_id(o),
+        ));
+    }
+
+    diff_sets(live, want, &mut changes, &mut d);
+    diff_chains(live, want, &mut changes, &mut d);
+
+    if changes.is_empty() {
+        return (changes, Vec::new());
+    }
+    let full = want.replace_script();
+    let total = want.chains.iter().map(|c| c.rules.len()).sum::<usize>()
+        + want.sets.iter().map(|s| s.elems.len()).sum::<usize>();
+    let op = if !d.possible || d.len() > total.max(16) / 2 + 8 {
+        Op::Nft {
+            script: full,
+            full: true,
+            fallback: None,
+        }
+    } else {
+        let mut script = String::new();
+        for l in d
+            .decls
+            .iter()
+            .chain(&d.elems)
+            .chain(&d.rules)
+            .chain(&d.teardown)
+        {
+            script.push_str(l);
+            script.push('\n');
+        }
+        Op::Nft {
+            script,
+            full: false,
+            fallback: Some(full),
+        }
+    };
+    (changes, vec![op])
+}
+
+fn object_id(o: &Value) -> String {
+    let Some((kind, body)) = o.as_object().and_then(|m| m.iter().next()) else {
+        return o.to_string();
+    };
+    let name = body.get("name").and_then(Value::as_str).unwrap_or("?");
+    format!("{T} {kind} {name}")
+}
+
+fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mut Delta) {
+    let lb: BTreeMap<&str, &NftSet> = live.sets.iter().map(|s| (s.name.as_str(), s)).collect();
+    let wb: BTreeMap<&str, &NftSet> = want.sets.iter().map(|s| (s.name.as_str(), s)).collect();
+    for (name, s) in &lb {
+        if !wb.contains_key(name) {
+            changes.push(
+                Change::new(
+                    Step::Firewall,
+                    Action::Delete,
+                    &format!("nft {}", s.kind),
+                    format!("{T} {name}"),
+                )
+                .note(format!("with {}", count(s.elems.len(), "element", "elements"))),
+            );
+            d.teardown.push(format!("delete {} {T} {name}", s.kind));
+        }
+    }
+    for (name, w) in &wb {
+        let Some(l) = lb.get(name) else {
+            changes.push(set_created(w));
+            d.decls
+                .push(format!("add {} {T} {name} {{ {}; }}", w.kind, w.decl_text));
+            if !w.elems.is_empty() {
+                let refs: Vec<&Value> = w.elems.iter().collect();
+                match elems_text(w, &refs) {
+                    Some(t) => d.elems.push(format!("add element {T} {name} {{ {t} }}")),
+                    None => d.possible = false,
+                }
+            }
+            if w.decl_text.is_empty() {
+                d.possible = false;
+            }
+            continue;
+        };
+        let decl_changed = l.kind != w.kind || l.decl != w.decl || l.decl_text != w.decl_text;
+        let le: BTreeMap<String, &Value> = l.elems.iter().map(|e| (e.to_string(), e)).collect();
+        let we: BTreeMap<String, &Value> = w.elems.iter().map(|e| (e.to_string(), e)).collect();
+        let gone: Vec<&Value> = le
+            .iter()
+            .filter(|(k, _)| !we.contains_key(*k))
+            .map(|(_, v)| *v)
+            .collect();
+        let new: Vec<&Value> = we
+            .iter()
+            .filter(|(k, _)| !le.contains_key(*k))
+            .map(|(_, v)| *v)
+            .collect();
+        if !decl_changed && gone.is_empty() && new.is_empty() {
+            continue;
+        }
+        let mut c = Change::new(
+            Step::Firewall,
+            Action::Update,
+            &format!("nft {}", w.kind),
+            format!("{T} {name}"),
+        );
+        if decl_changed {
+            d.possible = false;
+            c = c.attr(
+                "declaration",
+                Some(l.decl_text.clone()),
+                Some(w.decl_text.clone()),
+            );
+        }
+        for e in &gone {
+            c.lines.push(Line {
+                sign: '-',
+                text: elem_display(w, e),
+            });
+        }
+        for e in &new {
+            c.lines.push(Line {
+                sign: '+',
+                text: elem_display(w, e),
+            });
+        }
+        if !gone.is_empty() {
+            match elems_text(w, &gone) {
+                Some(t) => d.elems.push(format!("delete element {T} {name} {{ {t} }}")),
+                None => d.possible = false,
+            }
+        }
+        if !new.is_empty() {
+            match elems_text(w, &new) {
+                Some(t) => d.elems.push(format!("add element {T} {name} {{ {t} }}")),
+                None => d.possible = false,
+            }
+        }
+        changes.push(c);
+    }
+}
+
+fn chain_decl_cmd(c: &NftChain) -> String {
+    if c.decl_text.is_empty() {
+        format!("add chain {T} {}", c.name)
+    } else {
+        format!("add chain {T} {} {{ {}; }}", c.name, c.decl_text)
+    }
+}
+
+fn diff_chains(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mut Delta) {
+    let lb: BTreeMap<&str, &NftChain> = live.chains.iter().map(|c| (c.name.as_str(), c)).collect();
+    let wb: BTreeMap<&str, &NftChain> = want.chains.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut removed = Vec::new();
+    for (name, c) in &lb {
+        if !wb.contains_key(name) {
+            changes.push(
+                Change::new(Step::Firewall, Action::Delete, "nft chain", format!("{T} {name}"))
+                    .note(format!("with {}", count(c.rules.len(), "rule", "rules"))),
+            );
+            removed.push(*name);
+        }
+    }
+    // Flush every removed chain before deleting any: they may jump to each other.
+    for name in &removed {
+        d.rules.insert(0, format!("flush chain {T} {name}"));
+    }
+    for name in &removed {
+        d.teardown.insert(0, format!("delete chain {T} {name}"));
+    }
+    for (name, w) in &wb {
+        let Some(l) = lb.get(name) else {
+            changes.push(chain_created(w));
+            d.decls.push(chain_decl_cmd(w));
+            for r in &w.rules {
+                if r.text.is_empty() {
+                    d.possible = false;
+                }
+                d.rules.push(format!("add rule {T} {name} {}", r.text));
+            }
+            continue;
+        };
+        let decl_changed = l.decl != w.decl || l.decl_text != w.decl_text;
+        let lk: Vec<String> = l.rules.iter().map(NftRule::key).collect();
+        let wk: Vec<String> = w.rules.iter().map(NftRule::key).collect();
+        if !decl_changed && lk == wk {
+            continue;
+        }
+        let mut c = Change::new(Step::Firewall, Action::Update, "nft chain", format!("{T} {name}"));
+        if decl_changed {
+            d.possible = false;
+            c = c.attr(
+                "declaration",
+                Some(l.decl_text.clone()),
+                Some(w.decl_text.clone()),
+            );
+        }
+        let ops = capture_diff_slices(Algorithm::Myers, &lk, &wk);
+        // Handle of the nearest kept rule before / after each op.
+        let mut kept_before: Option<u64> = None;
+        for (i, op) in ops.iter().enumerate() {
+            match *op {
+                DiffOp::Equal { old_index, len, .. } => {
+                    for r in &l.rules[old_index..old_index + len] {
+                        c.lines.push(Line {
+                            sign: ' ',
+                            text: rule_display(r),
+                        });
+                    }
+                    kept_before = Some(l.rules[old_index + len - 1].handle);
+                }
+                DiffOp::Delete {
+                    old_index, old_len, ..
+                } => delete_rules(d, &mut c, name, &l.rules[old_index..old_index + old_len]),
+                DiffOp::Insert {
+                    new_index, new_len, ..
+                } => {
+                    let next = next_kept(&ops[i + 1..], l);
+                    insert_rules(d, &mut c, name, &w.rules[new_index..new_index + new_len], kept_before, next);
+                }
+                DiffOp::Replace {
+                    old_index,
+                    old_len,
+                    new_index,
+                    new_len,
+                } => {
+                    delete_rules(d, &mut c, name, &l.rules[old_index..old_index + old_len]);
+                    let next = next_kept(&ops[i + 1..], l);
+                    insert_rules(d, &mut c, name, &w.rules[new_index..new_index + new_len], kept_before, next);
+                }
+            }
+        }
+        elide_context(&mut c.lines);
+        changes.push(c);
+    }
+}
+
+fn next_kept(rest: &[DiffOp], l: &NftChain) -> Option<u64> {
+    rest.iter().find_map(|op| match *op {
+        DiffOp::Equal { old_index, .. } => Some(l.rules[old_index].handle),
+        _ => None,
+    })
+}
+
+fn delete_rules(d: &mut Delta, c: &mut Change, chain: &str, rules: &[NftRule]) {
+    for r in rules {
+        c.lines.push(Line {
+            sign: '-',
+            text: rule_display(r),
+        });
+        if r.handle == 0 {
+            d.possible = false;
+        }
+        d.rules
+            .push(format!("delete rule {T} {chain} handle {}", r.handle));
+    }
+}
+
+fn insert_rules(
+    d: &mut Delta,
+    c: &mut Change,
+    chain: &str,
+    rules: &[NftRule],
+    after: Option<u64>,
+    before: Option<u64>,
+) {
+    for r in rules {
+        c.lines.push(Line {
+            sign: '+',
+            text: rule_display(r),
+        });
+        if r.text.is_empty() {
+            d.possible = false;
+        }
+    }
+    match (after, before) {
+        // Each one right after the anchor: add them last to first.
+        (Some(a), _) => {
+            for r in rules.iter().rev() {
+                d.rules
+                    .push(format!("add rule {T} {chain} position {a} {}", r.text));
+            }
+        }
+        (None, Some(b)) => {
+            for r in rules {
+                d.rules
+                    .push(format!("insert rule {T} {chain} position {b} {}", r.text));
+            }
+        }
+        (None, None) => {
+            for r in rules {
+                d.rules.push(format!("add rule {T} {chain} {}", r.text));
+            }
+        }
+    }
+}
+
+/// Keep unchanged rules only within two lines of a change (`…` marks a gap).
+fn elide_context(lines: &mut Vec<Line>) {
+    let changed: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.sign != ' ')
+        .map(|(i, _)| i)
+        .collect();
+    let near = |i: usize| changed.iter().any(|&c| c.abs_diff(i) <= 2);
+    let mut out = Vec::new();
+    let mut gap = false;
+    for (i, l) in lines.iter().enumerate() {
+        if l.sign != ' ' || near(i) {
+            out.push(l.clone());
+            gap = false;
+        } else if !gap {
+            out.push(Line {
+                sign: ' ',
+                text: "…".into(),
+            });
+            gap = true;
+        }
+    }
+    *lines = out;
+}

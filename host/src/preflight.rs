@@ -1,0 +1,132 @@
+//! Checks that run before anything is changed. Each failure says what is
+//! wrong and that nothing was changed.
+//!
+//! - the target exists (`--netns NAME`);
+//! - the guard: node N's state is only applied where N's `ipv4Address` is
+//!   configured on some interface (`--force` overrides), so a plan for one
+//!   node is never applied to another by mistake;
+//! - kernel features: a tunnel kind the target does not have yet is probed
+//!   by creating a device of that kind in a scratch namespace (this is how
+//!   a kernel without the ipip module is caught);
+//! - the tools the planned steps need are installed.
+
+use crate::exec::have_tool;
+use crate::plan::{Op, Plan};
+use crate::scratch::Scratch;
+use crate::state::{Facts, LinkKind, State};
+use crate::target::Target;
+use crate::Error;
+use netc_compiler::ir::HostIr;
+
+const NOTHING: &str = "nothing was changed";
+
+pub fn target_exists(t: &Target) -> Result<(), Error> {
+    if let Some(ns) = &t.netns {
+        if !std::path::Path::new("/run/netns").join(ns).exists() {
+            return Err(Error::Preflight(format!(
+                "network namespace `{ns}` does not exist (ip netns list)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Ok(None): the node's address is here. Ok(Some(warning)): it is not, but
+/// `force` is set. Err: it is not.
+pub fn guard(ir: &HostIr, facts: &Facts, t: &Target, force: bool) -> Result<Option<String>, Error> {
+    let problem = match &ir.address {
+        None => format!(
+            "node {} declares no spec.bgp.ipv4Address, so netc cannot check that {} is that node",
+            ir.node,
+            t.label()
+        ),
+        Some(a) => {
+            let ip = std::net::IpAddr::V4(a.addr);
+            if facts.addresses.iter().any(|(_, n)| n.addr() == ip) {
+                return Ok(None);
+            }
+            format!(
+                "{} does not carry node {}'s address {} on any interface: is this the right node?",
+                t.label(),
+                ir.node,
+                a.addr
+            )
+        }
+    };
+    if force {
+        Ok(Some(format!("{problem} (continuing: --force)")))
+    } else {
+        Err(Error::Preflight(format!(
+            "{problem}\nrefusing to apply; pass --force to apply anyway; {NOTHING}"
+        )))
+    }
+}
+
+/// Probe every tunnel kind the desired state needs and the live state lacks.
+pub fn kernel_features(live: &State, desired: &State) -> Result<(), Error> {
+    let mut kinds: Vec<(&str, &str)> = Vec::new();
+    for d in &desired.links {
+        let have = live
+            .links
+            .iter()
+            .any(|l| l.name == d.name && l.kind.name() == d.kind.name());
+        if have {
+            continue;
+        }
+        let k = match d.kind {
+            LinkKind::Vxlan { .. } => "vxlan",
+            LinkKind::Ipip { .. } => "ipip",
+            LinkKind::Other { .. } => continue,
+        };
+        if !kinds.iter().any(|(x, _)| *x == k) {
+            kinds.push((k, &d.name));
+        }
+    }
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    let s = Scratch::new()?;
+    for (k, dev) in kinds {
+        let mut args = vec!["link", "add", "netc-probe0", "type", k];
+        if k == "vxlan" {
+            args.extend(["id", "1", "dstport", "4789"]);
+        }
+        let out = s.exec.read("ip", &args)?;
+        if !out.success() {
+            let why = out.stderr.trim().to_string();
+            return Err(Error::Preflight(format!(
+                "kernel lacks {k}: the desired state needs {} tunnel `{dev}`, but this kernel cannot create one (`ip link add … type {k}`: {why}; is the {k} module available? see /proc/modules, modprobe {k}); {NOTHING}",
+                k.to_ascii_uppercase()
+            )));
+        }
+        let _ = s.exec.read("ip", &["link", "del", "netc-probe0"]);
+    }
+    Ok(())
+}
+
+/// The tools the plan's steps run must exist.
+pub fn tools(plan: &Plan) -> Result<(), Error> {
+    let mut need: Vec<(&str, &str)> = Vec::new();
+    for st in &plan.steps {
+        for op in &st.ops {
+            match op {
+                Op::Ip { .. } => need.push(("ip", "iproute2")),
+                Op::Bridge { .. } => need.push(("bridge", "iproute2")),
+                Op::Nft { .. } => need.push(("nft", "nftables")),
+                Op::IptRestore { family, .. } => need.push((
+                    crate::state::iptables::tools(family).1,
+                    "iptables",
+                )),
+                Op::Bird(_) => {}
+            }
+        }
+    }
+    for (prog, pkg) in need {
+        if !have_tool(prog) {
+            return Err(Error::Preflight(format!(
+                "`{prog}` is not installed (package {pkg}) but the plan needs it; {NOTHING}"
+            )));
+        }
+    }
+    Ok(())
+}

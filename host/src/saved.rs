@@ -1,0 +1,140 @@
+//! Saved plans (`netc plan --out plan.json`, then `netc apply plan.json`).
+//!
+//! The file holds what is needed to apply exactly the reviewed plan later,
+//! and to notice that it no longer fits:
+//! - the node's IR and its artifacts (a sensitive artifact — bird.conf
+//!   with a password — is stored masked only; `apply` re-emits it from the
+//!   IR with `--secrets` and checks it against the masked copy);
+//! - the target and options (netns, firewall backend, BIRD paths);
+//! - the fingerprint of the live state the plan was computed against;
+//! - the changes, for review and for a last consistency check.
+//!
+//! `apply` re-reads the live state; a different fingerprint means someone
+//! changed the target since the plan was made: "saved plan is stale".
+
+use crate::plan::{Change, Summary};
+use crate::target::Target;
+use crate::Error;
+use netc_compiler::ir::HostIr;
+use netc_targets::{Artifact, Secrets};
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedArtifact {
+    pub file_name: String,
+    /// None when sensitive (never stored).
+    pub contents: Option<String>,
+    /// Secrets masked; always present.
+    pub masked: String,
+    pub sensitive: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedPlan {
+    /// Format version; also how a plan file is recognised.
+    pub netc_plan: u32,
+    pub netc_version: String,
+    pub node: String,
+    pub target: Target,
+    pub created_unix_ms: u64,
+    pub live_fingerprint: String,
+    pub summary: Summary,
+    pub changes: Vec<Change>,
+    pub ir: HostIr,
+    pub artifacts: Vec<SavedArtifact>,
+}
+
+impl SavedPlan {
+    pub fn new(
+        ir: &HostIr,
+        artifacts: &[Artifact],
+        target: &Target,
+        fingerprint: &str,
+        plan: &crate::Plan,
+    ) -> SavedPlan {
+        SavedPlan {
+            netc_plan: FORMAT,
+            netc_version: env!("CARGO_PKG_VERSION").to_string(),
+            node: ir.node.clone(),
+            target: target.clone(),
+            created_unix_ms: crate::confirm::now_ms(),
+            live_fingerprint: fingerprint.to_string(),
+            summary: plan.summary(),
+            changes: plan.changes.clone(),
+            ir: ir.clone(),
+            artifacts: artifacts
+                .iter()
+                .map(|a| SavedArtifact {
+                    file_name: a.file_name.to_string(),
+                    contents: (!a.sensitive).then(|| a.contents.clone()),
+                    masked: netc_targets::mask::mask_secrets(&a.contents),
+                    sensitive: a.sensitive,
+                })
+                .collect(),
+        }
+    }
+
+    /// Is this text a saved plan? (Cheap check before parsing.)
+    pub fn looks_like(text: &str) -> bool {
+        text.trim_start().starts_with('{') && text.contains("\"netc_plan\"")
+    }
+
+    pub fn parse(text: &str) -> Result<SavedPlan, Error> {
+        let p: SavedPlan = serde_json::from_str(text)
+            .map_err(|e| Error::Usage(format!("not a netc plan file: {e}")))?;
+        if p.netc_plan != FORMAT {
+            return Err(Error::Usage(format!(
+                "plan file format {} is not supported (expected {FORMAT})",
+                p.netc_plan
+            )));
+        }
+        Ok(p)
+    }
+
+    /// The artifacts, with sensitive ones re-emitted from the IR.
+    pub fn artifacts(&self, secrets: &dyn Secrets) -> Result<Vec<Artifact>, Error> {
+        let mut emitted: Option<Vec<Artifact>> = None;
+        let mut out = Vec::new();
+        for a in &self.artifacts {
+            // Artifact names are &'static str: known names are reused, others leaked (once per plan).
+            let name: &'static str = netc_targets::ARTIFACT_FILES
+                .iter()
+                .copied()
+                .find(|n| *n == a.file_name)
+                .unwrap_or_else(|| Box::leak(a.file_name.clone().into_boxed_str()));
+            let contents = match &a.contents {
+                Some(c) => c.clone(),
+                None => {
+                    if emitted.is_none() {
+                        emitted = Some(netc_targets::emit_all(&self.ir, secrets).map_err(|e| {
+                            Error::Usage(format!(
+                                "the saved plan's {} holds a secret, which plan files never store: pass the same --secrets to apply ({e})",
+                                a.file_name
+                            ))
+                        })?);
+                    }
+                    let c = emitted
+                        .as_ref()
+                        .and_then(|v| v.iter().find(|x| x.file_name == a.file_name))
+                        .map(|x| x.contents.clone())
+                        .unwrap_or_default();
+                    if netc_targets::mask::mask_secrets(&c) != a.masked {
+                        return Err(Error::Stale(format!(
+                            "saved plan is stale: {} re-emitted with the given --secrets differs from the one in the plan",
+                            a.file_name
+                        )));
+                    }
+                    c
+                }
+            };
+            out.push(Artifact {
+                file_name: name,
+                contents,
+                sensitive: a.sensitive,
+            });
+        }
+        Ok(out)
+    }
+}

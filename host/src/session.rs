@@ -1,0 +1,101 @@
+//! One plan or apply against one target, start to end, holding its lock:
+//!
+//! ```text
+//! open (target exists, lock) → plan (desired, live, diff) → preflight → apply (+ verify, rollback)
+//! ```
+//!
+//! The CLI drives these calls and does the talking (rendering, prompting).
+
+use crate::apply::{self, ApplyReport};
+use crate::desired;
+use crate::exec::Exec;
+use crate::lock::{self, LockGuard, Mode};
+use crate::plan::{self, Plan};
+use crate::state::{self, Facts, State};
+use crate::target::Target;
+use crate::{preflight, Error};
+use netc_compiler::ir::HostIr;
+use netc_targets::Artifact;
+use std::time::Duration;
+
+pub struct Session {
+    pub target: Target,
+    pub exec: Exec,
+    _lock: LockGuard,
+}
+
+/// A computed plan and everything it was computed from.
+pub struct Planned {
+    pub node: String,
+    pub live: State,
+    pub facts: Facts,
+    pub desired: State,
+    pub plan: Plan,
+    /// Fingerprint of `live` (saved plans).
+    pub fingerprint: String,
+    /// Things the operator should know (shown with the plan).
+    pub warnings: Vec<String>,
+}
+
+impl Session {
+    /// Check the target exists and take its lock (shared for plan,
+    /// exclusive for apply).
+    pub fn open(target: Target, mode: Mode, lock_timeout: Duration) -> Result<Session, Error> {
+        preflight::target_exists(&target)?;
+        let guard = lock::acquire(&target.lock_path(), mode, lock_timeout)?;
+        Ok(Session {
+            exec: target.exec(),
+            target,
+            _lock: guard,
+        })
+    }
+
+    /// Read the live state and diff it against the node's desired state.
+    pub fn plan(&self, ir: &HostIr, artifacts: &[Artifact], force: bool) -> Result<Planned, Error> {
+        let t = &self.target;
+        let desired = desired::build(ir, artifacts, t.firewall, &t.bird_config)?;
+        let (live, facts) = state::read(&self.exec, &t.bird_config)?;
+        let plan = plan::diff(&live, &desired);
+        let mut warnings = Vec::new();
+        if let Some(p) = crate::confirm::load(t)? {
+            warnings.push(format!(
+                "an apply of node {} is waiting for confirmation (reverts at {}): `netc confirm` keeps it, `netc confirm --rollback` undoes it",
+                p.node,
+                crate::confirm::utc(p.deadline_unix_ms)
+            ));
+        }
+        if !plan.is_empty() {
+            match preflight::guard(ir, &facts, t, force) {
+                Ok(Some(w)) => warnings.push(w),
+                Ok(None) => {}
+                Err(e) => warnings.push(format!("apply will refuse: {e}")),
+            }
+        }
+        Ok(Planned {
+            node: ir.node.clone(),
+            fingerprint: live.fingerprint(),
+            live,
+            facts,
+            desired,
+            plan,
+            warnings,
+        })
+    }
+
+    /// Every check that must pass before the first change. Returns warnings.
+    pub fn preflight(&self, ir: &HostIr, p: &Planned, force: bool) -> Result<Vec<String>, Error> {
+        let mut w = Vec::new();
+        crate::confirm::refuse_if_pending(&self.target)?;
+        if let Some(g) = preflight::guard(ir, &p.facts, &self.target, force)? {
+            w.push(g);
+        }
+        preflight::kernel_features(&p.live, &p.desired)?;
+        preflight::tools(&p.plan)?;
+        Ok(w)
+    }
+
+    /// Apply, verify, roll back on failure.
+    pub fn apply(&self, p: &Planned) -> Result<ApplyReport, Error> {
+        apply::apply(&self.exec, &self.target, &p.plan, &p.live, &p.desired)
+    }
+}

@@ -1,0 +1,76 @@
+//! Where netc applies: the host or one network namespace, with the
+//! options that say how (firewall backend, BIRD config and socket), and the
+//! per-target paths netc keeps its own files in.
+//!
+//! | path                                   | what                                      |
+//! |----------------------------------------|-------------------------------------------|
+//! | `/run/netc/<key>.lock`                 | flock: one apply / confirm at a time      |
+//! | `/var/lib/netc/<key>/pending.json`     | snapshot of an unconfirmed apply (0600)   |
+//! | `/var/lib/netc/<key>/revert.log`       | what the commit-confirmed reverter did    |
+//!
+//! `<key>` is `host` or `netns-<name>`. `NETC_RUN_DIR` and `NETC_STATE_DIR`
+//! override the two roots (tests use them).
+
+use crate::desired::Backend;
+use crate::exec::Exec;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+pub const DEFAULT_BIRD_CONFIG: &str = "/etc/bird/bird.conf";
+pub const DEFAULT_BIRD_SOCKET: &str = "/run/bird/bird.ctl";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// None: the host's own namespace.
+    pub netns: Option<String>,
+    pub firewall: Backend,
+    pub bird_config: PathBuf,
+    pub bird_socket: PathBuf,
+}
+
+impl Default for Target {
+    fn default() -> Target {
+        Target {
+            netns: None,
+            firewall: Backend::Nftables,
+            bird_config: DEFAULT_BIRD_CONFIG.into(),
+            bird_socket: DEFAULT_BIRD_SOCKET.into(),
+        }
+    }
+}
+
+impl Target {
+    /// `host` or `netns NAME`, for messages.
+    pub fn label(&self) -> String {
+        match &self.netns {
+            Some(n) => format!("netns {n}"),
+            None => "host".to_string(),
+        }
+    }
+
+    /// `host` or `netns-NAME`, for file names.
+    pub fn key(&self) -> String {
+        match &self.netns {
+            Some(n) => format!("netns-{}", n.replace(['/', '.'], "_")),
+            None => "host".to_string(),
+        }
+    }
+
+    pub fn exec(&self) -> Exec {
+        Exec::new(self.netns.clone())
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        let root = std::env::var_os("NETC_STATE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/var/lib/netc"));
+        root.join(self.key())
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        let root = std::env::var_os("NETC_RUN_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/run/netc"));
+        root.join(format!("{}.lock", self.key()))
+    }
+}

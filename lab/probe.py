@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Traffic helper for the netc lab; runs inside a workload's namespace.
+
+  probe.py listen PORT...
+      Accept (and close) TCP connections on every PORT, on all addresses,
+      until killed. Prints "listening" once every port is bound.
+
+  probe.py check [--timeout SECONDS]
+      Read a JSON list of probes on stdin, run them all concurrently, print
+      a JSON list of results in the same order:
+        {"dst": "10.10.0.74", "proto": "tcp", "port": 80}  -> "open" | "timeout"
+                                                              | "refused" | "unreachable"
+        {"dst": "10.10.0.74", "proto": "icmp"}             -> "reply" | "timeout"
+      A dropped packet shows as "timeout"; "refused" means the packet got
+      through but nothing listened; "unreachable" means an ICMP error came back.
+"""
+import concurrent.futures
+import errno
+import json
+import socket
+import subprocess
+import sys
+import threading
+
+
+def listen(ports):
+    socks = []
+    for port in ports:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port))
+        s.listen(128)
+        socks.append(s)
+
+    def serve(s):
+        while True:
+            try:
+                conn, _ = s.accept()
+                conn.close()
+            except OSError:
+                pass
+
+    for s in socks:
+        threading.Thread(target=serve, args=(s,), daemon=True).start()
+    print("listening", " ".join(map(str, ports)), flush=True)
+    threading.Event().wait()
+
+
+def tcp(dst, port, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((dst, port))
+        return "open"
+    except socket.timeout:
+        return "timeout"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError as e:
+        if e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return "unreachable"
+        if e.errno == errno.ETIMEDOUT:
+            return "timeout"
+        return "error: " + e.strerror
+    finally:
+        s.close()
+
+
+def icmp(dst, timeout):
+    r = subprocess.run(
+        ["ping", "-n", "-q", "-c1", "-W", str(max(1, round(timeout))), dst],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return "reply" if r.returncode == 0 else "timeout"
+
+
+def check(timeout):
+    probes = json.load(sys.stdin)
+
+    def run(p):
+        if p["proto"] == "tcp":
+            return tcp(p["dst"], int(p["port"]), timeout)
+        if p["proto"] == "icmp":
+            return icmp(p["dst"], timeout)
+        return "error: unknown proto " + str(p["proto"])
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(probes))) as ex:
+        results = list(ex.map(run, probes))
+    json.dump(results, sys.stdout)
+    print()
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "listen":
+        listen([int(p) for p in argv[2:]])
+    elif len(argv) >= 2 and argv[1] == "check":
+        timeout = 1.5
+        if len(argv) == 4 and argv[2] == "--timeout":
+            timeout = float(argv[3])
+        check(timeout)
+    else:
+        sys.stderr.write(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,179 @@
+//! `netc apply --node N [PATHS…]` or `netc apply PLAN.json`: converge the
+//! target to node N's desired state.
+//!
+//! Plans (under the target's exclusive lock), runs every check that can
+//! fail before touching anything (guard, kernel features, tools, pending
+//! confirmation), shows the plan, asks on a terminal (`--auto-approve`
+//! skips it; a saved plan is applied without asking), applies in
+//! dependency order, verifies, and rolls back to the snapshot on any
+//! failure. With `--confirm-within DURATION` the apply reverts by itself
+//! unless `netc confirm` runs in time (see netc_host::confirm).
+//!
+//! A saved plan is refused when the live state changed since it was made.
+
+use super::plan::{self as planc, parse_duration, TargetArgs};
+use anyhow::{bail, Context};
+use netc_host::lock::Mode;
+use netc_host::render;
+use netc_host::saved::SavedPlan;
+use netc_host::session::Session;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The node whose desired state to apply (not needed with a saved plan).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Input files or directories (default: current directory), or one
+    /// plan file saved by `netc plan --out`.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Apply without asking.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Revert automatically unless `netc confirm` runs within this time (e.g. 120s, 5m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub confirm_within: Option<Duration>,
+    /// Apply even though the target does not carry the node's ipv4Address.
+    #[arg(long)]
+    pub force: bool,
+    /// Fail instead of changing netc.lock.
+    #[arg(long)]
+    pub locked: bool,
+}
+
+enum Source {
+    Saved(Box<SavedPlan>),
+    Compiled(planc::NodeInput),
+}
+
+fn saved_plan(paths: &[PathBuf]) -> anyhow::Result<Option<SavedPlan>> {
+    if paths.len() != 1 || !paths[0].is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&paths[0])
+        .with_context(|| format!("reading {}", paths[0].display()))?;
+    if !SavedPlan::looks_like(&text) {
+        return Ok(None);
+    }
+    Ok(Some(SavedPlan::parse(&text)?))
+}
+
+pub fn run(a: Args) -> anyhow::Result<u8> {
+    if a.confirm_within.is_some_and(|d| d.is_zero()) {
+        bail!("--confirm-within must be longer than 0s");
+    }
+    let source = match saved_plan(&a.paths)? {
+        Some(s) => {
+            planc::check_saved_options(&a.target, a.node.as_deref(), &s)?;
+            Source::Saved(Box::new(s))
+        }
+        None => {
+            let Some(node) = a.node.as_deref() else {
+                bail!("--node NAME is required (or give one plan file saved by `netc plan --out`)");
+            };
+            match planc::compile_node(&a.paths, node, &a.target)? {
+                Ok(i) => {
+                    if a.locked {
+                        if let Some((p, _)) = &i.lock_update {
+                            bail!(
+                                "{} is out of date (blocks would be allocated or freed); run `netc build` without --locked and commit the lock",
+                                p.display()
+                            );
+                        }
+                    }
+                    Source::Compiled(i)
+                }
+                Err(code) => return Ok(code),
+            }
+        }
+    };
+    let (target, ir, artifacts) = match &source {
+        Source::Saved(s) => (s.target.clone(), s.ir.clone(), s.artifacts(&a.target.secrets()?)?),
+        Source::Compiled(i) => (a.target.target(), i.ir.clone(), i.artifacts.clone()),
+    };
+
+    let session = Session::open(target.clone(), Mode::Exclusive, a.target.lock_timeout)?;
+    let planned = session.plan(&ir, &artifacts, a.force)?;
+    if let Source::Saved(s) = &source {
+        if planned.fingerprint != s.live_fingerprint || planned.plan.changes != s.changes {
+            bail!(netc_host::Error::Stale(format!(
+                "saved plan is stale: the state of {} changed since the plan was made ({}); run `netc plan` again",
+                target.label(),
+                netc_host::confirm::utc(s.created_unix_ms)
+            )));
+        }
+    }
+    if planned.plan.is_empty() {
+        println!("{}", render::no_changes(&planned.node, &target.label()));
+        if a.confirm_within.is_some() {
+            println!("Nothing was applied, so there is nothing to confirm.");
+        }
+        write_lock(&source)?;
+        return Ok(0);
+    }
+    let warnings = session.preflight(&ir, &planned, a.force)?;
+    print!("{}", planc::render_text(&planned, &ir, &target));
+    planc::print_warnings(&planned.warnings);
+    planc::print_warnings(&warnings);
+
+    let saved = matches!(source, Source::Saved(_));
+    if !a.auto_approve && !saved && !approve(&target.label())? {
+        println!("Apply cancelled.");
+        return Ok(1);
+    }
+
+    let report = session.apply(&planned)?;
+    planc::print_warnings(&report.warnings);
+    println!();
+    println!("{}", render::apply_line(report.summary));
+    write_lock(&source)?;
+
+    if let Some(within) = a.confirm_within {
+        let exe = std::env::current_exe().context("locating the netc binary for the reverter")?;
+        let argv = vec![
+            exe.into_os_string(),
+            "confirm".into(),
+            "--revert-worker".into(),
+        ];
+        let p = netc_host::confirm::start(&target, &planned.node, &planned.live, within, &argv)?;
+        let ns = target
+            .netns
+            .as_ref()
+            .map(|n| format!(" --netns {n}"))
+            .unwrap_or_default();
+        println!(
+            "This apply reverts at {} (in {}s) unless confirmed: run `netc confirm{ns}`.",
+            netc_host::confirm::utc(p.deadline_unix_ms),
+            within.as_secs()
+        );
+    }
+    Ok(0)
+}
+
+fn write_lock(source: &Source) -> anyhow::Result<()> {
+    if let Source::Compiled(i) = source {
+        if let Some((p, text)) = &i.lock_update {
+            super::build::write_atomic(p, text, false)?;
+            eprintln!("wrote {} (commit it next to the YAML)", p.display());
+        }
+    }
+    Ok(())
+}
+
+/// Ask on the terminal; refuse when there is none.
+fn approve(target: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve (or apply a saved plan); nothing was changed");
+    }
+    println!();
+    println!("Do you want to perform these actions on {target}?");
+    print!("  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}

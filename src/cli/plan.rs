@@ -1,0 +1,312 @@
+//! `netc plan --node N [PATHS…]`: compile node N, read the live state of
+//! what netc owns on the target (the host or `--netns NAME`), and print what
+//! `netc apply` would change, terraform-style. Read-only.
+//!
+//! Exit codes: 0 (no changes, or changes without --detailed-exitcode),
+//! 1 (error), 2 (changes, with --detailed-exitcode).
+//!
+//! This file also holds what plan and apply share: the target options,
+//! compiling one node, durations.
+
+use super::common::{self, Format};
+use anyhow::{anyhow, bail, Context};
+use netc::pipeline;
+use netc_compiler::ir::HostIr;
+use netc_host::lock::Mode;
+use netc_host::render;
+use netc_host::saved::SavedPlan;
+use netc_host::session::{Planned, Session};
+use netc_host::{Backend, Target};
+use netc_targets::{Artifact, SecretMap};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirewallArg {
+    Nftables,
+    Iptables,
+}
+
+/// Where and how: shared by plan and apply.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// Plan/apply against this network namespace instead of the host.
+    #[arg(long, value_name = "NAME")]
+    pub netns: Option<String>,
+    /// Firewall backend [default: nftables]. netc's objects in the other
+    /// backend are removed.
+    #[arg(long, value_enum)]
+    pub firewall: Option<FirewallArg>,
+    /// BIRD config file netc owns [default: /etc/bird/bird.conf].
+    #[arg(long, value_name = "PATH")]
+    pub bird_config: Option<PathBuf>,
+    /// BIRD control socket [default: /run/bird/bird.ctl].
+    #[arg(long, value_name = "PATH")]
+    pub bird_socket: Option<PathBuf>,
+    /// Secrets for BGP passwords: YAML `name: {key: value}`. Never printed.
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+    /// Lock file of block allocations (default: netc.lock in the first input directory).
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// How long to wait for another netc working on the same target.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+impl TargetArgs {
+    pub fn target(&self) -> Target {
+        let d = Target::default();
+        Target {
+            netns: self.netns.clone(),
+            firewall: match self.firewall {
+                Some(FirewallArg::Iptables) => Backend::Iptables,
+                _ => Backend::Nftables,
+            },
+            bird_config: self.bird_config.clone().unwrap_or(d.bird_config),
+            bird_socket: self.bird_socket.clone().unwrap_or(d.bird_socket),
+        }
+    }
+
+    pub fn secrets(&self) -> anyhow::Result<SecretMap> {
+        Ok(match &self.secrets {
+            Some(p) => pipeline::load_secrets(p)?,
+            None => SecretMap::default(),
+        })
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The node whose desired state to compare with the target.
+    #[arg(long, value_name = "NAME")]
+    pub node: String,
+    /// Input files or directories (default: current directory).
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Save the plan; `netc apply FILE` applies exactly it, or refuses when
+    /// the target changed since.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on errors.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Do not warn that the target lacks the node's address (see apply --force).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `120s`, `2m`, `1m30s`, `500ms`, `1h`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("`{s}` is not a duration (e.g. 120s, 2m, 1m30s)"));
+        }
+        let n: u64 = rest[..digits].parse().map_err(|e| format!("`{s}`: {e}"))?;
+        rest = &rest[digits..];
+        let unit = rest.chars().take_while(char::is_ascii_alphabetic).count();
+        let d = match &rest[..unit] {
+            "ms" => Duration::from_millis(n),
+            "s" | "sec" => Duration::from_secs(n),
+            "m" | "min" => Duration::from_secs(n * 60),
+            "h" => Duration::from_secs(n * 3600),
+            u => return Err(format!("`{s}`: unknown unit `{u}` (ms, s, m, h)")),
+        };
+        total += d;
+        rest = &rest[unit..];
+    }
+    Ok(total)
+}
+
+/// One node, compiled: its IR and artifacts.
+pub struct NodeInput {
+    pub ir: HostIr,
+    pub artifacts: Vec<Artifact>,
+    /// netc.lock would change (path, new text).
+    pub lock_update: Option<(PathBuf, String)>,
+}
+
+/// Load, validate and compile one node. Err(code): diagnostics were printed.
+pub fn compile_node(
+    paths: &[PathBuf],
+    node: &str,
+    t: &TargetArgs,
+) -> anyhow::Result<Result<NodeInput, u8>> {
+    let c = common::check_inputs(paths);
+    if !c.diags.items.is_empty() {
+        common::print_diagnostics(&c);
+    }
+    let Some(model) = c.model.as_ref() else {
+        eprintln!("{}", common::summary(&c.diags, c.sources.len()));
+        return Ok(Err(1));
+    };
+    let lock_path = t
+        .lock
+        .clone()
+        .unwrap_or_else(|| super::build::default_lock_path(paths));
+    let previous = super::build::read_lock(&lock_path)?;
+    let secrets = t.secrets()?;
+    let compiled = pipeline::compile(model, previous.as_ref(), Some(node), &secrets)?;
+    let lock_update = (previous.as_ref() != Some(&compiled.lock))
+        .then(|| (lock_path, compiled.lock.to_text()));
+    let n = compiled
+        .nodes
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("node `{node}` is not declared"))?;
+    Ok(Ok(NodeInput {
+        ir: n.ir,
+        artifacts: n.artifacts,
+        lock_update,
+    }))
+}
+
+pub fn color_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The plan as text, with route origins from the IR.
+pub fn render_text(p: &Planned, ir: &HostIr, t: &Target) -> String {
+    let label = t.label();
+    let ctx = render::Context {
+        node: &p.node,
+        target: &label,
+        color: color_stdout(),
+        route_origins: ir
+            .routes
+            .iter()
+            .filter_map(|r| {
+                let o = serde_json::to_value(r.origin?).ok()?;
+                Some((r.dst.to_string(), o.as_str()?.to_string()))
+            })
+            .collect(),
+    };
+    render::text(&p.plan, &ctx)
+}
+
+pub fn print_warnings(w: &[String]) {
+    for x in w {
+        eprintln!("warning: {x}");
+    }
+}
+
+pub fn run(a: Args) -> anyhow::Result<u8> {
+    let target = a.target.target();
+    let input = match compile_node(&a.paths, &a.node, &a.target)? {
+        Ok(i) => i,
+        Err(code) => return Ok(code),
+    };
+    let session = Session::open(target.clone(), Mode::Shared, a.target.lock_timeout)?;
+    let mut planned = session.plan(&input.ir, &input.artifacts, a.force)?;
+    if let Some((p, _)) = &input.lock_update {
+        planned.warnings.push(format!(
+            "{} is out of date (blocks would be allocated or freed): this plan uses the new allocation; `netc apply` or `netc build` writes it",
+            p.display()
+        ));
+    }
+    drop(session);
+
+    match a.format {
+        Format::Text => {
+            print!("{}", render_text(&planned, &input.ir, &target));
+            print_warnings(&planned.warnings);
+        }
+        Format::Json => {
+            let v = render::json(
+                &planned.plan,
+                &planned.node,
+                &target,
+                &planned.fingerprint,
+                &planned.warnings,
+            );
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+    }
+
+    if let Some(out) = &a.out {
+        let saved = SavedPlan::new(
+            &input.ir,
+            &input.artifacts,
+            &target,
+            &planned.fingerprint,
+            &planned.plan,
+        );
+        let text = serde_json::to_string_pretty(&saved)?;
+        netc_host::confirm::write_private(out, &text)
+            .with_context(|| format!("saving the plan to {}", out.display()))?;
+        if a.format == Format::Text {
+            println!();
+            println!("Saved the plan to: {}", out.display());
+            println!(
+                "To perform exactly these actions, run: netc apply {}",
+                out.display()
+            );
+        }
+    }
+    if a.detailed_exitcode && !planned.plan.is_empty() {
+        return Ok(2);
+    }
+    Ok(0)
+}
+
+/// Refuse planning options that a saved plan fixes.
+pub fn check_saved_options(t: &TargetArgs, node: Option<&str>, saved: &SavedPlan) -> anyhow::Result<()> {
+    if let Some(n) = node {
+        if n != saved.node {
+            bail!("the saved plan is for node {}, not {n}", saved.node);
+        }
+    }
+    let want = &saved.target;
+    let given = t.target();
+    let mut diffs = Vec::new();
+    if t.netns.is_some() && given.netns != want.netns {
+        diffs.push(format!("--netns (plan: {})", want.label()));
+    }
+    if t.firewall.is_some() && given.firewall != want.firewall {
+        diffs.push(format!("--firewall (plan: {})", want.firewall.name()));
+    }
+    if t.bird_config.is_some() && given.bird_config != want.bird_config {
+        diffs.push(format!("--bird-config (plan: {})", want.bird_config.display()));
+    }
+    if t.bird_socket.is_some() && given.bird_socket != want.bird_socket {
+        diffs.push(format!("--bird-socket (plan: {})", want.bird_socket.display()));
+    }
+    if !diffs.is_empty() {
+        bail!(
+            "a saved plan is applied exactly as planned; these options differ from it: {}",
+            diffs.join(", ")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("120s"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+}

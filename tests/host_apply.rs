@@ -1,0 +1,298 @@
+//! `netc plan` / `netc apply` against real kernels in network namespaces:
+//! convergence, idempotence (no writes the second time), plans that show
+//! exactly what an edit changes, ownership (foreign objects survive), both
+//! firewall backends, the guard and the kernel feature check.
+//!
+//! Root only: skipped with a message otherwise, unless CI=true.
+
+mod common;
+mod host_util;
+
+use common::text;
+use host_util::*;
+
+#[test]
+fn apply_converges_then_plan_is_empty_and_reapply_writes_nothing() {
+    if !ready("apply_converges") {
+        return;
+    }
+    let lab = Lab::new("conv");
+    let out = lab.apply_ok(&[]);
+    assert!(out.contains("Apply complete!"), "{out}");
+    let writes = lab.take_writes();
+    assert!(!writes.is_empty(), "the first apply must write");
+
+    // The tunnel, routes and the table exist.
+    let link = lab.ns.exec_ok("ip", &["-d", "link", "show", "vxlan.calico"]);
+    assert!(link.contains("vxlan id 4096"), "{link}");
+    assert!(lab
+        .ns
+        .exec_ok("ip", &["route", "show", "proto", "233"])
+        .contains("blackhole 10.250.0.0/26"));
+    lab.ns.exec_ok("nft", &["list", "table", "inet", "netc"]);
+    assert!(std::fs::read_to_string(lab.bird_conf())
+        .unwrap()
+        .contains("protocol bgp Mesh_192_168_10_12"));
+
+    // plan: no changes, exit 0 with --detailed-exitcode.
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("No changes."), "{}", text(&o));
+
+    // apply again: "No changes." and zero writes.
+    let out = lab.apply_ok(&[]);
+    assert!(out.contains("No changes."), "{out}");
+    assert_eq!(lab.take_writes(), Vec::<String>::new());
+}
+
+#[test]
+fn plan_detailed_exitcode_and_json() {
+    if !ready("plan_detailed_exitcode") {
+        return;
+    }
+    let lab = Lab::new("plan");
+    let before = lab.dump();
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("+ tunnel vxlan.calico"), "{t}");
+    assert!(t.contains("Plan: "), "{t}");
+    assert!(!t.contains("\x1b["), "no colour when not on a terminal");
+    let j = lab.plan_json(&[]);
+    assert!(j["summary"]["add"].as_u64().unwrap() > 0);
+    // Planning changes nothing.
+    assert_eq!(lab.dump(), before);
+    assert!(lab.take_writes().is_empty());
+}
+
+#[test]
+fn edits_show_exactly_their_changes_and_converge() {
+    if !ready("edits") {
+        return;
+    }
+    let lab = Lab::new("edit");
+    lab.apply_ok(&[]);
+    lab.take_writes();
+
+    // 1. Add a node: its block's route, its VTEP's neighbour and FDB entry,
+    //    and a new mesh session in bird.conf. Nothing else.
+    lab.write_input("node-c.yaml", NODE_C);
+    let p = lab.plan_json(&[]);
+    let mut kinds: Vec<(String, String)> = changes(&p)
+        .into_iter()
+        .map(|(r, _, a)| (r, a))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            ("fdb entry".into(), "create".into()),
+            ("file".into(), "update".into()),
+            ("neighbour".into(), "create".into()),
+            ("route".into(), "create".into()),
+        ],
+        "{p:#}"
+    );
+    let bird = &p["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == "file")
+        .unwrap()["diff"];
+    assert!(bird.as_str().unwrap().contains("+protocol bgp Mesh_192_168_10_13"), "{bird}");
+    lab.apply_ok(&[]);
+    assert!(lab.plan(&[]).stdout.starts_with(b"No changes."));
+    lab.take_writes();
+
+    // 2. Change a policy: one chain changes, rule by rule, as a delta.
+    lab.write_input("policy.yaml", &policy(2222));
+    let p = lab.plan_json(&[]);
+    let c = changes(&p);
+    assert_eq!(c.len(), 1, "{p:#}");
+    assert_eq!((c[0].0.as_str(), c[0].2.as_str()), ("nft chain", "update"));
+    let lines = p["changes"][0]["lines"].as_array().unwrap();
+    assert!(lines
+        .iter()
+        .any(|l| l["sign"] == "-" && l["text"].as_str().unwrap().contains("dport 22 ")));
+    assert!(lines
+        .iter()
+        .any(|l| l["sign"] == "+" && l["text"].as_str().unwrap().contains("dport 2222 ")));
+    let op = &p["steps"][0]["ops"][0];
+    assert_eq!(op["tool"], "nft");
+    assert_eq!(op["full"], false, "a one-rule change is a delta: {op:#}");
+    lab.apply_ok(&[]);
+    let w = lab.take_writes();
+    assert_eq!(w.len(), 1, "one nft transaction: {w:?}");
+    assert!(lab.plan(&[]).stdout.starts_with(b"No changes."));
+
+    // 3. Change the pool mode (VXLAN Always → CrossSubnet: same-subnet
+    //    nodes are reached directly): only routes, neighbours, FDB and
+    //    tunnels change.
+    lab.write_input("pools.yaml", &pool("CrossSubnet", "Never"));
+    let p = lab.plan_json(&[]);
+    let c = changes(&p);
+    assert!(c.iter().any(|(r, _, a)| r == "route" && a == "update"), "{p:#}");
+    for (r, id, _) in &c {
+        assert!(
+            ["route", "neighbour", "fdb entry", "tunnel", "address"].contains(&r.as_str()),
+            "unexpected change {r} {id}: {p:#}"
+        );
+    }
+    lab.apply_ok(&[]);
+    assert!(lab
+        .ns
+        .exec_ok("ip", &["route", "show", "proto", "233"])
+        .contains("via 192.168.10.12 dev eth0"));
+    assert!(lab.plan(&[]).stdout.starts_with(b"No changes."));
+}
+
+#[test]
+fn foreign_objects_survive_apply_changes_and_removal() {
+    if !ready("foreign_objects") {
+        return;
+    }
+    let lab = Lab::new("foreign");
+    lab.add_foreign();
+    let foreign = lab.foreign();
+    lab.apply_ok(&[]);
+    assert_eq!(lab.foreign(), foreign);
+    // Switch backends both ways and remove netc's state entirely.
+    lab.apply_ok(&["--firewall", "iptables"]);
+    assert_eq!(lab.foreign(), foreign);
+    lab.apply_ok(&["--firewall", "nftables"]);
+    assert_eq!(lab.foreign(), foreign);
+    // A failed apply (rolled back) leaves them too.
+    let o = lab.apply_env(&[], &[]);
+    assert!(o.status.success());
+    lab.write_input("policy.yaml", &policy(2222));
+    let o = lab.apply_env(&[], &[("NETC_INJECT_FAILURE", "firewall")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(lab.foreign(), foreign);
+    // The netc objects never include the foreign ones.
+    let p = lab.plan_json(&[]);
+    for (r, id, _) in changes(&p) {
+        assert!(!id.contains("foreign") && !id.contains("fveth"), "{r} {id}");
+    }
+}
+
+#[test]
+fn iptables_backend_converges_and_switching_back_removes_its_chains() {
+    if !ready("iptables_backend") {
+        return;
+    }
+    let lab = Lab::new("ipt");
+    lab.add_foreign();
+    let foreign = lab.foreign();
+    let out = lab.apply_ok(&["--firewall", "iptables"]);
+    assert!(out.contains("+ iptables chain filter netc-INPUT"), "{out}");
+    let save = lab.ns.exec_ok("iptables-save", &[]);
+    assert!(save.contains("-A INPUT -j netc-INPUT"), "{save}");
+    // netc's jump is first in INPUT, before the foreign rule.
+    let input = lab.ns.exec_ok("iptables", &["-S", "INPUT"]);
+    let rules: Vec<&str> = input.lines().filter(|l| l.starts_with("-A")).collect();
+    assert_eq!(rules[0], "-A INPUT -j netc-INPUT", "{input}");
+    assert!(lab
+        .ns
+        .exec("nft", &["list", "table", "inet", "netc"])
+        .status
+        .code()
+        != Some(0));
+    lab.take_writes();
+    let o = lab.plan(&["--firewall", "iptables", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(lab.apply_ok(&["--firewall", "iptables"]).contains("No changes."));
+    assert!(lab.take_writes().is_empty());
+
+    // A policy change: one chain re-declared, nothing else.
+    lab.write_input("policy.yaml", &policy(2222));
+    let p = lab.plan_json(&["--firewall", "iptables"]);
+    let c = changes(&p);
+    assert!(!c.is_empty());
+    assert!(c.iter().all(|(r, _, a)| r == "iptables chain" && a == "update"), "{p:#}");
+    lab.apply_ok(&["--firewall", "iptables"]);
+    assert!(lab.ns.exec_ok("iptables-save", &[]).contains("--dports 2222"));
+
+    // Someone inserts a rule above netc's jump: netc puts its jump first again.
+    lab.ns
+        .exec_ok("iptables", &["-I", "INPUT", "1", "-s", "198.51.100.1", "-j", "ACCEPT"]);
+    let p = lab.plan_json(&["--firewall", "iptables"]);
+    assert_eq!(
+        changes(&p),
+        vec![("iptables jumps".into(), "filter INPUT".into(), "update".into())]
+    );
+    lab.apply_ok(&["--firewall", "iptables"]);
+    let input = lab.ns.exec_ok("iptables", &["-S", "INPUT"]);
+    assert!(input.contains("-A INPUT -s 198.51.100.1/32 -j ACCEPT"), "{input}");
+    let rules: Vec<&str> = input.lines().filter(|l| l.starts_with("-A")).collect();
+    assert_eq!(rules[0], "-A INPUT -j netc-INPUT", "{input}");
+    lab.ns
+        .exec_ok("iptables", &["-D", "INPUT", "-s", "198.51.100.1", "-j", "ACCEPT"]);
+
+    // Back to nftables: every netc- chain and jump is gone, foreign rules stay.
+    lab.apply_ok(&[]);
+    let save = lab.ns.exec_ok("iptables-save", &[]);
+    assert!(!save.contains("netc-"), "{save}");
+    assert_eq!(lab.foreign(), foreign);
+}
+
+#[test]
+fn guard_refuses_a_host_without_the_node_address() {
+    if !ready("guard") {
+        return;
+    }
+    let lab = Lab::new("guard");
+    lab.ns
+        .exec_ok("ip", &["addr", "del", "192.168.10.11/24", "dev", "eth0"]);
+    lab.ns
+        .exec_ok("ip", &["addr", "add", "192.168.10.99/24", "dev", "eth0"]);
+    let before = lab.dump();
+    let o = lab.apply(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = text(&o);
+    assert!(t.contains("does not carry node node-a's address 192.168.10.11"), "{t}");
+    assert!(t.contains("--force"), "{t}");
+    assert_eq!(lab.dump(), before);
+    assert!(lab.take_writes().is_empty());
+    // plan warns, --force applies.
+    assert!(text(&lab.plan(&[])).contains("apply will refuse"));
+    let out = lab.apply_ok(&["--force"]);
+    assert!(out.contains("Apply complete!"), "{out}");
+}
+
+#[test]
+fn ipip_on_a_kernel_without_ipip_fails_cleanly_before_any_change() {
+    if !ready("ipip_missing") {
+        return;
+    }
+    if common::kernel_has_link_type("ipip") {
+        eprintln!("SKIP ipip_missing: this kernel has ipip");
+        return;
+    }
+    let lab = Lab::new("ipip");
+    lab.write_input("pools.yaml", &pool("Never", "Always"));
+    let before = lab.dump();
+    let o = lab.apply(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("kernel lacks ipip"), "{t}");
+    assert!(t.contains("nothing was changed"), "{t}");
+    assert_eq!(lab.dump(), before);
+    assert!(lab.take_writes().is_empty());
+}
+
+#[test]
+fn non_terminal_apply_without_auto_approve_is_refused() {
+    if !ready("no_tty") {
+        return;
+    }
+    let lab = Lab::new("notty");
+    let before = lab.dump();
+    let mut args = vec!["apply".to_string()];
+    args.extend(lab.target_args());
+    args.push(lab.input().display().to_string());
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = lab.netc(&a);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("--auto-approve"), "{}", text(&o));
+    assert_eq!(lab.dump(), before);
+}
