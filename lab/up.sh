@@ -15,6 +15,7 @@
 source "$(dirname "$0")/lib.sh"
 
 STAGE=${1:-mesh}
+trap 'log "up.sh failed; lab/down.sh removes what was created"' ERR
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 for c in ip bridge bird birdc nft iptables-restore python3; do

@@ -88,8 +88,12 @@ impl Cluster {
         let mut nodes = Vec::new();
         for n in nodes_doc["items"].as_sequence().expect("NodeList items") {
             let name = s(&n["metadata"]["name"]);
-            let iface: Ipv4Net = s(&n["spec"]["bgp"]["ipv4Address"]).parse().expect("ipv4Address");
-            let block: Ipv4Net = s(&blocks[name.as_str()][0]).parse().expect("block in netc.lock");
+            let iface: Ipv4Net = s(&n["spec"]["bgp"]["ipv4Address"])
+                .parse()
+                .expect("ipv4Address");
+            let block: Ipv4Net = s(&blocks[name.as_str()][0])
+                .parse()
+                .expect("block in netc.lock");
             nodes.push(Node {
                 name,
                 addr: iface.addr(),
@@ -99,7 +103,10 @@ impl Cluster {
         }
         let wl_doc = yaml(&base.join("workloads.yaml"));
         let mut workloads = Vec::new();
-        for w in wl_doc["items"].as_sequence().expect("WorkloadEndpointList items") {
+        for w in wl_doc["items"]
+            .as_sequence()
+            .expect("WorkloadEndpointList items")
+        {
             let ifname = s(&w["spec"]["interfaceName"]);
             let net: Ipv4Net = s(&w["spec"]["ipNetworks"][0]).parse().expect("ipNetworks");
             let short = ifname.strip_prefix("cali-").unwrap_or(&ifname);
@@ -119,7 +126,10 @@ impl Cluster {
     }
 
     fn wl(&self, name: &str) -> &Workload {
-        self.workloads.iter().find(|w| w.name == name).expect("workload")
+        self.workloads
+            .iter()
+            .find(|w| w.name == name)
+            .expect("workload")
     }
 
     fn same_subnet(&self, a: &str, b: &str) -> bool {
@@ -248,7 +258,10 @@ impl Lab {
         let mut out = BTreeMap::new();
         for r in v.as_array().into_iter().flatten() {
             let dst = r["dst"].as_str().unwrap_or_default().to_string();
-            let dev = r["dev"].as_str().unwrap_or(r["type"].as_str().unwrap_or("")).to_string();
+            let dev = r["dev"]
+                .as_str()
+                .unwrap_or(r["type"].as_str().unwrap_or(""))
+                .to_string();
             out.insert(dst, dev);
         }
         out
@@ -256,13 +269,21 @@ impl Lab {
 
     /// TX packets of a device in a node (`ip -s -j link`).
     fn tx_packets(&self, node: &str, dev: &str) -> u64 {
-        let o = self.exec_ok(&self.node_ns(node), &["ip", "-s", "-j", "link", "show", "dev", dev]);
+        let o = self.exec_ok(
+            &self.node_ns(node),
+            &["ip", "-s", "-j", "link", "show", "dev", dev],
+        );
         let v: Value = serde_json::from_str(&o).expect("ip -s -j link");
-        v[0]["stats64"]["tx"]["packets"].as_u64().expect("tx packets")
+        v[0]["stats64"]["tx"]["packets"]
+            .as_u64()
+            .expect("tx packets")
     }
 
     fn mtu(&self, node: &str, dev: &str) -> u64 {
-        let o = self.exec_ok(&self.node_ns(node), &["ip", "-j", "link", "show", "dev", dev]);
+        let o = self.exec_ok(
+            &self.node_ns(node),
+            &["ip", "-j", "link", "show", "dev", dev],
+        );
         let v: Value = serde_json::from_str(&o).expect("ip -j link");
         v[0]["mtu"].as_u64().expect("mtu")
     }
@@ -313,8 +334,8 @@ impl Lab {
             .map(|c| {
                 let o = c.wait_with_output().expect("probe.py");
                 assert!(o.status.success(), "probe.py: {}", text(&o));
-                let v: Vec<String> =
-                    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("probe.py output: {e}: {}", text(&o)));
+                let v: Vec<String> = serde_json::from_slice(&o.stdout)
+                    .unwrap_or_else(|e| panic!("probe.py output: {e}: {}", text(&o)));
                 v
             })
             .collect()
@@ -330,7 +351,10 @@ impl Lab {
                     .workloads
                     .iter()
                     .filter(|d| d.name != src.name)
-                    .map(|d| Probe { dst: d.ip, svc: Svc::Icmp })
+                    .map(|d| Probe {
+                        dst: d.ip,
+                        svc: Svc::Icmp,
+                    })
                     .collect();
                 (src, probes)
             })
@@ -355,6 +379,12 @@ impl Drop for Lab {
             eprintln!("lab/down.sh (guard):\n{}", text(&o));
         }
     }
+}
+
+/// Record a report line, and print it now (so a later failure still shows it).
+fn say(report: &mut Vec<String>, line: String) {
+    eprintln!("[e2e_lab] {line}");
+    report.push(line);
 }
 
 /// Poll `check` until it returns Ok or the deadline passes; the time it took.
@@ -389,7 +419,7 @@ struct Probe {
 /// Who may send what to whom, as policy.yaml's header states it.
 fn expected(src: &Workload, dst: &Workload, svc: Svc) -> bool {
     let quarantine: Ipv4Net = "10.10.0.203/32".parse().unwrap();
-    let office: Ipv4Net = "10.10.0.128/26".parse().unwrap();
+    let office: Ipv4Net = "10.10.0.128/25".parse().unwrap();
     let range = |p: u16| (8000..=8100).contains(&p);
 
     // Denials that win over everything (security tier, batch's egress).
@@ -524,7 +554,11 @@ fn matrix_table(c: &Cluster, m: &Matrix) -> String {
             "    {:8} ({:8}) -> {}\n",
             src.name,
             src.app,
-            if allowed.is_empty() { "nothing".to_string() } else { allowed.join(" ") }
+            if allowed.is_empty() {
+                "nothing".to_string()
+            } else {
+                allowed.join(" ")
+            }
         ));
     }
     out
@@ -541,7 +575,9 @@ struct Pinger {
 impl Pinger {
     fn start(src: &Workload, dst: &Workload) -> Pinger {
         let child = Command::new("ip")
-            .args(["netns", "exec", &src.ns, "ping", "-n", "-q", "-i", "0.1", "-W", "1"])
+            .args([
+                "netns", "exec", &src.ns, "ping", "-n", "-q", "-i", "0.1", "-W", "1",
+            ])
             .arg(dst.ip.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -570,7 +606,13 @@ impl Pinger {
         let nums: Vec<u64> = line
             .split(',')
             .take(2)
-            .map(|p| p.split_whitespace().next().unwrap_or("0").parse().unwrap_or(0))
+            .map(|p| {
+                p.split_whitespace()
+                    .next()
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0)
+            })
             .collect();
         (nums[0], nums[1])
     }
@@ -596,7 +638,10 @@ fn netc_has(netc: &str, sub: &str) -> bool {
 }
 
 fn root_links() -> BTreeSet<String> {
-    let o = Command::new("ip").args(["-j", "link", "show"]).output().expect("ip link");
+    let o = Command::new("ip")
+        .args(["-j", "link", "show"])
+        .output()
+        .expect("ip link");
     let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
     v.as_array()
         .into_iter()
@@ -605,8 +650,38 @@ fn root_links() -> BTreeSet<String> {
         .collect()
 }
 
+/// Root-namespace routes (any table) whose destination overlaps one of `nets`.
+fn root_routes_into(nets: &[Ipv4Net]) -> BTreeSet<String> {
+    let o = Command::new("ip")
+        .args(["-4", "-j", "route", "show", "table", "all"])
+        .output()
+        .expect("ip route");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    let mut out = BTreeSet::new();
+    for r in v.as_array().into_iter().flatten() {
+        let dst = r["dst"].as_str().unwrap_or("default");
+        let net = match dst.parse::<Ipv4Net>() {
+            Ok(n) => n,
+            Err(_) => match dst.parse::<Ipv4Addr>() {
+                Ok(a) => Ipv4Net::from(a),
+                Err(_) => continue, // default
+            },
+        };
+        if nets
+            .iter()
+            .any(|l| l.contains(&net.network()) || net.contains(&l.network()))
+        {
+            out.insert(r.to_string());
+        }
+    }
+    out
+}
+
 fn lab_namespaces() -> Vec<String> {
-    let o = Command::new("ip").args(["netns", "list"]).output().expect("ip netns");
+    let o = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip netns");
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().next())
@@ -640,7 +715,16 @@ fn lab_end_to_end() {
     if !common::require_root(TEST) {
         return;
     }
-    for tool in ["ip", "bridge", "bird", "birdc", "nft", "iptables-restore", "python3", "ping"] {
+    for tool in [
+        "ip",
+        "bridge",
+        "bird",
+        "birdc",
+        "nft",
+        "iptables-restore",
+        "python3",
+        "ping",
+    ] {
         if !common::require_tool(TEST, tool) {
             return;
         }
@@ -665,6 +749,9 @@ fn lab_end_to_end() {
     }
 
     let links_before = root_links();
+    let mut lab_nets: Vec<Ipv4Net> = vec!["10.10.0.0/16".parse().unwrap()];
+    lab_nets.extend(c.nodes.iter().map(|n| n.subnet));
+    let root_routes_before = root_routes_into(&lab_nets);
     let mut lab = Lab {
         repo: repo.clone(),
         netc: env!("CARGO_BIN_EXE_netc").to_string(),
@@ -690,28 +777,43 @@ fn lab_end_to_end() {
                 .collect();
             let (up, all) = lab.bgp_sessions(&n.name);
             if all != want || up != want {
-                return Err(format!("{}: established {up:?}, configured {all:?}, want {want:?}", n.name));
+                return Err(format!(
+                    "{}: established {up:?}, configured {all:?}, want {want:?}",
+                    n.name
+                ));
             }
         }
         Ok(())
     });
-    wait_for("mesh: BIRD learned every remote block from its owner", || {
-        for n in &c.nodes {
-            let routes = lab.bird_routes(&n.name);
-            for o in c.nodes.iter().filter(|o| o.name != n.name) {
-                let want = proto_name("Mesh", o.addr);
-                match routes.get(&o.block.to_string()) {
-                    Some(p) if *p == want => {}
-                    got => return Err(format!("{}: {} from {got:?}, want {want}", n.name, o.block)),
+    wait_for(
+        "mesh: BIRD learned every remote block from its owner",
+        || {
+            for n in &c.nodes {
+                let routes = lab.bird_routes(&n.name);
+                for o in c.nodes.iter().filter(|o| o.name != n.name) {
+                    let want = proto_name("Mesh", o.addr);
+                    match routes.get(&o.block.to_string()) {
+                        Some(p) if *p == want => {}
+                        got => {
+                            return Err(format!(
+                                "{}: {} from {got:?}, want {want}",
+                                n.name, o.block
+                            ))
+                        }
+                    }
                 }
             }
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
     for n in &c.nodes {
         let routes = lab.netc_routes(&n.name);
         for o in c.nodes.iter().filter(|o| o.name != n.name) {
-            let want = if c.same_subnet(&n.name, &o.name) { "eth0" } else { "vxlan.calico" };
+            let want = if c.same_subnet(&n.name, &o.name) {
+                "eth0"
+            } else {
+                "vxlan.calico"
+            };
             assert_eq!(
                 routes.get(&o.block.to_string()).map(String::as_str),
                 Some(want),
@@ -724,7 +826,11 @@ fn lab_end_to_end() {
     }
     let mesh_reach = wait_for("mesh: every workload reaches every other", || {
         let bad = lab.unreachable_pairs(&c);
-        if bad.is_empty() { Ok(()) } else { Err(bad.join("; ")) }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(bad.join("; "))
+        }
     });
     let mesh_conv = t.elapsed();
     // CrossSubnet: only traffic leaving the subnet is encapsulated.
@@ -738,11 +844,28 @@ fn lab_end_to_end() {
         assert!(lab.ping(fe1, fe2.ip, &[]), "ping r1n1-w1 -> r2n1-w1");
     }
     let cross = lab.tx_packets("r1n1", "vxlan.calico") - before - same;
-    assert!(same < 5, "CrossSubnet: same-subnet pings went through vxlan.calico ({same} packets)");
-    assert!(cross >= 5, "CrossSubnet: cross-subnet pings did not go through vxlan.calico ({cross} packets)");
+    assert!(
+        same < 5,
+        "CrossSubnet: same-subnet pings went through vxlan.calico ({same} packets)"
+    );
+    assert!(
+        cross >= 5,
+        "CrossSubnet: cross-subnet pings did not go through vxlan.calico ({cross} packets)"
+    );
+    // The root namespace got nothing: no links, no routes towards the lab.
+    assert_eq!(
+        root_routes_into(&lab_nets),
+        root_routes_before,
+        "the root namespace's routes towards the lab's networks changed"
+    );
+    let new_links: Vec<String> = root_links().difference(&links_before).cloned().collect();
+    assert!(
+        new_links.is_empty(),
+        "links appeared in the root namespace: {new_links:?}"
+    );
     ran.push("mesh");
-    report.push(format!(
-        "mesh (VXLAN CrossSubnet): lab up + apply {:.1}s; 12 sessions Established after {:.1}s, all 56 workload pairs reachable after {:.1}s (total {:.1}s); vxlan.calico tx on r1n1: +{same} for 5 same-subnet pings, +{cross} for 5 cross-subnet pings",
+    say(&mut report, format!(
+        "mesh (VXLAN CrossSubnet): lab up + apply {:.1}s; all 12 mesh session ends (3 per node) Established after {:.1}s, all 56 workload pairs reachable after {:.1}s (total {:.1}s); vxlan.calico tx on r1n1: +{same} for 5 same-subnet pings, +{cross} for 5 cross-subnet pings",
         up_time.as_secs_f64(),
         mesh_bgp.as_secs_f64(),
         mesh_reach.as_secs_f64(),
@@ -778,14 +901,18 @@ fn lab_end_to_end() {
             };
             for g in &gone {
                 assert!(
-                    section.lines().any(|l| l.trim_start().starts_with('-') && l.contains(g.as_str())),
+                    section
+                        .lines()
+                        .any(|l| l.trim_start().starts_with('-') && l.contains(g.as_str())),
                     "plan for {} does not remove session {g}:\n{section}",
                     n.name
                 );
             }
             for a in &come {
                 assert!(
-                    section.lines().any(|l| l.trim_start().starts_with('+') && l.contains(a.as_str())),
+                    section
+                        .lines()
+                        .any(|l| l.trim_start().starts_with('+') && l.contains(a.as_str())),
                     "plan for {} does not add session {a}:\n{section}",
                     n.name
                 );
@@ -799,7 +926,10 @@ fn lab_end_to_end() {
         ("r1n1-w2", "r2n1-w1"), // across subnets
         ("r2n2-w2", "r1n2-w2"), // across subnets
     ];
-    let pingers: Vec<Pinger> = pairs.iter().map(|(a, b)| Pinger::start(c.wl(a), c.wl(b))).collect();
+    let pingers: Vec<Pinger> = pairs
+        .iter()
+        .map(|(a, b)| Pinger::start(c.wl(a), c.wl(b)))
+        .collect();
     std::thread::sleep(Duration::from_secs(1));
     let t = Instant::now();
     lab.script("stage.sh", &["rr"]);
@@ -818,31 +948,46 @@ fn lab_end_to_end() {
             };
             let (up, all) = lab.bgp_sessions(&n.name);
             if all != want || up != want {
-                return Err(format!("{}: established {up:?}, configured {all:?}, want {want:?}", n.name));
+                return Err(format!(
+                    "{}: established {up:?}, configured {all:?}, want {want:?}",
+                    n.name
+                ));
             }
         }
         Ok(())
     });
-    wait_for("rr: every remote block learned through the reflector", || {
-        for n in &c.nodes {
-            let routes = lab.bird_routes(&n.name);
-            for o in c.nodes.iter().filter(|o| o.name != n.name) {
-                let want = if n.name == rr.name {
-                    proto_name("Node", o.addr)
-                } else {
-                    proto_name("Node", rr.addr)
-                };
-                match routes.get(&o.block.to_string()) {
-                    Some(p) if *p == want => {}
-                    got => return Err(format!("{}: {} from {got:?}, want {want}", n.name, o.block)),
+    wait_for(
+        "rr: every remote block learned through the reflector",
+        || {
+            for n in &c.nodes {
+                let routes = lab.bird_routes(&n.name);
+                for o in c.nodes.iter().filter(|o| o.name != n.name) {
+                    let want = if n.name == rr.name {
+                        proto_name("Node", o.addr)
+                    } else {
+                        proto_name("Node", rr.addr)
+                    };
+                    match routes.get(&o.block.to_string()) {
+                        Some(p) if *p == want => {}
+                        got => {
+                            return Err(format!(
+                                "{}: {} from {got:?}, want {want}",
+                                n.name, o.block
+                            ))
+                        }
+                    }
                 }
             }
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
     let rr_reach = wait_for("rr: every workload reaches every other", || {
         let bad = lab.unreachable_pairs(&c);
-        if bad.is_empty() { Ok(()) } else { Err(bad.join("; ")) }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(bad.join("; "))
+        }
     });
     let rr_conv = t.elapsed();
     std::thread::sleep(Duration::from_secs(1));
@@ -851,14 +996,17 @@ fn lab_end_to_end() {
     for p in pingers {
         let label = p.label.clone();
         let (sent, recv) = p.stop();
-        assert!(recv > 0, "ping {label}: nothing came back during the switch");
+        assert!(
+            recv > 0,
+            "ping {label}: nothing came back during the switch"
+        );
         sent_all += sent;
         recv_all += recv;
         loss.push(format!("{label} {}/{sent}", sent - recv));
     }
     ran.push("rr");
-    report.push(format!(
-        "mesh -> rr: {plan_note}; apply on 4 nodes {:.1}s; sessions Established {:.1}s and all pairs reachable {:.1}s after it (total {:.1}s); loss during the switch (lost/sent, 10 pings/s): {} — total {}/{}",
+    say(&mut report, format!(
+        "mesh -> rr: {plan_note}; apply on 4 nodes {:.1}s; sessions Established {:.1}s and all pairs reachable {:.1}s after it (total {:.1}s); loss during the switch (lost/sent, 10 pings/s): {} — total {}/{} (a VXLAN pool's cluster routes are netc's, not BIRD's)",
         rr_apply.as_secs_f64(),
         rr_bgp.as_secs_f64(),
         rr_reach.as_secs_f64(),
@@ -871,20 +1019,33 @@ fn lab_end_to_end() {
     // ---- 3. VXLAN Always --------------------------------------------------
     let t = Instant::now();
     lab.script("stage.sh", &["vxlan"]);
-    wait_for("vxlan: every remote block routed through vxlan.calico", || {
-        for n in &c.nodes {
-            let routes = lab.netc_routes(&n.name);
-            for o in c.nodes.iter().filter(|o| o.name != n.name) {
-                if routes.get(&o.block.to_string()).map(String::as_str) != Some("vxlan.calico") {
-                    return Err(format!("{}: {} -> {:?}", n.name, o.block, routes.get(&o.block.to_string())));
+    wait_for(
+        "vxlan: every remote block routed through vxlan.calico",
+        || {
+            for n in &c.nodes {
+                let routes = lab.netc_routes(&n.name);
+                for o in c.nodes.iter().filter(|o| o.name != n.name) {
+                    if routes.get(&o.block.to_string()).map(String::as_str) != Some("vxlan.calico")
+                    {
+                        return Err(format!(
+                            "{}: {} -> {:?}",
+                            n.name,
+                            o.block,
+                            routes.get(&o.block.to_string())
+                        ));
+                    }
                 }
             }
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
     let vx_reach = wait_for("vxlan: every workload reaches every other", || {
         let bad = lab.unreachable_pairs(&c);
-        if bad.is_empty() { Ok(()) } else { Err(bad.join("; ")) }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(bad.join("; "))
+        }
     });
     let vx_conv = t.elapsed();
     let mut counters = Vec::new();
@@ -901,9 +1062,15 @@ fn lab_end_to_end() {
         }
         let delta = lab.tx_packets(&s.node, "vxlan.calico") - before;
         if through {
-            assert!(delta >= 5, "vxlan: {src} -> {dst} did not go through vxlan.calico (+{delta})");
+            assert!(
+                delta >= 5,
+                "vxlan: {src} -> {dst} did not go through vxlan.calico (+{delta})"
+            );
         } else {
-            assert!(delta < 5, "vxlan: same-node {src} -> {dst} went through vxlan.calico (+{delta})");
+            assert!(
+                delta < 5,
+                "vxlan: same-node {src} -> {dst} went through vxlan.calico (+{delta})"
+            );
         }
         counters.push(format!("{src}->{dst} +{delta}"));
     }
@@ -924,7 +1091,7 @@ fn lab_end_to_end() {
         );
     }
     ran.push("vxlan");
-    report.push(format!(
+    say(&mut report, format!(
         "vxlan (Always): converged and all pairs reachable {:.1}s after apply (reachability {:.1}s); vxlan.calico tx for 5 pings: {}; DF ping payload {fit} (= MTU {mtu}) passes, {over} fails",
         vx_conv.as_secs_f64(),
         vx_reach.as_secs_f64(),
@@ -937,12 +1104,23 @@ fn lab_end_to_end() {
         lab.script("stage.sh", &["policy", fw]);
         for n in &c.nodes {
             let ns = lab.node_ns(&n.name);
-            let nft = lab.exec(&ns, &["nft", "list", "table", "inet", "netc"]).status.success();
+            let nft = lab
+                .exec(&ns, &["nft", "list", "table", "inet", "netc"])
+                .status
+                .success();
             let ipt = lab.exec_ok(&ns, &["iptables-save"]);
             let ipt = ipt.contains(":netc-");
             match fw {
-                "nftables" => assert!(nft && !ipt, "{}: nftables backend: table inet netc {nft}, netc- iptables chains {ipt}", n.name),
-                _ => assert!(!nft && ipt, "{}: iptables backend: table inet netc {nft}, netc- iptables chains {ipt}", n.name),
+                "nftables" => assert!(
+                    nft && !ipt,
+                    "{}: nftables backend: table inet netc {nft}, netc- iptables chains {ipt}",
+                    n.name
+                ),
+                _ => assert!(
+                    !nft && ipt,
+                    "{}: iptables backend: table inet netc {nft}, netc- iptables chains {ipt}",
+                    n.name
+                ),
             }
         }
         let t = Instant::now();
@@ -959,12 +1137,15 @@ fn lab_end_to_end() {
         );
         matrices.push((fw, m, secs, retries));
     }
-    assert_eq!(matrices[0].1, matrices[1].1, "nftables and iptables matrices differ");
+    assert_eq!(
+        matrices[0].1, matrices[1].1,
+        "nftables and iptables matrices differ"
+    );
     let m = &matrices[0].1;
     let allowed = m.values().filter(|v| **v).count();
     ran.push("policy(nftables)");
     ran.push("policy(iptables)");
-    report.push(format!(
+    say(&mut report, format!(
         "policy: {} triples ({} workloads x {} others x {} services: {}), {allowed} allowed / {} denied, equal to the intended table under nftables ({:.1}s, {} re-probed) and iptables ({:.1}s, {} re-probed); the two matrices are identical\n{}",
         m.len(),
         c.workloads.len(),
@@ -985,7 +1166,11 @@ fn lab_end_to_end() {
         lab.script("stage.sh", &["ipip"]);
         let reach = wait_for("ipip: every workload reaches every other", || {
             let bad = lab.unreachable_pairs(&c);
-            if bad.is_empty() { Ok(()) } else { Err(bad.join("; ")) }
+            if bad.is_empty() {
+                Ok(())
+            } else {
+                Err(bad.join("; "))
+            }
         });
         let (s, d) = (c.wl("r1n1-w1"), c.wl("r2n2-w1"));
         let before = lab.tx_packets("r1n1", "tunl0");
@@ -993,15 +1178,22 @@ fn lab_end_to_end() {
             assert!(lab.ping(s, d.ip, &[]), "ipip: ping r1n1-w1 -> r2n2-w1");
         }
         let delta = lab.tx_packets("r1n1", "tunl0") - before;
-        assert!(delta >= 5, "ipip: traffic did not go through tunl0 (+{delta})");
+        assert!(
+            delta >= 5,
+            "ipip: traffic did not go through tunl0 (+{delta})"
+        );
         ran.push("ipip");
-        report.push(format!(
+        say(&mut report, format!(
             "ipip (Always): all pairs reachable {:.1}s after apply ({:.1}s total); tunl0 tx +{delta} for 5 pings",
             reach.as_secs_f64(),
             t.elapsed().as_secs_f64()
         ));
     } else {
-        report.push("ipip: NOT RUN — this kernel has no ipip module (`ip link add … type ipip` fails)".into());
+        say(
+            &mut report,
+            "ipip: NOT RUN — this kernel has no ipip module (`ip link add … type ipip` fails)"
+                .into(),
+        );
     }
 
     // ---- 6. teardown ------------------------------------------------------
@@ -1011,21 +1203,33 @@ fn lab_end_to_end() {
     let procs_left = lab_processes();
     let links_after = root_links();
     assert!(ns_left.is_empty(), "namespaces left behind: {ns_left:?}");
-    assert!(procs_left.is_empty(), "processes left behind: {procs_left:?}");
+    assert!(
+        procs_left.is_empty(),
+        "processes left behind: {procs_left:?}"
+    );
     assert!(!Path::new(STATE).exists(), "{STATE} left behind");
     let new_links: Vec<&String> = links_after.difference(&links_before).collect();
-    assert!(new_links.is_empty(), "links left in the root namespace: {new_links:?}");
+    assert!(
+        new_links.is_empty(),
+        "links left in the root namespace: {new_links:?}"
+    );
     ran.push("teardown");
-    report.push("teardown: no namespaces, processes, root-namespace links or files left".into());
+    say(
+        &mut report,
+        "teardown: no namespaces, processes, root-namespace links or files left".into(),
+    );
 
     let text = format!(
         "netc lab e2e — scenarios run: {} ({:.0}s total)\n{}\n",
         ran.join(", "),
         t_all.elapsed().as_secs_f64(),
-        report.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
+        report
+            .iter()
+            .map(|l| format!("  - {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     eprintln!("{text}");
-    println!("{text}");
     let _ = std::fs::write(
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e_lab_report.txt"),
         &text,

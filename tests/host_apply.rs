@@ -23,7 +23,9 @@ fn apply_converges_then_plan_is_empty_and_reapply_writes_nothing() {
     assert!(!writes.is_empty(), "the first apply must write");
 
     // The tunnel, routes and the table exist.
-    let link = lab.ns.exec_ok("ip", &["-d", "link", "show", "vxlan.calico"]);
+    let link = lab
+        .ns
+        .exec_ok("ip", &["-d", "link", "show", "vxlan.calico"]);
     assert!(link.contains("vxlan id 4096"), "{link}");
     assert!(lab
         .ns
@@ -61,7 +63,7 @@ fn plan_detailed_exitcode_and_json() {
     let j = lab.plan_json(&[]);
     assert!(j["summary"]["add"].as_u64().unwrap() > 0);
     // Planning changes nothing.
-    assert_eq!(lab.dump(), before);
+    assert_same(&before, &lab.dump(), "after");
     assert!(lab.take_writes().is_empty());
 }
 
@@ -78,10 +80,8 @@ fn edits_show_exactly_their_changes_and_converge() {
     //    and a new mesh session in bird.conf. Nothing else.
     lab.write_input("node-c.yaml", NODE_C);
     let p = lab.plan_json(&[]);
-    let mut kinds: Vec<(String, String)> = changes(&p)
-        .into_iter()
-        .map(|(r, _, a)| (r, a))
-        .collect();
+    let mut kinds: Vec<(String, String)> =
+        changes(&p).into_iter().map(|(r, _, a)| (r, a)).collect();
     kinds.sort();
     assert_eq!(
         kinds,
@@ -99,7 +99,12 @@ fn edits_show_exactly_their_changes_and_converge() {
         .iter()
         .find(|c| c["resource"] == "file")
         .unwrap()["diff"];
-    assert!(bird.as_str().unwrap().contains("+protocol bgp Mesh_192_168_10_13"), "{bird}");
+    assert!(
+        bird.as_str()
+            .unwrap()
+            .contains("+protocol bgp Mesh_192_168_10_13"),
+        "{bird}"
+    );
     lab.apply_ok(&[]);
     assert!(lab.plan(&[]).stdout.starts_with(b"No changes."));
     lab.take_writes();
@@ -131,7 +136,10 @@ fn edits_show_exactly_their_changes_and_converge() {
     lab.write_input("pools.yaml", &pool("CrossSubnet", "Never"));
     let p = lab.plan_json(&[]);
     let c = changes(&p);
-    assert!(c.iter().any(|(r, _, a)| r == "route" && a == "update"), "{p:#}");
+    assert!(
+        c.iter().any(|(r, _, a)| r == "route" && a == "update"),
+        "{p:#}"
+    );
     for (r, id, _) in &c {
         assert!(
             ["route", "neighbour", "fdb entry", "tunnel", "address"].contains(&r.as_str()),
@@ -191,16 +199,19 @@ fn iptables_backend_converges_and_switching_back_removes_its_chains() {
     let input = lab.ns.exec_ok("iptables", &["-S", "INPUT"]);
     let rules: Vec<&str> = input.lines().filter(|l| l.starts_with("-A")).collect();
     assert_eq!(rules[0], "-A INPUT -j netc-INPUT", "{input}");
-    assert!(lab
-        .ns
-        .exec("nft", &["list", "table", "inet", "netc"])
-        .status
-        .code()
-        != Some(0));
+    assert!(
+        lab.ns
+            .exec("nft", &["list", "table", "inet", "netc"])
+            .status
+            .code()
+            != Some(0)
+    );
     lab.take_writes();
     let o = lab.plan(&["--firewall", "iptables", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(lab.apply_ok(&["--firewall", "iptables"]).contains("No changes."));
+    assert!(lab
+        .apply_ok(&["--firewall", "iptables"])
+        .contains("No changes."));
     assert!(lab.take_writes().is_empty());
 
     // A policy change: one chain re-declared, nothing else.
@@ -208,25 +219,43 @@ fn iptables_backend_converges_and_switching_back_removes_its_chains() {
     let p = lab.plan_json(&["--firewall", "iptables"]);
     let c = changes(&p);
     assert!(!c.is_empty());
-    assert!(c.iter().all(|(r, _, a)| r == "iptables chain" && a == "update"), "{p:#}");
+    assert!(
+        c.iter()
+            .all(|(r, _, a)| r == "iptables chain" && a == "update"),
+        "{p:#}"
+    );
     lab.apply_ok(&["--firewall", "iptables"]);
-    assert!(lab.ns.exec_ok("iptables-save", &[]).contains("--dports 2222"));
+    assert!(lab
+        .ns
+        .exec_ok("iptables-save", &[])
+        .contains("--dports 2222"));
 
     // Someone inserts a rule above netc's jump: netc puts its jump first again.
-    lab.ns
-        .exec_ok("iptables", &["-I", "INPUT", "1", "-s", "198.51.100.1", "-j", "ACCEPT"]);
+    lab.ns.exec_ok(
+        "iptables",
+        &["-I", "INPUT", "1", "-s", "198.51.100.1", "-j", "ACCEPT"],
+    );
     let p = lab.plan_json(&["--firewall", "iptables"]);
     assert_eq!(
         changes(&p),
-        vec![("iptables jumps".into(), "filter INPUT".into(), "update".into())]
+        vec![(
+            "iptables jumps".into(),
+            "filter INPUT".into(),
+            "update".into()
+        )]
     );
     lab.apply_ok(&["--firewall", "iptables"]);
     let input = lab.ns.exec_ok("iptables", &["-S", "INPUT"]);
-    assert!(input.contains("-A INPUT -s 198.51.100.1/32 -j ACCEPT"), "{input}");
+    assert!(
+        input.contains("-A INPUT -s 198.51.100.1/32 -j ACCEPT"),
+        "{input}"
+    );
     let rules: Vec<&str> = input.lines().filter(|l| l.starts_with("-A")).collect();
     assert_eq!(rules[0], "-A INPUT -j netc-INPUT", "{input}");
-    lab.ns
-        .exec_ok("iptables", &["-D", "INPUT", "-s", "198.51.100.1", "-j", "ACCEPT"]);
+    lab.ns.exec_ok(
+        "iptables",
+        &["-D", "INPUT", "-s", "198.51.100.1", "-j", "ACCEPT"],
+    );
 
     // Back to nftables: every netc- chain and jump is gone, foreign rules stay.
     lab.apply_ok(&[]);
@@ -249,9 +278,12 @@ fn guard_refuses_a_host_without_the_node_address() {
     let o = lab.apply(&[]);
     assert_eq!(o.status.code(), Some(1));
     let t = text(&o);
-    assert!(t.contains("does not carry node node-a's address 192.168.10.11"), "{t}");
+    assert!(
+        t.contains("does not carry node node-a's address 192.168.10.11"),
+        "{t}"
+    );
     assert!(t.contains("--force"), "{t}");
-    assert_eq!(lab.dump(), before);
+    assert_same(&before, &lab.dump(), "after");
     assert!(lab.take_writes().is_empty());
     // plan warns, --force applies.
     assert!(text(&lab.plan(&[])).contains("apply will refuse"));
@@ -276,7 +308,7 @@ fn ipip_on_a_kernel_without_ipip_fails_cleanly_before_any_change() {
     let t = text(&o);
     assert!(t.contains("kernel lacks ipip"), "{t}");
     assert!(t.contains("nothing was changed"), "{t}");
-    assert_eq!(lab.dump(), before);
+    assert_same(&before, &lab.dump(), "after");
     assert!(lab.take_writes().is_empty());
 }
 
@@ -294,5 +326,55 @@ fn non_terminal_apply_without_auto_approve_is_refused() {
     let o = lab.netc(&a);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("--auto-approve"), "{}", text(&o));
-    assert_eq!(lab.dump(), before);
+    assert_same(&before, &lab.dump(), "after");
+}
+
+#[test]
+fn emitted_batches_and_netc_apply_make_the_same_kernel_state() {
+    if !ready("batches_agree") {
+        return;
+    }
+    // netc apply works from the IR; `netc build` writes tunnels.batch,
+    // fdb.batch and routes.batch from the same IR. Both must give the host
+    // the same tunnels, addresses, neighbours, FDB entries and routes.
+    let a = Lab::new("batch-a");
+    let b = Lab::new("batch-b");
+    a.write_input("node-c.yaml", NODE_C);
+    b.write_input("node-c.yaml", NODE_C);
+    a.apply_ok(&[]);
+    let out = b.dir.join("build");
+    let o = b.netc(&[
+        "build",
+        "-o",
+        out.to_str().unwrap(),
+        "--node",
+        "node-a",
+        b.input().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for (tool, file) in [
+        ("ip", "tunnels.batch"),
+        ("bridge", "fdb.batch"),
+        ("ip", "routes.batch"),
+    ] {
+        let f = out.join("node-a").join(file);
+        b.ns.exec_ok(tool, &["-batch", f.to_str().unwrap()]);
+    }
+    let read = |lab: &Lab| {
+        let exec = netc_host::exec::Exec::new(Some(lab.ns.name.clone()));
+        let (mut s, _) = netc_host::state::read(&exec, &lab.bird_conf()).unwrap();
+        // Only the kernel objects: the firewall and BIRD are not in the batches.
+        s.nft = Default::default();
+        s.iptables = Default::default();
+        s.bird = Default::default();
+        s
+    };
+    let (sa, sb) = (read(&a), read(&b));
+    assert!(!sa.routes.is_empty() && !sa.links.is_empty() && !sa.fdb.is_empty());
+    let p = netc_host::plan::diff(&sa, &sb);
+    assert!(
+        p.changes.is_empty(),
+        "batches and apply differ: {:#?}",
+        p.changes
+    );
 }

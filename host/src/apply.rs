@@ -7,7 +7,8 @@
 //! step, the reason, and whether the target was restored.
 //!
 //! Test hook: `NETC_INJECT_FAILURE=<step>` (e.g. `routes`) makes that step
-//! fail after its commands ran, to exercise rollback.
+//! fail after its commands ran, and `NETC_INJECT_FAILURE=verify` makes
+//! verification fail, to exercise rollback. Rollbacks and reverts ignore it.
 
 use crate::exec::Exec;
 use crate::plan::{self, BirdOp, Op, Plan, Step, Summary};
@@ -47,11 +48,9 @@ impl std::fmt::Display for ApplyFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{} failed: {}", self.failed, self.cause)?;
         match &self.rollback {
-            Rollback::NothingToUndo => write!(
-                f,
-                "nothing had been changed: {} is as it was",
-                self.target
-            ),
+            Rollback::NothingToUndo => {
+                write!(f, "nothing had been changed: {} is as it was", self.target)
+            }
             Rollback::Restored => write!(
                 f,
                 "rolled back: {} is restored to its state before this apply (verified)",
@@ -67,7 +66,11 @@ impl std::fmt::Display for ApplyFailure {
                     write!(f, "\n  {l}")?;
                 }
                 if let Some(p) = &self.snapshot_file {
-                    write!(f, "\nthe snapshot of the previous state is saved in {}", p.display())?;
+                    write!(
+                        f,
+                        "\nthe snapshot of the previous state is saved in {}",
+                        p.display()
+                    )?;
                 }
                 Ok(())
             }
@@ -207,7 +210,11 @@ pub fn apply(
             snapshot,
         ));
     }
-    match verify::verify(t, exec, desired)? {
+    let mut verified = verify::verify(t, exec, desired)?;
+    if std::env::var("NETC_INJECT_FAILURE").as_deref() == Ok("verify") {
+        verified = Err(vec!["injected failure (NETC_INJECT_FAILURE=verify)".into()]);
+    }
+    match verified {
         Ok(()) => {}
         Err(diffs) => {
             let rb = rollback(exec, t, snapshot);

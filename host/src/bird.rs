@@ -171,7 +171,9 @@ fn bird_error(stdout: &str, stderr: &str, tmp: &str, path: &Path) -> String {
     let lines: Vec<String> = text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("BIRD ") && !l.starts_with("Reading configuration"))
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("BIRD ") && !l.starts_with("Reading configuration")
+        })
         .map(|l| {
             if tmp.is_empty() {
                 l.to_string()

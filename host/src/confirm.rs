@@ -141,7 +141,10 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), Error> {
 fn log(t: &Target, msg: &str) {
     let p = log_path(t);
     if let Some(d) = p.parent() {
-        let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(d);
+        let _ = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(d);
     }
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
@@ -300,7 +303,13 @@ pub fn worker(pending_file: &Path) -> Result<u8, Error> {
     }
     let _guard = lock::acquire(&t.lock_path(), Mode::Exclusive, LOCK_WAIT)?;
     if !still_pending()? {
-        log(&t, &format!("apply {} confirmed at the deadline; reverter exits", first.id));
+        log(
+            &t,
+            &format!(
+                "apply {} confirmed at the deadline; reverter exits",
+                first.id
+            ),
+        );
         return Ok(0);
     }
     log(

@@ -10,7 +10,9 @@
 //! netc's chains from the old one).
 
 use crate::scratch::Scratch;
-use crate::state::{self, Address, BirdFile, BirdState, Link, LinkKind, LiveRoute, RouteSpec, State};
+use crate::state::{
+    self, Address, BirdFile, BirdState, Link, LinkKind, LiveRoute, RouteSpec, State,
+};
 use crate::Error;
 use netc_compiler::ir::{HostIr, TunnelKind};
 use netc_targets::Artifact;
@@ -65,7 +67,9 @@ pub fn build(
                 s.exec
                     .write("nft", &["-f", "-"], Some(text))?
                     .check()
-                    .map_err(|e| Error::Desired(format!("the emitted {NFT_ARTIFACT} does not load: {e}")))?;
+                    .map_err(|e| {
+                        Error::Desired(format!("the emitted {NFT_ARTIFACT} does not load: {e}"))
+                    })?;
                 st.nft = state::nft::read(&s.exec)?;
             }
         }
@@ -82,7 +86,9 @@ pub fn build(
                         .write(restore, &["--noflush"], Some(text))?
                         .check()
                         .map_err(|e| {
-                            Error::Desired(format!("the emitted {fam} iptables rules do not load: {e}"))
+                            Error::Desired(format!(
+                                "the emitted {fam} iptables rules do not load: {e}"
+                            ))
                         })?;
                 }
                 st.iptables = state::iptables::read(&s.exec)?;
@@ -250,7 +256,10 @@ fn check_name(what: &str, s: &str) -> Result<(), Error> {
     if safe_ifname(s) {
         Ok(())
     } else {
-        Err(Error::Desired(format!("{what} `{}` is not a valid interface name", s.escape_debug())))
+        Err(Error::Desired(format!(
+            "{what} `{}` is not a valid interface name",
+            s.escape_debug()
+        )))
     }
 }
 
@@ -258,6 +267,9 @@ fn check_mac(what: &str, s: &str) -> Result<(), Error> {
     if safe_mac(s) {
         Ok(())
     } else {
-        Err(Error::Desired(format!("{what} MAC `{}` is not xx:xx:xx:xx:xx:xx", s.escape_debug())))
+        Err(Error::Desired(format!(
+            "{what} MAC `{}` is not xx:xx:xx:xx:xx:xx",
+            s.escape_debug()
+        )))
     }
 }

@@ -132,13 +132,23 @@ impl Exec {
     }
 
     /// Run a command that changes the target; it is recorded.
-    pub fn write(&self, prog: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, ExecError> {
+    pub fn write(
+        &self,
+        prog: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> Result<Output, ExecError> {
         self.record(&describe(prog, args, stdin));
         self.run_in_target(prog, args, stdin)
     }
 
     /// Run a command outside the target namespace (not recorded).
-    pub fn host(&self, prog: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, ExecError> {
+    pub fn host(
+        &self,
+        prog: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> Result<Output, ExecError> {
         run(prog, args, stdin)
     }
 
@@ -162,7 +172,11 @@ impl Exec {
             w.push(what.to_string());
         }
         if let Some(p) = &self.log_file {
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(p) {
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+            {
                 let _ = writeln!(f, "{}", what.replace('\n', " "));
             }
         }

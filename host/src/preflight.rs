@@ -113,10 +113,9 @@ pub fn tools(plan: &Plan) -> Result<(), Error> {
                 Op::Ip { .. } => need.push(("ip", "iproute2")),
                 Op::Bridge { .. } => need.push(("bridge", "iproute2")),
                 Op::Nft { .. } => need.push(("nft", "nftables")),
-                Op::IptRestore { family, .. } => need.push((
-                    crate::state::iptables::tools(family).1,
-                    "iptables",
-                )),
+                Op::IptRestore { family, .. } => {
+                    need.push((crate::state::iptables::tools(family).1, "iptables"))
+                }
                 Op::Bird(_) => {}
             }
         }

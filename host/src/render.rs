@@ -87,10 +87,15 @@ pub fn text(plan: &Plan, ctx: &Context) -> String {
         paint(c, "1", ctx.node),
         ctx.target
     );
-    let used: Vec<Action> = [Action::Create, Action::Update, Action::Replace, Action::Delete]
-        .into_iter()
-        .filter(|a| plan.changes.iter().any(|x| x.action == *a))
-        .collect();
+    let used: Vec<Action> = [
+        Action::Create,
+        Action::Update,
+        Action::Replace,
+        Action::Delete,
+    ]
+    .into_iter()
+    .filter(|a| plan.changes.iter().any(|x| x.action == *a))
+    .collect();
     let _ = writeln!(out, "Symbols:");
     for a in used {
         let what = match a {
@@ -105,7 +110,11 @@ pub fn text(plan: &Plan, ctx: &Context) -> String {
     for ch in &plan.changes {
         if last != Some(ch.step) {
             let _ = writeln!(out);
-            let _ = writeln!(out, "  {}", paint(c, "1", &format!("# {}", ch.step.label())));
+            let _ = writeln!(
+                out,
+                "  {}",
+                paint(c, "1", &format!("# {}", ch.step.label()))
+            );
             last = Some(ch.step);
         }
         change(&mut out, ch, ctx);
@@ -177,12 +186,7 @@ fn change(out: &mut String, ch: &Change, ctx: &Context) {
     }
     for l in &ch.lines {
         let s = l.sign.to_string();
-        let _ = writeln!(
-            out,
-            "      {} {}",
-            paint(c, sign_color(&s), &s),
-            l.text
-        );
+        let _ = writeln!(out, "      {} {}", paint(c, sign_color(&s), &s), l.text);
     }
     if let Some(d) = &ch.diff {
         for l in d.lines() {
@@ -203,7 +207,13 @@ fn change(out: &mut String, ch: &Change, ctx: &Context) {
 }
 
 /// The plan as JSON (what `--format json` prints).
-pub fn json(plan: &Plan, node: &str, target: &crate::Target, fingerprint: &str, warnings: &[String]) -> Value {
+pub fn json(
+    plan: &Plan,
+    node: &str,
+    target: &crate::Target,
+    fingerprint: &str,
+    warnings: &[String],
+) -> Value {
     // Secrets never reach a Change or an Op in clear (bird.conf diffs are
     // masked when built; BIRD ops do not serialise their contents).
     let s = plan.summary();

@@ -8,7 +8,11 @@ use crate::target::Target;
 use crate::Error;
 
 /// Ok(()) when the live state matches `want`; Err(list of differences) otherwise.
-pub fn verify(t: &Target, exec: &crate::exec::Exec, want: &State) -> Result<Result<(), Vec<String>>, Error> {
+pub fn verify(
+    t: &Target,
+    exec: &crate::exec::Exec,
+    want: &State,
+) -> Result<Result<(), Vec<String>>, Error> {
     let (live, _) = state::read(exec, &t.bird_config)?;
     Ok(compare(&live, want))
 }

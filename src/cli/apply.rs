@@ -47,7 +47,7 @@ pub struct Args {
 
 enum Source {
     Saved(Box<SavedPlan>),
-    Compiled(planc::NodeInput),
+    Compiled(Box<planc::NodeInput>),
 }
 
 fn saved_plan(paths: &[PathBuf]) -> anyhow::Result<Option<SavedPlan>> {
@@ -85,18 +85,25 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                             );
                         }
                     }
-                    Source::Compiled(i)
+                    Source::Compiled(Box::new(i))
                 }
                 Err(code) => return Ok(code),
             }
         }
     };
     let (target, ir, artifacts) = match &source {
-        Source::Saved(s) => (s.target.clone(), s.ir.clone(), s.artifacts(&a.target.secrets()?)?),
+        Source::Saved(s) => (
+            s.target.clone(),
+            s.ir.clone(),
+            s.artifacts(&a.target.secrets()?)?,
+        ),
         Source::Compiled(i) => (a.target.target(), i.ir.clone(), i.artifacts.clone()),
     };
 
     let session = Session::open(target.clone(), Mode::Exclusive, a.target.lock_timeout)?;
+    // Even a no-op apply waits for the pending decision: it must not look
+    // like a confirmation.
+    netc_host::confirm::refuse_if_pending(&target)?;
     let planned = session.plan(&ir, &artifacts, a.force)?;
     if let Source::Saved(s) = &source {
         if planned.fingerprint != s.live_fingerprint || planned.plan.changes != s.changes {

@@ -162,8 +162,8 @@ pub fn compile_node(
     let previous = super::build::read_lock(&lock_path)?;
     let secrets = t.secrets()?;
     let compiled = pipeline::compile(model, previous.as_ref(), Some(node), &secrets)?;
-    let lock_update = (previous.as_ref() != Some(&compiled.lock))
-        .then(|| (lock_path, compiled.lock.to_text()));
+    let lock_update =
+        (previous.as_ref() != Some(&compiled.lock)).then(|| (lock_path, compiled.lock.to_text()));
     let n = compiled
         .nodes
         .into_iter()
@@ -265,7 +265,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
 }
 
 /// Refuse planning options that a saved plan fixes.
-pub fn check_saved_options(t: &TargetArgs, node: Option<&str>, saved: &SavedPlan) -> anyhow::Result<()> {
+pub fn check_saved_options(
+    t: &TargetArgs,
+    node: Option<&str>,
+    saved: &SavedPlan,
+) -> anyhow::Result<()> {
     if let Some(n) = node {
         if n != saved.node {
             bail!("the saved plan is for node {}, not {n}", saved.node);
@@ -281,10 +285,16 @@ pub fn check_saved_options(t: &TargetArgs, node: Option<&str>, saved: &SavedPlan
         diffs.push(format!("--firewall (plan: {})", want.firewall.name()));
     }
     if t.bird_config.is_some() && given.bird_config != want.bird_config {
-        diffs.push(format!("--bird-config (plan: {})", want.bird_config.display()));
+        diffs.push(format!(
+            "--bird-config (plan: {})",
+            want.bird_config.display()
+        ));
     }
     if t.bird_socket.is_some() && given.bird_socket != want.bird_socket {
-        diffs.push(format!("--bird-socket (plan: {})", want.bird_socket.display()));
+        diffs.push(format!(
+            "--bird-socket (plan: {})",
+            want.bird_socket.display()
+        ));
     }
     if !diffs.is_empty() {
         bail!(

@@ -121,7 +121,19 @@ pub struct Lab {
 impl Lab {
     pub fn new(name: &str) -> Lab {
         let ns = Netns::new(name);
-        ns.exec_ok("ip", &["link", "add", "eth0", "type", "veth", "peer", "name", "underlay0"]);
+        ns.exec_ok(
+            "ip",
+            &[
+                "link",
+                "add",
+                "eth0",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "underlay0",
+            ],
+        );
         ns.exec_ok("ip", &["addr", "add", "192.168.10.11/24", "dev", "eth0"]);
         ns.exec_ok("ip", &["link", "set", "eth0", "up"]);
         ns.exec_ok("ip", &["link", "set", "underlay0", "up"]);
@@ -242,12 +254,28 @@ impl Lab {
 
     /// Everything observable on the target, as text: ruleset, routes, links,
     /// IPv4 addresses, permanent neighbours, FDB, iptables (comments and
-    /// empty built-in-only tables dropped), the BIRD config.
+    /// empty built-in-only tables dropped), the BIRD config. IPv6 link-local
+    /// and multicast lines are left out: the kernel adds them on its own,
+    /// some time after a link comes up.
     pub fn dump(&self) -> String {
         let mut s = String::new();
+        // nft tables, except the ones iptables-nft keeps (compared through
+        // iptables-save below: their chain order in nft's listing is
+        // creation order, which a rollback does not preserve).
+        s.push_str("## nft list ruleset (without iptables-nft's tables)\n");
+        for t in self.ns.exec_ok("nft", &["list", "tables"]).lines() {
+            let f: Vec<&str> = t.split_whitespace().collect();
+            if f.len() != 3 {
+                continue;
+            }
+            let xt = matches!(f[1], "ip" | "ip6")
+                && matches!(f[2], "filter" | "nat" | "raw" | "mangle" | "security");
+            if !xt {
+                s.push_str(&self.ns.exec_ok("nft", &["list", "table", f[1], f[2]]));
+            }
+        }
         for (cmd, args) in [
-            ("nft", vec!["list", "ruleset"]),
-            ("ip", vec!["route", "show", "table", "all"]),
+            ("ip", vec!["-4", "route", "show", "table", "all"]),
             ("ip", vec!["-6", "route", "show", "table", "all"]),
             ("ip", vec!["-d", "link", "show"]),
             ("ip", vec!["-4", "addr", "show"]),
@@ -255,12 +283,23 @@ impl Lab {
             ("bridge", vec!["fdb", "show"]),
         ] {
             s.push_str(&format!("## {cmd} {}\n", args.join(" ")));
-            s.push_str(&self.ns.exec_ok(cmd, &args));
+            for l in self.ns.exec_ok(cmd, &args).lines() {
+                let noise = l.contains("fe80:")
+                    || l.contains("ff00::/8")
+                    || l.starts_with("33:33:")
+                    || l.starts_with("01:00:5e:");
+                if !noise {
+                    s.push_str(l);
+                    s.push('\n');
+                }
+            }
         }
         s.push_str("## iptables-save\n");
         s.push_str(&iptables_rules(&self.ns.exec_ok("iptables-save", &[])));
         s.push_str("## bird.conf\n");
-        s.push_str(&std::fs::read_to_string(self.bird_conf()).unwrap_or_else(|_| "(none)\n".into()));
+        s.push_str(
+            &std::fs::read_to_string(self.bird_conf()).unwrap_or_else(|_| "(none)\n".into()),
+        );
         s
     }
 
@@ -289,14 +328,39 @@ impl Lab {
             "table ip foreign {\n chain input { type filter hook input priority 10; policy accept; tcp dport 9999 counter accept; }\n}\n",
         );
         assert!(o.status.success(), "{}", text(&o));
-        self.ns
-            .exec_ok("ip", &["route", "add", "blackhole", "10.99.0.0/24", "proto", "static"]);
-        self.ns
-            .exec_ok("ip", &["route", "add", "10.98.0.0/24", "via", "192.168.10.1", "proto", "boot"]);
-        self.ns
-            .exec_ok("ip", &["link", "add", "fveth0", "type", "veth", "peer", "name", "fveth1"]);
-        self.ns
-            .exec_ok("iptables", &["-A", "INPUT", "-s", "203.0.113.7", "-j", "DROP"]);
+        self.ns.exec_ok(
+            "ip",
+            &[
+                "route",
+                "add",
+                "blackhole",
+                "10.99.0.0/24",
+                "proto",
+                "static",
+            ],
+        );
+        self.ns.exec_ok(
+            "ip",
+            &[
+                "route",
+                "add",
+                "10.98.0.0/24",
+                "via",
+                "192.168.10.1",
+                "proto",
+                "boot",
+            ],
+        );
+        self.ns.exec_ok(
+            "ip",
+            &[
+                "link", "add", "fveth0", "type", "veth", "peer", "name", "fveth1",
+            ],
+        );
+        self.ns.exec_ok(
+            "iptables",
+            &["-A", "INPUT", "-s", "203.0.113.7", "-j", "DROP"],
+        );
     }
 
     /// The foreign objects, as text (they must never change).
@@ -305,7 +369,12 @@ impl Lab {
         s.push_str(&self.ns.exec_ok("ip", &["route", "show", "proto", "static"]));
         s.push_str(&self.ns.exec_ok("ip", &["route", "show", "proto", "boot"]));
         s.push_str(&self.ns.exec_ok("ip", &["-d", "link", "show", "fveth0"]));
-        s.push_str(&self.ns.exec_ok("iptables", &["-S", "INPUT"]).replace("-A INPUT -j netc-INPUT\n", ""));
+        s.push_str(
+            &self
+                .ns
+                .exec_ok("iptables", &["-S", "INPUT"])
+                .replace("-A INPUT -j netc-INPUT\n", ""),
+        );
         s
     }
 }
@@ -316,36 +385,61 @@ impl Drop for Lab {
     }
 }
 
-/// iptables-save without comments and without tables that only hold empty
-/// built-in chains (iptables-nft creates those on first use; they are not
-/// netc's and carry no rule).
+/// iptables-save, canonical: without comments and counters, chains sorted
+/// by name (rules keep their order within a chain), and without tables that
+/// only hold empty built-in chains (iptables-nft creates those on first use;
+/// they are not netc's and carry no rule).
 pub fn iptables_rules(save: &str) -> String {
+    use std::collections::BTreeMap;
     let mut out = String::new();
-    let mut block: Vec<&str> = Vec::new();
+    let mut table = String::new();
+    let mut decls: Vec<String> = Vec::new();
+    let mut rules: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for line in save.lines() {
         if line.starts_with('#') {
             continue;
         }
-        block.push(line);
-        if line == "COMMIT" {
-            let interesting = block.iter().any(|l| {
-                l.starts_with("-A ") || (l.starts_with(':') && l.split_whitespace().nth(1) == Some("-"))
-            });
-            if interesting {
-                for l in &block {
-                    // Counters vary with traffic.
-                    let l = match l.find(" [") {
-                        Some(i) if l.starts_with(':') => &l[..i],
-                        _ => l,
-                    };
-                    out.push_str(l);
+        if let Some(t) = line.strip_prefix('*') {
+            table = t.to_string();
+            decls.clear();
+            rules.clear();
+        } else if let Some(d) = line.strip_prefix(':') {
+            let d = d.split(" [").next().unwrap_or(d);
+            decls.push(d.to_string());
+        } else if let Some(r) = line.strip_prefix("-A ") {
+            let chain = r.split_whitespace().next().unwrap_or("").to_string();
+            rules.entry(chain).or_default().push(line.to_string());
+        } else if line == "COMMIT" {
+            let user_chain = decls
+                .iter()
+                .any(|d| d.split_whitespace().nth(1) == Some("-"));
+            if user_chain || !rules.is_empty() {
+                decls.sort();
+                out.push_str(&format!("*{table}\n"));
+                for d in &decls {
+                    out.push_str(&format!(":{d}\n"));
+                }
+                for r in rules.values().flatten() {
+                    out.push_str(r);
                     out.push('\n');
                 }
+                out.push_str("COMMIT\n");
             }
-            block.clear();
         }
     }
     out
+}
+
+/// Assert two dumps are equal, showing only the difference.
+#[track_caller]
+pub fn assert_same(before: &str, after: &str, what: &str) {
+    if before != after {
+        let d = similar::TextDiff::from_lines(before, after);
+        panic!(
+            "{what}: the state differs\n{}",
+            d.unified_diff().context_radius(2).header("before", "after")
+        );
+    }
 }
 
 /// The (resource, id, action) triples of a JSON plan.

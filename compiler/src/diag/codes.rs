@@ -115,7 +115,7 @@ codes! {
     SELECTS_NOTHING = "W0508", "selector selects no node",
         "The selector matches none of the declared nodes, so the resource has no effect.";
     EBGP_RR_CLIENT = "E0509", "eBGP neighbor as route-reflector client",
-        "A route reflector would make this peer an `rr client`, but the peer is in a different AS. BIRD rejects the whole config (\"Only internal neighbor can be RR client\") and the node keeps no sessions. Give both the same AS or peer with a node outside the RR role.";
+        "A route reflector peers with a node that has no (or another) cluster ID, so the node is meant to be its route-reflector client, but the two are in different ASes. Route reflection only exists within one AS: BIRD refuses `rr client` on such a session (\"Only internal neighbor can be RR client\", which fails the whole config in Calico's fork), and Calico and netc therefore make it a plain eBGP session on which the client never receives the reflected routes. Give both nodes the same AS, or peer the node with a reflector in its own AS.";
     LOCAL_WORKLOAD = "E0510", "invalid localWorkloadSelector",
         "localWorkloadSelector excludes peerIP and peerSelector and requires asNumber.";
     BAD_AS = "E0511", "invalid AS number",

@@ -510,8 +510,14 @@ impl Stage {
 
 pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Firewall {
     let m: &Model = c.model;
+    let t0 = std::time::Instant::now();
     let world = World::new(m);
+    let t1 = std::time::Instant::now();
     let policies = collect_policies(m);
+    let t2 = std::time::Instant::now();
+    struct T(std::time::Instant, std::time::Instant, std::time::Instant);
+    impl Drop for T { fn drop(&mut self) { let t3 = std::time::Instant::now(); eprintln!("FWT {} {} {}", (self.1-self.0).as_micros(), (self.2-self.1).as_micros(), (t3-self.2).as_micros()); } }
+    let _t = T(t0, t1, t2);
     let mut b = Builder {
         world: &world,
         policies: &policies,

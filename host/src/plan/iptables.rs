@@ -55,8 +55,16 @@ fn prefix(t: &IptTable) -> String {
 }
 
 fn diff_table(l: &IptTable, w: &IptTable, changes: &mut Vec<Change>) -> Option<String> {
-    let lc: BTreeMap<&str, &Vec<String>> = l.chains.iter().map(|c| (c.name.as_str(), &c.rules)).collect();
-    let wc: BTreeMap<&str, &Vec<String>> = w.chains.iter().map(|c| (c.name.as_str(), &c.rules)).collect();
+    let lc: BTreeMap<&str, &Vec<String>> = l
+        .chains
+        .iter()
+        .map(|c| (c.name.as_str(), &c.rules))
+        .collect();
+    let wc: BTreeMap<&str, &Vec<String>> = w
+        .chains
+        .iter()
+        .map(|c| (c.name.as_str(), &c.rules))
+        .collect();
     let mut declare = Vec::new();
     let mut fill = Vec::new();
     let mut remove = Vec::new();
@@ -67,8 +75,13 @@ fn diff_table(l: &IptTable, w: &IptTable, changes: &mut Vec<Change>) -> Option<S
     for (name, rules) in &lc {
         if !wc.contains_key(name) {
             changes.push(
-                Change::new(Step::Firewall, Action::Delete, "iptables chain", format!("{p} {name}"))
-                    .note(format!("with {} rules", rules.len())),
+                Change::new(
+                    Step::Firewall,
+                    Action::Delete,
+                    "iptables chain",
+                    format!("{p} {name}"),
+                )
+                .note(format!("with {} rules", rules.len())),
             );
             remove.push(*name);
         }
@@ -130,7 +143,10 @@ fn diff_table(l: &IptTable, w: &IptTable, changes: &mut Vec<Change>) -> Option<S
     let chains: BTreeSet<&String> = lj.keys().chain(wj.keys()).collect();
     for chain in chains {
         let empty = Vec::new();
-        let (o, n) = (lj.get(chain).unwrap_or(&empty), wj.get(chain).unwrap_or(&empty));
+        let (o, n) = (
+            lj.get(chain).unwrap_or(&empty),
+            wj.get(chain).unwrap_or(&empty),
+        );
         if o == n {
             continue;
         }
@@ -194,4 +210,62 @@ fn diff_table(l: &IptTable, w: &IptTable, changes: &mut Vec<Change>) -> Option<S
     }
     s.push_str("COMMIT\n");
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{IptChain, IptJump};
+
+    fn state(rules: &[&str], jump_pos: Option<usize>, extra_chain: bool) -> IptState {
+        let mut chains = vec![IptChain {
+            name: "netc-INPUT".into(),
+            rules: rules.iter().map(|s| s.to_string()).collect(),
+        }];
+        if extra_chain {
+            chains.push(IptChain {
+                name: "netc-old".into(),
+                rules: vec!["-j ACCEPT".into()],
+            });
+        }
+        IptState {
+            tables: vec![IptTable {
+                family: "ipv4".into(),
+                name: "filter".into(),
+                chains,
+                jumps: jump_pos
+                    .map(|pos| IptJump {
+                        chain: "INPUT".into(),
+                        spec: "-j netc-INPUT".into(),
+                        pos,
+                    })
+                    .into_iter()
+                    .collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn changed_chain_redeclared_stale_chain_removed_jump_moved_first() {
+        let live = state(&["-p tcp --dport 22 -j ACCEPT"], Some(1), true);
+        let want = state(&["-p tcp --dport 2222 -j ACCEPT"], Some(0), false);
+        let (changes, ops) = diff(&live, &want);
+        assert_eq!(changes.len(), 3, "{changes:#?}");
+        let Op::IptRestore { family, script } = &ops[0] else {
+            panic!()
+        };
+        assert_eq!(family, "ipv4");
+        assert_eq!(
+            script,
+            "*filter\n:netc-INPUT - [0:0]\n-D INPUT -j netc-INPUT\n-F netc-old\n-X netc-old\n\
+             -A netc-INPUT -p tcp --dport 2222 -j ACCEPT\n-I INPUT 1 -j netc-INPUT\nCOMMIT\n"
+        );
+    }
+
+    #[test]
+    fn equal_states_need_nothing() {
+        let s = state(&["-j ACCEPT"], Some(0), false);
+        let (c, o) = diff(&s, &s.clone());
+        assert!(c.is_empty() && o.is_empty());
+    }
 }

@@ -55,7 +55,11 @@ fn create_cmds(d: &Link) -> Vec<String> {
             if let Some(p) = parent {
                 c.push_str(&format!(" dev {p}"));
             }
-            c.push_str(if *learning { " learning" } else { " nolearning" });
+            c.push_str(if *learning {
+                " learning"
+            } else {
+                " nolearning"
+            });
             v.push(c);
         }
         // tunl0 is the fallback device the ipip module creates in every
@@ -112,7 +116,10 @@ pub fn diff(live: &State, desired: &State) -> (Vec<Change>, Vec<Op>, Vec<String>
         }
         if matches!(l.kind, LinkKind::Ipip { .. }) {
             // The kernel's fallback device cannot be deleted: disable it.
-            c.note = Some("tunl0 is the kernel's fallback device: it is set down and its addresses removed".into());
+            c.note = Some(
+                "tunl0 is the kernel's fallback device: it is set down and its addresses removed"
+                    .into(),
+            );
             batch.push(format!("link set {name} down"));
             batch.push(format!("addr flush dev {name}"));
         } else {
@@ -144,10 +151,17 @@ pub fn diff(live: &State, desired: &State) -> (Vec<Change>, Vec<Op>, Vec<String>
                 let mut replace = false;
                 if li != di && !fallback_ipip {
                     replace = true;
-                    let names: BTreeSet<&str> = li.iter().chain(di.iter()).map(|(k, _)| *k).collect();
+                    let names: BTreeSet<&str> =
+                        li.iter().chain(di.iter()).map(|(k, _)| *k).collect();
                     for k in names {
-                        let o = li.iter().find(|(n, _)| *n == k).and_then(|(_, v)| v.clone());
-                        let n = di.iter().find(|(n, _)| *n == k).and_then(|(_, v)| v.clone());
+                        let o = li
+                            .iter()
+                            .find(|(n, _)| *n == k)
+                            .and_then(|(_, v)| v.clone());
+                        let n = di
+                            .iter()
+                            .find(|(n, _)| *n == k)
+                            .and_then(|(_, v)| v.clone());
                         if o != n {
                             attrs.push(Attr {
                                 name: k.to_string(),
@@ -384,7 +398,9 @@ pub fn diff_neighbors(
                         Some(dst.to_string()),
                     ),
                 );
-                br.push(format!("fdb append {mac} dev {dev} dst {dst} self permanent"));
+                br.push(format!(
+                    "fdb append {mac} dev {dev} dst {dst} self permanent"
+                ));
             }
             None => {
                 changes.push(

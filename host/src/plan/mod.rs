@@ -65,7 +65,9 @@ impl Step {
         let s = s.to_ascii_lowercase();
         Step::ALL.into_iter().find(|st| {
             st.label().to_ascii_lowercase() == s
-                || serde_json::to_value(st).ok().and_then(|v| v.as_str().map(str::to_string))
+                || serde_json::to_value(st)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
                     == Some(s.clone())
         })
     }
@@ -198,9 +200,13 @@ pub enum BirdOp {
 #[serde(tag = "tool", rename_all = "kebab-case")]
 pub enum Op {
     /// `ip -batch -`, one line per command.
-    Ip { batch: Vec<String> },
+    Ip {
+        batch: Vec<String>,
+    },
     /// `bridge -batch -`.
-    Bridge { batch: Vec<String> },
+    Bridge {
+        batch: Vec<String>,
+    },
     /// `nft -f -`: one transaction. `full`: replaces the whole table;
     /// otherwise a delta, with the full replacement as `fallback`.
     Nft {
@@ -210,7 +216,10 @@ pub enum Op {
         fallback: Option<String>,
     },
     /// `iptables-restore --noflush` (or ip6tables-restore for `ipv6`).
-    IptRestore { family: String, script: String },
+    IptRestore {
+        family: String,
+        script: String,
+    },
     Bird(BirdOp),
 }
 
@@ -303,4 +312,103 @@ pub fn diff(live: &State, desired: &State) -> Plan {
     let (c, o) = bird::diff(&live.bird, &desired.bird);
     plan.push(Step::Bird, c, o);
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Address, Link, LinkKind, LiveRoute, RouteSpec};
+    use netc_compiler::ir::Neighbor;
+
+    fn state(vni: u32) -> State {
+        State {
+            links: vec![Link {
+                name: "vxlan.calico".into(),
+                kind: LinkKind::Vxlan {
+                    vni,
+                    port: 4789,
+                    local: Some("192.168.10.11".parse().unwrap()),
+                    parent: Some("eth0".into()),
+                    learning: false,
+                },
+                mtu: 1450,
+                mac: Some("66:00:00:00:00:01".into()),
+                up: true,
+            }],
+            addresses: vec![Address {
+                dev: "vxlan.calico".into(),
+                addr: "10.250.0.0/32".parse().unwrap(),
+            }],
+            neighbors: vec![Neighbor {
+                dev: "vxlan.calico".into(),
+                ip: "10.250.0.64".parse().unwrap(),
+                mac: "66:00:00:00:00:02".into(),
+            }],
+            routes: vec![LiveRoute {
+                table: None,
+                dst: "10.250.0.64/26".parse().unwrap(),
+                metric: None,
+                spec: RouteSpec::Via {
+                    gateway: "10.250.0.64".parse().unwrap(),
+                    dev: Some("vxlan.calico".into()),
+                    onlink: true,
+                },
+            }],
+            ..State::default()
+        }
+    }
+
+    #[test]
+    fn replacing_a_tunnel_recreates_what_hangs_on_it_in_order() {
+        let p = diff(&state(1), &state(4096));
+        let got: Vec<(Action, &str)> = p
+            .changes
+            .iter()
+            .map(|c| (c.action, c.resource.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Action::Replace, "tunnel"),
+                (Action::Create, "address"),
+                (Action::Create, "neighbour"),
+                (Action::Create, "route"),
+            ]
+        );
+        let vni = &p.changes[0].attrs[0];
+        assert_eq!((vni.name.as_str(), vni.forces_replacement), ("vni", true));
+        let steps: Vec<Step> = p.steps.iter().map(|s| s.step).collect();
+        assert_eq!(steps, vec![Step::Links, Step::Addresses, Step::Neighbors, Step::Routes]);
+        let s = p.summary();
+        assert_eq!((s.add, s.change, s.destroy), (4, 0, 1));
+    }
+
+    #[test]
+    fn destroying_a_tunnel_takes_its_dependents_along() {
+        let mut want = State::default();
+        want.routes.clear();
+        let p = diff(&state(4096), &want);
+        assert_eq!(p.changes.len(), 1, "{:#?}", p.changes);
+        assert_eq!(p.changes[0].action, Action::Delete);
+        let Op::Ip { batch } = &p.steps[0].ops[0] else {
+            panic!()
+        };
+        assert_eq!(batch, &vec!["link del vxlan.calico".to_string()]);
+    }
+
+    #[test]
+    fn mtu_change_is_in_place() {
+        let mut want = state(4096);
+        want.links[0].mtu = 1400;
+        let p = diff(&state(4096), &want);
+        assert_eq!(p.changes.len(), 1);
+        assert_eq!(p.changes[0].action, Action::Update);
+        let Op::Ip { batch } = &p.steps[0].ops[0] else {
+            panic!()
+        };
+        assert_eq!(
+            batch,
+            &vec!["link set vxlan.calico address 66:00:00:00:00:01 mtu 1400 up".to_string()]
+        );
+    }
 }

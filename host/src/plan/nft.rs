@@ -235,7 +235,10 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
                     &format!("nft {}", s.kind),
                     format!("{T} {name}"),
                 )
-                .note(format!("with {}", count(s.elems.len(), "element", "elements"))),
+                .note(format!(
+                    "with {}",
+                    count(s.elems.len(), "element", "elements")
+                )),
             );
             d.teardown.push(format!("delete {} {T} {name}", s.kind));
         }
@@ -330,8 +333,13 @@ fn diff_chains(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &
     for (name, c) in &lb {
         if !wb.contains_key(name) {
             changes.push(
-                Change::new(Step::Firewall, Action::Delete, "nft chain", format!("{T} {name}"))
-                    .note(format!("with {}", count(c.rules.len(), "rule", "rules"))),
+                Change::new(
+                    Step::Firewall,
+                    Action::Delete,
+                    "nft chain",
+                    format!("{T} {name}"),
+                )
+                .note(format!("with {}", count(c.rules.len(), "rule", "rules"))),
             );
             removed.push(*name);
         }
@@ -361,7 +369,12 @@ fn diff_chains(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &
         if !decl_changed && lk == wk {
             continue;
         }
-        let mut c = Change::new(Step::Firewall, Action::Update, "nft chain", format!("{T} {name}"));
+        let mut c = Change::new(
+            Step::Firewall,
+            Action::Update,
+            "nft chain",
+            format!("{T} {name}"),
+        );
         if decl_changed {
             d.possible = false;
             c = c.attr(
@@ -391,7 +404,14 @@ fn diff_chains(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &
                     new_index, new_len, ..
                 } => {
                     let next = next_kept(&ops[i + 1..], l);
-                    insert_rules(d, &mut c, name, &w.rules[new_index..new_index + new_len], kept_before, next);
+                    insert_rules(
+                        d,
+                        &mut c,
+                        name,
+                        &w.rules[new_index..new_index + new_len],
+                        kept_before,
+                        next,
+                    );
                 }
                 DiffOp::Replace {
                     old_index,
@@ -401,7 +421,14 @@ fn diff_chains(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &
                 } => {
                     delete_rules(d, &mut c, name, &l.rules[old_index..old_index + old_len]);
                     let next = next_kept(&ops[i + 1..], l);
-                    insert_rules(d, &mut c, name, &w.rules[new_index..new_index + new_len], kept_before, next);
+                    insert_rules(
+                        d,
+                        &mut c,
+                        name,
+                        &w.rules[new_index..new_index + new_len],
+                        kept_before,
+                        next,
+                    );
                 }
             }
         }
@@ -494,4 +521,108 @@ fn elide_context(lines: &mut Vec<Line>) {
         }
     }
     *lines = out;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(handle: u64, port: u16) -> NftRule {
+        NftRule {
+            handle,
+            body: json!({ "expr": [{ "match": { "right": port } }, { "accept": null }] }),
+            text: format!("tcp dport {port} accept"),
+        }
+    }
+
+    fn table(rules: Vec<NftRule>, elems: &[&str]) -> NftState {
+        NftState {
+            present: true,
+            sets: vec![NftSet {
+                kind: "set".into(),
+                name: "s4".into(),
+                decl: json!({ "type": "ipv4_addr", "flags": ["interval"] }),
+                decl_text: "type ipv4_addr; flags interval".into(),
+                elems: elems.iter().map(|e| json!(e)).collect(),
+            }],
+            chains: vec![NftChain {
+                name: "pol".into(),
+                decl: json!({ "name": "pol" }),
+                decl_text: String::new(),
+                rules,
+            }],
+            others: Vec::new(),
+            text: "table inet netc {\n}\n".into(),
+        }
+    }
+
+    fn script(ops: &[Op]) -> (String, bool) {
+        match &ops[0] {
+            Op::Nft { script, full, .. } => (script.clone(), *full),
+            _ => panic!("not nft"),
+        }
+    }
+
+    #[test]
+    fn rules_are_deleted_by_handle_and_inserted_in_place() {
+        let ports = |ps: &[u16]| -> Vec<NftRule> {
+            ps.iter().enumerate().map(|(i, p)| rule(10 + i as u64, *p)).collect()
+        };
+        // Live: 1 2 3 4 … 20 (handles 10..); desired: 0 1 2 33 4 … 20 21.
+        let live_ports: Vec<u16> = (1..=20).collect();
+        let mut want_ports = vec![0];
+        want_ports.extend(1..=20);
+        want_ports[3] = 33;
+        want_ports.push(21);
+        let live = table(ports(&live_ports), &["10.0.0.1"]);
+        let want = table(ports(&want_ports), &["10.0.0.1"]);
+        let (changes, ops) = diff(&live, &want);
+        assert_eq!(changes.len(), 1);
+        let (s, full) = script(&ops);
+        assert!(!full, "{s}");
+        assert_eq!(
+            s,
+            "insert rule inet netc pol position 10 tcp dport 0 accept\n\
+             delete rule inet netc pol handle 12\n\
+             add rule inet netc pol position 11 tcp dport 33 accept\n\
+             add rule inet netc pol position 29 tcp dport 21 accept\n"
+        );
+    }
+
+    #[test]
+    fn set_elements_change_one_by_one() {
+        let live = table(vec![rule(5, 22)], &["10.0.0.1", "10.0.0.2"]);
+        let want = table(vec![rule(9, 22)], &["10.0.0.2", "10.0.0.3"]);
+        let (changes, ops) = diff(&live, &want);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].resource, "nft set");
+        let (s, full) = script(&ops);
+        assert!(!full);
+        assert_eq!(
+            s,
+            "delete element inet netc s4 { 10.0.0.1 }\nadd element inet netc s4 { 10.0.0.3 }\n"
+        );
+    }
+
+    #[test]
+    fn a_changed_declaration_reloads_the_table() {
+        let live = table(vec![rule(5, 22)], &[]);
+        let mut want = table(vec![rule(5, 22)], &[]);
+        want.sets[0].decl_text = "type ipv4_addr; flags interval; auto-merge".into();
+        let (_, ops) = diff(&live, &want);
+        let (s, full) = script(&ops);
+        assert!(full);
+        assert!(s.starts_with("table inet netc\ndelete table inet netc\n"), "{s}");
+    }
+
+    #[test]
+    fn equal_tables_need_nothing() {
+        let a = table(vec![rule(5, 22)], &["10.0.0.1"]);
+        let mut b = a.clone();
+        b.chains[0].rules[0].handle = 99; // handles do not matter
+        b.text = "different listing".into();
+        let (c, o) = diff(&a, &b);
+        assert!(c.is_empty() && o.is_empty());
+    }
 }

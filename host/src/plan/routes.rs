@@ -75,10 +75,16 @@ pub fn diff(live: &State, desired: &State, gone: &BTreeSet<&str>) -> (Vec<Change
             continue;
         }
         changes.push(
-            Change::new(Step::Routes, Action::Delete, "route", r.id())
-                .attr("route", Some(r.spec.words()), None),
+            Change::new(Step::Routes, Action::Delete, "route", r.id()).attr(
+                "route",
+                Some(r.spec.words()),
+                None,
+            ),
         );
-        batch.push(format!("route del {} proto {NETC_ROUTE_PROTO}", selector(r)));
+        batch.push(format!(
+            "route del {} proto {NETC_ROUTE_PROTO}",
+            selector(r)
+        ));
     }
     for (k, r) in &want {
         let old = have.get(k);
@@ -90,13 +96,11 @@ pub fn diff(live: &State, desired: &State, gone: &BTreeSet<&str>) -> (Vec<Change
         } else {
             Action::Create
         };
-        changes.push(
-            Change::new(Step::Routes, action, "route", r.id()).attr(
-                "route",
-                old.map(|o| o.spec.words()),
-                Some(r.spec.words()),
-            ),
-        );
+        changes.push(Change::new(Step::Routes, action, "route", r.id()).attr(
+            "route",
+            old.map(|o| o.spec.words()),
+            Some(r.spec.words()),
+        ));
         if old.is_some_and(|o| matches!(o.spec, RouteSpec::Other { .. })) {
             // `replace` cannot turn a multipath or odd-typed route into ours.
             batch.push(format!(

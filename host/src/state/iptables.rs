@@ -166,7 +166,10 @@ mod tests {
                  *nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n";
         let tables = super::parse(t, "ipv4");
         assert_eq!(tables.len(), 1);
-        assert_eq!(tables[0].chains[0].rules, vec!["-p tcp --dport 22 -j ACCEPT"]);
+        assert_eq!(
+            tables[0].chains[0].rules,
+            vec!["-p tcp --dport 22 -j ACCEPT"]
+        );
         assert_eq!(tables[0].jumps.len(), 1);
         assert_eq!(tables[0].jumps[0].spec, "-j netc-input");
         assert_eq!(tables[0].jumps[0].pos, 1);

@@ -25,7 +25,9 @@ pub enum LinkKind {
         local: Option<Ipv4Addr>,
     },
     /// A device with an owned name but another kind (someone else made it).
-    Other { kind: String },
+    Other {
+        kind: String,
+    },
 }
 
 impl LinkKind {

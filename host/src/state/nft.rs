@@ -91,7 +91,10 @@ impl NftState {
     pub fn replace_script(&self) -> String {
         let table = format!("inet {}", super::NFT_TABLE);
         if self.present {
-            format!("table {table}\ndelete table {table}\n{}\n", self.text.trim_end())
+            format!(
+                "table {table}\ndelete table {table}\n{}\n",
+                self.text.trim_end()
+            )
         } else {
             format!("table {table}\ndelete table {table}\n")
         }
@@ -315,7 +318,8 @@ fn decl_texts(text: &str) -> BTreeMap<String, String> {
                 continue;
             }
             let mut it = h.split_whitespace();
-            if let (Some("set" | "map" | "chain" | "flowtable"), Some(name)) = (it.next(), it.next())
+            if let (Some("set" | "map" | "chain" | "flowtable"), Some(name)) =
+                (it.next(), it.next())
             {
                 cur = Some((name.to_string(), Vec::new()));
                 in_elements = false;
@@ -473,8 +477,7 @@ mod tests {
         let r: Value = serde_json::from_str(r#"{"range":["10.0.0.1","10.0.0.9"]}"#).unwrap();
         assert_eq!(elem_text(&r, false).unwrap(), "10.0.0.1-10.0.0.9");
         assert_eq!(elem_text(&Value::from("eth0"), true).unwrap(), "\"eth0\"");
-        let m: Value =
-            serde_json::from_str(r#"["cali1", {"goto": {"target": "wo-x"}}]"#).unwrap();
+        let m: Value = serde_json::from_str(r#"["cali1", {"goto": {"target": "wo-x"}}]"#).unwrap();
         assert_eq!(elem_text(&m, true).unwrap(), "\"cali1\" : goto wo-x");
     }
 }
