@@ -51,20 +51,6 @@ const INPUT_REWRITES: &[(&str, &str, &str, &str, &str)] = &[
         "an unquoted YAML `true` is a boolean; Calico's loader turns it into the label string \
          \"true\", netc reports it (label values are strings) instead of converting silently",
     ),
-    (
-        "mesh__ipip-always",
-        "  name: default\nspec:\n",
-        "  name: default\nspec: {}\n",
-        "`spec` must be a mapping, not empty (null)",
-        "an empty `spec:` is YAML null, not an empty mapping; netc asks for `spec: {}` (or no spec)",
-    ),
-    (
-        "mesh__vxlan-always",
-        "  name: default\nspec:\n",
-        "  name: default\nspec: {}\n",
-        "`spec` must be a mapping, not empty (null)",
-        "an empty `spec:` is YAML null, not an empty mapping; netc asks for `spec: {}` (or no spec)",
-    ),
 ];
 
 /// Scenario inputs netc reads but does not turn into BIRD config, by design.

@@ -279,7 +279,7 @@ fn split_document(
                         .or_insert_with(|| API_VERSIONS[0].into());
                     out.push(RawResource {
                         kind: k,
-                        value: item,
+                        value: null_spec_is_empty(item),
                         origin: item_origin,
                     });
                 } else {
@@ -295,7 +295,7 @@ fn split_document(
     match Kind::parse(kind_str) {
         Some(k) => out.push(RawResource {
             kind: k,
-            value,
+            value: null_spec_is_empty(value),
             origin,
         }),
         None => {
@@ -320,6 +320,17 @@ fn split_document(
             diags.push(d);
         }
     }
+}
+
+/// `spec:` with nothing after it is YAML null; Calico (and calicoctl's own
+/// test data) treat it as an empty spec, so netc does too.
+fn null_spec_is_empty(mut value: serde_json::Value) -> serde_json::Value {
+    if let Some(spec) = value.get_mut("spec") {
+        if spec.is_null() {
+            *spec = serde_json::Value::Object(serde_json::Map::new());
+        }
+    }
+    value
 }
 
 /// The closest candidate by edit distance, if it is close enough to be a typo.
