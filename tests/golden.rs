@@ -176,6 +176,10 @@ fn golden_artifacts_pass_real_checkers() {
             if !o.status.success() {
                 failures.push(format!("{what}: iptables-restore --test rejected iptables.rules:\n{}", text(&o)));
             }
+            let o = ns.exec_stdin("ip6tables-restore", &["--test", "--noflush"], &get("ip6tables.rules"));
+            if !o.status.success() {
+                failures.push(format!("{what}: ip6tables-restore --test rejected ip6tables.rules:\n{}", text(&o)));
+            }
             // BIRD
             let bird = write_temp(&tmp, "bird.conf", &get("bird.conf"));
             let o = run("bird", &["-p", "-c", bird.to_str().unwrap_or_default()]);
@@ -203,11 +207,12 @@ fn golden_artifacts_pass_real_checkers() {
                     ns.exec_ok("ip", &["link", "set", dev, "up"]);
                 }
             }
-            for f in ["tunnels.batch", "routes.batch"] {
+            for f in ["tunnels.batch", "fdb.batch", "routes.batch"] {
                 let p = write_temp(&tmp, f, &get(f));
-                let o = ns.exec("ip", &["-batch", p.to_str().unwrap_or_default()]);
+                let tool = if f == "fdb.batch" { "bridge" } else { "ip" };
+                let o = ns.exec(tool, &["-batch", p.to_str().unwrap_or_default()]);
                 if !o.status.success() {
-                    failures.push(format!("{what}: ip -batch {f} failed:\n{}", text(&o)));
+                    failures.push(format!("{what}: {tool} -batch {f} failed:\n{}", text(&o)));
                 }
             }
             let installed = ns.exec_ok("ip", &["route", "show", "proto", "233"]);

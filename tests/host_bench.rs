@@ -150,7 +150,8 @@ fn plan_and_apply_against_raw_tools() {
 
     let raw_apply = |ns: &Netns| {
         for (tool, f) in [("ip", "tunnels.batch"), ("bridge", "fdb.batch"), ("ip", "routes.batch")] {
-            ns.exec_ok(tool, &["-batch", art.join(f).to_str().unwrap()]);
+            // -force: a re-run goes on past "File exists" for the device.
+            let _ = ns.exec(tool, &["-force", "-batch", art.join(f).to_str().unwrap()]);
         }
         ns.exec_ok("nft", &["-f", nft_file.to_str().unwrap()]);
     };
@@ -161,6 +162,7 @@ fn plan_and_apply_against_raw_tools() {
 
     let mut rows: Vec<(String, Duration, Duration)> = Vec::new();
     let mut row = |name: &str, netc_t: Vec<Duration>, raw_t: Vec<Duration>| {
+        eprintln!("{name}: netc {:?} raw {:?}", netc_t, raw_t);
         rows.push((name.to_string(), median(netc_t), median(raw_t)));
     };
 

@@ -22,9 +22,9 @@
 //! [`hook_jumps`] lists them (also as comments at the top of the file) and
 //! the host layer ensures each exists exactly once, first in its built-in
 //! chain: `iptables -t T -C CHAIN -j netc-X` (present?) else `-I CHAIN 1 -j
-//! netc-X`, and deletes extra copies — Felix's approach. [`chains`] lists
-//! every chain the file declares, so the host layer can delete stale
-//! `netc-` chains a previous apply left unreferenced.
+//! netc-X`, and deletes extra copies — Felix's approach. `netc-` chains a
+//! previous apply declared and this file does not are left unreferenced;
+//! the host layer deletes them (`-X`) after the restore.
 //!
 //! # Address sets: expanded, not ipsets
 //!
@@ -33,21 +33,26 @@
 //! would fail on a host where the sets do not exist yet. netc expands sets
 //! into rules instead, so the file is self-contained. To keep a rule with
 //! several multi-element sets linear in their sizes (n + m, not n × m), a
-//! rule that cannot be written as one iptables rule jumps to its own chain
-//! `netc-r-<hash>`:
+//! rule that cannot be written as one iptables rule jumps to a chain of
+//! stages `netc-r-<hash>`:
 //!
 //! ```text
-//! -A netc-pi-x <protocol, icmp, ≤15-slot multiport ports> -j netc-r-1
+//! -A netc-pi-x <protocol, icmp, ≤15-slot multiport ports, one -s/-d> -j netc-r-1
 //! -A netc-r-1 -s <each element of a notNets/notSelector set> -j RETURN
-//! -A netc-r-1 -s <each element of the first positive set>    -g netc-r-2
-//! -A netc-r-2 -d <each element of the next positive set>     -j <action>
+//! -A netc-r-1 -g netc-r-2
+//! -A netc-r-2 -s <each element of the first positive set>    -g netc-r-3
+//! -A netc-r-3 -d <each element of the next positive set>     -j <action>
 //! ```
 //!
-//! (`-g`: when the last stage does not decide, control returns past the
-//! `-j netc-r-1`, to the policy's next rule.) A set with one element is
-//! written inline (`-s`, `! -s`), a positive set with no element makes the
-//! rule a comment (it can never match). nftables is the scalable backend;
-//! the iptables rules cost one comparison per element.
+//! (`-g`: when a stage does not decide, control returns past the `-j
+//! netc-r-1`, to the policy's next rule.) Stage chains are named by a hash
+//! of their content, so every rule that expands to the same stages (say,
+//! "from selector X, accept") shares one chain. A set with one element is
+//! written inline (`-s`, `! -s`); a rule with a positive set that has no
+//! element becomes a comment (it can never match). Dispatch is a list of
+//! `-i`/`-o` rules. nftables is the scalable backend (sets and verdict
+//! maps); with iptables a packet costs one comparison per element and
+//! endpoint on its path.
 //!
 //! Quoting: comments (`-m comment --comment "..."`) and log prefixes are
 //! reduced to printable ASCII without `"` and `\` (the restore parser's
@@ -116,22 +121,17 @@ pub fn hook_jumps() -> Vec<HookJump> {
         .collect()
 }
 
-/// Every (table, chain) the IPv4 file declares.
-pub fn chains(ir: &HostIr) -> Vec<(&'static str, String)> {
-    render(ir, Family::V4).1
-}
-
 /// `iptables.rules`: IPv4.
 pub fn emit(ir: &HostIr) -> String {
-    render(ir, Family::V4).0
+    render(ir, Family::V4)
 }
 
 /// `ip6tables.rules`: IPv6.
 pub fn emit_v6(ir: &HostIr) -> String {
-    render(ir, Family::V6).0
+    render(ir, Family::V6)
 }
 
-fn render(ir: &HostIr, fam: Family) -> (String, Vec<(&'static str, String)>) {
+fn render(ir: &HostIr, fam: Family) -> String {
     let fw = &ir.firewall;
     let mut o = String::new();
     let tool = match fam {
@@ -150,7 +150,6 @@ fn render(ir: &HostIr, fam: Family) -> (String, Vec<(&'static str, String)>) {
     for j in hook_jumps() {
         let _ = writeln!(o, "#   -t {} -I {} 1 -j {}", j.table, j.chain, j.target);
     }
-    let mut declared = Vec::new();
     for (table, tops) in TOP {
         let mut t = Table::new(fw, fam);
         for (builtin, hook) in tops.iter() {
@@ -169,7 +168,6 @@ fn render(ir: &HostIr, fam: Family) -> (String, Vec<(&'static str, String)>) {
         let _ = writeln!(o, "*{table}");
         for c in &t.order {
             let _ = writeln!(o, ":{c} - [0:0]");
-            declared.push((*table, c.clone()));
         }
         for c in &t.order {
             for r in &t.rules[c] {
@@ -179,7 +177,7 @@ fn render(ir: &HostIr, fam: Family) -> (String, Vec<(&'static str, String)>) {
         }
         o.push_str("COMMIT\n");
     }
-    (o, declared)
+    o
 }
 
 /// One table's chains being written.
@@ -297,7 +295,7 @@ impl<'f> Table<'f> {
                 },
                 ..Default::default()
             };
-            self.rule(top, &m, vec!["-j MASQUERADE".into()], &r.comment, "nat");
+            self.rule(top, &m, vec!["-j MASQUERADE".into()], &r.comment);
         }
     }
 
@@ -435,7 +433,7 @@ impl<'f> Table<'f> {
     }
 
     fn policy(&mut self, c: &str, p: &PolicyChain) {
-        for (i, r) in p.rules.iter().enumerate() {
+        for r in &p.rules {
             let targets = match r.action {
                 RuleAction::Allow => self.allow_targets(&p.on_allow),
                 RuleAction::Deny => vec!["-j DROP".into()],
@@ -447,13 +445,7 @@ impl<'f> Table<'f> {
                     vec![format!("-j MARK --set-xmark {m:#x}/{m:#x}", m = MARK_PASS)]
                 }
             };
-            let emitted = self.rule(
-                c,
-                &r.matches,
-                targets,
-                &r.comment,
-                &format!("{}|{i}", p.name),
-            );
+            let emitted = self.rule(c, &r.matches, targets, &r.comment);
             if emitted && r.action == RuleAction::Pass {
                 self.push(
                     c,
@@ -466,7 +458,7 @@ impl<'f> Table<'f> {
 
     /// Write one IR rule into `chain`; false when it cannot match in this
     /// family (nothing written, or a comment).
-    fn rule(&mut self, chain: &str, m: &Match, targets: Targets, comment: &str, key: &str) -> bool {
+    fn rule(&mut self, chain: &str, m: &Match, targets: Targets, comment: &str) -> bool {
         if m.family.is_some_and(|f| f != self.fam) {
             return false;
         }
@@ -556,45 +548,49 @@ impl<'f> Table<'f> {
             }
             return true;
         }
-        // Rule chains.
-        let stage_name = |k: usize| chain_name(&format!("r-{}", hash(&format!("{key}|{k}"), 8)));
-        let first = stage_name(0);
-        self.declare(&first);
-        self.push(chain, with(&inline, &format!("-j {first}")), comment);
-        for n in &negatives {
-            self.push(&first, format!("{n} -j RETURN"), "");
+        // Rule chains, built from the last stage back. Each is named by a
+        // hash of its content (which includes the names of the chains it
+        // goes to), so rules that expand to the same stages share them.
+        let mut next: Option<String> = None;
+        if targets.len() > 1 && !positives.is_empty() {
+            next = Some(self.content_chain(targets.clone()));
         }
-        let mut cur = first;
-        let last = positives.len();
-        for (k, alts) in positives.iter().enumerate() {
-            let next = if k + 1 == last {
-                if targets.len() == 1 {
-                    None // act directly
-                } else {
-                    Some(stage_name(last + 1))
-                }
-            } else {
-                Some(stage_name(k + 1))
-            };
-            for a in alts {
-                match &next {
-                    Some(nx) => self.push(&cur, format!("{a} -g {nx}"), ""),
-                    None => self.push(&cur, format!("{a} {}", targets[0]), comment),
-                }
-            }
+        for alts in positives.iter().rev() {
+            let lines = alts
+                .iter()
+                .map(|a| match &next {
+                    Some(nx) => format!("{a} -g {nx}"),
+                    None => format!("{a} {}", targets[0]),
+                })
+                .collect();
+            next = Some(self.content_chain(lines));
+        }
+        let entry = if negatives.is_empty() {
+            next.expect("a positive stage")
+        } else {
+            let mut lines: Vec<String> =
+                negatives.iter().map(|n| format!("{n} -j RETURN")).collect();
             match next {
-                Some(nx) => {
-                    self.declare(&nx);
-                    cur = nx;
-                }
-                None => return true,
+                Some(nx) => lines.push(format!("-g {nx}")),
+                None => lines.extend(targets.iter().cloned()),
+            }
+            self.content_chain(lines)
+        };
+        self.push(chain, with(&inline, &format!("-j {entry}")), comment);
+        true
+    }
+
+    /// A chain holding exactly `lines` (rule specs), named by their hash;
+    /// written once per table.
+    fn content_chain(&mut self, lines: Vec<String>) -> String {
+        let name = chain_name(&format!("r-{}", hash(&lines.join("\n"), 8)));
+        if !self.rules.contains_key(&name) {
+            self.declare(&name);
+            for l in lines {
+                self.push(&name, l, "");
             }
         }
-        // Unconditional targets in the last chain.
-        for t in &targets {
-            self.push(&cur, t.clone(), comment);
-        }
-        true
+        name
     }
 }
 

@@ -7,6 +7,7 @@
 //! |--------------|------------------|---------------------------|
 //! | [`nftables`] | `nftables.nft`   | `nft -c -f`               |
 //! | [`iptables`] | `iptables.rules` | `iptables-restore --test` |
+//! | [`iptables`] | `ip6tables.rules`| `ip6tables-restore --test`|
 //! | [`routes`]   | `routes.batch`   | `ip -batch` in a netns    |
 //! | [`tunnels`]  | `tunnels.batch`  | `ip -batch` in a netns    |
 //! | [`tunnels`]  | `fdb.batch`      | `bridge -batch` in a netns|
@@ -65,6 +66,7 @@ pub const ARTIFACT_FILES: &[&str] = &[
     "routes.batch",
     "nftables.nft",
     "iptables.rules",
+    "ip6tables.rules",
     "bird.conf",
 ];
 
@@ -95,6 +97,11 @@ pub fn emit_all(ir: &HostIr, secrets: &dyn Secrets) -> Result<Vec<Artifact>, Emi
         Artifact {
             file_name: "iptables.rules",
             contents: iptables::emit(ir),
+            sensitive: false,
+        },
+        Artifact {
+            file_name: "ip6tables.rules",
+            contents: iptables::emit_v6(ir),
             sensitive: false,
         },
         bird,

@@ -18,6 +18,10 @@
 //! (`flush table` would keep them, and flushing an interval set then
 //! re-adding is quadratic in the kernel — lab-facts.md).
 //!
+//! A rule that references an empty address set (a selector that selects
+//! nothing, or nothing of that family) can never match: it is left out,
+//! with a `#` note in its place.
+//!
 //! Base chains: raw prerouting/output (priority raw, doNotTrack), mangle
 //! prerouting (priority mangle, preDNAT — before DNAT, as Felix), filter
 //! input/forward/output (priority filter), nat postrouting (srcnat). All
@@ -98,7 +102,7 @@ pub fn emit(ir: &HostIr) -> String {
         block(&mut o, tier_chain(fw, t));
     }
     for p in &fw.policies {
-        block(&mut o, policy_chain(p));
+        block(&mut o, policy_chain(fw, p));
     }
     o.push_str("}\n");
     o
@@ -130,6 +134,9 @@ impl Chain {
             let _ = write!(self.text, " comment \"{}\"", string(comment, MAX_COMMENT));
         }
         self.text.push('\n');
+    }
+    fn line_comment(&mut self, text: &str) {
+        let _ = writeln!(self.text, "\t\t# {}", string(text, 200));
     }
     fn finish(mut self) -> String {
         self.text.push_str("\t}\n");
@@ -288,21 +295,22 @@ fn nat_chain(fw: &Firewall) -> String {
     c.finish()
 }
 
+/// One rule per port side, matching (protocol, port) in an anonymous set.
 fn failsafe_chain(f: &FailsafeChain) -> String {
     let mut c = Chain::new(&f.name);
-    for r in &f.rules {
-        let side = match r.side {
-            PortSide::Src => "sport",
-            PortSide::Dst => "dport",
-        };
-        c.rule(
-            format!(
-                "meta l4proto {} th {side} {} accept",
-                proto(r.protocol),
-                r.port
-            ),
-            &f.comment,
-        );
+    for (side, kw) in [(PortSide::Dst, "dport"), (PortSide::Src, "sport")] {
+        let items: Vec<String> = f
+            .rules
+            .iter()
+            .filter(|r| r.side == side)
+            .map(|r| format!("{} . {}", proto(r.protocol), r.port))
+            .collect();
+        if !items.is_empty() {
+            c.rule(
+                format!("meta l4proto . th {kw} {{ {} }} accept", items.join(", ")),
+                &f.comment,
+            );
+        }
     }
     c.finish()
 }
@@ -373,9 +381,18 @@ fn tier_chain(fw: &Firewall, t: &TierChain) -> String {
     c.finish()
 }
 
-fn policy_chain(p: &PolicyChain) -> String {
+fn policy_chain(fw: &Firewall, p: &PolicyChain) -> String {
     let mut c = Chain::new(&p.name);
     for r in &p.rules {
+        // An address in an empty set: the rule can never match.
+        let empty = [&r.matches.src, &r.matches.dst]
+            .iter()
+            .flat_map(|s| s.in_sets.iter())
+            .find(|n| fw.set(n).is_some_and(|s| s.elements.is_empty()));
+        if let Some(n) = empty {
+            c.line_comment(&format!("{}: never matches (set {n} is empty)", r.comment));
+            continue;
+        }
         let m = matches(&r.matches);
         let act = match r.action {
             RuleAction::Allow => on_allow(&p.on_allow),

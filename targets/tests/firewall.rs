@@ -489,6 +489,10 @@ fn tiers_orders_and_namespaces() {
     let hooks: Vec<Hook> = fw.hooks.iter().map(|h| h.hook).collect();
     assert_eq!(hooks, [Hook::Input, Hook::Forward, Hook::Output]);
     assert!(fw.hooks.iter().all(|h| h.conntrack && !h.accept_untracked));
+    // IPv6 neighbour discovery before any policy, except on forward
+    for h in &fw.hooks {
+        assert_eq!(h.accept_icmpv6.contains(&135), h.hook != Hook::Forward);
+    }
     // deterministic
     assert_eq!(ir_a(), ir);
     assert_eq!(nftables::emit(&ir), nftables::emit(&ir_a()));
@@ -636,6 +640,13 @@ fn emitted_text_shape() {
     let v6 = iptables::emit_v6(&ir);
     assert!(!v6.contains("-p icmp "), "IPv4 rules stay out of ip6tables");
     assert!(v6.contains("-s 2001:db8:1::/48"));
+    assert!(v6.contains("-A netc-INPUT -m comment --comment \"IPv6 neighbour discovery\" -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT"));
+    assert!(!v4.contains("icmpv6"));
+    assert!(nft.contains("meta l4proto icmpv6 icmpv6 type { 130, 131, 132, 133, 135, 136 } accept"));
+    // a rule whose address set is empty never matches: left out, with a note
+    assert!(
+        nft.contains("# NetworkPolicy shop/api ingress rule 2: never matches (set s4-app-nothing-")
+    );
     for l in v4.lines().chain(v6.lines()) {
         assert!(
             l.starts_with('#')
@@ -850,7 +861,7 @@ fn host_endpoints() {
         "eth0 has no forward policy and is not `*`"
     );
     assert!(matches!(entry("caliapp0000001"), Some(Some(_))));
-    // the `*` endpoint has no input policy (applyOnForward ingress applies to host traffic too)
+    // applyOnForward policies apply to host traffic too: `*` also has an input chain
     let d_in = fw.dispatch.iter().find(|d| d.name == "d-input").unwrap();
     assert!(d_in.fallback.is_some());
 
@@ -1307,7 +1318,11 @@ fn real_traffic_both_backends() {
         ("iptables-restore", "iptables", iptables::emit(&ir)),
         ("ip6tables-restore", "ip6tables", iptables::emit_v6(&ir)),
     ] {
-        must(host.exec(restore, &["--noflush"], Some(&text)), restore, &text);
+        must(
+            host.exec(restore, &["--noflush"], Some(&text)),
+            restore,
+            &text,
+        );
         for j in iptables::hook_jumps() {
             host.sh(&format!(
                 "{tool} -t {t} -C {c} -j {j} 2>/dev/null || {tool} -t {t} -I {c} 1 -j {j}",
@@ -1324,5 +1339,155 @@ fn real_traffic_both_backends() {
     assert_eq!(with_ipt, with_nft, "both backends give the same verdicts");
     assert!(connects(&host, SERVER[0], 8084, 1.5));
     assert!(!connects(&host, SERVER[0], 8081, 1.0));
+    drop(server);
+}
+
+const HEP_TRAFFIC: &str = r#"
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: host}
+spec: {bgp: {ipv4Address: 10.66.0.1/24}}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata:
+  name: host-eth1
+  labels: {role: uplink}
+spec: {node: host, interfaceName: netcup1, expectedIPs: [10.66.0.1]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: uplink}
+spec:
+  selector: role == "uplink"
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    protocol: TCP
+    destination: {ports: [8080, 8083]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: uplink-prednat}
+spec:
+  selector: role == "uplink"
+  preDNAT: true
+  applyOnForward: true
+  ingress:
+  - action: Deny
+    protocol: TCP
+    destination: {ports: [8083]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: uplink-untracked}
+spec:
+  selector: role == "uplink"
+  doNotTrack: true
+  applyOnForward: true
+  types: [Ingress, Egress]
+  ingress:
+  - action: Allow
+    protocol: TCP
+    destination: {ports: [8082]}
+  egress:
+  - action: Allow
+    protocol: TCP
+    source: {ports: [8082]}
+"#;
+
+/// 22: failsafe; 8080: allowed; 8081: end-of-tier drop; 8082: allowed
+/// untracked (raw table, both directions); 8083: allowed by normal policy
+/// but denied before DNAT.
+const HEP_EXPECT: &[(u16, bool)] = &[
+    (22, true),
+    (8080, true),
+    (8081, false),
+    (8082, true),
+    (8083, false),
+];
+
+#[test]
+fn host_endpoint_traffic_both_backends() {
+    if !kernel_ok(
+        "host_endpoint_traffic_both_backends",
+        &["ip", "nft", "iptables", "iptables-restore", "python3"],
+    ) {
+        return;
+    }
+    let ir = compile(HEP_TRAFFIC, "host");
+    let host = Netns::new("hep");
+    let client = Netns::new("cl");
+    host.sh(&format!(
+        "ip link add netcup1 type veth peer name eth0 netns {} && \
+         ip addr add 10.66.0.1/24 dev netcup1 && ip link set netcup1 up",
+        client.0
+    ));
+    client.sh("ip addr add 10.66.0.2/24 dev eth0 && ip link set eth0 up");
+    let ports: Vec<String> = HEP_EXPECT.iter().map(|(p, _)| p.to_string()).collect();
+    let mut args = vec![
+        "netns",
+        "exec",
+        &host.0,
+        "python3",
+        "-c",
+        LISTEN,
+        "10.66.0.1",
+    ];
+    args.extend(ports.iter().map(String::as_str));
+    let server = Proc(
+        Command::new("ip")
+            .args(&args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start listener"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (port, _) in HEP_EXPECT {
+        while !connects(&client, "10.66.0.1", *port, 0.5) {
+            assert!(
+                Instant::now() < deadline,
+                "port {port} not reachable before the firewall"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let probe = |label: &str| -> Vec<(u16, bool)> {
+        let cl = &client;
+        let got: Vec<(u16, bool)> = std::thread::scope(|sc| {
+            let hs: Vec<_> = HEP_EXPECT
+                .iter()
+                .map(|(p, _)| (*p, sc.spawn(move || connects(cl, "10.66.0.1", *p, 1.5))))
+                .collect();
+            hs.into_iter()
+                .map(|(p, h)| (p, h.join().expect("probe")))
+                .collect()
+        });
+        eprintln!("{label}: {got:?}");
+        got
+    };
+
+    let nft = nftables::emit(&ir);
+    must(host.exec("nft", &["-f", "-"], Some(&nft)), "nft -f", &nft);
+    let with_nft = probe("nftables");
+    assert_eq!(with_nft, HEP_EXPECT, "nftables verdicts");
+    host.sh("nft delete table inet netc");
+
+    let rules = iptables::emit(&ir);
+    must(
+        host.exec("iptables-restore", &["--noflush"], Some(&rules)),
+        "iptables-restore",
+        &rules,
+    );
+    for j in iptables::hook_jumps() {
+        host.sh(&format!(
+            "iptables -t {t} -C {c} -j {j} 2>/dev/null || iptables -t {t} -I {c} 1 -j {j}",
+            t = j.table,
+            c = j.chain,
+            j = j.target
+        ));
+    }
+    let with_ipt = probe("iptables");
+    assert_eq!(with_ipt, with_nft, "both backends give the same verdicts");
     drop(server);
 }

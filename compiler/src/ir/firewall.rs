@@ -56,10 +56,10 @@
 //!
 //! A rule [`Match`] is the conjunction of all its parts; an empty part does
 //! not constrain. An address must be in *every* `in_sets` set (each set is a
-//! union) and in *none* of the `not_in_sets` sets; an empty `in_sets` set
-//! therefore never matches (a selector that selects nothing matches
-//! nothing). Ports are only ever present together with a protocol that has
-//! ports (TCP, UDP, SCTP, UDPLite); `protocol` and `not_protocol` are never
+//! union) and in *none* of the `not_in_sets` sets, so a rule with an empty
+//! set in `in_sets` never matches (a selector that selects nothing matches
+//! nothing) and an empty set in `not_in_sets` excludes nothing. Ports are only ever present together with a protocol that has
+//! ports (TCP, UDP, SCTP); `protocol` and `not_protocol` are never
 //! both set; `icmp`/`not_icmp` are only present with protocol ICMP/ICMPv6.
 //!
 //! # Names

@@ -137,6 +137,8 @@ struct Policy<'a> {
     /// A policy-level selector netc cannot resolve: keep only Deny rules.
     fail_closed: bool,
     class: Class,
+    /// `spec.effective_types()`.
+    types: Vec<PolicyType>,
 }
 
 impl Policy<'_> {
@@ -195,6 +197,7 @@ fn collect_policies(m: &Model) -> Vec<Policy<'_>> {
             fail_closed: unresolvable(&s.namespace_selector)
                 || unresolvable(&s.service_account_selector),
             class,
+            types: s.effective_types(),
         });
     }
     out.sort_by(|a, b| {
@@ -376,7 +379,7 @@ impl Builder<'_, '_> {
             .filter(|(_, p)| {
                 p.class == slot.class()
                     && (!slot.forward_only() || p.spec.apply_on_forward)
-                    && p.spec.effective_types().contains(&want)
+                    && p.types.contains(&want)
                     && p.selects(e)
             })
             .map(|(i, _)| i)
@@ -508,19 +511,31 @@ impl Stage {
     }
 }
 
-pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Firewall {
-    let m: &Model = c.model;
-    let t0 = std::time::Instant::now();
-    let world = World::new(m);
-    let t1 = std::time::Instant::now();
-    let policies = collect_policies(m);
-    let t2 = std::time::Instant::now();
-    struct T(std::time::Instant, std::time::Instant, std::time::Instant);
-    impl Drop for T { fn drop(&mut self) { let t3 = std::time::Instant::now(); eprintln!("FWT {} {} {}", (self.1-self.0).as_micros(), (self.2-self.1).as_micros(), (t3-self.2).as_micros()); } }
-    let _t = T(t0, t1, t2);
+/// What every node's firewall lowering derives from the whole model: the
+/// cluster's endpoints and network sets with their labels, and the policies
+/// in evaluation order. Build it once per model ([`Shared::new`]) and pass
+/// it to [`lower_with`] for each node.
+pub(super) struct Shared<'a> {
+    world: World<'a>,
+    policies: Vec<Policy<'a>>,
+}
+
+impl<'a> Shared<'a> {
+    pub(super) fn new(m: &'a Model) -> Shared<'a> {
+        Shared {
+            world: World::new(m),
+            policies: collect_policies(m),
+        }
+    }
+}
+
+/// Lower one node's firewall.
+pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewall {
+    let world = &shared.world;
+    let policies = &shared.policies;
     let mut b = Builder {
-        world: &world,
-        policies: &policies,
+        world,
+        policies,
         sets: Sets::default(),
         rules: BTreeMap::new(),
         policy_chains: BTreeMap::new(),

@@ -79,6 +79,8 @@ pub struct Cluster<'a> {
     /// Sorted by name.
     pub nodes: Vec<NodeFacts>,
     pub bgp: BgpGlobals,
+    /// Firewall facts every node needs (endpoints, sets, policies), derived once.
+    fw: firewall::Shared<'a>,
 }
 
 impl<'a> Cluster<'a> {
@@ -126,6 +128,7 @@ impl<'a> Cluster<'a> {
             pools,
             nodes,
             bgp,
+            fw: firewall::Shared::new(model),
         }
     }
 
@@ -152,7 +155,7 @@ impl<'a> Cluster<'a> {
         let (tunnels, neighbors, fdb) = tunnels::lower(self, node);
         let routes = routes::lower(self, node, &tunnels);
         let bgp = bgp::lower(self, node)?;
-        let firewall = firewall::lower(self, node);
+        let firewall = firewall::lower_with(&self.fw, self, node);
         Ok(HostIr {
             node: node.name.clone(),
             address: node.address,

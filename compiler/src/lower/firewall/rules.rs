@@ -173,7 +173,8 @@ fn ns_scope(pol: &Policy, ns_sel: &Option<String>) -> Result<Scope, ()> {
 ///   egress), else every endpoint in the rule's scope. Each distinct
 ///   (protocol, port) becomes its own IR rule restricted to the addresses
 ///   of the endpoints that define it, so `http` means 80 on one pod and
-///   8080 on another exactly as in Calico. Named `notPorts` exclude the
+///   8080 on another exactly as in Calico (a Log rule logs a packet that
+///   matches two of the resulting rules twice). Named `notPorts` exclude the
 ///   port numbers they resolve to on any address (Deny rules ignore them).
 pub(super) fn lower_rule(
     cx: &mut RuleCx,
