@@ -32,7 +32,7 @@ fn main() {
     println!("# netc scale benchmark{}", if quick { " (--quick: 1/10 size)" } else { "" });
     let v = gen_repo(&dir.join("validate"), 1000 / scale, 2000 / scale, 5000 / scale, 1, 0);
     bench_validate(&v);
-    let b = gen_repo(&dir.join("build"), 1000 / scale, 0, 2500 / scale, 4, 50);
+    let b = gen_repo(&dir.join("build"), 1000 / scale, 0, 4000 / scale, 4, 50);
     bench_build(&b);
     let _ = std::fs::remove_dir_all(&dir);
 }

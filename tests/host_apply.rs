@@ -362,7 +362,7 @@ fn emitted_batches_and_netc_apply_make_the_same_kernel_state() {
     }
     let read = |lab: &Lab| {
         let exec = netc_host::exec::Exec::new(Some(lab.ns.name.clone()));
-        let (mut s, _) = netc_host::state::read(&exec, &lab.bird_conf()).unwrap();
+        let (mut s, _) = netc_host::state::read(&exec, &lab.bird_conf(), false).unwrap();
         // Only the kernel objects: the firewall and BIRD are not in the batches.
         s.nft = Default::default();
         s.iptables = Default::default();

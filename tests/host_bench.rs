@@ -104,7 +104,9 @@ fn plan_and_apply_against_raw_tools() {
                 "--netns".into(),
                 ns.name.clone(),
                 "--bird-config".into(),
-                dir.join(format!("{}.bird.conf", ns.name)).display().to_string(),
+                dir.join(format!("{}.bird.conf", ns.name))
+                    .display()
+                    .to_string(),
                 "--bird-socket".into(),
                 dir.join("none.ctl").display().to_string(),
                 input.display().to_string(),
@@ -119,8 +121,14 @@ fn plan_and_apply_against_raw_tools() {
     };
     let lab = |name: &str| {
         let ns = Netns::new(name);
-        ns.exec_ok("ip", &["link", "add", "eth0", "type", "veth", "peer", "name", "u0"]);
-        ns.exec_ok("ip", &["addr", "add", &format!("{}/16", node_ip(0)), "dev", "eth0"]);
+        ns.exec_ok(
+            "ip",
+            &["link", "add", "eth0", "type", "veth", "peer", "name", "u0"],
+        );
+        ns.exec_ok(
+            "ip",
+            &["addr", "add", &format!("{}/16", node_ip(0)), "dev", "eth0"],
+        );
         ns.exec_ok("ip", &["link", "set", "eth0", "up"]);
         ns.exec_ok("ip", &["link", "set", "u0", "up"]);
         ns
@@ -131,7 +139,17 @@ fn plan_and_apply_against_raw_tools() {
     let build_t = time(|| {
         let scratch = Netns::new("bench-build");
         must(
-            netc(&scratch, &["build", "-o", out.to_str().unwrap(), "--node", "node-0000", input.to_str().unwrap()]),
+            netc(
+                &scratch,
+                &[
+                    "build",
+                    "-o",
+                    out.to_str().unwrap(),
+                    "--node",
+                    "node-0000",
+                    input.to_str().unwrap(),
+                ],
+            ),
             "build",
         );
     });
@@ -149,7 +167,11 @@ fn plan_and_apply_against_raw_tools() {
         .count();
 
     let raw_apply = |ns: &Netns| {
-        for (tool, f) in [("ip", "tunnels.batch"), ("bridge", "fdb.batch"), ("ip", "routes.batch")] {
+        for (tool, f) in [
+            ("ip", "tunnels.batch"),
+            ("bridge", "fdb.batch"),
+            ("ip", "routes.batch"),
+        ] {
             // -force: a re-run goes on past "File exists" for the device.
             let _ = ns.exec(tool, &["-force", "-batch", art.join(f).to_str().unwrap()]);
         }
@@ -157,7 +179,10 @@ fn plan_and_apply_against_raw_tools() {
     };
     let raw_read = |ns: &Netns| {
         ns.exec_ok("nft", &["-j", "list", "table", "inet", "netc"]);
-        ns.exec_ok("ip", &["-j", "route", "show", "proto", "233", "table", "all"]);
+        ns.exec_ok(
+            "ip",
+            &["-j", "route", "show", "proto", "233", "table", "all"],
+        );
     };
 
     let mut rows: Vec<(String, Duration, Duration)> = Vec::new();
@@ -171,7 +196,10 @@ fn plan_and_apply_against_raw_tools() {
     for _ in 0..RUNS {
         let a = lab("bench-a");
         n.push(time(|| {
-            must(netc(&a, &["apply", "--auto-approve", "--force"]), "netc apply");
+            must(
+                netc(&a, &["apply", "--auto-approve", "--force"]),
+                "netc apply",
+            );
         }));
         let b = lab("bench-b");
         r.push(time(|| raw_apply(&b)));
@@ -180,7 +208,10 @@ fn plan_and_apply_against_raw_tools() {
 
     // 2. Plan with no changes; 3. apply with no changes; 4. one rule changed.
     let a = lab("bench-a");
-    must(netc(&a, &["apply", "--auto-approve", "--force"]), "netc apply");
+    must(
+        netc(&a, &["apply", "--auto-approve", "--force"]),
+        "netc apply",
+    );
     let b = lab("bench-b");
     raw_apply(&b);
     let (mut n, mut r) = (Vec::new(), Vec::new());
@@ -210,7 +241,11 @@ fn plan_and_apply_against_raw_tools() {
             b.exec_ok("nft", &["-f", nft_file.to_str().unwrap()]);
         }));
     }
-    row("apply, one policy rule changed (raw: nft -f whole table)", n, r);
+    row(
+        "apply, one policy rule changed (raw: nft -f whole table)",
+        n,
+        r,
+    );
 
     let mut md = format!(
         "Node node-0000 of {NODES}: {nft_rules} nft rules, {routes} routes; medians of {RUNS} runs.\n\

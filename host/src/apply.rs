@@ -275,7 +275,7 @@ fn save_snapshot(t: &Target, s: &State) -> Result<std::path::PathBuf, Error> {
 /// Bring the target back to `snapshot`: plan live → snapshot, run it (as
 /// far as possible), verify.
 pub fn rollback(exec: &Exec, t: &Target, snapshot: &State) -> Rollback {
-    let live = match crate::state::read(exec, &t.bird_config) {
+    let live = match crate::state::read(exec, &t.bird_config, false) {
         Ok((l, _)) => l,
         Err(e) => return Rollback::Incomplete(vec![format!("cannot read the state back: {e}")]),
     };

@@ -47,13 +47,15 @@ fn artifact<'a>(arts: &'a [Artifact], name: &str) -> Option<&'a Artifact> {
 }
 
 /// Build the desired state. Loads the firewall into a scratch namespace
-/// (needs root), so call it once per plan.
+/// (needs root) unless [`crate::cache`] has it. Also returns the cache key of
+/// the nft table, when there is one.
 pub fn build(
     ir: &HostIr,
     artifacts: &[Artifact],
     backend: Backend,
     bird_path: &Path,
-) -> Result<State, Error> {
+) -> Result<(State, Option<String>), Error> {
+    let mut nft_key = None;
     let mut st = kernel_objects(ir)?;
     let fw = |name: &str| {
         artifact(artifacts, name)
@@ -63,14 +65,25 @@ pub fn build(
     match backend {
         Backend::Nftables => {
             if let Some(text) = fw(NFT_ARTIFACT) {
-                let s = Scratch::new()?;
-                s.exec
-                    .write("nft", &["-f", "-"], Some(text))?
-                    .check()
-                    .map_err(|e| {
-                        Error::Desired(format!("the emitted {NFT_ARTIFACT} does not load: {e}"))
-                    })?;
-                st.nft = state::nft::read(&s.exec)?;
+                let key = crate::cache::key("nft", text);
+                st.nft = match crate::cache::load::<state::NftState>(&key) {
+                    Some(n) if n.has_text || !n.present => n,
+                    _ => {
+                        let s = Scratch::new()?;
+                        s.exec
+                            .write("nft", &["-f", "-"], Some(text))?
+                            .check()
+                            .map_err(|e| {
+                                Error::Desired(format!(
+                                    "the emitted {NFT_ARTIFACT} does not load: {e}"
+                                ))
+                            })?;
+                        let n = state::nft::read(&s.exec, true)?;
+                        crate::cache::store(&key, &n);
+                        n
+                    }
+                };
+                nft_key = Some(key);
             }
         }
         Backend::Iptables => {
@@ -112,7 +125,7 @@ pub fn build(
             file: None,
         },
     };
-    Ok(st)
+    Ok((st, nft_key))
 }
 
 /// Tunnels, addresses, neighbours, FDB entries and routes, from the IR.

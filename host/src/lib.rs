@@ -21,12 +21,14 @@
 //! | [`lock`]      | one apply at a time per target (flock)                              |
 //! | [`confirm`]   | commit-confirmed: pending snapshot + detached reverter              |
 //! | [`saved`]     | saved plan files and the stale-plan check                           |
+//! | [`cache`]     | canonicalised firewalls by artifact hash (skip the scratch load)    |
 //!
 //! Everything that changes the target goes through [`exec::Exec`], so tests
 //! can count writes (a second apply must perform none).
 
 pub mod apply;
 pub mod bird;
+pub mod cache;
 pub mod confirm;
 pub mod desired;
 pub mod exec;

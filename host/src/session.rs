@@ -35,6 +35,8 @@ pub struct Planned {
     pub fingerprint: String,
     /// Things the operator should know (shown with the plan).
     pub warnings: Vec<String>,
+    /// Cache key of the desired nft table (remembered once applied).
+    pub nft_key: Option<String>,
 }
 
 impl Session {
@@ -53,9 +55,24 @@ impl Session {
     /// Read the live state and diff it against the node's desired state.
     pub fn plan(&self, ir: &HostIr, artifacts: &[Artifact], force: bool) -> Result<Planned, Error> {
         let t = &self.target;
-        let desired = desired::build(ir, artifacts, t.firewall, &t.bird_config)?;
-        let (live, facts) = state::read(&self.exec, &t.bird_config)?;
-        let plan = plan::diff(&live, &desired);
+        let (desired, nft_key) = desired::build(ir, artifacts, t.firewall, &t.bird_config)?;
+        // JSON only: enough to compare, and a no-change plan lists once.
+        let (mut live, facts) = state::read(&self.exec, &t.bird_config, false)?;
+        let mut plan = plan::diff(&live, &desired);
+        let nft_changes = plan.changes.iter().any(|c| c.resource.starts_with("nft "));
+        if nft_changes && live.nft.present && !live.nft.has_text {
+            // The table will change: the snapshot needs its text (a rollback
+            // may reload it whole), and the plan shows removed rules as text.
+            // The table netc loaded last is in the cache; else list it.
+            let adopted = crate::cache::applied(t)
+                .and_then(|k| crate::cache::load::<state::NftState>(&k))
+                .is_some_and(|c| live.nft.adopt_text(&c));
+            if !adopted {
+                let text = state::nft::read_text(&self.exec)?;
+                live.nft.attach_text(&text);
+            }
+            plan = plan::diff(&live, &desired);
+        }
         let mut warnings = Vec::new();
         if let Some(p) = crate::confirm::load(t)? {
             warnings.push(format!(
@@ -79,6 +96,7 @@ impl Session {
             desired,
             plan,
             warnings,
+            nft_key,
         })
     }
 
@@ -96,6 +114,16 @@ impl Session {
 
     /// Apply, verify, roll back on failure.
     pub fn apply(&self, p: &Planned) -> Result<ApplyReport, Error> {
-        apply::apply(&self.exec, &self.target, &p.plan, &p.live, &p.desired)
+        let r = apply::apply(&self.exec, &self.target, &p.plan, &p.live, &p.desired)?;
+        if let Some(k) = &p.nft_key {
+            if p.plan
+                .changes
+                .iter()
+                .any(|c| c.resource.starts_with("nft "))
+            {
+                crate::cache::remember_applied(&self.target, k);
+            }
+        }
+        Ok(r)
     }
 }

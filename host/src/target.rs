@@ -61,10 +61,7 @@ impl Target {
     }
 
     pub fn state_dir(&self) -> PathBuf {
-        let root = std::env::var_os("NETC_STATE_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/var/lib/netc"));
-        root.join(self.key())
+        state_root().join(self.key())
     }
 
     pub fn lock_path(&self) -> PathBuf {
@@ -73,4 +70,11 @@ impl Target {
             .unwrap_or_else(|| PathBuf::from("/run/netc"));
         root.join(format!("{}.lock", self.key()))
     }
+}
+
+/// `/var/lib/netc`, or `NETC_STATE_DIR`.
+pub fn state_root() -> PathBuf {
+    std::env::var_os("NETC_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/netc"))
 }

@@ -13,7 +13,7 @@ pub fn verify(
     exec: &crate::exec::Exec,
     want: &State,
 ) -> Result<Result<(), Vec<String>>, Error> {
-    let (live, _) = state::read(exec, &t.bird_config)?;
+    let (live, _) = state::read(exec, &t.bird_config, false)?;
     Ok(compare(&live, want))
 }
 

@@ -378,7 +378,10 @@ mod tests {
         let vni = &p.changes[0].attrs[0];
         assert_eq!((vni.name.as_str(), vni.forces_replacement), ("vni", true));
         let steps: Vec<Step> = p.steps.iter().map(|s| s.step).collect();
-        assert_eq!(steps, vec![Step::Links, Step::Addresses, Step::Neighbors, Step::Routes]);
+        assert_eq!(
+            steps,
+            vec![Step::Links, Step::Addresses, Step::Neighbors, Step::Routes]
+        );
         let s = p.summary();
         assert_eq!((s.add, s.change, s.destroy), (4, 0, 1));
     }

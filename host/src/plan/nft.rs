@@ -137,6 +137,9 @@ pub fn diff(live: &NftState, want: &NftState) -> (Vec<Change>, Vec<Op>) {
                     object_id(o),
                 ));
             }
+            if !want.has_text {
+                return (no_text(changes), Vec::new());
+            }
             return (
                 changes,
                 vec![Op::Nft {
@@ -188,6 +191,9 @@ pub fn diff(live: &NftState, want: &NftState) -> (Vec<Change>, Vec<Op>) {
     let full = want.replace_script();
     let total = want.chains.iter().map(|c| c.rules.len()).sum::<usize>()
         + want.sets.iter().map(|s| s.elems.len()).sum::<usize>();
+    if !want.has_text {
+        return (no_text(changes), Vec::new());
+    }
     let op = if !d.possible || d.len() > total.max(16) / 2 + 8 {
         Op::Nft {
             script: full,
@@ -213,6 +219,16 @@ pub fn diff(live: &NftState, want: &NftState) -> (Vec<Change>, Vec<Op>) {
         }
     };
     (changes, vec![op])
+}
+
+/// A state read without its text listing (only ever a snapshot of a table
+/// the apply did not plan to touch) cannot be written back: report the
+/// difference and leave the table alone rather than reload something empty.
+fn no_text(mut changes: Vec<Change>) -> Vec<Change> {
+    if let Some(c) = changes.first_mut() {
+        c.note = Some("cannot be written: the state to restore was read without its text listing".into());
+    }
+    changes
 }
 
 fn object_id(o: &Value) -> String {
@@ -260,7 +276,9 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
             }
             continue;
         };
-        let decl_changed = l.kind != w.kind || l.decl != w.decl || l.decl_text != w.decl_text;
+        let decl_changed = l.kind != w.kind
+            || l.decl != w.decl
+            || texts_differ(live, want, &l.decl_text, &w.decl_text);
         let le: BTreeMap<String, &Value> = l.elems.iter().map(|e| (e.to_string(), e)).collect();
         let we: BTreeMap<String, &Value> = w.elems.iter().map(|e| (e.to_string(), e)).collect();
         let gone: Vec<&Value> = le
@@ -318,6 +336,12 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
     }
 }
 
+/// Declaration texts are compared when both sides were listed as text: they
+/// carry what nft's JSON leaves out (chain comments, auto-merge).
+fn texts_differ(live: &NftState, want: &NftState, l: &str, w: &str) -> bool {
+    live.has_text && want.has_text && l != w
+}
+
 fn chain_decl_cmd(c: &NftChain) -> String {
     if c.decl_text.is_empty() {
         format!("add chain {T} {}", c.name)
@@ -363,7 +387,7 @@ fn diff_chains(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &
             }
             continue;
         };
-        let decl_changed = l.decl != w.decl || l.decl_text != w.decl_text;
+        let decl_changed = l.decl != w.decl || texts_differ(live, want, &l.decl_text, &w.decl_text);
         let lk: Vec<String> = l.rules.iter().map(NftRule::key).collect();
         let wk: Vec<String> = w.rules.iter().map(NftRule::key).collect();
         if !decl_changed && lk == wk {
@@ -554,6 +578,7 @@ mod tests {
             }],
             others: Vec::new(),
             text: "table inet netc {\n}\n".into(),
+            has_text: true,
         }
     }
 
@@ -567,7 +592,10 @@ mod tests {
     #[test]
     fn rules_are_deleted_by_handle_and_inserted_in_place() {
         let ports = |ps: &[u16]| -> Vec<NftRule> {
-            ps.iter().enumerate().map(|(i, p)| rule(10 + i as u64, *p)).collect()
+            ps.iter()
+                .enumerate()
+                .map(|(i, p)| rule(10 + i as u64, *p))
+                .collect()
         };
         // Live: 1 2 3 4 … 20 (handles 10..); desired: 0 1 2 33 4 … 20 21.
         let live_ports: Vec<u16> = (1..=20).collect();
@@ -613,7 +641,22 @@ mod tests {
         let (_, ops) = diff(&live, &want);
         let (s, full) = script(&ops);
         assert!(full);
-        assert!(s.starts_with("table inet netc\ndelete table inet netc\n"), "{s}");
+        assert!(
+            s.starts_with("table inet netc\ndelete table inet netc\n"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn a_state_without_text_is_never_written() {
+        let live = table(vec![rule(5, 22)], &[]);
+        let mut want = table(vec![rule(5, 2222)], &[]);
+        want.has_text = false;
+        want.text.clear();
+        let (c, o) = diff(&live, &want);
+        assert_eq!(c.len(), 1);
+        assert!(c[0].note.as_deref().unwrap_or("").contains("cannot be written"));
+        assert!(o.is_empty());
     }
 
     #[test]

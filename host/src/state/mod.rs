@@ -73,13 +73,14 @@ pub struct Facts {
 }
 
 /// Read everything netc owns on the target, plus the facts the guard needs.
-pub fn read(exec: &Exec, bird_path: &Path) -> Result<(State, Facts), Error> {
+/// `nft_text`: also list netc's nft table as text (see [`nft::read`]).
+pub fn read(exec: &Exec, bird_path: &Path, nft_text: bool) -> Result<(State, Facts), Error> {
     let (links, addresses, facts) = links::read(exec)?;
     let owned: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
     let neighbors = neigh::read_neighbors(exec, &owned)?;
     let fdb = neigh::read_fdb(exec, &owned)?;
     let routes = routes::read(exec)?;
-    let nft = nft::read(exec)?;
+    let nft = nft::read(exec, nft_text)?;
     let iptables = iptables::read(exec)?;
     let bird = bird::read(bird_path)?;
     Ok((

@@ -27,7 +27,12 @@ pub struct NftState {
     /// compared as a whole; any change there reloads the table.
     pub others: Vec<Value>,
     /// `nft -a list table inet netc` as printed: loadable with `nft -f`.
+    /// Empty when only the JSON was read (see [`read`]).
     pub text: String,
+    /// The text listing was read: rule texts, declaration texts and `text`
+    /// are filled in.
+    #[serde(default)]
+    pub has_text: bool,
 }
 
 /// A named set or map (maps: verdict maps for dispatch, data maps).
@@ -76,14 +81,77 @@ impl NftRule {
 
 impl NftState {
     /// Drop what changes without a change of meaning (handles, counter
-    /// values in the text), for fingerprints.
+    /// values in the text) and what is read only sometimes (texts), for
+    /// fingerprints.
     pub fn clear_volatile(&mut self) {
         self.text.clear();
+        self.has_text = false;
+        for s in &mut self.sets {
+            s.decl_text.clear();
+        }
         for c in &mut self.chains {
+            c.decl_text.clear();
             for r in &mut c.rules {
                 r.handle = 0;
+                r.text.clear();
             }
         }
+    }
+
+    /// Fill in rule and declaration texts from a `-a` text listing of the
+    /// same table (rules are matched by handle, declarations by name).
+    pub fn attach_text(&mut self, text: &str) {
+        let rules = rule_texts(text);
+        let decls = decl_texts(text);
+        for s in &mut self.sets {
+            s.decl_text = decls.get(&s.name).cloned().unwrap_or_default();
+        }
+        for c in &mut self.chains {
+            c.decl_text = decls.get(&c.name).cloned().unwrap_or_default();
+            for r in &mut c.rules {
+                r.text = rules.get(&r.handle).cloned().unwrap_or_default();
+            }
+        }
+        self.text = text.to_string();
+        self.has_text = !text.is_empty();
+    }
+
+    /// When `other` (with texts) has exactly this content, take its texts
+    /// (matched by position): the table netc loaded last need not be listed
+    /// again as text. Returns whether it did.
+    pub fn adopt_text(&mut self, other: &NftState) -> bool {
+        if !other.has_text || !self.same_content(other) {
+            return false;
+        }
+        for (s, o) in self.sets.iter_mut().zip(&other.sets) {
+            s.decl_text = o.decl_text.clone();
+        }
+        for (c, o) in self.chains.iter_mut().zip(&other.chains) {
+            c.decl_text = o.decl_text.clone();
+            for (r, x) in c.rules.iter_mut().zip(&o.rules) {
+                r.text = x.text.clone();
+            }
+        }
+        self.text = other.text.clone();
+        self.has_text = true;
+        true
+    }
+
+    /// Equal as the JSON listings say (handles and texts aside).
+    pub fn same_content(&self, o: &NftState) -> bool {
+        self.present == o.present
+            && self.others == o.others
+            && self.sets.len() == o.sets.len()
+            && self.sets.iter().zip(&o.sets).all(|(a, b)| {
+                a.name == b.name && a.kind == b.kind && a.decl == b.decl && a.elems == b.elems
+            })
+            && self.chains.len() == o.chains.len()
+            && self.chains.iter().zip(&o.chains).all(|(a, b)| {
+                a.name == b.name
+                    && a.decl == b.decl
+                    && a.rules.len() == b.rules.len()
+                    && a.rules.iter().zip(&b.rules).all(|(x, y)| x.body == y.body)
+            })
     }
 
     /// A script that replaces the whole table with this state in one
@@ -109,23 +177,44 @@ impl NftState {
     }
 }
 
-pub fn read(exec: &Exec) -> Result<NftState, Error> {
+/// Read the table. The JSON listing is always read (it is what is
+/// compared); the text listing only `with_text` — each listing costs as much
+/// as the other (at 10,000 named sets, seconds), so verification and
+/// no-change plans read only the JSON, and the text is fetched when a plan
+/// has firewall changes ([`NftState::attach_text`]).
+pub fn read(exec: &Exec, with_text: bool) -> Result<NftState, Error> {
     if !crate::exec::have_tool("nft") {
         return Ok(NftState::default());
     }
     let table = super::NFT_TABLE;
-    let out = exec.read("nft", &["-j", "list", "table", "inet", table])?;
+    // The two listings are independent kernel dumps: run them side by side.
+    let (out, text) = std::thread::scope(|sc| {
+        let text = with_text.then(|| sc.spawn(|| read_text(exec)));
+        let out = exec.read("nft", &["-j", "list", "table", "inet", table]);
+        let text = text.map(|h| h.join().unwrap_or_else(|_| Ok(String::new())));
+        (out, text)
+    });
+    let out = out?;
     if !out.success() {
         if out.stderr.contains("No such file or directory") {
             return Ok(NftState::default());
         }
         return Err(out.check().unwrap_err().into());
     }
-    let text = exec
-        .read("nft", &["-a", "list", "table", "inet", table])?
+    let mut st = parse(&out.stdout, "")?;
+    if let Some(text) = text {
+        // A table that vanished between the two listings fails the next step anyway.
+        st.attach_text(&text.unwrap_or_default());
+    }
+    Ok(st)
+}
+
+/// `nft -a list table inet netc`.
+pub fn read_text(exec: &Exec) -> Result<String, Error> {
+    Ok(exec
+        .read("nft", &["-a", "list", "table", "inet", super::NFT_TABLE])?
         .check()?
-        .stdout;
-    parse(&out.stdout, &text)
+        .stdout)
 }
 
 /// Build the state from the JSON listing and the `-a` text listing of the same table.
@@ -137,6 +226,7 @@ pub fn parse(json: &str, text: &str) -> Result<NftState, Error> {
     let mut st = NftState {
         present: false,
         text: text.to_string(),
+        has_text: !text.is_empty(),
         ..NftState::default()
     };
     let mut chains: BTreeMap<String, NftChain> = BTreeMap::new();

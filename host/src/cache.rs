@@ -1,0 +1,82 @@
+//! A cache of canonicalised firewalls, so that the scratch-namespace load
+//! and listing (seconds for a large ruleset) is paid once per emitted file,
+//! not on every plan.
+//!
+//! Key: SHA-256 over the artifact, the `nft` version and the kernel
+//! release — everything the canonical listing depends on. Files live in
+//! `/var/lib/netc/cache/` (0700; `NETC_STATE_DIR` moves the root); the 16
+//! most recent are kept. Per target, `nft-applied` names the entry netc
+//! loaded last, so the text listing of a live table that still equals it
+//! need not be read again (see `session`). A missing or unreadable entry
+//! only costs time: the cache is never trusted for anything else.
+
+use crate::target::Target;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::PathBuf;
+
+const KEEP: usize = 16;
+
+fn dir() -> PathBuf {
+    crate::target::state_root().join("cache")
+}
+
+/// The cache key of an artifact of `kind` (`nft`).
+pub fn key(kind: &str, artifact: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let version = crate::exec::run(kind, &["--version"], None)
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut h = Sha256::new();
+    for part in [kind, &version, &kernel, artifact] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    let d = h.finalize();
+    let mut s = format!("{kind}-");
+    for b in d.iter().take(16) {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
+    let text = std::fs::read_to_string(dir().join(format!("{key}.json"))).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn store<T: Serialize>(key: &str, value: &T) {
+    let Ok(text) = serde_json::to_string(value) else {
+        return;
+    };
+    let d = dir();
+    if crate::confirm::write_private(&d.join(format!("{key}.json")), &text).is_err() {
+        return;
+    }
+    // Keep the most recent entries only.
+    let Ok(rd) = std::fs::read_dir(&d) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = rd
+        .flatten()
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if files.len() > KEEP {
+        files.sort();
+        for (_, p) in &files[..files.len() - KEEP] {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Remember which entry was loaded into the target last.
+pub fn remember_applied(t: &Target, key: &str) {
+    let _ = crate::confirm::write_private(&t.state_dir().join("nft-applied"), key);
+}
+
+pub fn applied(t: &Target) -> Option<String> {
+    std::fs::read_to_string(t.state_dir().join("nft-applied"))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
