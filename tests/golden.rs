@@ -41,7 +41,7 @@ struct CaseOutput {
 
 fn compile_case(case: &Path) -> CaseOutput {
     let input = case.join("input");
-    let files = load::collect_files(&[input.clone()]).expect("input files");
+    let files = load::collect_files(std::slice::from_ref(&input)).expect("input files");
     let mut sources = SourceMap::new();
     let (raws, mut diags) = load::load_files(&files, &mut sources);
     let (model, vd) = validate::validate(raws);

@@ -55,9 +55,19 @@ impl Session {
     /// Read the live state and diff it against the node's desired state.
     pub fn plan(&self, ir: &HostIr, artifacts: &[Artifact], force: bool) -> Result<Planned, Error> {
         let t = &self.target;
-        let (desired, nft_key) = desired::build(ir, artifacts, t.firewall, &t.bird_config)?;
-        // JSON only: enough to compare, and a no-change plan lists once.
-        let (mut live, facts) = state::read(&self.exec, &t.bird_config, false)?;
+        // The desired side (maybe a scratch-namespace load) and the live
+        // side (JSON only: enough to compare, and a no-change plan lists
+        // once) are independent: read them side by side.
+        let (desired, live) = std::thread::scope(|sc| {
+            let d = sc.spawn(|| desired::build(ir, artifacts, t.firewall, &t.bird_config));
+            let l = state::read(&self.exec, &t.bird_config, false);
+            let d = d
+                .join()
+                .unwrap_or_else(|_| Err(Error::Desired("building the desired state panicked".into())));
+            (d, l)
+        });
+        let (desired, nft_key) = desired?;
+        let (mut live, facts) = live?;
         let mut plan = plan::diff(&live, &desired);
         let nft_changes = plan.changes.iter().any(|c| c.resource.starts_with("nft "));
         if nft_changes && live.nft.present && !live.nft.has_text {
