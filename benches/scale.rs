@@ -29,8 +29,18 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("netc-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
 
-    println!("# netc scale benchmark{}", if quick { " (--quick: 1/10 size)" } else { "" });
-    let v = gen_repo(&dir.join("validate"), 1000 / scale, 2000 / scale, 5000 / scale, 1, 0);
+    println!(
+        "# netc scale benchmark{}",
+        if quick { " (--quick: 1/10 size)" } else { "" }
+    );
+    let v = gen_repo(
+        &dir.join("validate"),
+        1000 / scale,
+        2000 / scale,
+        5000 / scale,
+        1,
+        0,
+    );
     bench_validate(&v);
     let b = gen_repo(&dir.join("build"), 1000 / scale, 0, 4000 / scale, 4, 50);
     bench_build(&b);
@@ -41,9 +51,11 @@ fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
@@ -63,9 +75,7 @@ fn baseline_parse(files: &[PathBuf]) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-fn load_validate(
-    files: &[PathBuf],
-) -> (netc_compiler::validate::ValidModel, f64) {
+fn load_validate(files: &[PathBuf]) -> (netc_compiler::validate::ValidModel, f64) {
     let t = Instant::now();
     let mut sources = netc_compiler::SourceMap::new();
     let (raws, diags) = netc_compiler::load::load_files(files, &mut sources);
@@ -81,8 +91,14 @@ fn load_validate(
 fn bench_validate(g: &Generated) {
     let base = baseline_parse(&g.files);
     let (_, t) = load_validate(&g.files);
-    println!("\n## validate: {} nodes, {} peers, {} policies ({} rules), {:.1} MiB of YAML",
-        g.nodes, g.peers, g.policies, g.rules, g.bytes as f64 / 1048576.0);
+    println!(
+        "\n## validate: {} nodes, {} peers, {} policies ({} rules), {:.1} MiB of YAML",
+        g.nodes,
+        g.peers,
+        g.policies,
+        g.rules,
+        g.bytes as f64 / 1048576.0
+    );
     println!("netc load+validate: {:.3} s", t);
     println!("baseline serde_yaml parse: {:.3} s", base);
     println!("ratio netc / baseline: {:.2}x", t / base);
@@ -93,8 +109,8 @@ fn bench_build(g: &Generated) {
     let base = baseline_parse(&g.files);
     let (model, tv) = load_validate(&g.files);
     let t = Instant::now();
-    let compiled = netc::compile(&model, None, None, &netc_targets::SecretMap::default())
-        .expect("compile");
+    let compiled =
+        netc::compile(&model, None, None, &netc_targets::SecretMap::default()).expect("compile");
     let tb = t.elapsed().as_secs_f64();
     let n = compiled.nodes.len();
     let (mut nft_rules, mut set_elems, mut bytes) = (0usize, 0usize, 0usize);
@@ -108,13 +124,31 @@ fn bench_build(g: &Generated) {
             }
         }
     }
-    println!("\n## build: {} nodes, {} policies with {} rules, {} external peers",
-        g.nodes, g.policies, g.rules, g.external_peers);
-    println!("load+validate: {:.3} s (baseline serde_yaml parse {:.3} s, ratio {:.2}x)", tv, base, tv / base);
-    println!("lower+emit all nodes: {:.3} s, {:.2} ms per node", tb, tb * 1000.0 / n as f64);
+    println!(
+        "\n## build: {} nodes, {} policies with {} rules, {} external peers",
+        g.nodes, g.policies, g.rules, g.external_peers
+    );
+    println!(
+        "load+validate: {:.3} s (baseline serde_yaml parse {:.3} s, ratio {:.2}x)",
+        tv,
+        base,
+        tv / base
+    );
+    println!(
+        "lower+emit all nodes: {:.3} s, {:.2} ms per node",
+        tb,
+        tb * 1000.0 / n as f64
+    );
     println!("artifacts: {:.1} MiB", bytes as f64 / 1048576.0);
-    println!("nft rules emitted per node (mean): {:.0}, for {} policy rules in the cluster", nft_rules as f64 / n as f64, g.rules);
-    println!("set elements per node (mean): {:.0}", set_elems as f64 / n as f64);
+    println!(
+        "nft rules emitted per node (mean): {:.0}, for {} policy rules in the cluster",
+        nft_rules as f64 / n as f64,
+        g.rules
+    );
+    println!(
+        "set elements per node (mean): {:.0}",
+        set_elems as f64 / n as f64
+    );
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
 }
 
@@ -128,7 +162,12 @@ fn count_nft_rules(s: &str) -> usize {
             in_chain = true;
         } else if t == "}" {
             in_chain = false;
-        } else if in_chain && !t.is_empty() && !t.starts_with("type ") && !t.starts_with("policy ") && !t.starts_with('#') {
+        } else if in_chain
+            && !t.is_empty()
+            && !t.starts_with("type ")
+            && !t.starts_with("policy ")
+            && !t.starts_with('#')
+        {
             n += 1;
         }
     }
@@ -148,7 +187,14 @@ struct Generated {
 /// A repository shaped like a real one: nodes in racks of 40 on /24 underlays,
 /// route reflectors per rack, workloads with app labels, network sets, and
 /// policies selecting apps with 1–`rules_per` rules each.
-fn gen_repo(dir: &Path, nodes: usize, peers: usize, policies: usize, rules_per: usize, external: usize) -> Generated {
+fn gen_repo(
+    dir: &Path,
+    nodes: usize,
+    peers: usize,
+    policies: usize,
+    rules_per: usize,
+    external: usize,
+) -> Generated {
     std::fs::create_dir_all(dir).expect("mkdir");
     let mut files = Vec::new();
     let mut bytes = 0;
@@ -165,7 +211,11 @@ fn gen_repo(dir: &Path, nodes: usize, peers: usize, policies: usize, rules_per: 
     for i in 0..nodes {
         let rack = i / 40;
         let host = i % 40 + 10;
-        let rr = if i % 40 == 0 { format!("\n    routeReflectorClusterID: 224.0.{}.1", rack % 256) } else { String::new() };
+        let rr = if i % 40 == 0 {
+            format!("\n    routeReflectorClusterID: 224.0.{}.1", rack % 256)
+        } else {
+            String::new()
+        };
         let _ = write!(s, "---\napiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: node-{i:04}\n  labels:\n    rack: r{rack}\n    rr: \"{}\"\n  annotations:\n    netc.dev/underlay-interface: eth0\nspec:\n  bgp:\n    ipv4Address: 172.{}.{}.{host}/24{rr}\n", i % 40 == 0, 16 + rack / 256, rack % 256);
         let _ = write!(s, "---\napiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata:\n  name: node--{i:04}-k8s-app{}-eth0\n  namespace: ns{}\n  labels:\n    app: app{}\nspec:\n  node: node-{i:04}\n  interfaceName: cali{i:011}\n  ipNetworks: [10.{}.{}.{}/32]\n", i % 50, i % 10, i % 50, 128 + (i / 1024) % 16, (i / 4) % 256, (i % 4) * 64 + 1);
     }
@@ -196,5 +246,13 @@ fn gen_repo(dir: &Path, nodes: usize, peers: usize, policies: usize, rules_per: 
         }
     }
     write("30-policy.yaml", s);
-    Generated { files, nodes, peers: peers + 1 + external, policies, rules, external_peers: external, bytes }
+    Generated {
+        files,
+        nodes,
+        peers: peers + 1 + external,
+        policies,
+        rules,
+        external_peers: external,
+        bytes,
+    }
 }

@@ -42,16 +42,14 @@ const INTENDED: &[(&str, &str, &str, &str)] = &[(
 /// netc rejects, what the comparison uses instead, netc's diagnostic (a
 /// substring), reason). The test checks that netc still rejects the original
 /// (else the entry is stale) and compares sessions on the rewritten input.
-const INPUT_REWRITES: &[(&str, &str, &str, &str, &str)] = &[
-    (
-        "explicit_peering__route_reflector",
-        "    routeReflector: true\n",
-        "    routeReflector: \"true\"\n",
-        "metadata.labels.routeReflector` must be a string",
-        "an unquoted YAML `true` is a boolean; Calico's loader turns it into the label string \
+const INPUT_REWRITES: &[(&str, &str, &str, &str, &str)] = &[(
+    "explicit_peering__route_reflector",
+    "    routeReflector: true\n",
+    "    routeReflector: \"true\"\n",
+    "metadata.labels.routeReflector` must be a string",
+    "an unquoted YAML `true` is a boolean; Calico's loader turns it into the label string \
          \"true\", netc reports it (label values are strings) instead of converting silently",
-    ),
-];
+)];
 
 /// Scenario inputs netc reads but does not turn into BIRD config, by design.
 /// Listed so that the report says which parts of a scenario were not compared.

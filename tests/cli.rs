@@ -57,7 +57,11 @@ fn validate_exit_codes_and_json() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 
     // stdin
-    let o = run_stdin(env!("CARGO_BIN_EXE_netc"), &["validate", "-"], "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: n\n");
+    let o = run_stdin(
+        env!("CARGO_BIN_EXE_netc"),
+        &["validate", "-"],
+        "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: n\n",
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
@@ -107,12 +111,22 @@ fn build_check_and_locked() {
     let d = tmpdir("build");
     let input = d.join("in");
     std::fs::create_dir_all(&input).expect("mkdir");
-    for f in ["pools.yaml", "nodes.yaml", "bgp.yaml", "endpoints.yaml", "policy.yaml"] {
+    for f in [
+        "pools.yaml",
+        "nodes.yaml",
+        "bgp.yaml",
+        "endpoints.yaml",
+        "policy.yaml",
+    ] {
         std::fs::copy(repo().join("examples").join(f), input.join(f)).expect("copy");
     }
     let secrets = repo().join("examples/bgp-secrets.secrets.yaml");
     let out = d.join("out");
-    let (i, o, s) = (input.to_str().unwrap(), out.to_str().unwrap(), secrets.to_str().unwrap());
+    let (i, o, s) = (
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        secrets.to_str().unwrap(),
+    );
 
     // --locked refuses to create the lock
     let r = netc(&["build", "--locked", "-o", o, i, "--secrets", s]);
@@ -123,7 +137,14 @@ fn build_check_and_locked() {
     assert_eq!(r.status.code(), Some(0), "{}", text(&r));
     assert!(input.join("netc.lock").exists());
     for n in ["rack1-node1", "rack1-node2", "rack2-node1", "rack2-node2"] {
-        for f in ["nftables.nft", "iptables.rules", "routes.batch", "tunnels.batch", "bird.conf", "ir.json"] {
+        for f in [
+            "nftables.nft",
+            "iptables.rules",
+            "routes.batch",
+            "tunnels.batch",
+            "bird.conf",
+            "ir.json",
+        ] {
             assert!(out.join(n).join(f).is_file(), "{n}/{f} missing");
         }
     }
@@ -131,7 +152,10 @@ fn build_check_and_locked() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let m = std::fs::metadata(out.join("rack1-node1/bird.conf")).unwrap().permissions().mode();
+        let m = std::fs::metadata(out.join("rack1-node1/bird.conf"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(m & 0o077, 0, "bird.conf with a password must be 0600");
     }
     let r = netc(&["build", "--check", "--locked", "-o", o, i, "--secrets", s]);
@@ -144,7 +168,11 @@ fn build_check_and_locked() {
     std::fs::write(&p, t).unwrap();
     let r = netc(&["build", "--check", "-o", o, i, "--secrets", s]);
     assert_eq!(r.status.code(), Some(1));
-    assert!(text(&r).contains("-route add 192.0.2.0/24 dev lo"), "{}", text(&r));
+    assert!(
+        text(&r).contains("-route add 192.0.2.0/24 dev lo"),
+        "{}",
+        text(&r)
+    );
     // and the password never shows in a diff
     assert!(!text(&r).contains("example-not-a-real-password"));
 
@@ -154,7 +182,11 @@ fn build_check_and_locked() {
     nodes.push_str("- apiVersion: projectcalico.org/v3\n  kind: Node\n  metadata:\n    name: aaa-new-node\n    labels: {role: edge}\n  spec:\n    bgp:\n      ipv4Address: 192.168.10.50/24\n");
     std::fs::write(input.join("nodes.yaml"), nodes).unwrap();
     let r = netc(&["build", "--locked", "-o", o, i, "--secrets", s]);
-    assert_eq!(r.status.code(), Some(1), "--locked must refuse a lock change");
+    assert_eq!(
+        r.status.code(),
+        Some(1),
+        "--locked must refuse a lock change"
+    );
     let r = netc(&["build", "-o", o, i, "--secrets", s]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r));
     let after = std::fs::read_to_string(input.join("netc.lock")).unwrap();
@@ -162,10 +194,16 @@ fn build_check_and_locked() {
     let new: netc_compiler::alloc::Lock = netc_compiler::alloc::Lock::parse(&after).unwrap();
     for (pool, pl) in &old.pools {
         for (node, blocks) in &pl.blocks {
-            assert_eq!(&new.pools[pool].blocks[node], blocks, "{node} moved in {pool}");
+            assert_eq!(
+                &new.pools[pool].blocks[node], blocks,
+                "{node} moved in {pool}"
+            );
         }
     }
-    assert!(new.pools.values().any(|p| p.blocks.contains_key("aaa-new-node")));
+    assert!(new
+        .pools
+        .values()
+        .any(|p| p.blocks.contains_key("aaa-new-node")));
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -176,7 +214,16 @@ fn build_is_byte_identical_across_runs() {
     let s = repo().join("examples/bgp-secrets.secrets.yaml");
     let lock = d.join("netc.lock");
     for out in [&a, &b] {
-        let r = netc(&["build", "-o", out.to_str().unwrap(), "--lock", lock.to_str().unwrap(), "examples/", "--secrets", s.to_str().unwrap()]);
+        let r = netc(&[
+            "build",
+            "-o",
+            out.to_str().unwrap(),
+            "--lock",
+            lock.to_str().unwrap(),
+            "examples/",
+            "--secrets",
+            s.to_str().unwrap(),
+        ]);
         assert_eq!(r.status.code(), Some(0), "{}", text(&r));
     }
     let r = run("diff", &["-r", a.to_str().unwrap(), b.to_str().unwrap()]);

@@ -20,7 +20,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn bless() -> bool {
-    std::env::var("NETC_BLESS").map(|v| v == "1").unwrap_or(false)
+    std::env::var("NETC_BLESS")
+        .map(|v| v == "1")
+        .unwrap_or(false)
 }
 
 fn cases() -> Vec<PathBuf> {
@@ -52,7 +54,12 @@ fn compile_case(case: &Path) -> CaseOutput {
         .filter(|d| d.is_error())
         .map(|d| r.render(d))
         .collect();
-    assert!(errors.is_empty(), "{}: input does not validate:\n{}", case.display(), errors.join(""));
+    assert!(
+        errors.is_empty(),
+        "{}: input does not validate:\n{}",
+        case.display(),
+        errors.join("")
+    );
     let model = model.expect("valid model");
     let lock_path = case.join("netc.lock");
     let previous = std::fs::read_to_string(&lock_path)
@@ -133,7 +140,12 @@ fn golden_output_is_deterministic() {
         let a = compile_case(&case);
         let b = compile_case(&case);
         for (x, y) in a.nodes.iter().zip(b.nodes.iter()) {
-            assert_eq!(x.files(), y.files(), "{}: two compiles differ", case.display());
+            assert_eq!(
+                x.files(),
+                y.files(),
+                "{}: two compiles differ",
+                case.display()
+            );
         }
     }
 }
@@ -154,7 +166,11 @@ fn golden_artifacts_pass_real_checkers() {
     let mut failures = Vec::new();
     for case in cases() {
         let out = compile_case(&case);
-        let case_name = case.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let case_name = case
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         for n in &out.nodes {
             let get = |f: &str| {
                 n.artifacts
@@ -169,31 +185,65 @@ fn golden_artifacts_pass_real_checkers() {
             let nft = write_temp(&tmp, "nftables.nft", &get("nftables.nft"));
             let o = ns.exec("nft", &["-c", "-f", nft.to_str().unwrap_or_default()]);
             if !o.status.success() {
-                failures.push(format!("{what}: nft -c -f rejected nftables.nft:\n{}", text(&o)));
+                failures.push(format!(
+                    "{what}: nft -c -f rejected nftables.nft:\n{}",
+                    text(&o)
+                ));
             }
             // iptables
-            let o = ns.exec_stdin("iptables-restore", &["--test", "--noflush"], &get("iptables.rules"));
+            let o = ns.exec_stdin(
+                "iptables-restore",
+                &["--test", "--noflush"],
+                &get("iptables.rules"),
+            );
             if !o.status.success() {
-                failures.push(format!("{what}: iptables-restore --test rejected iptables.rules:\n{}", text(&o)));
+                failures.push(format!(
+                    "{what}: iptables-restore --test rejected iptables.rules:\n{}",
+                    text(&o)
+                ));
             }
-            let o = ns.exec_stdin("ip6tables-restore", &["--test", "--noflush"], &get("ip6tables.rules"));
+            let o = ns.exec_stdin(
+                "ip6tables-restore",
+                &["--test", "--noflush"],
+                &get("ip6tables.rules"),
+            );
             if !o.status.success() {
-                failures.push(format!("{what}: ip6tables-restore --test rejected ip6tables.rules:\n{}", text(&o)));
+                failures.push(format!(
+                    "{what}: ip6tables-restore --test rejected ip6tables.rules:\n{}",
+                    text(&o)
+                ));
             }
             // BIRD
             let bird = write_temp(&tmp, "bird.conf", &get("bird.conf"));
             let o = run("bird", &["-p", "-c", bird.to_str().unwrap_or_default()]);
             if !o.status.success() {
-                failures.push(format!("{what}: bird -p -c rejected bird.conf:\n{}", text(&o)));
+                failures.push(format!(
+                    "{what}: bird -p -c rejected bird.conf:\n{}",
+                    text(&o)
+                ));
             }
             // tunnels + routes, applied for real in a namespace shaped like the node
             let needs_ipip = n.ir.tunnels.iter().any(|t| t.name == "tunl0");
             if needs_ipip && !has_ipip {
-                eprintln!("{what}: kernel lacks ipip; tunnels.batch/routes.batch checked as text only");
+                eprintln!(
+                    "{what}: kernel lacks ipip; tunnels.batch/routes.batch checked as text only"
+                );
                 continue;
             }
             if let Some(addr) = n.ir.address {
-                ns.exec_ok("ip", &["link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer"]);
+                ns.exec_ok(
+                    "ip",
+                    &[
+                        "link",
+                        "add",
+                        "eth0",
+                        "type",
+                        "veth",
+                        "peer",
+                        "name",
+                        "eth0-peer",
+                    ],
+                );
                 ns.exec_ok("ip", &["addr", "add", &addr.to_string(), "dev", "eth0"]);
                 ns.exec_ok("ip", &["link", "set", "eth0", "up"]);
                 ns.exec_ok("ip", &["link", "set", "eth0-peer", "up"]);
@@ -203,7 +253,19 @@ fn golden_artifacts_pass_real_checkers() {
                     if ns.exec("ip", &["link", "show", dev]).status.success() {
                         continue;
                     }
-                    ns.exec_ok("ip", &["link", "add", dev, "type", "veth", "peer", "name", &format!("p{}", &dev[..dev.len().min(12)])]);
+                    ns.exec_ok(
+                        "ip",
+                        &[
+                            "link",
+                            "add",
+                            dev,
+                            "type",
+                            "veth",
+                            "peer",
+                            "name",
+                            &format!("p{}", &dev[..dev.len().min(12)]),
+                        ],
+                    );
                     ns.exec_ok("ip", &["link", "set", dev, "up"]);
                 }
             }
@@ -219,7 +281,9 @@ fn golden_artifacts_pass_real_checkers() {
             let want = n.ir.routes.len();
             let have = installed.lines().count();
             if have != want {
-                failures.push(format!("{what}: {want} routes in the IR but {have} installed:\n{installed}"));
+                failures.push(format!(
+                    "{what}: {want} routes in the IR but {have} installed:\n{installed}"
+                ));
             }
         }
     }

@@ -5,7 +5,12 @@ use netc_compiler::load::load_source;
 use netc_compiler::model::Kind;
 use netc_compiler::SourceMap;
 
-fn load(text: &str) -> (Vec<netc_compiler::load::RawResource>, Vec<netc_compiler::Diagnostic>) {
+fn load(
+    text: &str,
+) -> (
+    Vec<netc_compiler::load::RawResource>,
+    Vec<netc_compiler::Diagnostic>,
+) {
     let mut sm = SourceMap::new();
     let id = sm.add("t.yaml", text);
     load_source(id, &sm)
@@ -43,7 +48,11 @@ fn tag_is_rejected_with_quoting_advice() {
     assert_eq!(d[0].code, codes::YAML_TAG);
     let s = d[0].span.unwrap();
     assert_eq!((s.line, s.col), (6, 17));
-    assert!(d[0].notes.iter().any(|n| n.contains("\"!has(rr)\"")), "{:?}", d[0].notes);
+    assert!(
+        d[0].notes.iter().any(|n| n.contains("\"!has(rr)\"")),
+        "{:?}",
+        d[0].notes
+    );
 }
 
 #[test]
@@ -78,7 +87,10 @@ fn unknown_kind_and_api_version() {
 fn alias_bomb_is_bounded() {
     let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..12 {
-        s.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
+        s.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n",
+            p = i - 1
+        ));
     }
     let (_, d) = load(&s);
     assert!(d.iter().any(|d| d.code == codes::YAML_UNSUPPORTED), "{d:?}");

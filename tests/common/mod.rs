@@ -160,7 +160,15 @@ pub fn kernel_has_link_type(kind: &str) -> bool {
     }
     let ns = Netns::new("probe");
     let args: Vec<&str> = match kind {
-        "ipip" => vec!["link", "add", "probe0", "type", "ipip", "remote", "192.0.2.1"],
+        "ipip" => vec![
+            "link",
+            "add",
+            "probe0",
+            "type",
+            "ipip",
+            "remote",
+            "192.0.2.1",
+        ],
         k => vec!["link", "add", "probe0", "type", k],
     };
     ns.exec("ip", &args).status.success()

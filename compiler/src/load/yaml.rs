@@ -125,11 +125,24 @@ impl Builder<'_> {
         let shown = format!("{}{}", t.handle, t.suffix);
         // The parser reports a tagged empty value at the *next* token; point
         // at the tag itself, the last occurrence of its text before that.
-        let span = match self.src.text.get(..span.offset).and_then(|before| before.rfind(&shown)) {
+        let span = match self
+            .src
+            .text
+            .get(..span.offset)
+            .and_then(|before| before.rfind(&shown))
+        {
             Some(off) => {
                 let line = self.src.text[..off].matches('\n').count() as u32 + 1;
-                let col = self.src.text[self.src.line_start(line)..off].chars().count() as u32 + 1;
-                Span { offset: off, line, col, ..span }
+                let col = self.src.text[self.src.line_start(line)..off]
+                    .chars()
+                    .count() as u32
+                    + 1;
+                Span {
+                    offset: off,
+                    line,
+                    col,
+                    ..span
+                }
             }
             None => span,
         };

@@ -226,7 +226,9 @@ pub fn diff(live: &NftState, want: &NftState) -> (Vec<Change>, Vec<Op>) {
 /// difference and leave the table alone rather than reload something empty.
 fn no_text(mut changes: Vec<Change>) -> Vec<Change> {
     if let Some(c) = changes.first_mut() {
-        c.note = Some("cannot be written: the state to restore was read without its text listing".into());
+        c.note = Some(
+            "cannot be written: the state to restore was read without its text listing".into(),
+        );
     }
     changes
 }
@@ -655,7 +657,11 @@ mod tests {
         want.text.clear();
         let (c, o) = diff(&live, &want);
         assert_eq!(c.len(), 1);
-        assert!(c[0].note.as_deref().unwrap_or("").contains("cannot be written"));
+        assert!(c[0]
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("cannot be written"));
         assert!(o.is_empty());
     }
 
