@@ -68,7 +68,13 @@ pub fn emit(ir: &HostIr) -> String {
     };
 
     for s in &fw.sets {
-        block(&mut o, set(s));
+        // One-address sets are written inline in their rules (see `inline_set`):
+        // a node with thousands of single-CIDR rules would otherwise carry
+        // thousands of named sets, and every `nft list` of the table slows
+        // down with the number of sets.
+        if inline_set(fw, &s.name).is_none() {
+            block(&mut o, set(s));
+        }
     }
     for d in &fw.dispatch {
         if let Some(m) = dispatch_map(d) {
@@ -393,7 +399,7 @@ fn policy_chain(fw: &Firewall, p: &PolicyChain) -> String {
             c.line_comment(&format!("{}: never matches (set {n} is empty)", r.comment));
             continue;
         }
-        let m = matches(&r.matches);
+        let m = matches(fw, &r.matches);
         let act = match r.action {
             RuleAction::Allow => on_allow(&p.on_allow),
             RuleAction::Deny => "drop".into(),
@@ -447,8 +453,24 @@ fn ports(p: &PortSet) -> String {
     }
 }
 
+/// The literal to write instead of `@set` when the set holds exactly one
+/// network and nothing refers to it by name (NAT rules do).
+fn inline_set(fw: &Firewall, set_name: &str) -> Option<String> {
+    if fw
+        .nat
+        .iter()
+        .any(|r| r.from_set == set_name || r.not_to_set == set_name)
+    {
+        return None;
+    }
+    match fw.set(set_name).map(|s| s.elements.as_slice()) {
+        Some([one]) => Some(one.to_string()),
+        _ => None,
+    }
+}
+
 /// The match part of a rule (empty: matches every packet).
-fn matches(m: &Match) -> String {
+fn matches(fw: &Firewall, m: &Match) -> String {
     let mut parts: Vec<String> = Vec::new();
     let uses_sets = [&m.src, &m.dst]
         .iter()
@@ -473,11 +495,12 @@ fn matches(m: &Match) -> String {
     }
     for (s, dir) in [(&m.src, "s"), (&m.dst, "d")] {
         let kw = addr_kw(m.family.unwrap_or(Family::V4));
+        let set_ref = |n: &String| inline_set(fw, n).unwrap_or_else(|| format!("@{}", name(n)));
         for n in &s.in_sets {
-            parts.push(format!("{kw} {dir}addr @{}", name(n)));
+            parts.push(format!("{kw} {dir}addr {}", set_ref(n)));
         }
         for n in &s.not_in_sets {
-            parts.push(format!("{kw} {dir}addr != @{}", name(n)));
+            parts.push(format!("{kw} {dir}addr != {}", set_ref(n)));
         }
         if !s.ports.is_empty() {
             parts.push(format!("th {dir}port {}", ports(&s.ports)));
