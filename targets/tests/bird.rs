@@ -3,13 +3,17 @@
 //! the session behaviour a user relies on asserted, hostile passwords, and a
 //! real two-daemon peering across network namespaces.
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+use common::{have_tool, in_ci, is_root};
+
 use netc_compiler::ir::{BgpSession, HostIr, SessionKind};
 use netc_compiler::lower::Cluster;
 use netc_compiler::{alloc, load, validate, SourceMap};
 use netc_targets::{bird, Artifact, EmitError, SecretMap};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -97,31 +101,6 @@ fn protocol_blocks(conf: &str) -> BTreeMap<String, String> {
 
 // ---------------------------------------------------------------------------
 // environment helpers (root, tools, namespaces)
-
-fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn have_tool(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
 
 /// `bird` present? Outside CI a missing tool skips the check; in CI it fails.
 fn bird_available(what: &str) -> bool {

@@ -7,6 +7,10 @@
 //! network namespaces. They need root: without it they skip with a message,
 //! unless CI=true, where skipping is a failure.
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+use common::{have_tool as have, in_ci, is_root};
+
 use netc_compiler::ir::*;
 use netc_compiler::{alloc, load, lower, validate, SourceMap};
 use netc_targets::{iptables, nftables};
@@ -30,30 +34,6 @@ fn compile(yaml: &str, node: &str) -> HostIr {
 }
 
 // ---------------------------------------------------------------- kernel helpers
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 /// Root, network namespaces and the tools; skip (or, with CI=true, fail) otherwise.
 fn kernel_ok(test: &str, tools: &[&str]) -> bool {

@@ -6,9 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Repository root.
+/// Repository root (this module is also included by member crates' tests).
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if dir.join("golden").is_dir() {
+        dir
+    } else {
+        dir.parent().map(Path::to_path_buf).unwrap_or(dir)
+    }
 }
 
 pub fn in_ci() -> bool {
@@ -40,15 +45,19 @@ pub fn require_root(test: &str) -> bool {
     false
 }
 
-/// A tool the test needs; with CI=true its absence is a failure.
-pub fn require_tool(test: &str, tool: &str) -> bool {
-    let found = Command::new("sh")
+/// Is `tool` on PATH?
+pub fn have_tool(tool: &str) -> bool {
+    Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
         .stdout(Stdio::null())
         .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
+        .is_ok_and(|s| s.success())
+}
+
+/// A tool the test needs; with CI=true its absence is a failure.
+pub fn require_tool(test: &str, tool: &str) -> bool {
+    let found = have_tool(tool);
     if !found {
         if in_ci() {
             panic!("{test}: `{tool}` is not installed (CI must install it)");
