@@ -14,11 +14,27 @@ fn netc(args: &[&str]) -> std::process::Output {
         .expect("run netc")
 }
 
-fn tmpdir(name: &str) -> PathBuf {
+/// A scratch directory removed when the test ends, also when it fails.
+struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmpdir(name: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("netc-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("mkdir");
-    d
+    TmpDir(d)
 }
 
 #[test]
@@ -204,7 +220,6 @@ fn build_check_and_locked() {
         .pools
         .values()
         .any(|p| p.blocks.contains_key("aaa-new-node")));
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -228,5 +243,4 @@ fn build_is_byte_identical_across_runs() {
     }
     let r = run("diff", &["-r", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(r.status.success(), "outputs differ:\n{}", text(&r));
-    let _ = std::fs::remove_dir_all(&d);
 }
