@@ -9,6 +9,9 @@
 //! (lab-facts); if `tunl0` does exist in a fresh namespace (module loaded),
 //! the IPIP case is applied too.
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
 use netc_compiler::alloc::{self, Lock};
 use netc_compiler::ir::*;
 use netc_compiler::lower::Cluster;
@@ -181,36 +184,9 @@ fn ip(s: &str) -> IpAddr {
 /// Whether namespace tests can run here: root and the iproute2 tools.
 /// Without them: skip with a message, or fail when CI=true.
 fn netns_available(test: &str) -> bool {
-    let ci = std::env::var("CI").as_deref() == Ok("true");
-    let why = if effective_uid() != Some(0) {
-        Some("needs root to create network namespaces")
-    } else if !tool_works("ip") || !tool_works("bridge") {
-        Some("needs iproute2 (`ip`, `bridge`)")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(why) if ci => panic!("{test}: {why}, and CI=true requires it to run"),
-        Some(why) => {
-            eprintln!("skipping {test}: {why} (set CI=true to make this a failure)");
-            false
-        }
-    }
-}
-
-fn effective_uid() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
-}
-
-fn tool_works(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+    common::require_root(test)
+        && common::require_tool(test, "ip")
+        && common::require_tool(test, "bridge")
 }
 
 fn check(out: Output, what: &str) -> String {
@@ -676,7 +652,7 @@ fn ipip_cross_subnet_emits_encapsulation_only_across_subnets() {
 
     // Apply only where the kernel has the ipip module (tunl0 present in a
     // fresh namespace); never load modules from a test.
-    if effective_uid() != Some(0) || !tool_works("ip") {
+    if !common::is_root() || !common::have_tool("ip") {
         return;
     }
     let ns = Netns::new("ipip");
