@@ -325,36 +325,26 @@ pub fn diff_neighbors(
         .map(|f| ((f.dev.as_str(), f.mac.as_str()), f.dst))
         .collect();
     for ((dev, mac), dsts) in &have {
-        match want.get(&(*dev, *mac)) {
-            None => {
-                for d in dsts {
-                    changes.push(
-                        Change::new(
-                            Step::Neighbors,
-                            Action::Delete,
-                            "fdb entry",
-                            format!("{mac} dev {dev}"),
-                        )
-                        .attr("dst", Some(d.to_string()), None),
-                    );
-                    br.push(format!("fdb del {mac} dev {dev} dst {d} self"));
-                }
-            }
+        // Stale destinations: all of them when the MAC is no longer wanted;
+        // the extra ones when the wanted destination is among several.
+        let stale: Vec<_> = match want.get(&(*dev, *mac)) {
+            None => dsts.iter().collect(),
             Some(w) if dsts.len() > 1 && dsts.contains(w) => {
-                for d in dsts.iter().filter(|d| *d != w) {
-                    changes.push(
-                        Change::new(
-                            Step::Neighbors,
-                            Action::Delete,
-                            "fdb entry",
-                            format!("{mac} dev {dev}"),
-                        )
-                        .attr("dst", Some(d.to_string()), None),
-                    );
-                    br.push(format!("fdb del {mac} dev {dev} dst {d} self"));
-                }
+                dsts.iter().filter(|d| *d != w).collect()
             }
-            _ => {}
+            _ => Vec::new(),
+        };
+        for d in stale {
+            changes.push(
+                Change::new(
+                    Step::Neighbors,
+                    Action::Delete,
+                    "fdb entry",
+                    format!("{mac} dev {dev}"),
+                )
+                .attr("dst", Some(d.to_string()), None),
+            );
+            br.push(format!("fdb del {mac} dev {dev} dst {d} self"));
         }
     }
     for ((dev, mac), dst) in &want {
