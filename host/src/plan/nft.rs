@@ -296,20 +296,12 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
         if !decl_changed && gone.is_empty() && new.is_empty() {
             continue;
         }
-        let mut c = Change::new(
-            Step::Firewall,
-            Action::Update,
+        let mut c = updated(
             &format!("nft {}", w.kind),
-            format!("{T} {name}"),
+            name,
+            decl_changed.then_some((&l.decl_text, &w.decl_text)),
+            &mut d.possible,
         );
-        if decl_changed {
-            d.possible = false;
-            c = c.attr(
-                "declaration",
-                Some(l.decl_text.clone()),
-                Some(w.decl_text.clone()),
-            );
-        }
         for e in &gone {
             c.lines.push(Line {
                 sign: '-',
@@ -395,20 +387,12 @@ fn diff_chains(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &
         if !decl_changed && lk == wk {
             continue;
         }
-        let mut c = Change::new(
-            Step::Firewall,
-            Action::Update,
+        let mut c = updated(
             "nft chain",
-            format!("{T} {name}"),
+            name,
+            decl_changed.then_some((&l.decl_text, &w.decl_text)),
+            &mut d.possible,
         );
-        if decl_changed {
-            d.possible = false;
-            c = c.attr(
-                "declaration",
-                Some(l.decl_text.clone()),
-                Some(w.decl_text.clone()),
-            );
-        }
         let ops = capture_diff_slices(Algorithm::Myers, &lk, &wk);
         // Handle of the nearest kept rule before / after each op.
         let mut kept_before: Option<u64> = None;
@@ -547,6 +531,25 @@ fn elide_context(lines: &mut Vec<Line>) {
         }
     }
     *lines = out;
+}
+
+/// An in-place update of a set, map or chain. A changed declaration cannot be
+/// applied as a delta (`possible` is cleared: the table is reloaded) and is
+/// shown as an attribute.
+fn updated(
+    kind: &str,
+    name: &str,
+    decl: Option<(&String, &String)>,
+    possible: &mut bool,
+) -> Change {
+    let c = Change::new(Step::Firewall, Action::Update, kind, format!("{T} {name}"));
+    match decl {
+        Some((have, want)) => {
+            *possible = false;
+            c.attr("declaration", Some(have.clone()), Some(want.clone()))
+        }
+        None => c,
+    }
 }
 
 #[cfg(test)]
