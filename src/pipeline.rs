@@ -1,9 +1,9 @@
 //! validate → allocate → lower → emit, for every node or one.
 
 use netc_compiler::alloc::{self, AllocError, Lock};
-use netc_compiler::ir::HostIr;
 use netc_compiler::lower::{Cluster, LowerError};
 use netc_compiler::validate::ValidModel;
+use netc_ir::HostIr;
 use netc_targets::{Artifact, EmitError, SecretMap, Secrets};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -249,7 +249,7 @@ fn golden_artifacts_pass_real_checkers() {
                 ns.exec_ok("ip", &["link", "set", "eth0-peer", "up"]);
             }
             for r in &n.ir.routes {
-                if let netc_compiler::ir::RouteKind::Dev { dev } = &r.kind {
+                if let netc_ir::RouteKind::Dev { dev } = &r.kind {
                     if ns.exec("ip", &["link", "show", dev]).status.success() {
                         continue;
                     }

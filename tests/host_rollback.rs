@@ -116,7 +116,7 @@ fn a_failure_with_the_iptables_backend_restores_its_chains() {
 }
 
 /// Compile node-a with `netc build` and read back its IR and artifacts.
-fn build(lab: &Lab) -> (netc_compiler::ir::HostIr, Vec<netc_targets::Artifact>) {
+fn build(lab: &Lab) -> (netc_ir::HostIr, Vec<netc_targets::Artifact>) {
     let out = lab.dir.join("build");
     let o = lab.netc(&[
         "build",
@@ -128,7 +128,7 @@ fn build(lab: &Lab) -> (netc_compiler::ir::HostIr, Vec<netc_targets::Artifact>) 
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let dir = out.join("node-a");
-    let ir: netc_compiler::ir::HostIr =
+    let ir: netc_ir::HostIr =
         serde_json::from_str(&std::fs::read_to_string(dir.join("ir.json")).unwrap()).unwrap();
     let mut arts = Vec::new();
     for name in netc_targets::ARTIFACT_FILES {

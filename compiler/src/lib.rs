@@ -9,7 +9,6 @@
 
 pub mod alloc;
 pub mod diag;
-pub mod ir;
 pub mod load;
 pub mod lower;
 pub mod model;
@@ -19,4 +18,6 @@ pub mod source;
 pub mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
+/// The IR lives in its own crate (`netc-ir`); re-exported so lowering reads `crate::ir::…`.
+pub use netc_ir as ir;
 pub use source::{FileId, SourceMap, Span};

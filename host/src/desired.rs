@@ -14,7 +14,7 @@ use crate::state::{
     self, Address, BirdFile, BirdState, Link, LinkKind, LiveRoute, RouteSpec, State,
 };
 use crate::Error;
-use netc_compiler::ir::{HostIr, TunnelKind};
+use netc_ir::{HostIr, TunnelKind};
 use netc_targets::Artifact;
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -16,7 +16,7 @@ use crate::scratch::Scratch;
 use crate::state::{Facts, LinkKind, State};
 use crate::target::Target;
 use crate::Error;
-use netc_compiler::ir::HostIr;
+use netc_ir::HostIr;
 
 const NOTHING: &str = "nothing was changed";
 

@@ -15,7 +15,7 @@
 use crate::plan::{Change, Summary};
 use crate::target::Target;
 use crate::Error;
-use netc_compiler::ir::HostIr;
+use netc_ir::HostIr;
 use netc_targets::{Artifact, Secrets};
 use serde::{Deserialize, Serialize};
 

@@ -14,7 +14,7 @@ use crate::plan::{self, Plan};
 use crate::state::{self, Facts, State};
 use crate::target::Target;
 use crate::{preflight, Error};
-use netc_compiler::ir::HostIr;
+use netc_ir::HostIr;
 use netc_targets::Artifact;
 use std::time::Duration;
 

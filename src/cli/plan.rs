@@ -11,12 +11,12 @@
 use super::common::{self, Format};
 use anyhow::{anyhow, bail, Context};
 use netc::pipeline;
-use netc_compiler::ir::HostIr;
 use netc_host::lock::Mode;
 use netc_host::render;
 use netc_host::saved::SavedPlan;
 use netc_host::session::{Planned, Session};
 use netc_host::{Backend, Target};
+use netc_ir::HostIr;
 use netc_targets::{Artifact, SecretMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -61,8 +61,8 @@
 //! first).
 
 use crate::nftables::{log_prefix, string};
-use netc_compiler::ir::*;
 use netc_compiler::model::Protocol;
+use netc_ir::*;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write;

@@ -20,7 +20,7 @@ pub mod nftables;
 pub mod routes;
 pub mod tunnels;
 
-use netc_compiler::ir::{HostIr, SecretRef};
+use netc_ir::{HostIr, SecretRef};
 use std::collections::BTreeMap;
 
 /// One emitted file.

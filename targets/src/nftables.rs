@@ -34,8 +34,8 @@
 //! them first); comments and log prefixes are reduced to printable ASCII
 //! without `"` and `\` (nft strings have no escapes) and truncated.
 
-use netc_compiler::ir::*;
 use netc_compiler::model::Protocol;
+use netc_ir::*;
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
 

@@ -16,7 +16,7 @@
 //! a valid interface name is replaced by a comment.
 
 use crate::tunnels::{header, line_or_skip, safe_ifname};
-use netc_compiler::ir::{HostIr, Route, RouteKind, NETC_ROUTE_PROTO};
+use netc_ir::{HostIr, Route, RouteKind, NETC_ROUTE_PROTO};
 
 /// `routes.batch`: `ip -batch` input.
 pub fn emit(ir: &HostIr) -> String {
@@ -60,7 +60,7 @@ pub fn route_command(r: &Route) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netc_compiler::ir::*;
+    use netc_ir::*;
 
     fn route(dst: &str, kind: RouteKind) -> Route {
         Route {

@@ -46,7 +46,7 @@
 //! it) is replaced by a comment without the offending text, so nothing can
 //! smuggle a second command into the batch.
 
-use netc_compiler::ir::{FdbEntry, HostIr, Neighbor, Tunnel, TunnelKind};
+use netc_ir::{FdbEntry, HostIr, Neighbor, Tunnel, TunnelKind};
 use std::fmt::Write;
 
 /// `tunnels.batch`: `ip -batch` input.
@@ -190,7 +190,7 @@ pub(crate) fn comment_text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netc_compiler::ir::*;
+    use netc_ir::*;
 
     pub(crate) fn empty_ir(node: &str) -> HostIr {
         HostIr {

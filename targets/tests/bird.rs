@@ -7,9 +7,9 @@
 mod common;
 use common::{have_tool, in_ci, is_root};
 
-use netc_compiler::ir::{BgpSession, HostIr, SessionKind};
 use netc_compiler::lower::Cluster;
 use netc_compiler::{alloc, load, validate, SourceMap};
+use netc_ir::{BgpSession, HostIr, SessionKind};
 use netc_targets::{bird, Artifact, EmitError, SecretMap};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

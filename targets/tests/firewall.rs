@@ -11,8 +11,8 @@
 mod common;
 use common::{have_tool as have, in_ci, is_root};
 
-use netc_compiler::ir::*;
 use netc_compiler::{alloc, load, lower, validate, SourceMap};
+use netc_ir::*;
 use netc_targets::{iptables, nftables};
 use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};

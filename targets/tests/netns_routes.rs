@@ -13,10 +13,10 @@
 mod common;
 
 use netc_compiler::alloc::{self, Lock};
-use netc_compiler::ir::*;
 use netc_compiler::lower::Cluster;
 use netc_compiler::validate::{self, ValidModel};
 use netc_compiler::{load, SourceMap};
+use netc_ir::*;
 use netc_targets::{routes, tunnels};
 use serde_json::Value;
 use std::collections::BTreeSet;

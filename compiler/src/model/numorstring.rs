@@ -47,77 +47,27 @@ pub fn parse_as_number(v: &NumOrStr) -> Result<u32, String> {
     }
 }
 
-/// A checked IP protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Protocol {
-    Tcp,
-    Udp,
-    Icmp,
-    IcmpV6,
-    Sctp,
-    UdpLite,
-    Number(u8),
-}
+pub use netc_ir::Protocol;
 
-impl Protocol {
-    pub fn parse(v: &NumOrStr) -> Result<Protocol, String> {
-        match v {
-            NumOrStr::Num(n) => match *n {
-                1..=255 => Ok(Protocol::from_number(*n as u8)),
-                _ => Err(format!("protocol number {n} is outside 1..255")),
+/// Parse a Calico protocol field (a name or a number in 1..255).
+pub fn parse_protocol(v: &NumOrStr) -> Result<Protocol, String> {
+    match v {
+        NumOrStr::Num(n) => match *n {
+            1..=255 => Ok(Protocol::from_number(*n as u8)),
+            _ => Err(format!("protocol number {n} is outside 1..255")),
+        },
+        NumOrStr::Str(s) => match s.to_ascii_lowercase().as_str() {
+            "tcp" => Ok(Protocol::Tcp),
+            "udp" => Ok(Protocol::Udp),
+            "icmp" => Ok(Protocol::Icmp),
+            "icmpv6" => Ok(Protocol::IcmpV6),
+            "sctp" => Ok(Protocol::Sctp),
+            "udplite" => Ok(Protocol::UdpLite),
+            other => match other.parse::<i64>() {
+                Ok(n) => parse_protocol(&NumOrStr::Num(n)),
+                Err(_) => Err(format!("unknown protocol `{s}`")),
             },
-            NumOrStr::Str(s) => match s.to_ascii_lowercase().as_str() {
-                "tcp" => Ok(Protocol::Tcp),
-                "udp" => Ok(Protocol::Udp),
-                "icmp" => Ok(Protocol::Icmp),
-                "icmpv6" => Ok(Protocol::IcmpV6),
-                "sctp" => Ok(Protocol::Sctp),
-                "udplite" => Ok(Protocol::UdpLite),
-                other => match other.parse::<i64>() {
-                    Ok(n) => Protocol::parse(&NumOrStr::Num(n)),
-                    Err(_) => Err(format!("unknown protocol `{s}`")),
-                },
-            },
-        }
-    }
-    /// Normalise well-known numbers to their names so `6` and `TCP` compare equal.
-    pub fn from_number(n: u8) -> Protocol {
-        match n {
-            6 => Protocol::Tcp,
-            17 => Protocol::Udp,
-            1 => Protocol::Icmp,
-            58 => Protocol::IcmpV6,
-            132 => Protocol::Sctp,
-            136 => Protocol::UdpLite,
-            n => Protocol::Number(n),
-        }
-    }
-    pub fn number(self) -> u8 {
-        match self {
-            Protocol::Tcp => 6,
-            Protocol::Udp => 17,
-            Protocol::Icmp => 1,
-            Protocol::IcmpV6 => 58,
-            Protocol::Sctp => 132,
-            Protocol::UdpLite => 136,
-            Protocol::Number(n) => n,
-        }
-    }
-    /// Only TCP, UDP and SCTP carry ports (Calico's rule).
-    pub fn has_ports(self) -> bool {
-        matches!(self, Protocol::Tcp | Protocol::Udp | Protocol::Sctp)
-    }
-    /// Lower-case name as nft and iptables spell it.
-    pub fn name(self) -> String {
-        match self {
-            Protocol::Tcp => "tcp".into(),
-            Protocol::Udp => "udp".into(),
-            Protocol::Icmp => "icmp".into(),
-            Protocol::IcmpV6 => "ipv6-icmp".into(),
-            Protocol::Sctp => "sctp".into(),
-            Protocol::UdpLite => "udplite".into(),
-            Protocol::Number(n) => n.to_string(),
-        }
+        },
     }
 }
 
@@ -252,10 +202,10 @@ mod tests {
     #[test]
     fn protocols() {
         assert_eq!(
-            Protocol::parse(&NumOrStr::Str("tcp".into())),
+            parse_protocol(&NumOrStr::Str("tcp".into())),
             Ok(Protocol::Tcp)
         );
-        assert_eq!(Protocol::parse(&NumOrStr::Num(17)), Ok(Protocol::Udp));
-        assert!(Protocol::parse(&NumOrStr::Num(0)).is_err());
+        assert_eq!(parse_protocol(&NumOrStr::Num(17)), Ok(Protocol::Udp));
+        assert!(parse_protocol(&NumOrStr::Num(0)).is_err());
     }
 }

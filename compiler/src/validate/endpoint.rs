@@ -6,8 +6,7 @@ use super::Ctx;
 use crate::diag::{codes, Diagnostic};
 use crate::load::did_you_mean;
 use crate::model::{
-    is_iana_svc_name, EndpointPort, HostEndpointSpec, Kind, Model, NumOrStr, Protocol,
-    WorkloadEndpointSpec,
+    is_iana_svc_name, EndpointPort, HostEndpointSpec, Kind, Model, NumOrStr, WorkloadEndpointSpec,
 };
 use std::net::IpAddr;
 
@@ -110,7 +109,7 @@ fn ports<T>(c: &Ctx<T>, ports: &[EndpointPort], out: &mut Vec<Diagnostic>) {
                     .note("port names are 1..15 of `a-z0-9-` with at least one letter, no leading, trailing or double `-` (e.g. `http`, `bgp`)"),
             );
         }
-        match Protocol::parse(&NumOrStr::Str(p.protocol.clone())) {
+        match crate::model::parse_protocol(&NumOrStr::Str(p.protocol.clone())) {
             Ok(pr) if pr.has_ports() => {}
             Ok(_) => out.push(
                 c.err(

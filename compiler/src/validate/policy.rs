@@ -168,7 +168,7 @@ fn rule(c: &Ctx<PolicySpec>, dir: &str, i: usize, r: &Rule, out: &mut Vec<Diagno
                        v: &Option<crate::model::NumOrStr>,
                        out: &mut Vec<Diagnostic>| {
         let v = v.as_ref()?;
-        match Protocol::parse(v) {
+        match crate::model::parse_protocol(v) {
             Ok(p) => Some(p),
             Err(e) => {
                 out.push(

@@ -318,7 +318,7 @@ pub fn diff(live: &State, desired: &State) -> Plan {
 mod tests {
     use super::*;
     use crate::state::{Address, Link, LinkKind, LiveRoute, RouteSpec};
-    use netc_compiler::ir::Neighbor;
+    use netc_ir::Neighbor;
 
     fn state(vni: u32) -> State {
         State {

@@ -5,7 +5,7 @@
 
 use crate::exec::{have_tool, Exec};
 use crate::Error;
-use netc_compiler::ir::IPT_CHAIN_PREFIX;
+use netc_ir::IPT_CHAIN_PREFIX;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,7 +30,7 @@ pub mod routes;
 
 use crate::exec::Exec;
 use crate::Error;
-use netc_compiler::ir;
+use netc_ir as ir;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -43,7 +43,7 @@ pub use routes::{LiveRoute, RouteSpec};
 /// Links netc creates and therefore owns, by name (Calico's device names).
 pub const OWNED_LINKS: &[&str] = &[ir::IPIP_DEVICE, ir::VXLAN_DEVICE];
 
-pub use netc_compiler::ir::{NETC_ROUTE_PROTO, NFT_TABLE};
+pub use netc_ir::{NETC_ROUTE_PROTO, NFT_TABLE};
 
 /// Everything netc owns on one target.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

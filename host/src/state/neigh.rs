@@ -4,7 +4,7 @@
 
 use crate::exec::Exec;
 use crate::Error;
-use netc_compiler::ir::{FdbEntry, Neighbor};
+use netc_ir::{FdbEntry, Neighbor};
 use serde_json::Value;
 use std::net::IpAddr;
 

@@ -63,9 +63,9 @@ impl RouteSpec {
     }
 }
 
-impl From<&netc_compiler::ir::RouteKind> for RouteSpec {
-    fn from(k: &netc_compiler::ir::RouteKind) -> RouteSpec {
-        use netc_compiler::ir::RouteKind;
+impl From<&netc_ir::RouteKind> for RouteSpec {
+    fn from(k: &netc_ir::RouteKind) -> RouteSpec {
+        use netc_ir::RouteKind;
         match k {
             RouteKind::Blackhole => RouteSpec::Blackhole,
             RouteKind::Via {

@@ -11,7 +11,7 @@
 //! `ignoredInterfaces` patterns and the node name in the header comment.
 
 use crate::{Artifact, EmitError, Secrets};
-use netc_compiler::ir::{Bgp, BgpSession, BirdLogLevel, HostIr, NextHop};
+use netc_ir::{Bgp, BgpSession, BirdLogLevel, HostIr, NextHop};
 use serde::Serialize;
 use std::net::IpAddr;
 

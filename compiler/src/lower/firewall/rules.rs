@@ -225,7 +225,7 @@ fn lower_rule_inner(
     let parse_proto = |v: &Option<NumOrStr>| -> Option<Option<Protocol>> {
         match v {
             None => Some(None),
-            Some(v) => Protocol::parse(v).ok().map(Some),
+            Some(v) => crate::model::parse_protocol(v).ok().map(Some),
         }
     };
     let protocol = parse_proto(&r.protocol)?;
@@ -485,7 +485,8 @@ fn port_options(
                 if !p.named.contains(&ep.name) {
                     continue;
                 }
-                let Ok(pr) = Protocol::parse(&NumOrStr::Str(ep.protocol.clone())) else {
+                let Ok(pr) = crate::model::parse_protocol(&NumOrStr::Str(ep.protocol.clone()))
+                else {
                     continue;
                 };
                 if !pr.has_ports() || protocol.is_some_and(|q| q != pr) {
@@ -534,7 +535,8 @@ fn not_ports(
                 if !s.ports.not_named.contains(&ep.name) {
                     continue;
                 }
-                let Ok(pr) = Protocol::parse(&NumOrStr::Str(ep.protocol.clone())) else {
+                let Ok(pr) = crate::model::parse_protocol(&NumOrStr::Str(ep.protocol.clone()))
+                else {
                     continue;
                 };
                 if protocol == Some(pr) {

@@ -12,10 +12,12 @@
 mod bgp;
 mod firewall;
 mod net;
+mod protocol;
 
 pub use bgp::*;
 pub use firewall::*;
 pub use net::*;
+pub use protocol::Protocol;
 
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;

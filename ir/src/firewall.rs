@@ -70,7 +70,7 @@
 //! name limit). Emitters still re-check and hash anything that does not
 //! conform. Comments are free text; emitters escape them for their syntax.
 
-use crate::model::Protocol;
+use crate::protocol::Protocol;
 use serde::{Deserialize, Serialize};
 
 /// Packet-mark bit a Pass rule sets so its tier chain stops (cleared before
