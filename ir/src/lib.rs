@@ -11,11 +11,13 @@
 
 mod bgp;
 mod firewall;
+mod names;
 mod net;
 mod protocol;
 
 pub use bgp::*;
 pub use firewall::*;
+pub use names::{Name, NameError, Ref, MAX_NAME_LEN};
 pub use net::*;
 pub use protocol::Protocol;
 

@@ -29,6 +29,9 @@ pub enum LowerError {
     /// A value validation should have rejected; reported rather than panicking.
     #[error("internal: {0}")]
     Internal(String),
+    /// Lowering produced an IR that breaks the IR's own invariants (a bug).
+    #[error("internal: lowering broke an IR invariant: {0}")]
+    Ir(#[from] crate::ir::IrError),
 }
 
 /// A pool as lowering sees it.
@@ -156,6 +159,7 @@ impl<'a> Cluster<'a> {
         let routes = routes::lower(self, node, &tunnels);
         let bgp = bgp::lower(self, node)?;
         let firewall = firewall::lower_with(&self.fw, self, node);
+        firewall.check()?;
         Ok(HostIr {
             node: node.name.clone(),
             address: node.address,
