@@ -1,6 +1,6 @@
 //! The firewall, backend-neutral.
 //!
-//! Lowering ([`crate::lower`]) resolves every Calico decision — which
+//! Lowering (`netc_compiler::lower`) resolves every Calico decision — which
 //! policies apply to which endpoint, in which order, on which kernel hook,
 //! what a selector means in addresses — and records the result as a small
 //! graph of chains. The nftables and iptables emitters translate this graph

@@ -16,7 +16,7 @@
 //! `nft -f` runs the three as one transaction: a load either replaces the
 //! whole table or changes nothing, and sets never keep stale elements
 //! (`flush table` would keep them, and flushing an interval set then
-//! re-adding is quadratic in the kernel — lab-facts.md).
+//! re-adding is quadratic in the kernel — docs/lab-facts.md, "nftables").
 //!
 //! A rule that references an empty address set (a selector that selects
 //! nothing, or nothing of that family) can never match: it is left out,

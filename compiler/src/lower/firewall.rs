@@ -1,6 +1,6 @@
 //! Policies, endpoints, failsafes and NAT → the firewall IR ([`Firewall`]).
 //!
-//! Calico semantics (calico.md §1.7, §4.1), with these netc decisions:
+//! Calico semantics (docs/calico.md §1.7, §4.1, §7), with these netc decisions:
 //!
 //! **Which policies apply.** GlobalNetworkPolicies and NetworkPolicies. A
 //! policy applies to an endpoint on this node when its `selector` matches the
@@ -85,7 +85,7 @@ use resolve::{Endpoint, Scope, Sets, World};
 use rules::RuleCx;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Felix's `FailsafeInboundHostPorts` default (calico.md §4.3).
+/// Felix's `FailsafeInboundHostPorts` default (docs/calico.md §4.3).
 pub const DEFAULT_FAILSAFE_INBOUND: &[(Protocol, u16)] = &[
     (Protocol::Tcp, 22),
     (Protocol::Udp, 68),

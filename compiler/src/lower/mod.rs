@@ -4,8 +4,8 @@
 //! lowering needs about every other node (addresses, AS numbers, blocks,
 //! tunnel endpoints); [`Cluster::lower_node`] is then a pure function of the
 //! cluster and a node name. Each part of the IR has its own module:
-//! tunnels and VXLAN neighbours ([`tunnels`]), kernel routes ([`routes`]),
-//! BGP sessions and BIRD policy ([`bgp`]), the firewall ([`firewall`]).
+//! tunnels and VXLAN neighbours (`tunnels.rs`), kernel routes (`routes.rs`),
+//! BGP sessions and BIRD policy (`bgp.rs`), the firewall (`firewall.rs`).
 
 mod bgp;
 mod firewall;
