@@ -538,7 +538,7 @@ impl Cx<'_> {
 
 /// `/spec/ingress/0/action` → `spec.ingress[0].action`, using the document
 /// to tell list indexes from mapping keys.
-fn field_name(value: &Value, ptr: &str) -> String {
+pub(crate) fn field_name(value: &Value, ptr: &str) -> String {
     if ptr.is_empty() {
         return "(resource)".to_string();
     }
