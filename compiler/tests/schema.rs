@@ -65,7 +65,7 @@ fn every_schema_compiles_and_is_identified() {
             .unwrap_or_else(|e| panic!("{kind:?} schema does not compile: {e}"));
         // The file on disk is the one embedded (editors use the file); the
         // validator and `netc schema` use it bundled with the common
-        // definitions it refers to (tests/schema_common.rs).
+        // definitions it refers to (compiler/tests/schema_common.rs).
         let path = format!(
             "{}/../schemas/{}",
             env!("CARGO_MANIFEST_DIR"),
