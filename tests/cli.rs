@@ -244,3 +244,144 @@ fn build_is_byte_identical_across_runs() {
     let r = run("diff", &["-r", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(r.status.success(), "outputs differ:\n{}", text(&r));
 }
+
+/// Two problems, one with a related location (a duplicate), one a warning.
+fn bad_tree(d: &std::path::Path) -> PathBuf {
+    write_temp(
+        d,
+        "bad.yaml",
+        "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: p\nspec:\n  cidr: 10.0.0.1/16\n---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: p\nspec:\n  cidr: 10.1.0.0/16\n",
+    );
+    write_temp(
+        d,
+        "w.yaml",
+        "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: n1\nspec:\n  bgp:\n    ipv4Address: 10.0.0.1/24\n---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: peer\nspec:\n  nodeSelector: rack == \"nowhere\"\n  peerIP: 10.0.0.9\n  asNumber: 65000\n",
+    );
+    d.to_path_buf()
+}
+
+#[test]
+fn validate_json_has_version_ends_and_related() {
+    let d = tmpdir("json2");
+    let dir = bad_tree(&d);
+    let o = netc(&["validate", "--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["format_version"], 1);
+    let ds = v["diagnostics"].as_array().expect("array");
+    let cidr = ds.iter().find(|d| d["code"] == "E0301").expect("E0301");
+    assert_eq!(
+        (
+            &cidr["line"],
+            &cidr["column"],
+            &cidr["end_line"],
+            &cidr["end_column"]
+        ),
+        (
+            &serde_json::json!(6),
+            &serde_json::json!(9),
+            &serde_json::json!(6),
+            &serde_json::json!(20)
+        ),
+        "`10.0.0.1/16` spans columns 9..20 (end exclusive)"
+    );
+    let dup = ds.iter().find(|d| d["code"] == "E0202").expect("E0202");
+    assert_eq!(dup["line"], 11);
+    assert_eq!(dup["related"][0]["line"], 4);
+    assert_eq!(dup["related"][0]["end_column"], 10);
+    assert_eq!(dup["related"][0]["message"], "first defined here");
+    assert!(ds.iter().any(|d| d["severity"] == "warning"));
+}
+
+#[test]
+fn validate_github_annotations() {
+    let d = tmpdir("gh");
+    let dir = bad_tree(&d);
+    let o = netc(&["validate", "--format", "github", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let file = dir.join("bad.yaml");
+    let want = format!(
+        "::error file={},line=6,col=9,endLine=6,endColumn=19,title=E0301::IPPool p: pool CIDR `10.0.0.1/16` has host bits set%0A",
+        file.display()
+    );
+    assert!(out.lines().any(|l| l.starts_with(&want)), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("::warning file=") && l.contains("title=W0508::")),
+        "{out}"
+    );
+    // every line is a workflow command, nothing else on stdout
+    assert!(out.lines().all(|l| l.starts_with("::")), "{out}");
+    // a clean tree prints no annotation
+    let o = netc(&["validate", "--format", "github", "examples/"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(o.stdout.is_empty());
+}
+
+fn sarif_validator() -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/data/sarif-schema-2.1.0.json"))
+            .expect("tests/data/sarif-schema-2.1.0.json"),
+    )
+    .expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("the SARIF schema compiles")
+}
+
+fn assert_schema_valid(v: &jsonschema::Validator, doc: &serde_json::Value) {
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
+}
+
+#[test]
+fn validate_sarif_matches_the_official_schema() {
+    let validator = sarif_validator();
+    // The validator really checks: a log without `version` is rejected.
+    assert!(!validator.is_valid(&serde_json::json!({"runs": []})));
+
+    let d = tmpdir("sarif");
+    let dir = bad_tree(&d);
+    let o = netc(&["validate", "--format", "sarif", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let log: serde_json::Value = serde_json::from_slice(&o.stdout).expect("SARIF is JSON");
+    assert_schema_valid(&validator, &log);
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert!(rules.iter().any(|r| r["id"] == "E0301"));
+    let results = run["results"].as_array().expect("results");
+    let r = results
+        .iter()
+        .find(|r| r["ruleId"] == "E0301")
+        .expect("E0301 result");
+    assert_eq!(r["level"], "error");
+    assert_eq!(rules[r["ruleIndex"].as_u64().unwrap_or(0) as usize]["id"], "E0301");
+    let loc = &r["locations"][0]["physicalLocation"];
+    assert!(loc["artifactLocation"]["uri"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("file:///") && u.ends_with("/bad.yaml")));
+    let region = &loc["region"];
+    assert_eq!(region["startLine"], 6);
+    assert_eq!(region["startColumn"], 9);
+    assert_eq!(region["endLine"], 6);
+    assert_eq!(region["endColumn"], 20);
+    let dup = results
+        .iter()
+        .find(|r| r["ruleId"] == "E0202")
+        .expect("E0202 result");
+    assert_eq!(
+        dup["relatedLocations"][0]["physicalLocation"]["region"]["startLine"],
+        4
+    );
+    assert!(results.iter().any(|r| r["level"] == "warning"));
+
+    // A clean run is a valid log with no results; relative paths stay relative.
+    let o = netc(&["validate", "--format", "sarif", "examples/"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let log: serde_json::Value = serde_json::from_slice(&o.stdout).expect("SARIF is JSON");
+    assert_schema_valid(&validator, &log);
+    assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
+}
