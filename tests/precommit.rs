@@ -152,7 +152,13 @@ fn hook_variants_agree() {
             system.get("language").and_then(|v| v.as_str()),
             Some("system")
         );
-        for key in ["entry", "pass_filenames", "require_serial", "files", "exclude"] {
+        for key in [
+            "entry",
+            "pass_filenames",
+            "require_serial",
+            "files",
+            "exclude",
+        ] {
             assert_eq!(rust.get(key), system.get(key), "{id}: `{key}` differs");
         }
         assert_eq!(
