@@ -35,16 +35,16 @@ fn runs_of_netc(out: &str) -> usize {
         .count()
 }
 
-#[test]
-fn precommit_hook_validates_the_whole_tree() {
-    const TEST: &str = "precommit_hook_validates_the_whole_tree";
-    if !require_tool(TEST, "python3") || !require_tool(TEST, "git") {
-        return;
+/// Run tests/precommit/run.sh in `mode`; None when skipped for want of PyPI.
+fn run_scenarios(test: &str, mode: &str) -> Option<(PathBuf, PathBuf)> {
+    if !require_tool(test, "python3") || !require_tool(test, "git") {
+        return None;
     }
     let netc = PathBuf::from(env!("CARGO_BIN_EXE_netc"));
     let bindir = netc.parent().expect("binary directory").to_path_buf();
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("precommit-venv");
-    let work = std::env::temp_dir().join(format!("netc-precommit-{}", std::process::id()));
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let venv = cache.join("precommit-venv");
+    let work = std::env::temp_dir().join(format!("netc-precommit-{mode}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).expect("mkdir");
     let o = Command::new("bash")
@@ -53,6 +53,9 @@ fn precommit_hook_validates_the_whole_tree() {
         .arg(&bindir)
         .arg(&venv)
         .arg(&work)
+        .arg(mode)
+        // the rust hooks' release build, kept between runs
+        .env("CARGO_TARGET_DIR", cache.join("precommit-cargo-target"))
         .output()
         .expect("run tests/precommit/run.sh");
     let log = text(&o);
@@ -61,16 +64,19 @@ fn precommit_hook_validates_the_whole_tree() {
         Some(77) => {
             let _ = std::fs::remove_dir_all(&work);
             if in_ci() {
-                panic!("{TEST}: cannot install pre-commit from PyPI, and CI=true forbids skipping:\n{log}");
+                panic!("{test}: cannot install pre-commit from PyPI, and CI=true forbids skipping:\n{log}");
             }
-            eprintln!("SKIP {TEST}: cannot install pre-commit from PyPI (no network?); set CI=true to make this a failure\n{log}");
-            return;
+            eprintln!("SKIP {test}: cannot install pre-commit from PyPI (no network?); set CI=true to make this a failure\n{log}");
+            return None;
         }
-        c => panic!("tests/precommit/run.sh failed (exit {c:?}):\n{log}"),
+        c => panic!("tests/precommit/run.sh {mode} failed (exit {c:?}):\n{log}"),
     }
     let out = work.join("out");
+    Some((work, out))
+}
 
-    let valid = scenario(&out, "valid");
+fn check_scenarios(out: &Path) {
+    let valid = scenario(out, "valid");
     assert_eq!(valid.rc, 0, "valid tree must pass:\n{}", valid.out);
     assert!(valid.out.contains("Passed"), "{}", valid.out);
     assert_eq!(
@@ -80,7 +86,7 @@ fn precommit_hook_validates_the_whole_tree() {
         valid.out
     );
 
-    let one = scenario(&out, "one-file");
+    let one = scenario(out, "one-file");
     assert_eq!(
         one.rc, 0,
         "changing only bgp.yaml must validate it against the whole tree (its peer names a node in nodes.yaml):\n{}",
@@ -88,7 +94,7 @@ fn precommit_hook_validates_the_whole_tree() {
     );
     assert!(!one.out.contains("no node named"), "{}", one.out);
 
-    let unrelated = scenario(&out, "unrelated");
+    let unrelated = scenario(out, "unrelated");
     assert_eq!(unrelated.rc, 0, "{}", unrelated.out);
     assert!(
         unrelated.out.contains("Skipped"),
@@ -96,7 +102,7 @@ fn precommit_hook_validates_the_whole_tree() {
         unrelated.out
     );
 
-    let broken = scenario(&out, "broken");
+    let broken = scenario(out, "broken");
     assert_eq!(broken.rc, 1, "a broken resource must fail:\n{}", broken.out);
     assert!(broken.out.contains("Failed"), "{}", broken.out);
     assert!(
@@ -116,7 +122,7 @@ fn precommit_hook_validates_the_whole_tree() {
         broken.out
     );
 
-    let cross = scenario(&out, "cross");
+    let cross = scenario(out, "cross");
     assert_eq!(
         cross.rc, 1,
         "renaming a node that a BGPPeer in another file names must fail:\n{}",
@@ -127,6 +133,31 @@ fn precommit_hook_validates_the_whole_tree() {
         "the error points into bgp.yaml, which did not change:\n{}",
         cross.out
     );
+}
+
+/// The `-system` hooks, with the netc under test on PATH.
+#[test]
+fn precommit_hook_validates_the_whole_tree() {
+    let Some((work, out)) = run_scenarios("precommit_hook_validates_the_whole_tree", "system")
+    else {
+        return;
+    };
+    check_scenarios(&out);
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The `language: rust` hooks, built by pre-commit with `cargo install` from
+/// a snapshot of this repository. A release build (minutes on two cores), so
+/// it is ignored by default: `cargo test --test precommit -- --ignored`.
+/// The hook definitions are the system ones' (hook_variants_agree).
+#[test]
+#[ignore = "release build of netc by pre-commit; run with --ignored"]
+fn precommit_rust_hook_builds_and_validates() {
+    const TEST: &str = "precommit_rust_hook_builds_and_validates";
+    let Some((work, out)) = run_scenarios(TEST, "rust") else {
+        return;
+    };
+    check_scenarios(&out);
     let _ = std::fs::remove_dir_all(&work);
 }
 

@@ -2,18 +2,22 @@
 # Drives the real pre-commit (from PyPI) against netc's .pre-commit-hooks.yaml.
 # Called by tests/precommit.rs, which asserts on what this leaves in OUT.
 #
-#   run.sh REPO NETC_BIN_DIR VENV WORK
+#   run.sh REPO NETC_BIN_DIR VENV WORK [MODE]
 #
 # REPO          this repository (its .pre-commit-hooks.yaml and examples/)
 # NETC_BIN_DIR  directory holding the netc binary under test (put on PATH)
 # VENV          virtualenv with pre-commit; created if missing, reused if there
 # WORK          empty scratch directory; results go to WORK/out/<scenario>.{txt,rc}
+# MODE          `system` (default): the -system hooks, netc from NETC_BIN_DIR;
+#               `rust`: the rust hooks, which pre-commit builds with
+#               `cargo install` from a snapshot of REPO (slow: a release build;
+#               set CARGO_TARGET_DIR to reuse one)
 #
 # Exit 0: every scenario ran (pass or fail is for the Rust test to judge).
 # Exit 77: pre-commit could not be installed from PyPI (no network).
 # Anything else: the set-up itself failed.
 set -euo pipefail
-repo=$1 bindir=$2 venv=$3 work=$4
+repo=$1 bindir=$2 venv=$3 work=$4 mode=${5:-system}
 out=$work/out
 mkdir -p "$out"
 
@@ -34,15 +38,24 @@ fi
 
 git_() { git -c user.name=netc-test -c user.email=netc-test@example.invalid -c init.defaultBranch=main -c commit.gpgsign=false "$@"; }
 
-# --- the hook repository: netc's hook manifest, committed --------------------
-# The `system` variant of each hook runs the netc on PATH, so the hook
-# repository needs only the manifest; it is the working copy's, so the test
-# checks the file as it is now, committed or not.
+# --- the hook repository -----------------------------------------------------
+# system: the `-system` hooks run the netc on PATH, so the hook repository
+#   needs only the manifest.
+# rust: pre-commit builds netc from the hook repository, so it holds the
+#   sources: every file git knows or would add in REPO.
+# Either way it is the working copy's state, committed or not.
 hooks=$work/hooks
 mkdir -p "$hooks"
-cp "$repo/.pre-commit-hooks.yaml" "$hooks/"
+if [ "$mode" = rust ]; then
+  hook_id=netc-validate
+  (cd "$repo" && git ls-files -z --cached --others --exclude-standard \
+     | tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$hooks"
+else
+  hook_id=netc-validate-system
+  cp "$repo/.pre-commit-hooks.yaml" "$hooks/"
+fi
 git_ -C "$hooks" init -q
-git_ -C "$hooks" add .pre-commit-hooks.yaml
+git_ -C "$hooks" add -A
 git_ -C "$hooks" commit -q -m "netc hooks"
 rev=$(git -C "$hooks" rev-parse HEAD)
 
@@ -70,14 +83,16 @@ repos:
   - repo: $hooks
     rev: $rev
     hooks:
-      - id: netc-validate-system
+      - id: $hook_id
         args: [network/]
 YAML
 git_ -C "$sample" init -q
 git_ -C "$sample" add -A
 git_ -C "$sample" commit -q -m "cluster"
 
-export PATH="$bindir:$PATH"
+if [ "$mode" = system ]; then
+  export PATH="$bindir:$PATH"
+fi
 export PRE_COMMIT_HOME=$work/pre-commit-home
 export PRE_COMMIT_COLOR=never
 run() { # scenario-name pre-commit-args...
