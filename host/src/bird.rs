@@ -12,19 +12,19 @@
 //! 4. `birdc -s SOCK configure "PATH"` when BIRD is running. When it is not,
 //!    say so: the file is installed and BIRD reads it when it starts.
 
-use crate::exec::{have_tool, Exec};
+use crate::exec::Exec;
 use crate::state::bird::FileMeta;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Is a BIRD daemon answering on this control socket?
-pub fn running(socket: &Path) -> bool {
-    if !socket.exists() || !have_tool("birdc") {
+pub fn running(exec: &Exec, socket: &Path) -> bool {
+    if !socket.exists() || !exec.have_tool("birdc") {
         return false;
     }
     let s = socket.display().to_string();
-    crate::exec::run("birdc", &["-s", &s, "show", "status"], None)
+    exec.host("birdc", &["-s", &s, "show", "status"], None)
         .map(|o| o.success())
         .unwrap_or(false)
 }
@@ -85,23 +85,25 @@ pub fn install(
     let _ = std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(mode));
 
     let sock = socket.display().to_string();
-    let is_running = running(socket);
+    let is_running = running(exec, socket);
     let tmp_s = tmp.display().to_string();
     if is_running {
-        let out = crate::exec::run(
-            "birdc",
-            &["-s", &sock, "configure", "check", &format!("\"{tmp_s}\"")],
-            None,
-        )
-        .map_err(|e| cleanup(e.to_string()))?;
+        let out = exec
+            .host(
+                "birdc",
+                &["-s", &sock, "configure", "check", &format!("\"{tmp_s}\"")],
+                None,
+            )
+            .map_err(|e| cleanup(e.to_string()))?;
         if !out.success() {
             return Err(cleanup(format!(
                 "BIRD rejects the new config: {}",
                 bird_error(&out.stdout, &out.stderr, &tmp_s, path)
             )));
         }
-    } else if have_tool("bird") {
-        let out = crate::exec::run("bird", &["-p", "-c", &tmp_s], None)
+    } else if exec.have_tool("bird") {
+        let out = exec
+            .host("bird", &["-p", "-c", &tmp_s], None)
             .map_err(|e| cleanup(e.to_string()))?;
         if !out.success() {
             return Err(cleanup(format!(
@@ -156,7 +158,7 @@ pub fn remove(exec: &Exec, socket: &Path, path: &Path) -> Result<Vec<String>, St
         Err(e) => return Err(format!("{}: {e}", path.display())),
     }
     let mut w = Vec::new();
-    if running(socket) {
+    if running(exec, socket) {
         w.push(format!(
             "removed {}; BIRD keeps running with the configuration it has loaded",
             path.display()

@@ -183,7 +183,7 @@ impl NftState {
 /// no-change plans read only the JSON, and the text is fetched when a plan
 /// has firewall changes ([`NftState::attach_text`]).
 pub fn read(exec: &Exec, with_text: bool) -> Result<NftState, Error> {
-    if !crate::exec::have_tool("nft") {
+    if !exec.have_tool("nft") {
         return Ok(NftState::default());
     }
     let table = super::NFT_TABLE;
