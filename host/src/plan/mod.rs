@@ -411,7 +411,7 @@ mod tests {
         };
         assert_eq!(
             batch,
-            &vec!["link set vxlan.calico address 66:00:00:00:00:01 mtu 1400 up".to_string()]
+            &vec!["link set vxlan.calico mtu 1400 up".to_string()]
         );
     }
 }
