@@ -234,7 +234,7 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
 /// layer keeps each one exactly once, first in its built-in chain
 /// (`netc_targets::iptables::hook_jumps`), for every table and family whose
 /// top-level chain the file declares.
-fn add_hook_jumps(st: &mut state::IptState) {
+pub fn add_hook_jumps(st: &mut state::IptState) {
     for t in &mut st.tables {
         for j in netc_targets::iptables::hook_jumps() {
             if j.table == t.name && t.chains.iter().any(|c| c.name == j.target) {

@@ -204,14 +204,14 @@ struct Progress {
     stage: usize,
     wrote: bool,
     writes: Vec<Write>,
+    /// (command-line prefix, stderr, failures left): writes that fail.
+    failing: Vec<(String, String, usize)>,
 }
 
 /// Replays recordings: see the module documentation.
 #[derive(Debug)]
 pub struct Replay {
     stages: Vec<Recording>,
-    /// Writes whose command line starts with the key fail with this stderr.
-    failing: Vec<(String, String)>,
     progress: Mutex<Progress>,
 }
 
@@ -220,14 +220,17 @@ impl Replay {
     pub fn new(stages: Vec<Recording>) -> Replay {
         Replay {
             stages,
-            failing: Vec::new(),
             progress: Mutex::new(Progress::default()),
         }
     }
 
-    /// Writes whose command line starts with `prefix` exit 1 with `stderr`.
-    pub fn fail_writes(mut self, prefix: &str, stderr: &str) -> Replay {
-        self.failing.push((prefix.to_string(), stderr.to_string()));
+    /// The next `times` writes whose command line starts with `prefix` exit
+    /// 1 with `stderr`.
+    pub fn fail_writes(self, prefix: &str, stderr: &str, times: usize) -> Replay {
+        if let Ok(mut p) = self.progress.lock() {
+            p.failing
+                .push((prefix.to_string(), stderr.to_string(), times));
+        }
         self
     }
 
@@ -262,11 +265,18 @@ impl Runner for Replay {
                 cmd: line.clone(),
                 stdin: cmd.stdin.map(str::to_string),
             });
-            let failed = self.failing.iter().find(|(pre, _)| line.starts_with(pre));
+            let failed = p
+                .failing
+                .iter_mut()
+                .find(|(pre, _, left)| *left > 0 && line.starts_with(pre.as_str()))
+                .map(|(_, e, left)| {
+                    *left -= 1;
+                    e.clone()
+                });
             return Ok(Output {
                 code: Some(if failed.is_some() { 1 } else { 0 }),
                 stdout: String::new(),
-                stderr: failed.map(|(_, e)| e.clone()).unwrap_or_default(),
+                stderr: failed.unwrap_or_default(),
                 cmd: line,
             });
         }
@@ -343,10 +353,13 @@ mod tests {
 
     #[test]
     fn failing_writes_exit_non_zero() {
-        let replay = Arc::new(Replay::new(vec![rec("a", "A")]).fail_writes("nft", "Error: no"));
+        let replay = Arc::new(Replay::new(vec![rec("a", "A")]).fail_writes("nft", "Error: no", 1));
         let exec = Exec::with_runner(None, replay);
         let o = exec.write("nft", &["-f", "-"], Some("x"));
         assert!(o.is_ok_and(|o| !o.success() && o.stderr == "Error: no"));
+        // Only once.
+        let o = exec.write("nft", &["-f", "-"], Some("x"));
+        assert!(o.is_ok_and(|o| o.success()));
     }
 
     #[test]
