@@ -23,6 +23,7 @@ use netc_host::apply;
 use netc_host::exec::replay::{Recording, Replay};
 use netc_host::exec::Exec;
 use netc_host::plan::{self, Action, Op, Plan, Step};
+use netc_host::state::nft::Elem;
 use netc_host::state::{self, BirdFile, BirdState, LinkKind, RouteSpec, State};
 use netc_host::{Backend, Error, Target};
 use netc_ir::HostIr;
@@ -270,6 +271,30 @@ fn reading_an_applied_node_keeps_netcs_objects_only() {
         .unwrap_or_else(|| panic!("d-input-map"));
     assert_eq!(map.kind, "map");
     assert_eq!(map.decl_text, "type ifname : verdict");
+    // Every element of the real listing parses into a typed shape and
+    // translates back to nft text (so set changes can be deltas).
+    for set in &st.nft.sets {
+        for e in &set.elems {
+            assert!(!matches!(e, Elem::Other(_)), "{}: {e:?}", set.name);
+            assert!(e.text(set.kind == "map").is_some(), "{}: {e:?}", set.name);
+        }
+    }
+    let texts: Vec<Option<String>> = map.elems.iter().map(|e| e.text(true)).collect();
+    assert_eq!(
+        texts,
+        vec![Some(
+            "\"cali0a1b2c3d4e5\" : goto wo-cali0a1b2c3-8c4f4fb8".to_string()
+        )]
+    );
+    let pools = st.nft.set("nat-pools4").map(|s| s.elems.clone());
+    assert_eq!(
+        pools
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.text(false))
+            .collect::<Vec<_>>(),
+        vec![Some("10.67.0.0/16".to_string())]
+    );
     assert!(st.iptables.is_empty(), "{:#?}", st.iptables);
     assert!(st
         .bird
