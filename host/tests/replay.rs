@@ -166,6 +166,30 @@ fn assert_no_foreign(what: &str, text: &str) {
     }
 }
 
+/// The fixtures were recorded from the golden case's artifacts: when the
+/// emitters change them, the recordings must be made again.
+#[test]
+fn fixtures_were_recorded_from_the_current_golden_artifacts() {
+    let golden =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden/vxlan-always/expected/node-a");
+    for name in ["vxlan-nft", "vxlan-ipt"] {
+        for f in [
+            "nftables.nft",
+            "iptables.rules",
+            "ip6tables.rules",
+            "bird.conf",
+            "ir.json",
+        ] {
+            let want = std::fs::read_to_string(golden.join(f)).ok();
+            assert!(
+                artifact(name, f) == want,
+                "fixture {name}: artifacts/{f} differs from golden/vxlan-always/expected/node-a/{f}: \
+                 re-record with `sudo -E cargo test --test host_record -- --ignored`"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------- readers
 
 #[test]
