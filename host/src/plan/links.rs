@@ -84,7 +84,8 @@ fn set_cmd(d: &Link) -> String {
 
 /// `link set` for an in-place update. The address is set only when it
 /// changes: setting a link-layer address, even the same one, makes the
-/// kernel flush the device's neighbours, permanent ones included.
+/// kernel flush the device's neighbours, permanent ones included
+/// (docs/lab-facts.md, "VXLAN, Calico style"; see [`super::diff`]).
 fn update_cmd(live: &Link, d: &Link) -> String {
     if live.mac == d.mac {
         set_cmd(&Link {
