@@ -191,6 +191,13 @@ pub enum UsageError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("not a netc plan file: its IR is inconsistent: {source}")]
+    InconsistentIr {
+        #[source]
+        source: netc_ir::IrError,
+    },
+    #[error("not a netc plan file: it holds an unknown artifact `{file_name}`")]
+    UnknownArtifact { file_name: String },
     #[error("plan file format {found} is not supported (expected {expected})")]
     PlanFormat { found: u32, expected: u32 },
     #[error("the saved plan's {artifact} holds a secret, which plan files never store: pass the same --secrets to apply ({source})")]
