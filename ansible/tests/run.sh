@@ -38,8 +38,8 @@ export NETC_LAB=netcfleet
 export NETC_LAB_STATE=/tmp/netcfleet
 STATE=$NETC_LAB_STATE
 WORK=/tmp/netcfleet-work
-CONFIRM_WITHIN=40
-LOGS=${CARGO_TARGET_DIR:-$REPO/target}/tmp/fleet-logs
+CONFIRM_WITHIN=30
+LOGS=${FLEET_LOGS:-${CARGO_TARGET_DIR:-$REPO/target}/tmp/fleet-logs}
 CI=${CI:-}
 
 say() { printf '[fleet] %s\n' "$*" >&2; }
@@ -76,7 +76,7 @@ reverters() {
   # with FILE under our NETC_STATE_DIR.
   local d
   for d in /proc/[0-9]*; do
-    tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q -- "--revert-worker $WORK/" && echo "${d#/proc/}"
+    { tr "\0" " " <"$d/cmdline"; } 2>/dev/null | grep -q -- "--revert-worker $WORK/" && echo "${d#/proc/}"
   done
   return 0
 }
@@ -196,7 +196,7 @@ EOF
     ansible_python_interpreter: "{{ ansible_playbook_python }}"
     netc_binary: $NETC
     netc_confirm_within: ${CONFIRM_WITHIN}s
-    netc_wait_retries: 6
+    netc_wait_retries: 5
     netc_wait_delay: 2
 EOF
 } >"$INV/hosts.yml"
@@ -250,9 +250,9 @@ wait_established() {
   done
 }
 
-# --- 0: bootstrap v0 through the playbook --------------------------------------
+# --- 0: bootstrap v0 through the playbook, one batch, no wait ---------------------
 checkout v0
-run bootstrap -e netc_wait_command=true || { show bootstrap; cat "$WORK/logs/bootstrap.log" >&2; fail "bootstrap run"; }
+run bootstrap -e netc_wait_command=true -e '{"netc_serial": ["100%"]}' || { show bootstrap; cat "$WORK/logs/bootstrap.log" >&2; fail "bootstrap run"; }
 wait_established "after bootstrap"
 for n in $NODES; do expect_state "$n" v0; pending "$n" && fail "$n: bootstrap left an unconfirmed apply"; done
 for n in $NODES; do
