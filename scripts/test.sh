@@ -14,6 +14,9 @@ command -v bridge >/dev/null || need+=(iproute2)
 command -v bird >/dev/null || need+=(bird2)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v python3 >/dev/null || need+=(python3)
+# tests/fleet_ansible.rs: a venv for ansible-core, systemd-analyze for the units.
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages: ${need[*]} (run as root, or install them)" >&2
