@@ -42,7 +42,10 @@ fn ansible_rollout() {
     let text = common::text(&out);
     eprintln!("{text}");
     match out.status.code() {
-        Some(0) => assert!(text.contains("[fleet] PASS"), "run.sh exited 0 without PASS"),
+        Some(0) => assert!(
+            text.contains("[fleet] PASS"),
+            "run.sh exited 0 without PASS"
+        ),
         // run.sh exits 77 for a skip only when CI is not true.
         Some(77) if !common::in_ci() => {
             eprintln!("SKIP {TEST}: see the message above (set CI=true to make this a failure)")
@@ -68,7 +71,11 @@ fn systemd_units_verify() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut units = Vec::new();
-    for name in ["netc-apply.service", "netc-drift.service", "netc-drift.timer"] {
+    for name in [
+        "netc-apply.service",
+        "netc-drift.service",
+        "netc-drift.timer",
+    ] {
         let text = std::fs::read_to_string(src.join(name)).unwrap();
         assert!(
             name.ends_with(".timer") || text.contains("ExecStart=/usr/local/"),
@@ -99,7 +106,14 @@ fn systemd_units_verify() {
         out.status.code()
     );
     // The drift wrapper is a valid bash script (it runs for real in ansible_rollout).
-    let o = common::run("bash", &["-n", &src.join("netc-drift").display().to_string()]);
-    assert!(o.status.success(), "bash -n netc-drift: {}", common::text(&o));
+    let o = common::run(
+        "bash",
+        &["-n", &src.join("netc-drift").display().to_string()],
+    );
+    assert!(
+        o.status.success(),
+        "bash -n netc-drift: {}",
+        common::text(&o)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -59,13 +59,13 @@ options:
     description: Revert automatically unless confirmed within this time (e.g. C(2m)).
     type: str
   secrets_file:
-    description: Secrets for BGP passwords on the target, YAML C(secret-name: {key: value}), mode 0600.
+    description: "Secrets for BGP passwords on the target: YAML C(secret-name: {key: value}), mode 0600."
     type: path
   secrets:
     description:
-      - Secrets for BGP passwords as a dict C(secret-name: {key: value}), e.g. from a
+      - "Secrets for BGP passwords as a dict C(secret-name: {key: value}), e.g. from a
         vaulted variable. Written to a private 0600 temporary file for the call and
-        removed afterwards; never logged (C(no_log)). Mutually exclusive with I(secrets_file).
+        removed afterwards; never logged (C(no_log)). Mutually exclusive with I(secrets_file)."
     type: dict
   force:
     description: Apply even though the target does not carry the node's ipv4Address.
