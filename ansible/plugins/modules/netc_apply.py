@@ -172,7 +172,7 @@ def main():
             )
     finally:
         secrets.close()
-    if module._diff:
+    if module._diff and changed:
         res["diff"] = dict(prepared=res["plan"])
     module.exit_json(changed=changed, **res)
 

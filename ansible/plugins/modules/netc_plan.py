@@ -109,7 +109,7 @@ def main():
         changes, res = run_plan(module, secrets)
     finally:
         secrets.close()
-    if module._diff:
+    if module._diff and changes:
         res["diff"] = dict(prepared=res["plan"])
     module.exit_json(changed=changes, has_changes=changes, **res)
 
