@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the seed corpora of the fuzz targets under fuzz/corpus/<target>/
-# (git-ignored) from the repository's own inputs: golden/*/input,
+# (git-ignored; $FUZZ_CORPUS_ROOT/<target>/ when set) from the repository's own inputs: golden/*/input,
 # examples/ and tests/errors/*.yaml. Idempotent; small (a few hundred KB).
 #   fuzz/seed.sh            # every target
 #   fuzz/seed.sh selector   # one target
@@ -24,7 +24,7 @@ seed_file() { # dir file: copy under a content-derived name
 }
 
 for t in "${targets[@]}"; do
-  d=corpus/$t
+  d=${FUZZ_CORPUS_ROOT:-corpus}/$t
   mkdir -p "$d"
   case $t in
     load | pipeline)

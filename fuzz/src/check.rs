@@ -132,9 +132,15 @@ pub fn artifact(kind: ArtifactKind, text: &str) {
             ArtifactKind::Iptables | ArtifactKind::Ip6tables => ipt_line(kind, n, line, &code),
             ArtifactKind::Tunnels | ArtifactKind::Fdb | ArtifactKind::Routes => {
                 if !line.bytes().all(|b| {
-                    b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b'/' | b':' | b'_' | b'-')
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b' ' | b'.' | b'/' | b':' | b'_' | b'-')
                 }) {
-                    fail(kind, n, line, "character outside [A-Za-z0-9 ./:_-] in a batch command");
+                    fail(
+                        kind,
+                        n,
+                        line,
+                        "character outside [A-Za-z0-9 ./:_-] in a batch command",
+                    );
                 }
             }
         }
@@ -230,6 +236,9 @@ mod tests {
     #[test]
     #[should_panic(expected = "not netc's")]
     fn rejects_a_foreign_chain() {
-        artifact(ArtifactKind::Iptables, "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n");
+        artifact(
+            ArtifactKind::Iptables,
+            "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n",
+        );
     }
 }

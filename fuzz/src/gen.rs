@@ -130,41 +130,121 @@ fn list<T>(
 }
 
 const NODE_NAMES: &[&str] = &["node-a", "node-b", "node-c", "rack1-node1", "n.x", "node-a"];
-const LABEL_KEYS: &[&str] = &["role", "rack", "app", "tier", "zone", "netc.dev/role", "has", "x_y", "a/b"];
-const LABEL_VALUES: &[&str] = &["edge", "worker", "db", "web", "rack1", "rack2", "a", "", "x.y-z_1"];
-const NAMESPACES: &[&str] = &["default", "shop", "kube-system"];
-const IFNAMES: &[&str] = &["eth0", "eth1", "ens3", "bond0.100", "cali1a2b3c4d5e6", "cali9f8e7d6c5b4", "cali0000000000a", "lo"];
-const V4_NETS: &[&str] = &[
-    "10.0.0.0/8", "10.244.0.0/16", "10.250.0.0/20", "192.168.10.0/24", "172.16.0.0/24",
-    "203.0.113.16/28", "198.51.100.7/32", "0.0.0.0/0", "10.244.0.10/32", "10.244.1.0/24",
-    "192.168.20.12", "10.96.0.0/12",
+const LABEL_KEYS: &[&str] = &[
+    "role",
+    "rack",
+    "app",
+    "tier",
+    "zone",
+    "netc.dev/role",
+    "has",
+    "x_y",
+    "a/b",
 ];
-const V6_NETS: &[&str] = &["fd00::/48", "fd00:1::/64", "2001:db8::1/128", "::/0", "fe80::/10", "2001:db8::5"];
+const LABEL_VALUES: &[&str] = &[
+    "edge", "worker", "db", "web", "rack1", "rack2", "a", "", "x.y-z_1",
+];
+const NAMESPACES: &[&str] = &["default", "shop", "kube-system"];
+const IFNAMES: &[&str] = &[
+    "eth0",
+    "eth1",
+    "ens3",
+    "bond0.100",
+    "cali1a2b3c4d5e6",
+    "cali9f8e7d6c5b4",
+    "cali0000000000a",
+    "lo",
+];
+const V4_NETS: &[&str] = &[
+    "10.0.0.0/8",
+    "10.244.0.0/16",
+    "10.250.0.0/20",
+    "192.168.10.0/24",
+    "172.16.0.0/24",
+    "203.0.113.16/28",
+    "198.51.100.7/32",
+    "0.0.0.0/0",
+    "10.244.0.10/32",
+    "10.244.1.0/24",
+    "192.168.20.12",
+    "10.96.0.0/12",
+];
+const V6_NETS: &[&str] = &[
+    "fd00::/48",
+    "fd00:1::/64",
+    "2001:db8::1/128",
+    "::/0",
+    "fe80::/10",
+    "2001:db8::5",
+];
 const POOL_CIDRS: &[&str] = &[
-    "10.244.0.0/16", "10.250.0.0/20", "10.80.0.0/24", "10.67.0.0/24",
-    "fd00:10::/112", "fd00:20::/120",
+    "10.244.0.0/16",
+    "10.250.0.0/20",
+    "10.80.0.0/24",
+    "10.67.0.0/24",
+    "fd00:10::/112",
+    "fd00:20::/120",
 ];
 const NODE_ADDRS: &[&str] = &[
-    "192.168.10.11/24", "192.168.10.12/24", "192.168.20.11/24", "192.168.20.12/24",
-    "10.0.0.1/16", "10.0.1.3/24", "192.168.10.11/32",
+    "192.168.10.11/24",
+    "192.168.10.12/24",
+    "192.168.20.11/24",
+    "192.168.20.12/24",
+    "10.0.0.1/16",
+    "10.0.1.3/24",
+    "192.168.10.11/32",
 ];
 const SELECTORS: &[&str] = &[
-    "all()", "", "role == 'edge'", "role == \"worker\"", "has(rack)", "!has(rack)",
-    "rack in {'rack1', 'rack2'}", "app == 'db' && tier != 'web'", "global()",
-    "app starts with 'we'", "zone not in {}", "tier contains \"\\\"", "role == 'a\"b'",
-    "role == \"a'b\"", "app == '$x {}; #'", "app == 'é'", "(has(a) || has(b)) && !has(c)",
-    "kubernetes.io/hostname == 'node-a'", "projectcalico.org/namespace == 'shop'",
+    "all()",
+    "",
+    "role == 'edge'",
+    "role == \"worker\"",
+    "has(rack)",
+    "!has(rack)",
+    "rack in {'rack1', 'rack2'}",
+    "app == 'db' && tier != 'web'",
+    "global()",
+    "app starts with 'we'",
+    "zone not in {}",
+    "tier contains \"\\\"",
+    "role == 'a\"b'",
+    "role == \"a'b\"",
+    "app == '$x {}; #'",
+    "app == 'é'",
+    "(has(a) || has(b)) && !has(c)",
+    "kubernetes.io/hostname == 'node-a'",
+    "projectcalico.org/namespace == 'shop'",
 ];
-const PROTOCOLS: &[&str] = &["TCP", "UDP", "ICMP", "ICMPv6", "SCTP", "UDPLite", "6", "17", "132"];
-const PORTS: &[&str] = &["22", "80", "443", "8080", "9100:9102", "1:65535", "http", "53"];
+const PROTOCOLS: &[&str] = &[
+    "TCP", "UDP", "ICMP", "ICMPv6", "SCTP", "UDPLite", "6", "17", "132",
+];
+const PORTS: &[&str] = &[
+    "22",
+    "80",
+    "443",
+    "8080",
+    "9100:9102",
+    "1:65535",
+    "http",
+    "53",
+];
 const ACTIONS: &[&str] = &["Allow", "Deny", "Log", "Pass"];
 const TIERS: &[&str] = &["default", "security", "platform"];
 const ASNS: &[&str] = &["64512", "65001", "65020", "4200000000", "1.10", "64512"];
 const PEER_IPS: &[&str] = &[
-    "192.168.10.1", "192.168.10.1:1179", "192.168.20.1", "10.0.0.254", "[fd00::1]:179",
-    "fd00::1", "192.168.10.12",
+    "192.168.10.1",
+    "192.168.10.1:1179",
+    "192.168.20.1",
+    "10.0.0.254",
+    "[fd00::1]:179",
+    "fd00::1",
+    "192.168.10.12",
 ];
-const MACS: &[&str] = &["66:57:0f:f0:5a:20", "0a:2c:d5:e2:9d:b9", "92:ef:37:c6:15:71"];
+const MACS: &[&str] = &[
+    "66:57:0f:f0:5a:20",
+    "0a:2c:d5:e2:9d:b9",
+    "92:ef:37:c6:15:71",
+];
 
 fn s(v: String) -> Value {
     Value::String(v)
@@ -209,13 +289,23 @@ fn name(u: &mut Unstructured, prefix: &str) -> Result<String> {
 }
 
 fn nets(u: &mut Unstructured) -> Result<Value> {
-    Ok(Value::Array(
-        list(u, 4, |u| {
-            let v4 = if clean() { FAMILY.with(|f| f.get()) == 4 } else { u.arbitrary()? };
-            let v = if v4 { pick(u, V4_NETS)? } else { pick_ok(u, V6_NETS)? };
-            Ok(s(if clean() && v.ends_with("/0") { "10.0.0.0/8".into() } else { v }))
-        })?,
-    ))
+    Ok(Value::Array(list(u, 4, |u| {
+        let v4 = if clean() {
+            FAMILY.with(|f| f.get()) == 4
+        } else {
+            u.arbitrary()?
+        };
+        let v = if v4 {
+            pick(u, V4_NETS)?
+        } else {
+            pick_ok(u, V6_NETS)?
+        };
+        Ok(s(if clean() && v.ends_with("/0") {
+            "10.0.0.0/8".into()
+        } else {
+            v
+        }))
+    })?))
 }
 
 fn port(u: &mut Unstructured) -> Result<Value> {
@@ -315,7 +405,11 @@ fn policy(u: &mut Unstructured, global: bool) -> Result<Value> {
     } else {
         format!("{tier}.{base}")
     };
-    let ns = if global { None } else { Some(pick(u, NAMESPACES)?) };
+    let ns = if global {
+        None
+    } else {
+        Some(pick(u, NAMESPACES)?)
+    };
     let mut spec = Map::new();
     if u.arbitrary()? {
         spec.insert("tier".into(), s(tier));
@@ -358,7 +452,11 @@ fn policy(u: &mut Unstructured, global: bool) -> Result<Value> {
             spec.insert("namespaceSelector".into(), s(selector(u)?));
         }
     }
-    let kind = if global { "GlobalNetworkPolicy" } else { "NetworkPolicy" };
+    let kind = if global {
+        "GlobalNetworkPolicy"
+    } else {
+        "NetworkPolicy"
+    };
     let meta = metadata(u, pname, ns)?;
     Ok(doc(kind, meta, spec))
 }
@@ -406,17 +504,31 @@ fn node(u: &mut Unstructured, i: usize) -> Result<Value> {
     let mut spec = Map::new();
     let mut bgp = Map::new();
     if u.int_in_range(0..=5u8)? != 0 {
-        let a = if clean() { NODE_ADDRS[i % NODE_ADDRS.len()].to_string() } else { pick(u, NODE_ADDRS)? };
+        let a = if clean() {
+            NODE_ADDRS[i % NODE_ADDRS.len()].to_string()
+        } else {
+            pick(u, NODE_ADDRS)?
+        };
         bgp.insert("ipv4Address".into(), s(a));
     }
     if u.int_in_range(0..=5u8)? == 0 {
-        bgp.insert("ipv6Address".into(), s(if clean() { format!("fd00::{}/64", 11 + i) } else { pick(u, &["fd00::11/64", "fd00::12/64"])? }));
+        bgp.insert(
+            "ipv6Address".into(),
+            s(if clean() {
+                format!("fd00::{}/64", 11 + i)
+            } else {
+                pick(u, &["fd00::11/64", "fd00::12/64"])?
+            }),
+        );
     }
     if u.int_in_range(0..=4u8)? == 0 {
         bgp.insert("asNumber".into(), s(pick(u, ASNS)?));
     }
     if u.int_in_range(0..=4u8)? == 0 {
-        bgp.insert("routeReflectorClusterID".into(), s(pick(u, &["224.0.0.1", "1.2.3.4", "10.0.0.1"])?));
+        bgp.insert(
+            "routeReflectorClusterID".into(),
+            s(pick(u, &["224.0.0.1", "1.2.3.4", "10.0.0.1"])?),
+        );
     }
     if !bgp.is_empty() {
         spec.insert("bgp".into(), Value::Object(bgp));
@@ -424,7 +536,11 @@ fn node(u: &mut Unstructured, i: usize) -> Result<Value> {
     if u.int_in_range(0..=5u8)? == 0 {
         spec.insert("vxlanTunnelMACAddr".into(), s(pick(u, MACS)?));
     }
-    let n = if clean() { NODE_NAMES[i % 5].to_string() } else { pick(u, NODE_NAMES)? };
+    let n = if clean() {
+        NODE_NAMES[i % 5].to_string()
+    } else {
+        pick(u, NODE_NAMES)?
+    };
     NODES.with(|d| d.borrow_mut().push(n.clone()));
     let mut meta = metadata(u, n, None)?;
     let mut ann = Map::new();
@@ -432,12 +548,19 @@ fn node(u: &mut Unstructured, i: usize) -> Result<Value> {
         ann.insert("netc.dev/underlay-interface".into(), s(pick(u, IFNAMES)?));
     }
     if u.int_in_range(0..=3u8)? == 0 {
-        ann.insert("netc.dev/underlay-mtu".into(), s(pk(u, &["1500", "9000", "1400"], &["68", "0", "65536"])?));
+        ann.insert(
+            "netc.dev/underlay-mtu".into(),
+            s(pk(u, &["1500", "9000", "1400"], &["68", "0", "65536"])?),
+        );
     }
     if u.int_in_range(0..=3u8)? == 0 {
         ann.insert(
             "netc.dev/failsafe-inbound".into(),
-            s(pk(u, &["tcp:22,udp:68", "", "tcp:22"], &["udp:0", "sctp:1"])?),
+            s(pk(
+                u,
+                &["tcp:22,udp:68", "", "tcp:22"],
+                &["udp:0", "sctp:1"],
+            )?),
         );
     }
     if !ann.is_empty() {
@@ -449,18 +572,35 @@ fn node(u: &mut Unstructured, i: usize) -> Result<Value> {
 fn bgp_config(u: &mut Unstructured) -> Result<Value> {
     let mut spec = Map::new();
     if u.arbitrary()? {
-        spec.insert("nodeToNodeMeshEnabled".into(), json!(u.arbitrary::<bool>()?));
+        spec.insert(
+            "nodeToNodeMeshEnabled".into(),
+            json!(u.arbitrary::<bool>()?),
+        );
     }
     if u.arbitrary()? {
         spec.insert("asNumber".into(), s(pick(u, ASNS)?));
     }
     if u.arbitrary()? {
-        spec.insert("logSeverityScreen".into(), s(pick(u, &["Info", "Debug", "Warning", "Error", "Fatal"])?));
+        spec.insert(
+            "logSeverityScreen".into(),
+            s(pick(u, &["Info", "Debug", "Warning", "Error", "Fatal"])?),
+        );
     }
     if u.arbitrary()? {
-        spec.insert("listenPort".into(), json!(*u.choose(if clean() { &[179, 1179, 65535][..] } else { &[179, 1179, 0, 65535][..] })?));
+        spec.insert(
+            "listenPort".into(),
+            json!(*u.choose(if clean() {
+                &[179, 1179, 65535][..]
+            } else {
+                &[179, 1179, 0, 65535][..]
+            })?),
+        );
     }
-    for key in ["serviceClusterIPs", "serviceExternalIPs", "serviceLoadBalancerIPs"] {
+    for key in [
+        "serviceClusterIPs",
+        "serviceExternalIPs",
+        "serviceLoadBalancerIPs",
+    ] {
         if u.int_in_range(0..=2u8)? == 0 {
             let v = list(u, 2, |u| Ok(json!({"cidr": pick(u, V4_NETS)?})))?;
             spec.insert(key.into(), Value::Array(v));
@@ -477,17 +617,25 @@ fn bgp_config(u: &mut Unstructured) -> Result<Value> {
         );
     }
     if u.int_in_range(0..=3u8)? == 0 {
-        let v = list(u, 2, |u| Ok(s(pick(u, &["eth*", "docker0", "kube-ipvs0", "cali*"])?)))?;
+        let v = list(u, 2, |u| {
+            Ok(s(pick(u, &["eth*", "docker0", "kube-ipvs0", "cali*"])?))
+        })?;
         spec.insert("ignoredInterfaces".into(), Value::Array(v));
     }
     if u.int_in_range(0..=4u8)? == 0 {
         spec.insert("bindMode".into(), s(pick(u, &["None", "NodeIP"])?));
     }
     if u.int_in_range(0..=4u8)? == 0 {
-        spec.insert("nodeMeshPassword".into(), json!({"secretKeyRef": {"name": "bgp", "key": "mesh"}}));
+        spec.insert(
+            "nodeMeshPassword".into(),
+            json!({"secretKeyRef": {"name": "bgp", "key": "mesh"}}),
+        );
     }
     if u.int_in_range(0..=4u8)? == 0 {
-        spec.insert("nodeMeshMaxRestartTime".into(), s(pick(u, &["2m", "120s", "1h", "0s"])?));
+        spec.insert(
+            "nodeMeshMaxRestartTime".into(),
+            s(pick(u, &["2m", "120s", "1h", "0s"])?),
+        );
     }
     let name = if u.int_in_range(0..=5u8)? == 0 {
         format!("node.{}", node_ref(u)?)
@@ -530,7 +678,14 @@ fn peer(u: &mut Unstructured) -> Result<Value> {
         ("keepaliveTime", &["30s", "1m", "0s"][..]),
         ("sourceAddress", &["UseNodeIP", "None"][..]),
         ("nextHopMode", &["Auto", "Self", "Keep"][..]),
-        ("reachableBy", if spec.contains_key("peerIP") || !clean() { &["192.168.10.254", "10.0.0.1"][..] } else { &[][..] }),
+        (
+            "reachableBy",
+            if spec.contains_key("peerIP") || !clean() {
+                &["192.168.10.254", "10.0.0.1"][..]
+            } else {
+                &[][..]
+            },
+        ),
         ("localASNumber", &["64513", "65001"][..]),
     ] {
         if !vals.is_empty() && u.int_in_range(0..=4u8)? == 0 {
@@ -549,7 +704,10 @@ fn peer(u: &mut Unstructured) -> Result<Value> {
         spec.insert("ttlSecurity".into(), json!(u.int_in_range(0..=255u16)?));
     }
     if u.int_in_range(0..=5u8)? == 0 {
-        spec.insert("numAllowedLocalASNumbers".into(), json!(u.int_in_range(0..=10u8)?));
+        spec.insert(
+            "numAllowedLocalASNumbers".into(),
+            json!(u.int_in_range(0..=10u8)?),
+        );
     }
     let n = name(u, "peer")?;
     let meta = metadata(u, n, None)?;
@@ -559,8 +717,16 @@ fn peer(u: &mut Unstructured) -> Result<Value> {
 fn net_set(u: &mut Unstructured, global: bool) -> Result<Value> {
     let mut spec = Map::new();
     spec.insert("nets".into(), nets(u)?);
-    let ns = if global { None } else { Some(pick(u, NAMESPACES)?) };
-    let kind = if global { "GlobalNetworkSet" } else { "NetworkSet" };
+    let ns = if global {
+        None
+    } else {
+        Some(pick(u, NAMESPACES)?)
+    };
+    let kind = if global {
+        "GlobalNetworkSet"
+    } else {
+        "NetworkSet"
+    };
     let n = name(u, "set")?;
     let meta = metadata(u, n, ns)?;
     Ok(doc(kind, meta, spec))
@@ -580,10 +746,18 @@ fn host_endpoint(u: &mut Unstructured) -> Result<Value> {
     let mut spec = Map::new();
     spec.insert("node".into(), s(node_ref(u)?));
     if u.int_in_range(0..=4u8)? != 0 || clean() {
-        spec.insert("interfaceName".into(), s(pick(u, &["eth0", "eth1", "*", "ens3"])?));
+        spec.insert(
+            "interfaceName".into(),
+            s(pick(u, &["eth0", "eth1", "*", "ens3"])?),
+        );
     }
     if u.arbitrary()? {
-        let v = list(u, 2, |u| Ok(s(pick(u, &["192.168.10.11", "192.168.20.12", "fd00::11", "10.0.0.1"])?)))?;
+        let v = list(u, 2, |u| {
+            Ok(s(pick(
+                u,
+                &["192.168.10.11", "192.168.20.12", "fd00::11", "10.0.0.1"],
+            )?))
+        })?;
         spec.insert("expectedIPs".into(), Value::Array(v));
     }
     if u.int_in_range(0..=3u8)? == 0 {
@@ -604,7 +778,18 @@ fn workload_endpoint(u: &mut Unstructured) -> Result<Value> {
     spec.insert("endpoint".into(), s("eth0".into()));
     spec.insert("interfaceName".into(), s(pick(u, IFNAMES)?));
     let v = list(u, 2, |u| {
-        Ok(s(pk(u, &["10.244.0.10/32", "10.244.0.200/32", "10.250.0.5/32", "fd00:10::5/128", "10.80.0.11/32", "10.67.0.9/32"], &["10.244.0.0/24"])?))
+        Ok(s(pk(
+            u,
+            &[
+                "10.244.0.10/32",
+                "10.244.0.200/32",
+                "10.250.0.5/32",
+                "fd00:10::5/128",
+                "10.80.0.11/32",
+                "10.67.0.9/32",
+            ],
+            &["10.244.0.0/24"],
+        )?))
     })?;
     spec.insert("ipNetworks".into(), Value::Array(v));
     if u.int_in_range(0..=3u8)? == 0 {
@@ -751,7 +936,13 @@ mod stats {
                 .iter()
                 .chain(&d.items)
                 .filter(|d| d.is_error())
-                .map(|d| format!("{} {}", d.code, d.message.chars().take(60).collect::<String>()))
+                .map(|d| {
+                    format!(
+                        "{} {}",
+                        d.code,
+                        d.message.chars().take(60).collect::<String>()
+                    )
+                })
                 .collect();
             codes.sort();
             codes.dedup();

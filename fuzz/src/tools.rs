@@ -29,10 +29,16 @@ fn scratch() -> PathBuf {
 fn run(cmd: &[&str], stdin: Option<&str>) -> (bool, String) {
     let mut c = Command::new(cmd[0]);
     c.args(&cmd[1..])
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e}", cmd[0]));
+    let mut child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", cmd[0]));
     if let Some(input) = stdin {
         let mut si = child.stdin.take().expect("stdin");
         let _ = si.write_all(input.as_bytes());
@@ -57,31 +63,63 @@ pub fn check(kind: ArtifactKind, text: &str) {
             let f = scratch().join("nftables.nft");
             std::fs::write(&f, text).expect("write nftables.nft");
             (
-                vec!["unshare".into(), "-n".into(), "nft".into(), "-c".into(), "-f".into(), f.display().to_string()],
+                vec![
+                    "unshare".into(),
+                    "-n".into(),
+                    "nft".into(),
+                    "-c".into(),
+                    "-f".into(),
+                    f.display().to_string(),
+                ],
                 None,
             )
         }
         ArtifactKind::Iptables | ArtifactKind::Ip6tables => {
-            let tool = if kind == ArtifactKind::Iptables { "iptables-restore" } else { "ip6tables-restore" };
+            let tool = if kind == ArtifactKind::Iptables {
+                "iptables-restore"
+            } else {
+                "ip6tables-restore"
+            };
             (
-                vec!["unshare".into(), "-n".into(), tool.into(), "--test".into(), "--noflush".into()],
+                vec![
+                    "unshare".into(),
+                    "-n".into(),
+                    tool.into(),
+                    "--test".into(),
+                    "--noflush".into(),
+                ],
                 Some(text),
             )
         }
         ArtifactKind::Bird => {
             let f = scratch().join("bird.conf");
             std::fs::write(&f, text).expect("write bird.conf");
-            (vec!["bird".into(), "-p".into(), "-c".into(), f.display().to_string()], None)
+            (
+                vec![
+                    "bird".into(),
+                    "-p".into(),
+                    "-c".into(),
+                    f.display().to_string(),
+                ],
+                None,
+            )
         }
         ArtifactKind::Tunnels | ArtifactKind::Fdb | ArtifactKind::Routes => return,
     };
     {
         let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-        if !seen.get_or_insert_with(HashSet::new).insert((kind, hash(text))) {
+        if !seen
+            .get_or_insert_with(HashSet::new)
+            .insert((kind, hash(text)))
+        {
             return;
         }
     }
     let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
     let (ok, out) = run(&args, stdin);
-    assert!(ok, "{} rejected {kind}:\n{out}\n--- {kind} ---\n{text}", args.join(" "));
+    assert!(
+        ok,
+        "{} rejected {kind}:\n{out}\n--- {kind} ---\n{text}",
+        args.join(" ")
+    );
 }
