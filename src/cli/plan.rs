@@ -157,7 +157,13 @@ pub fn compile_node(
     let lock_path = t.lockfile.path(paths);
     let previous = super::build::read_lock(&lock_path)?;
     let secrets = t.secrets()?;
-    let compiled = pipeline::compile(model, previous.as_ref(), Some(node), &secrets)?;
+    let compiled = pipeline::compile_kinds(
+        model,
+        previous.as_ref(),
+        Some(node),
+        &secrets,
+        t.target().firewall.artifact_kinds(),
+    )?;
     let lock_update =
         (previous.as_ref() != Some(&compiled.lock)).then(|| (lock_path, compiled.lock.to_text()));
     let n = compiled
