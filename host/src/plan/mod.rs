@@ -278,9 +278,15 @@ impl Plan {
 
 /// Plan the way from `live` to `desired`.
 pub fn diff(live: &State, desired: &State) -> Plan {
+    diff_with(live, desired, &BTreeSet::new())
+}
+
+/// [`diff`], destroying and re-creating the tunnel devices named in
+/// `replace` even when they are unchanged (`--replace DEVICE`).
+pub fn diff_with(live: &State, desired: &State, replace: &BTreeSet<String>) -> Plan {
     let mut plan = Plan::default();
 
-    let (changes, ops, gone) = links::diff(live, desired);
+    let (changes, ops, gone) = links::diff(live, desired, replace);
     plan.push(Step::Links, changes, ops);
     // What goes with a destroyed or replaced device is not deleted separately.
     let gone: BTreeSet<&str> = gone.iter().map(String::as_str).collect();
