@@ -19,14 +19,25 @@ fn golden_lab(name: &str) -> Lab {
         lab.remove_input(f);
     }
     let g = repo().join("golden/vxlan-always");
-    std::fs::copy(g.join("input/cluster.yaml"), lab.input().join("cluster.yaml")).unwrap();
+    std::fs::copy(
+        g.join("input/cluster.yaml"),
+        lab.input().join("cluster.yaml"),
+    )
+    .unwrap();
     std::fs::copy(g.join("netc.lock"), lab.input().join("netc.lock")).unwrap();
     lab.ns
         .exec_ok("ip", &["addr", "add", "10.0.0.1/24", "dev", "eth0"]);
     lab.ns.exec_ok(
         "ip",
         &[
-            "link", "add", "cali0a1b2c3d4e5", "type", "veth", "peer", "name", "wl0",
+            "link",
+            "add",
+            "cali0a1b2c3d4e5",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "wl0",
         ],
     );
     lab.ns
@@ -200,15 +211,74 @@ fn only_replace_summary_and_show() {
 
     // --only routes,firewall: no tunnel, the rest untouched.
     let out = lab.apply_ok(&["--only", "firewall"]);
-    assert!(out.contains("--only: this plan covers only firewall"), "{out}");
-    assert!(lab.ns.exec("nft", &["list", "table", "inet", "netc"]).status.success());
+    assert!(
+        out.contains("--only: this plan covers only firewall"),
+        "{out}"
+    );
+    assert!(lab
+        .ns
+        .exec("nft", &["list", "table", "inet", "netc"])
+        .status
+        .success());
     let links = lab.ns.exec_ok("ip", &["link", "show"]);
     assert!(!links.contains("vxlan.calico"), "{links}");
     assert!(!lab.bird_conf().exists());
     let o = lab.plan(&["--only", "firewall", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
+    // A saved plan, rendered by `netc show PLAN.json`.
+    let saved = lab.dir.join("plan.json");
+    let o = lab.plan(&["--out", saved.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = lab.netc(&["show", saved.to_str().unwrap()]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("Saved plan for node node-a on netns"), "{t}");
+    assert!(t.contains("+ tunnel vxlan.calico"), "{t}");
+
     lab.apply_ok(&[]);
+
+    // Defaults from a config file, NETC_* above it, flags above both.
+    let conf = lab.dir.join("netc.yaml");
+    std::fs::write(
+        &conf,
+        format!(
+            "node: node-a\ninput: {}\nbird-config: {}\nbird-socket: {}\nfirewall: nftables\n",
+            lab.input().display(),
+            lab.bird_conf().display(),
+            lab.bird_socket().display()
+        ),
+    )
+    .unwrap();
+    let c = conf.to_str().unwrap();
+    let ns = lab.ns.name.clone();
+    let base = ["--config", c, "plan", "--netns", &ns, "--detailed-exitcode"];
+    let o = lab.netc(&base);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = lab.netc_env(&base, &[("NETC_NODE", "node-b")]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "NETC_NODE beats the file: {}",
+        text(&o)
+    );
+    let o = lab.netc_env(&base, &[("NETC_FIREWALL", "iptables")]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "NETC_FIREWALL beats the file: {}",
+        text(&o)
+    );
+    let mut flag = base.to_vec();
+    flag.extend(["--firewall", "nftables"]);
+    let o = lab.netc_env(&flag, &[("NETC_FIREWALL", "iptables")]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the flag beats NETC_FIREWALL: {}",
+        text(&o)
+    );
+
     // --replace: re-created although unchanged, then converged again.
     let idx = |l: &Lab| {
         l.ns.exec_ok("ip", &["-o", "link", "show", "vxlan.calico"])
