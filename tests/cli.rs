@@ -674,7 +674,10 @@ fn permission_denied_says_needs_root() {
     let t = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.starts_with("error: needs root: "), "{t}");
-    assert!(t.contains("hint: plan, apply and confirm"), "{t}");
+    assert!(
+        t.contains("hint: plan, apply, destroy, show and confirm"),
+        "{t}"
+    );
     assert!(
         t.matches("ermission denied").count() + t.matches("not permitted").count() == 1,
         "{t}"

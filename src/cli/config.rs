@@ -178,7 +178,7 @@ pub fn inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         .map(|d| d.display().to_string())
         .unwrap_or_else(|_| ".".into());
     bail!(
-        "no input given and the current directory ({here}) holds no netc input (no netc.lock, no *.yaml at its top level)\nhint: pass the directory with the YAML (`netc plan network/`), set NETC_INPUT, or `input:` in {DEFAULT_CONFIG}"
+        "no input given and the current directory ({here}) holds no netc input (no netc.lock, no *.yaml at its top level)\nhint: give the directory holding the YAML as an argument (e.g. `network/`), set NETC_INPUT, or `input:` in {DEFAULT_CONFIG}"
     )
 }
 

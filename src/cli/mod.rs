@@ -112,7 +112,7 @@ pub fn error_message(e: &anyhow::Error, needs_root: bool) -> String {
         out.push_str(&s);
     }
     if needs_root && !is_root() && is_permission_error(e) {
-        out = format!("needs root: {out}\nhint: plan, apply and confirm read and change the host's network state: run netc as root (e.g. with sudo)");
+        out = format!("needs root: {out}\nhint: plan, apply, destroy, show and confirm read and change the host's network state: run netc as root (e.g. with sudo)");
     }
     out
 }

@@ -470,6 +470,35 @@ mod tests {
     }
 
     #[test]
+    fn replace_forces_an_unchanged_device_to_be_recreated() {
+        let p = diff_with(
+            &state(4096),
+            &state(4096),
+            &["vxlan.calico".to_string()].into(),
+        );
+        let got: Vec<(Action, &str)> = p
+            .changes
+            .iter()
+            .map(|c| (c.action, c.resource.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Action::Replace, "tunnel"),
+                (Action::Create, "address"),
+                (Action::Create, "neighbour"),
+                (Action::Create, "route"),
+            ]
+        );
+        assert!(p.changes[0]
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("--replace"));
+        assert!(diff_with(&state(4096), &state(4096), &BTreeSet::new()).is_empty());
+    }
+
+    #[test]
     fn mtu_change_is_in_place() {
         let mut want = state(4096);
         want.links[0].mtu = 1400;
