@@ -718,6 +718,8 @@ fn ipam_show_lists_blocks_with_utilisation() {
     let a = &v["blocks"][0];
     assert_eq!(a["node"], "node-a");
     assert_eq!(a["block"], "10.67.0.0/26");
+    assert_eq!(a["pool_cidr"], "10.67.0.0/16");
+    assert!(a["pool"].is_string(), "{a}");
     assert_eq!(a["size"], 64);
     assert_eq!(a["used"], 2);
     assert_eq!(a["addresses"][1]["use"], "workload");

@@ -45,7 +45,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
 
 struct Row {
     node: String,
+    /// The pool's CIDR (netc.lock's key).
     pool: String,
+    /// The IPPool declaring it (None: no longer declared).
+    pool_name: Option<String>,
     block: ipnet::IpNet,
     used: Vec<(IpAddr, &'static str)>,
     size: u128,
@@ -76,6 +79,19 @@ fn show(a: ShowArgs) -> anyhow::Result<u8> {
         );
     }
     let cluster = Cluster::new(model, &current);
+    // netc.lock keys pools by CIDR: show the IPPool's name beside it.
+    let pool_name = |cidr: &str| {
+        model
+            .ip_pools
+            .iter()
+            .find(|p| {
+                p.spec
+                    .cidr
+                    .parse::<ipnet::IpNet>()
+                    .is_ok_and(|c| c.trunc().to_string() == cidr)
+            })
+            .map(|p| p.name().to_string())
+    };
     let mut rows = Vec::new();
     for (pool, pl) in &lock.pools {
         for (node, blocks) in &pl.blocks {
@@ -103,6 +119,7 @@ fn show(a: ShowArgs) -> anyhow::Result<u8> {
                 rows.push(Row {
                     node: node.clone(),
                     pool: pool.clone(),
+                    pool_name: pool_name(pool),
                     block: *b,
                     used,
                     size: 1u128.checked_shl(bits).unwrap_or(u128::MAX),
@@ -113,6 +130,12 @@ fn show(a: ShowArgs) -> anyhow::Result<u8> {
     rows.sort_by(|x, y| (&x.node, &x.pool, x.block).cmp(&(&y.node, &y.pool, y.block)));
     match a.format {
         Format::Text => {
+            for r in &mut rows {
+                r.pool = match &r.pool_name {
+                    Some(n) => format!("{n} ({})", r.pool),
+                    None => format!("{} (undeclared)", r.pool),
+                };
+            }
             let w_node = rows.iter().map(|r| r.node.len()).max().unwrap_or(0).max(4);
             let w_pool = rows.iter().map(|r| r.pool.len()).max().unwrap_or(0).max(4);
             let w_block = rows
@@ -146,7 +169,8 @@ fn show(a: ShowArgs) -> anyhow::Result<u8> {
                 .map(|r| {
                     serde_json::json!({
                         "node": r.node,
-                        "pool": r.pool,
+                        "pool": r.pool_name,
+                        "pool_cidr": r.pool,
                         "block": r.block.to_string(),
                         "size": r.size as u64,
                         "used": r.used.len(),
