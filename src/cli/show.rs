@@ -260,7 +260,7 @@ pub fn text(st: &State, node: &str, t: &Target) -> String {
                 .filter(|l| l.trim_start().starts_with("protocol bgp "))
                 .count();
             format!(
-                "{}: {who}, {} bytes, mode {:o}, {sessions} BGP sessions{}",
+                "{}: {who}, {} bytes, mode {:04o}, {sessions} BGP sessions{}",
                 st.bird.path.display(),
                 f.meta.size,
                 f.meta.mode,
