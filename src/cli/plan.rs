@@ -281,7 +281,7 @@ pub fn compile_node(
         previous.as_ref(),
         Some(node),
         &secrets,
-        t.target().firewall.artifact_kinds(),
+        t.target()?.firewall.artifact_kinds(),
     )?;
     let lock_update =
         (previous.as_ref() != Some(&compiled.lock)).then(|| (lock_path, compiled.lock.to_text()));
