@@ -50,8 +50,9 @@ impl std::ops::Deref for ValidModel {
 pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut model = Model::default();
-    for raw in raws {
-        let schema_diags = crate::schema::check(&raw);
+    for mut raw in raws {
+        let mut schema_diags = crate::schema::coerce(&mut raw);
+        schema_diags.extend(crate::schema::check(&raw));
         let failed = schema_diags.iter().any(|d| d.is_error());
         diags.extend(schema_diags);
         if failed {
