@@ -35,6 +35,14 @@ pub fn schema_text(kind: Kind) -> &'static str {
         Kind::NetworkSet => include_str!("../../schemas/networkset.schema.json"),
         Kind::HostEndpoint => include_str!("../../schemas/hostendpoint.schema.json"),
         Kind::WorkloadEndpoint => include_str!("../../schemas/workloadendpoint.schema.json"),
+        Kind::FelixConfiguration => include_str!("../../schemas/felixconfiguration.schema.json"),
+        Kind::Profile => include_str!("../../schemas/profile.schema.json"),
+        Kind::BlockAffinity => include_str!("../../schemas/blockaffinity.schema.json"),
+        Kind::IPAMBlock => include_str!("../../schemas/ipamblock.schema.json"),
+        Kind::KubeControllersConfiguration => {
+            include_str!("../../schemas/kubecontrollersconfiguration.schema.json")
+        }
+        Kind::ClusterInformation => include_str!("../../schemas/clusterinformation.schema.json"),
     }
 }
 

@@ -76,8 +76,8 @@ codes! {
         "A pool uses one encapsulation: set ipipMode or vxlanMode to Never.";
     IPIP_V6 = "E0305", "IPIP on an IPv6 pool",
         "IPIP only carries IPv4. Use vxlanMode for IPv6 pools.";
-    LINK_LOCAL = "E0306", "pool overlaps link-local",
-        "Pools must not overlap 169.254.0.0/16 (IPv4) or fe80::/10 (IPv6), and (as libcalico-go's validator requires) must not be or overlap loopback (127.0.0.0/8, ::1/128), multicast (224.0.0.0/4, ff00::/8) or the unspecified address (0.0.0.0, ::).";
+    LINK_LOCAL = "E0306", "pool overlaps a reserved range",
+        "Pools must not overlap link-local 169.254.0.0/16 (IPv4) or fe80::/10 (IPv6): Calico's CRD validation rejects that. netc also rejects pools overlapping loopback (127.0.0.0/8, ::1), multicast (224.0.0.0/4, ff00::/8) or holding the unspecified address (0.0.0.0, ::), which calicoctl accepts but which cannot work as workload or tunnel addresses.";
     POOL_OVERLAP = "E0307", "pools overlap",
         "Two pools cover common addresses. calicoctl only checks this when a pool is created; netc checks the whole desired state.";
     ALLOWED_USES = "E0308", "conflicting allowedUses",

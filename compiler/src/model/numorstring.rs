@@ -21,8 +21,18 @@ impl fmt::Display for NumOrStr {
     }
 }
 
-/// Parse an AS number: plain `0..=4294967295` or asdot `X.Y` (16-bit halves).
+/// Parse an AS number: plain `1..=4294967295` or asdot `X.Y` (16-bit
+/// halves). AS 0 is reserved (RFC 7607) and BIRD refuses it.
 pub fn parse_as_number(v: &NumOrStr) -> Result<u32, String> {
+    match parse_as_any(v)? {
+        0 => Err(format!(
+            "AS number `{v}` is 0, which is reserved (RFC 7607) and refused by BIRD; use 1..4294967295 (private: 64512..65534, 4200000000..4294967294)"
+        )),
+        n => Ok(n),
+    }
+}
+
+fn parse_as_any(v: &NumOrStr) -> Result<u32, String> {
     match v {
         NumOrStr::Num(n) => {
             u32::try_from(*n).map_err(|_| format!("AS number {n} is outside 0..4294967295"))

@@ -15,6 +15,7 @@
 mod bgp;
 mod cross;
 mod endpoint;
+mod export;
 mod ippool;
 mod names;
 mod node;
@@ -25,6 +26,7 @@ use crate::diag::{codes, Diagnostic, Diagnostics};
 use crate::load::{Origin, RawResource};
 use crate::model::*;
 use serde::de::DeserializeOwned;
+pub use util::{parse_addr, parse_cidr};
 
 /// A model that passed validation with no errors (warnings allowed).
 #[derive(Debug, Clone)]
@@ -58,6 +60,9 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
         if failed {
             continue;
         }
+        if !raw.kind.compiled() {
+            diags.push(not_compiled(&raw));
+        }
         type_resource(raw, &mut model, &mut diags);
     }
     let mut out = Vec::new();
@@ -68,6 +73,7 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     policy::check(&model, &mut out);
     endpoint::check(&model, &mut out);
     cross::check(&model, &mut out);
+    export::check(&model, &mut out);
     diags.extend(out);
     diags.sort();
     if diags.has_errors() {
@@ -130,7 +136,32 @@ fn type_resource(raw: RawResource, model: &mut Model, diags: &mut Diagnostics) {
         Kind::NetworkSet => push!(network_sets),
         Kind::HostEndpoint => push!(host_endpoints),
         Kind::WorkloadEndpoint => push!(workload_endpoints),
+        Kind::FelixConfiguration => push!(felix_configs),
+        Kind::Profile => push!(profiles),
+        Kind::BlockAffinity => push!(block_affinities),
+        Kind::IPAMBlock => push!(ipam_blocks),
+        Kind::KubeControllersConfiguration => push!(kube_controllers_configs),
+        Kind::ClusterInformation => push!(cluster_informations),
     }
+}
+
+/// The note (I0009) for a kind netc reads but does not compile.
+fn not_compiled(raw: &RawResource) -> Diagnostic {
+    let what = match raw.kind {
+        Kind::FelixConfiguration => {
+            "its failsafe ports and MTUs are read into the model; nothing is compiled from it yet"
+        }
+        Kind::BlockAffinity | Kind::IPAMBlock => {
+            "it is read as the live block allocation (checked against the other sources), not compiled"
+        }
+        _ => "it is read and checked, not compiled into any artifact",
+    };
+    Diagnostic::info(
+        codes::NOT_COMPILED,
+        format!("{} is not compiled by netc: {what}", raw.kind.as_str()),
+    )
+    .at(raw.origin.value_span("/kind"))
+    .resource(raw.display())
 }
 
 fn type_error(origin: &Origin, ptr: &str, display: &str, e: serde_json::Error) -> Diagnostic {
