@@ -102,6 +102,8 @@ codes! {
         "`node.<name>` names a node that is not declared; the configuration has no effect.";
     BGP_CONFIG_DEFAULT_ONLY = "E0407", "cluster-wide field in a per-node BGPConfiguration",
         "nodeToNodeMeshEnabled, asNumber, serviceClusterIPs and serviceExternalIPs apply to the whole cluster and can only be set in the BGPConfiguration named `default`; Calico rejects them in a `node.<name>` override. A node's own AS number goes in its Node resource (spec.bgp.asNumber).";
+    EMPTY_SERVICE_RANGE = "W0408", "empty service range entry",
+        "An entry of serviceClusterIPs, serviceExternalIPs or serviceLoadBalancerIPs has no `cidr` (`- {}`). calicoctl's validator accepts it (the field is optional) and Calico advertises nothing for it; netc ignores it too and warns, since it is usually a leftover.";
     NODE_WITHOUT_PEERS = "W0406", "node has no BGP peers",
         "The node-to-node mesh is disabled and this node has no route reflector, BGPPeer or peerSelector peering left: it will lose every route it learned. Create the route-reflector peerings before disabling the mesh.";
 

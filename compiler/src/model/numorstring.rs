@@ -25,9 +25,12 @@ impl fmt::Display for NumOrStr {
 /// halves). AS 0 is reserved (RFC 7607) and BIRD refuses it.
 pub fn parse_as_number(v: &NumOrStr) -> Result<u32, String> {
     match parse_as_any(v)? {
-        0 => Err(format!(
-            "AS number `{v}` is 0, which is reserved (RFC 7607) and refused by BIRD; use 1..4294967295 (private: 64512..65534, 4200000000..4294967294)"
-        )),
+        0 => Err(match v {
+            NumOrStr::Num(_) => "AS 0 is reserved (RFC 7607) and BIRD refuses it".to_string(),
+            NumOrStr::Str(s) => {
+                format!("`{s}` is AS 0, which is reserved (RFC 7607) and BIRD refuses it")
+            }
+        }),
         n => Ok(n),
     }
 }

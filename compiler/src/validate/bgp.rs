@@ -39,7 +39,7 @@ pub(super) fn as_number<T>(
             out.push(
                 c.err(codes::BAD_AS, ptr, format!("invalid AS number: {e}"))
                     .label("not an AS number")
-                    .note("an AS number is 0..4294967295, or asdot `X.Y` with X and Y in 0..65535 (quote asdot values: `asNumber: \"1.10\"`, or YAML reads a number)"),
+                    .note("an AS number is 1..4294967295, or asdot `X.Y` with X and Y in 0..65535, not 0.0 (quote asdot values: `asNumber: \"1.10\"`, or YAML reads a number)"),
             );
             None
         }
@@ -206,6 +206,14 @@ fn config(m: &Model, c: &Ctx<BgpConfigurationSpec>, default_mesh: bool, out: &mu
         ("serviceLoadBalancerIPs", &s.service_load_balancer_ips),
     ] {
         for (i, e) in list.iter().enumerate() {
+            if e.cidr.is_empty() {
+                out.push(
+                    c.warn(codes::EMPTY_SERVICE_RANGE, &format!("/spec/{field}/{i}"), format!("empty {field} entry is ignored"))
+                        .label("no `cidr`")
+                        .note("calicoctl accepts an entry without a cidr and advertises nothing for it; remove it, or give it a `cidr: 10.96.0.0/12`"),
+                );
+                continue;
+            }
             if let Err(e) = parse_net_strict(&e.cidr) {
                 out.push(
                     c.err(codes::BAD_CIDR, &format!("/spec/{field}/{i}/cidr"), format!("invalid {field} entry: {e}"))

@@ -168,15 +168,15 @@ fn named_ports(m: &Model, out: &mut Vec<Diagnostic>) {
                                 continue;
                             }
                             let effect = if field == "ports" {
-                                "the port set is empty, so this rule never matches"
+                                "it matches no port (a rule whose ports are all such names never matches: an Allow allows nothing)"
                             } else {
-                                "it excludes nothing, so this notPorts entry has no effect"
+                                "it excludes nothing"
                             };
                             out.push(
                                 c.warn(
                                     codes::NAMED_PORT_UNKNOWN,
                                     &format!("/spec/{dir}/{i}/{side}/{field}/{j}"),
-                                    format!("named port `{name}` is declared by no endpoint: {effect}"),
+                                    format!("named port `{name}` is declared by no endpoint, so {effect}"),
                                 )
                                 .label("no WorkloadEndpoint or HostEndpoint has this port")
                                 .note(if declared.is_empty() {

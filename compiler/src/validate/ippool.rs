@@ -229,7 +229,7 @@ fn cidr(c: &Ctx<IpPoolSpec>, out: &mut Vec<Diagnostic>) -> Option<IpNet> {
         Ok(n) => n,
         Err(e) => {
             let why = match text.split_once('/') {
-                Some((a, _)) if a.parse::<IpAddr>().is_ok() => {
+                Some((a, l)) if a.parse::<IpAddr>().is_ok() && !l.starts_with('0') => {
                     let max = if a.contains(':') { 128 } else { 32 };
                     format!("the prefix length must be 0..{max}")
                 }

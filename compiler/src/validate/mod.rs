@@ -52,6 +52,8 @@ impl std::ops::Deref for ValidModel {
 pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut model = Model::default();
+    // Kinds read but not compiled: one note per kind, at its first resource.
+    let mut uncompiled: Vec<(Kind, RawResource, usize)> = Vec::new();
     for mut raw in raws {
         let mut schema_diags = crate::schema::coerce(&mut raw);
         schema_diags.extend(crate::schema::check(&raw));
@@ -61,9 +63,15 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
             continue;
         }
         if !raw.kind.compiled() {
-            diags.push(not_compiled(&raw));
+            match uncompiled.iter_mut().find(|(k, _, _)| *k == raw.kind) {
+                Some((_, _, n)) => *n += 1,
+                None => uncompiled.push((raw.kind, raw.clone(), 1)),
+            }
         }
         type_resource(raw, &mut model, &mut diags);
+    }
+    for (_, raw, n) in &uncompiled {
+        diags.push(not_compiled(raw, *n));
     }
     let mut out = Vec::new();
     names::check(&model, &mut out);
@@ -145,8 +153,19 @@ fn type_resource(raw: RawResource, model: &mut Model, diags: &mut Diagnostics) {
     }
 }
 
-/// The note (I0009) for a kind netc reads but does not compile.
-fn not_compiled(raw: &RawResource) -> Diagnostic {
+/// Where a resource starts, for a note about the whole resource: its `kind:`
+/// key, or for a List item without one, its `metadata:` key.
+fn first_key_span(o: &Origin) -> crate::source::Span {
+    if o.spans.get(&format!("{}/kind", o.base)).is_some() {
+        o.key_span("/kind")
+    } else {
+        o.key_span("/metadata")
+    }
+}
+
+/// The note (I0009) for a kind netc reads but does not compile: `n`
+/// resources of `raw`'s kind, `raw` the first.
+fn not_compiled(raw: &RawResource, n: usize) -> Diagnostic {
     let what = match raw.kind {
         Kind::FelixConfiguration => {
             "its failsafe ports and MTUs are read into the model; nothing is compiled from it yet"
@@ -156,12 +175,20 @@ fn not_compiled(raw: &RawResource) -> Diagnostic {
         }
         _ => "it is read and checked, not compiled into any artifact",
     };
-    Diagnostic::info(
+    let kind = raw.kind.as_str();
+    let mut d = Diagnostic::info(
         codes::NOT_COMPILED,
-        format!("{} is not compiled by netc: {what}", raw.kind.as_str()),
+        format!("{kind} is not compiled by netc: {what}"),
     )
-    .at(raw.origin.value_span("/kind"))
-    .resource(raw.display())
+    .at(first_key_span(&raw.origin))
+    .label(format!("first {kind} of the input"))
+    .resource(raw.display());
+    if n > 1 {
+        d = d.note(format!(
+            "this note covers all {n} {kind} resources of the input"
+        ));
+    }
+    d
 }
 
 fn type_error(origin: &Origin, ptr: &str, display: &str, e: serde_json::Error) -> Diagnostic {

@@ -317,9 +317,9 @@ pub(crate) fn parse_net_loose(s: &str) -> Result<IpNet, String> {
     if s.contains('/') {
         parse_cidr(s)
     } else {
-        parse_addr(s)
-            .map(IpNet::from)
-            .map_err(|e| leading_zero(s).unwrap_or(e))
+        s.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
+            leading_zero(s).unwrap_or_else(|| format!("`{s}` is not an IP address or CIDR"))
+        })
     }
 }
 
@@ -365,6 +365,13 @@ pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
     let max = if addr.is_ipv6() { 128 } else { 32 };
     let len_ok =
         !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()) && (l == "0" || !l.starts_with('0'));
+    if len_ok || l.len() < 2 || !l.bytes().all(|b| b.is_ascii_digit()) {
+    } else {
+        return Err(format!(
+            "prefix length `{l}` has a leading zero: write `{}`",
+            l.trim_start_matches('0')
+        ));
+    }
     let len: u8 = match l.parse::<u8>() {
         Ok(n) if len_ok && n <= max => n,
         _ => return Err(format!("`{l}` is not a prefix length (0..{max})")),
