@@ -680,6 +680,26 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
         s.keepalive_time.as_deref(),
         out,
     );
+    // BIRD refuses a keepalive longer than the hold time ("Keepalive time
+    // must be at most hold time"); neither Calico nor netc sets a hold time,
+    // so BIRD's default of 240 s is the bound.
+    if let Some(k) = s
+        .keepalive_time
+        .as_deref()
+        .and_then(|k| parse_duration_secs(k).ok())
+    {
+        if k.round() > 240.0 {
+            out.push(
+                c.err(
+                    codes::BAD_DURATION,
+                    "/spec/keepaliveTime",
+                    format!("keepaliveTime is {}s, longer than BIRD's hold time of 240s", k.round()),
+                )
+                .label("at most 240s")
+                .note("BIRD rejects the whole configuration when the keepalive time exceeds the hold time (\"Keepalive time must be at most hold time\"); the hold time is BIRD's default, 240s, so keepaliveTime must be at most 240s (conventionally a third of it, 80s)"),
+            );
+        }
+    }
     if let Some(rp) = &s.reverse_peering {
         if rp != "Auto" && rp != "Manual" {
             out.push(
