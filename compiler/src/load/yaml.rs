@@ -628,7 +628,7 @@ mod tests {
             ("123456", Value::Int(123456), Some("123456")),
             ("0.0001", Value::Float(0.0001), Some("0.0001")),
             ("0.00001", Value::Float(0.00001), Some("1e-05")),
-            ("3.14159265", Value::Float(3.14159265), Some("3.1415927")),
+            ("1.23456789", Value::Float(1.23456789), Some("1.2345679")),
             (".5", Value::Float(0.5), Some("0.5")),
             ("-0.0", Value::Float(-0.0), Some("-0")),
             ("1e39", Value::Float(1e39), Some("+Inf")),
