@@ -33,7 +33,7 @@ fn tmpdir(name: &str) -> TmpDir {
 const NODE: &str = "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: n1\n  labels:\n    routeReflector: true\n    global-peer: yes\nspec:\n  bgp: {ipv4Address: 10.0.0.1/24}\n";
 
 /// Before: `routeReflector: true` was E0102 and `yes` silently the string
-/// "yes". Now both are the string "true", as calicoctl reads them, with W0108.
+/// "yes". Now both are the string "true", as calicoctl reads them, with W0109.
 #[test]
 fn yaml11_labels_read_as_calicoctl_reads_them() {
     let d = tmpdir("yaml11");
@@ -46,7 +46,7 @@ fn yaml11_labels_read_as_calicoctl_reads_them() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|d| d["code"] == "W0108")
+        .filter(|d| d["code"] == "W0109")
         .map(|d| d["message"].as_str().unwrap())
         .collect();
     assert_eq!(msgs.len(), 2, "{msgs:?}");

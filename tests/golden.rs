@@ -175,7 +175,7 @@ fn golden_artifacts_pass_real_checkers() {
             let get = |f: &str| {
                 n.artifacts
                     .iter()
-                    .find(|a| a.file_name == f)
+                    .find(|a| a.file_name() == f)
                     .map(|a| a.contents.clone())
                     .unwrap_or_default()
             };

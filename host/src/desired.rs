@@ -15,7 +15,7 @@ use crate::state::{
 };
 use crate::Error;
 use netc_ir::{HostIr, TunnelKind};
-use netc_targets::Artifact;
+use netc_targets::{Artifact, ArtifactKind};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -37,13 +37,13 @@ impl Backend {
     }
 }
 
-pub const NFT_ARTIFACT: &str = "nftables.nft";
-pub const IPT_ARTIFACT: &str = "iptables.rules";
-pub const IP6T_ARTIFACT: &str = "ip6tables.rules";
-pub const BIRD_ARTIFACT: &str = "bird.conf";
+pub const NFT_ARTIFACT: &str = ArtifactKind::Nftables.file_name();
+pub const IPT_ARTIFACT: &str = ArtifactKind::Iptables.file_name();
+pub const IP6T_ARTIFACT: &str = ArtifactKind::Ip6tables.file_name();
+pub const BIRD_ARTIFACT: &str = ArtifactKind::Bird.file_name();
 
 fn artifact<'a>(arts: &'a [Artifact], name: &str) -> Option<&'a Artifact> {
-    arts.iter().find(|a| a.file_name == name)
+    arts.iter().find(|a| a.file_name() == name)
 }
 
 /// Build the desired state. Loads the firewall into a scratch namespace

@@ -16,7 +16,7 @@ use crate::plan::{Change, Summary};
 use crate::target::Target;
 use crate::Error;
 use netc_ir::HostIr;
-use netc_targets::{Artifact, Secrets};
+use netc_targets::{Artifact, ArtifactKind, Secrets};
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT: u32 = 1;
@@ -67,7 +67,7 @@ impl SavedPlan {
             artifacts: artifacts
                 .iter()
                 .map(|a| SavedArtifact {
-                    file_name: a.file_name.to_string(),
+                    file_name: a.file_name().to_string(),
                     contents: (!a.sensitive).then(|| a.contents.clone()),
                     masked: netc_targets::mask::mask_secrets(&a.contents),
                     sensitive: a.sensitive,
@@ -84,6 +84,9 @@ impl SavedPlan {
     pub fn parse(text: &str) -> Result<SavedPlan, Error> {
         let p: SavedPlan = serde_json::from_str(text)
             .map_err(|e| Error::Usage(format!("not a netc plan file: {e}")))?;
+        p.ir.firewall.check().map_err(|e| {
+            Error::Usage(format!("not a netc plan file: its IR is inconsistent: {e}"))
+        })?;
         if p.netc_plan != FORMAT {
             return Err(Error::Usage(format!(
                 "plan file format {} is not supported (expected {FORMAT})",
@@ -98,12 +101,12 @@ impl SavedPlan {
         let mut emitted: Option<Vec<Artifact>> = None;
         let mut out = Vec::new();
         for a in &self.artifacts {
-            // Artifact names are &'static str: known names are reused, others leaked (once per plan).
-            let name: &'static str = netc_targets::ARTIFACT_FILES
-                .iter()
-                .copied()
-                .find(|n| *n == a.file_name)
-                .unwrap_or_else(|| Box::leak(a.file_name.clone().into_boxed_str()));
+            let kind = ArtifactKind::from_file_name(&a.file_name).ok_or_else(|| {
+                Error::Usage(format!(
+                    "not a netc plan file: it holds an unknown artifact `{}`",
+                    a.file_name
+                ))
+            })?;
             let contents = match &a.contents {
                 Some(c) => c.clone(),
                 None => {
@@ -117,7 +120,7 @@ impl SavedPlan {
                     }
                     let c = emitted
                         .as_ref()
-                        .and_then(|v| v.iter().find(|x| x.file_name == a.file_name))
+                        .and_then(|v| v.iter().find(|x| x.kind == kind))
                         .map(|x| x.contents.clone())
                         .unwrap_or_default();
                     if netc_targets::mask::mask_secrets(&c) != a.masked {
@@ -130,7 +133,7 @@ impl SavedPlan {
                 }
             };
             out.push(Artifact {
-                file_name: name,
+                kind,
                 contents,
                 sensitive: a.sensitive,
             });

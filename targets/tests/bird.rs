@@ -10,7 +10,7 @@ use common::{have_tool, in_ci, is_root};
 use netc_compiler::lower::Cluster;
 use netc_compiler::{alloc, load, validate, SourceMap};
 use netc_ir::{BgpSession, HostIr, SessionKind};
-use netc_targets::{bird, Artifact, EmitError, SecretMap};
+use netc_targets::{bird, Artifact, ArtifactKind, EmitError, SecretMap};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -73,7 +73,9 @@ fn session<'a>(ir: &'a HostIr, name: &str) -> &'a BgpSession {
 }
 
 fn emit_ok(ir: &HostIr, s: &SecretMap) -> Artifact {
-    let a = bird::emit(ir, s).unwrap_or_else(|e| panic!("{}: emit: {e}", ir.node));
+    let a = ArtifactKind::Bird
+        .emit(ir, s)
+        .unwrap_or_else(|e| panic!("{}: emit: {e}", ir.node));
     check_bird(&ir.node, &a.contents);
     a
 }
@@ -622,7 +624,7 @@ spec: {}
     let irs = lower_all(y);
     assert!(irs["lonely"].bgp.is_none());
     let a = bird::emit(&irs["lonely"], &SecretMap::default()).expect("emit");
-    assert!(a.contents.lines().all(|l| l.starts_with('#')));
+    assert!(a.lines().all(|l| l.starts_with('#')));
 }
 
 // ---------------------------------------------------------------------------

@@ -34,7 +34,7 @@ codes! {
         "The kind is not one netc reads. Kinds: IPPool, BGPConfiguration, BGPPeer, Node, NetworkPolicy, GlobalNetworkPolicy, GlobalNetworkSet, NetworkSet, HostEndpoint, WorkloadEndpoint; read but not compiled: FelixConfiguration, Profile, BlockAffinity, IPAMBlock, KubeControllersConfiguration, ClusterInformation; each also with a `List` suffix holding `items`.";
     IO = "E0008", "cannot read input",
         "A path given on the command line could not be read, or a directory held no *.yaml/*.yml files.";
-    NOT_COMPILED = "I0009", "resource read but not compiled",
+    KIND_NOT_COMPILED = "I0009", "resource read but not compiled",
         "The kind is part of a calicoctl export and netc reads and checks it (so a whole export loads), but netc does not compile it into any artifact: FelixConfiguration (its failsafe ports and MTUs are read for later use), Profile, KubeControllersConfiguration, ClusterInformation. BlockAffinity and IPAMBlock are read as the cluster's live block allocation. Nothing to do; this is a note.";
     BAD_SECRETS = "E0010", "malformed secrets file",
         "The `--secrets` file is YAML of the form `secret-name: {key: value}` (a mapping of mappings of strings), each key once. Error messages about this file never show its values.";
@@ -54,7 +54,9 @@ codes! {
         "A number or a list length is outside the allowed range.";
     SCHEMA_OTHER = "E0107", "schema violation",
         "The document violates its JSON Schema in a way not covered by a more specific code.";
-    YAML11_SCALAR = "W0108", "unquoted scalar read the way calicoctl reads it",
+    NOT_COMPILED = "W0108", "field accepted but not compiled",
+        "The schema accepts the field (it is valid Calico) but netc does not turn it into any artifact, so setting it has no effect on the nodes; the message says why (for example a feature that needs a Kubernetes control plane, or IPv6 lowering not done yet). Remove the field, or keep it knowing netc ignores it. docs/fields.md lists every such field; fields with no dataplane effect in Calico either (server-populated metadata, status) are ignored without a warning, and a value equal to the field's default is not reported.";
+    YAML11_SCALAR = "W0109", "unquoted scalar read the way calicoctl reads it",
         "calicoctl decodes YAML with YAML 1.1 rules (go-yaml v2 under sigs.k8s.io/yaml) and then converts the value to the type of the field: in a string field (a label or annotation value, a selector, a name) an unquoted `true`, `yes`, `on`, `y` becomes the string \"true\" (`no`, `off`, `n`: \"false\"), a number becomes its Go spelling (`1.10` → \"1.1\", `010` → \"8\", `1e3` → \"1000\"); in a boolean field `yes`/`on`/`y` mean true; in a number field `010` is octal 8 and `1_000` is 1000. netc reads the value exactly as Calico does and warns, because the text in the file is not what Calico uses. Quote the value the warning shows (or quote the text you meant, knowing it differs from what Calico used until now).";
 
     // ---- names and metadata ----
