@@ -297,7 +297,7 @@ fn numeric_bounds_validate_iff_tools_accept() {
             for (node, arts) in nodes {
                 let get = |name: &str| {
                     arts.iter()
-                        .find(|a| a.file_name == name)
+                        .find(|a| a.file_name() == name)
                         .map(|a| a.contents.clone())
                         .unwrap_or_default()
                 };
