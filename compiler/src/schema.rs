@@ -215,13 +215,32 @@ pub fn coerce(raw: &mut RawResource) -> Vec<Diagnostic> {
         out.push(d.resource(display.clone()));
     }
     // YAML-1.1-only spellings in boolean and number fields (`yes`, `010`).
-    let mut rest: Vec<(String, String, String)> = origin
-        .spans
-        .plain_under(&origin.base)
-        .filter(|(_, p, _)| p.yaml11_only)
-        .filter_map(|(abs, p, v)| {
-            let rel = abs.strip_prefix(origin.base.as_str())?.to_string();
-            if targets.contains(&rel) {
+    // Walk this resource's own values (not the document's whole index: a
+    // List of thousands of items must stay linear).
+    fn scalars(v: &Value, ptr: String, out: &mut Vec<String>) {
+        match v {
+            Value::Bool(_) | Value::Number(_) => out.push(ptr),
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    scalars(x, format!("{ptr}/{i}"), out);
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    scalars(x, format!("{ptr}/{}", escape_segment(k)), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut ptrs = Vec::new();
+    scalars(&raw.value, String::new(), &mut ptrs);
+    let mut rest: Vec<(String, String, String)> = ptrs
+        .into_iter()
+        .filter(|rel| !targets.contains(rel))
+        .filter_map(|rel| {
+            let (p, v) = origin.spans.plain(&format!("{}{}", origin.base, rel))?;
+            if !p.yaml11_only {
                 return None;
             }
             Some((rel, p.text.clone(), crate::load::yaml::go_string(v)?))

@@ -28,16 +28,6 @@ impl SpanIndex {
     pub fn plain(&self, ptr: &str) -> Option<&(Plain, Value)> {
         self.plain.get(ptr)
     }
-    /// Pointers of every unquoted boolean/number scalar under `base`.
-    pub fn plain_under<'a>(
-        &'a self,
-        base: &'a str,
-    ) -> impl Iterator<Item = (&'a str, &'a Plain, &'a Value)> + 'a {
-        self.plain.iter().filter_map(move |(p, (pl, v))| {
-            let rest = p.strip_prefix(base)?;
-            (rest.is_empty() || rest.starts_with('/')).then_some((p.as_str(), pl, v))
-        })
-    }
 }
 
 /// Escape one JSON pointer segment (RFC 6901).

@@ -234,3 +234,72 @@ pub fn live_blocks(m: &Model) -> Vec<(String, IpNet)> {
 
 /// Resource wrapper helpers for the read-only kinds.
 pub type Opaque = Resource<OpaqueSpec>;
+
+#[cfg(test)]
+mod tests {
+    use super::live_blocks;
+    use crate::source::SourceMap;
+
+    #[test]
+    fn live_blocks_from_affinities_ipam_blocks_and_tunnel_addresses() {
+        let y = r#"
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: p}
+spec: {cidr: 10.244.0.0/16, vxlanMode: Always}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: a}
+spec: {bgp: {ipv4Address: 10.0.0.1/24}, ipv4VXLANTunnelAddr: 10.244.0.1}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: b}
+spec: {bgp: {ipv4Address: 10.0.0.2/24, ipv4IPIPTunnelAddr: 192.168.0.1}}
+---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinityList
+items:
+  - metadata: {name: a-1}
+    spec: {state: confirmed, node: a, cidr: 10.244.0.0/26}
+  - metadata: {name: b-1}
+    spec: {state: confirmed, node: b, cidr: 10.244.0.64/26}
+  - metadata: {name: b-pending}
+    spec: {state: pending, node: b, cidr: 10.244.1.0/26}
+  - metadata: {name: b-deleted}
+    spec: {state: confirmed, node: b, cidr: 10.244.2.0/26, deleted: "true"}
+---
+apiVersion: projectcalico.org/v3
+kind: IPAMBlock
+metadata: {name: b-2}
+spec: {cidr: 10.244.0.128/26, affinity: "host:b"}
+---
+apiVersion: projectcalico.org/v3
+kind: IPAMBlock
+metadata: {name: orphan}
+spec: {cidr: 10.244.0.192/26}
+"#;
+        let mut sm = SourceMap::new();
+        let id = sm.add("t.yaml", y);
+        let (raws, d) = crate::load::load_source(id, &sm);
+        assert!(d.is_empty(), "{d:?}");
+        let (model, diags) = crate::validate::validate(raws);
+        let model = model.unwrap_or_else(|| panic!("{:#?}", diags.items));
+        let got: Vec<(String, String)> = live_blocks(&model)
+            .into_iter()
+            .map(|(n, b)| (n, b.to_string()))
+            .collect();
+        let want = [
+            ("a", "10.244.0.0/26"),
+            ("b", "10.244.0.64/26"),
+            ("b", "10.244.0.128/26"),
+        ];
+        assert_eq!(
+            got,
+            want.iter()
+                .map(|(n, b)| (n.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        );
+    }
+}

@@ -97,11 +97,21 @@ fn blocks(m: &Model, out: &mut Vec<Diagnostic>) {
     let mut first: BTreeMap<ipnet::IpNet, &BlockClaim> = BTreeMap::new();
     let mut reported: BTreeSet<(String, String)> = BTreeSet::new();
     for c in &claims {
-        // The earliest claim on this block, or on a block containing or inside it.
-        let other = first
-            .iter()
-            .find(|(b, o)| o.node != c.node && (b.contains(&c.block) || c.block.contains(*b)))
-            .map(|(_, o)| *o);
+        // The earliest claim by another node on this block, on a block
+        // containing it (its supernets, by prefix length) or inside it (a
+        // range of the ordered map): no scan over all blocks.
+        let containing = (0..=c.block.prefix_len()).find_map(|len| {
+            let sup = ipnet::IpNet::new(c.block.addr(), len).ok()?.trunc();
+            first.get(&sup).filter(|o| o.node != c.node).copied()
+        });
+        let inside = || {
+            first
+                .range(c.block..)
+                .take_while(|(b, _)| c.block.contains(*b))
+                .find(|(_, o)| o.node != c.node)
+                .map(|(_, o)| *o)
+        };
+        let other = containing.or_else(inside);
         if let Some(o) = other {
             let key = (o.block.to_string(), c.block.to_string());
             if reported.insert(key) {
