@@ -19,12 +19,6 @@ use netc_compiler::{load, validate, SourceMap};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-fn bless() -> bool {
-    std::env::var("NETC_BLESS")
-        .map(|v| v == "1")
-        .unwrap_or(false)
-}
-
 fn cases() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("golden"))
         .expect("golden/")

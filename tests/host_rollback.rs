@@ -180,7 +180,7 @@ fn a_config_bird_rejects_rolls_back_and_bird_keeps_running() {
     };
     assert_eq!(f.step, Some(Step::Bird));
     assert!(
-        f.cause.contains("BIRD rejects the new config"),
+        f.cause.to_string().contains("BIRD rejects the new config"),
         "{}",
         f.cause
     );

@@ -14,7 +14,7 @@
 
 use crate::plan::{Change, Summary};
 use crate::target::Target;
-use crate::Error;
+use crate::{Error, StaleError, UsageError};
 use netc_ir::HostIr;
 use netc_targets::{Artifact, ArtifactKind, Secrets};
 use serde::{Deserialize, Serialize};
@@ -82,16 +82,17 @@ impl SavedPlan {
     }
 
     pub fn parse(text: &str) -> Result<SavedPlan, Error> {
-        let p: SavedPlan = serde_json::from_str(text)
-            .map_err(|e| Error::Usage(format!("not a netc plan file: {e}")))?;
-        p.ir.firewall.check().map_err(|e| {
-            Error::Usage(format!("not a netc plan file: its IR is inconsistent: {e}"))
-        })?;
+        let p: SavedPlan =
+            serde_json::from_str(text).map_err(|source| UsageError::NotAPlanFile { source })?;
+        p.ir.firewall
+            .check()
+            .map_err(|source| UsageError::InconsistentIr { source })?;
         if p.netc_plan != FORMAT {
-            return Err(Error::Usage(format!(
-                "plan file format {} is not supported (expected {FORMAT})",
-                p.netc_plan
-            )));
+            return Err(UsageError::PlanFormat {
+                found: p.netc_plan,
+                expected: FORMAT,
+            }
+            .into());
         }
         Ok(p)
     }
@@ -102,21 +103,21 @@ impl SavedPlan {
         let mut out = Vec::new();
         for a in &self.artifacts {
             let kind = ArtifactKind::from_file_name(&a.file_name).ok_or_else(|| {
-                Error::Usage(format!(
-                    "not a netc plan file: it holds an unknown artifact `{}`",
-                    a.file_name
-                ))
+                UsageError::UnknownArtifact {
+                    file_name: a.file_name.clone(),
+                }
             })?;
             let contents = match &a.contents {
                 Some(c) => c.clone(),
                 None => {
                     if emitted.is_none() {
-                        emitted = Some(netc_targets::emit_all(&self.ir, secrets).map_err(|e| {
-                            Error::Usage(format!(
-                                "the saved plan's {} holds a secret, which plan files never store: pass the same --secrets to apply ({e})",
-                                a.file_name
-                            ))
-                        })?);
+                        emitted =
+                            Some(netc_targets::emit_all(&self.ir, secrets).map_err(|source| {
+                                UsageError::SecretNeeded {
+                                    artifact: a.file_name.clone(),
+                                    source,
+                                }
+                            })?);
                     }
                     let c = emitted
                         .as_ref()
@@ -124,10 +125,10 @@ impl SavedPlan {
                         .map(|x| x.contents.clone())
                         .unwrap_or_default();
                     if netc_targets::mask::mask_secrets(&c) != a.masked {
-                        return Err(Error::Stale(format!(
-                            "saved plan is stale: {} re-emitted with the given --secrets differs from the one in the plan",
-                            a.file_name
-                        )));
+                        return Err(StaleError::SecretArtifactDiffers {
+                            artifact: a.file_name.clone(),
+                        }
+                        .into());
                     }
                     c
                 }
