@@ -8,6 +8,7 @@
 //! BGP sessions and BIRD policy ([`bgp`]), the firewall ([`firewall`]).
 
 mod bgp;
+mod bgp_filter;
 mod firewall;
 mod routes;
 mod tunnels;
