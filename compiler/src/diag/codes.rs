@@ -142,6 +142,10 @@ codes! {
         "Each entry of `operations` sets exactly one of addCommunity, prependASPath (1..10 AS numbers), setPriority (1..2147483646); operations are only allowed with action Accept (a rejected route is not modified).";
     FILTER_EMPTY_REF = "W0526", "BGPFilter with no rules for a session",
         "A BGPPeer lists a BGPFilter that has no rules for the address family of any of its sessions (e.g. only IPv6 rules on an IPv4 peering). Calico then calls no filter function for that session; netc does the same and warns, since the filter has no effect there.";
+    FILTER_LISTED_TWICE = "W0527", "BGPFilter listed twice",
+        "A BGPPeer lists the same BGPFilter twice. Its functions are called twice, but the first call already accepts or rejects every route one of its rules matches, so the second has no effect. Remove the repetition.";
+    FILTER_EQUAL_PREFIX_LENGTH = "W0528", "Equal/NotEqual with prefixLength",
+        "With prefixLength, confd compares the route with a prefix pattern `[ cidr{min,max} ]`. BIRD's `=` and `!=` compare values of one type, and a route's prefix never equals a pattern: `Equal` never matches and `NotEqual` always does. netc writes what confd writes and warns; use `In` / `NotIn` to match a range of prefix lengths, or drop prefixLength to match the cidr exactly.";
 
     // ---- Node ----
     BAD_NODE_ADDRESS = "E0601", "invalid node address",

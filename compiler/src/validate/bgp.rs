@@ -703,7 +703,7 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
         };
         if let Some(j) = s.filters[..i].iter().position(|g| g == f) {
             out.push(
-                c.warn(codes::FILTER_EMPTY_REF, &ptr, format!("BGPFilter `{f}` is listed twice"))
+                c.warn(codes::FILTER_LISTED_TWICE, &ptr, format!("BGPFilter `{f}` is listed twice"))
                     .label("listed again")
                     .related(c.r.origin.value_span(&format!("/spec/filters/{j}")), "first listed here")
                     .note("the first occurrence decides every route it matches (its functions accept or reject), so the second has no effect"),

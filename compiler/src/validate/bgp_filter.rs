@@ -157,6 +157,24 @@ fn check_rule(
         }
     }
 
+    if let (Some(_), Some(op @ ("Equal" | "NotEqual"))) = (&rule.prefix_length, op) {
+        out.push(
+            c.warn(
+                codes::FILTER_EQUAL_PREFIX_LENGTH,
+                &format!("{at}/matchOperator"),
+                format!(
+                    "`{op}` with prefixLength {} in BIRD",
+                    if op == "Equal" { "never matches" } else { "always matches" }
+                ),
+            )
+            .label("compares a prefix with a prefix pattern")
+            .related(
+                c.r.origin.key_span(&format!("{at}/prefixLength")),
+                "prefixLength makes the cidr a pattern",
+            )
+            .note("confd writes `(net = [ cidr{min,max} ])`, and BIRD's `=` is false between a prefix and a pattern; netc writes the same. Use In/NotIn for a range of lengths, or drop prefixLength"),
+        );
+    }
     if let Some(iface) = &rule.interface {
         let ok = iface == "*"
             || ((1..=15).contains(&iface.len())
@@ -208,33 +226,49 @@ fn check_rule(
     }
 
     let accept = rule.action.as_deref() == Some("Accept");
+    if !accept && !rule.operations.is_empty() {
+        out.push(
+            c.err_key(
+                codes::FILTER_OPERATION,
+                &format!("{at}/operations"),
+                "operations are only allowed with action Accept",
+            )
+            .label("on a rejected route")
+            .related(c.r.origin.value_span(&format!("{at}/action")), "action here")
+            .note("a rejected route is dropped, so modifying it has no effect; Calico rejects this"),
+        );
+    }
     for (j, op) in rule.operations.iter().enumerate() {
         let p = format!("{at}/operations/{j}");
-        let n = usize::from(op.add_community.is_some())
-            + usize::from(op.prepend_as_path.is_some())
-            + usize::from(op.set_priority.is_some());
-        if n != 1 {
-            out.push(
-                c.err(
-                    codes::FILTER_OPERATION,
-                    &p,
-                    format!("an operation sets {n} fields"),
-                )
-                .label("set exactly one of addCommunity, prependASPath, setPriority")
-                .note("write each modification as its own list entry; they are applied in order"),
-            );
-        }
-        if !accept {
-            out.push(
-                c.err(
-                    codes::FILTER_OPERATION,
-                    &p,
-                    "operations are only allowed with action Accept",
-                )
-                .label("on a rejected route")
-                .related(c.r.origin.value_span(&format!("{at}/action")), "action here")
-                .note("a rejected route is dropped, so modifying it has no effect; Calico rejects this"),
-            );
+        let fields: Vec<&str> = [
+            ("addCommunity", op.add_community.is_some()),
+            ("prependASPath", op.prepend_as_path.is_some()),
+            ("setPriority", op.set_priority.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(f, _)| f)
+        .collect();
+        match fields.as_slice() {
+            [_] => {}
+            [] => out.push(
+                c.err(codes::FILTER_OPERATION, &p, "an operation sets no field")
+                    .label("set one of addCommunity, prependASPath, setPriority"),
+            ),
+            [first, rest @ ..] => {
+                for f in rest {
+                    out.push(
+                        c.err_key(
+                            codes::FILTER_OPERATION,
+                            &format!("{p}/{f}"),
+                            format!("an operation sets both `{first}` and `{f}`"),
+                        )
+                        .label("second field of one operation")
+                        .related(c.r.origin.key_span(&format!("{p}/{first}")), "first field")
+                        .note("each operation sets exactly one field; write each modification as its own list entry (they are applied in order)"),
+                    );
+                }
+            }
         }
         if let Some(v) = op.add_community.as_ref().and_then(|a| a.value.as_ref()) {
             if let Some(why) = community_problem(v) {
