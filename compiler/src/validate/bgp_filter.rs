@@ -36,7 +36,11 @@ fn check_rule(
     rule: &BgpFilterRule,
     out: &mut Vec<Diagnostic>,
 ) {
-    let (fam, max_len) = if v6 { ("IPv6", 128i64) } else { ("IPv4", 32i64) };
+    let (fam, max_len) = if v6 {
+        ("IPv6", 128i64)
+    } else {
+        ("IPv4", 32i64)
+    };
     let list = at.split('/').nth(2).unwrap_or("");
     let cidr = set(&rule.cidr);
     let op = set(&rule.match_operator);
@@ -234,8 +238,13 @@ fn check_rule(
                 "operations are only allowed with action Accept",
             )
             .label("on a rejected route")
-            .related(c.r.origin.value_span(&format!("{at}/action")), "action here")
-            .note("a rejected route is dropped, so modifying it has no effect; Calico rejects this"),
+            .related(
+                c.r.origin.value_span(&format!("{at}/action")),
+                "action here",
+            )
+            .note(
+                "a rejected route is dropped, so modifying it has no effect; Calico rejects this",
+            ),
         );
     }
     for (j, op) in rule.operations.iter().enumerate() {

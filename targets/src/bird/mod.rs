@@ -20,11 +20,11 @@
 //! in the header comment.
 
 use crate::{Artifact, EmitError, Secrets};
+use ipnet::IpNet;
 use netc_ir::{
     Bgp, BgpFilterFn, BgpSession, BirdLogLevel, Community as Com, FilterAction, FilterCall,
     FilterDirection, FilterOperation, FilterRule, HostIr, MatchOperator, NextHop, PeerType,
 };
-use ipnet::IpNet;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -475,9 +475,7 @@ fn filter_fn(f: &BgpFilterFn) -> Result<FilterFn, EmitError> {
         lines.push(rule_text(f, r)?);
     }
     Ok(FilterFn {
-        symbol: filter_symbol(&f.symbol)?
-            .trim_matches('\'')
-            .to_string(),
+        symbol: filter_symbol(&f.symbol)?.trim_matches('\'').to_string(),
         comment: format!(
             "v{} BGPFilter {}, {} rules",
             if f.ipv6 { 6 } else { 4 },
@@ -497,10 +495,17 @@ fn session(b: &Bgp, s: &BgpSession, secrets: &dyn Secrets) -> Result<Session, Em
     if ipv6 && b.ipv6_address.is_none() {
         return Err(EmitError::Template(
             TEMPLATE_NAME,
-            format!("session {}: an IPv6 neighbour on a node without spec.bgp.ipv6Address", s.name),
+            format!(
+                "session {}: an IPv6 neighbour on a node without spec.bgp.ipv6Address",
+                s.name
+            ),
         ));
     }
-    let priority = if ipv6 { b.route_priority_v6 } else { b.route_priority };
+    let priority = if ipv6 {
+        b.route_priority_v6
+    } else {
+        b.route_priority
+    };
     let mut import_calls = Vec::new();
     for c in &s.import_filters {
         import_calls.push(call(c)?);
