@@ -1,26 +1,28 @@
-//! Calico compatibility (issue item 9): for every scenario of Calico's own
-//! confd template tests in `tests/data/calico-confd/<scenario>/` (input.yaml +
-//! the BIRD 1.6 `bird.cfg` / `bird6.cfg` Calico generates for node
-//! `kube-master`; see that folder's README.md and LICENSE.md), netc compiles
-//! the input, emits kube-master's BIRD 2 config, and the configs are parsed
-//! into sessions that are compared field by field — netc's IPv4 sessions
-//! with bird.cfg, its IPv6 sessions with bird6.cfg: neighbor, port, AS,
-//! local AS, source address, passive, rr client, cluster id, next hop,
-//! password present, ttl security / multihop, graceful restart time,
-//! keepalive, allow local as, whether the export filter treats the peer as
-//! iBGP, and which BGPFilter functions the import and export filters call,
+//! Calico compatibility: for every scenario of Calico's own confd template
+//! tests (projectcalico/calico `confd/tests/mock_data/calicoctl/<scenario>/input.yaml`
+//! and `confd/tests/compiled_templates/<scenario>/bird.cfg` / `bird6.cfg`, the
+//! BIRD 1.6 configs Calico generates for node `kube-master`; docs/calico.md
+//! §3), netc compiles the input, emits kube-master's BIRD 2 config, and the
+//! configs are parsed into sessions that are compared field by field —
+//! netc's IPv4 sessions with bird.cfg, its IPv6 sessions with bird6.cfg:
+//! neighbor, port, AS, local AS, source address, passive, rr client, cluster
+//! id, next hop, password present, ttl security / multihop, graceful restart
+//! time, keepalive, allow local as, whether the export filter treats the peer
+//! as iBGP, and which BGPFilter functions the import and export filters call,
 //! in order and with which argument. The BGPFilter functions themselves are
 //! compared by meaning (same names and parameters, same rule statements with
-//! addresses and prefixes compared as values, whitespace ignored). The
-//! pools' kernel and export actions (bird_ipam.cfg / bird6_ipam.cfg) are
-//! compared too.
+//! addresses and prefixes compared as values, whitespace ignored). The pools'
+//! kernel and export actions (bird_ipam.cfg / bird6_ipam.cfg) are compared
+//! too.
 //!
 //! Every difference must be listed in [`INTENDED`] with its reason (the
 //! README's "Differences from Calico" table is copied from it); any other
 //! difference fails the test, and so does a listed one that no longer occurs.
 //!
-//! The scenarios are read from `tests/data/calico-confd` (or the folder
-//! `NETC_CALICO_CONFD` names, to run against another set).
+//! The scenarios are vendored in `tests/data/calico-confd/` (one folder per
+//! scenario, its path with `/` written as `__`, e.g. `mesh__ipip-always`;
+//! Apache-2.0, see LICENSE.md and README.md there). `NETC_CALICO_CONFD`
+//! names another folder of the same layout to run against instead.
 
 mod common;
 
