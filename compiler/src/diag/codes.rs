@@ -142,6 +142,8 @@ codes! {
         "Each entry of `operations` sets exactly one of addCommunity, prependASPath (1..10 AS numbers), setPriority (1..2147483646); operations are only allowed with action Accept (a rejected route is not modified).";
     FILTER_EMPTY_REF = "W0526", "BGPFilter with no rules for a session",
         "A BGPPeer lists a BGPFilter that has no rules for the address family of any of its sessions (e.g. only IPv6 rules on an IPv4 peering). Calico then calls no filter function for that session; netc does the same and warns, since the filter has no effect there.";
+    V6_PEER_WITHOUT_V6 = "W0529", "IPv6 peering on a node without an IPv6 address",
+        "A BGPPeer with an IPv6 peerIP applies to a node that has no spec.bgp.ipv6Address. IPv6 sessions are sourced from that address (Calico's bird6.cfg says \"IPv6 disabled on this node\"), so the node gets no session for this peering; Calico drops it silently, netc warns. Give the node an ipv6Address or restrict the BGPPeer with node/nodeSelector.";
     FILTER_LISTED_TWICE = "W0527", "BGPFilter listed twice",
         "A BGPPeer lists the same BGPFilter twice. Its functions are called twice, but the first call already accepts or rejects every route one of its rules matches, so the second has no effect. Remove the repetition.";
     FILTER_EQUAL_PREFIX_LENGTH = "W0528", "Equal/NotEqual with prefixLength",

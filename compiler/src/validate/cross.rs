@@ -89,6 +89,47 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     rr_clients(&nodes, &peers, out);
     mesh_off(m, &nodes, &peers, out);
     mesh_collisions(m, &nodes, &peers, out);
+    v6_without_address(&nodes, &peers, out);
+}
+
+/// W0529: an IPv6 peerIP peering on nodes with no IPv6 BGP address has no
+/// session there (confd's bird6.cfg: "IPv6 disabled on this node").
+fn v6_without_address(nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Diagnostic>) {
+    for p in peers {
+        let Some(IpAddr::V6(_)) = p.peer_ip else {
+            continue;
+        };
+        let missing: Vec<&str> =
+            p.on.iter()
+                .map(|&i| &nodes[i])
+                .filter(|n| {
+                    let b = n.r.spec.bgp.as_ref();
+                    node_addr(b.and_then(|b| b.ipv4_address.as_deref())).is_some()
+                        && node_addr(b.and_then(|b| b.ipv6_address.as_deref())).is_none()
+                })
+                .map(|n| n.r.meta.name.as_str())
+                .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        out.push(
+            Diagnostic::warning(
+                codes::V6_PEER_WITHOUT_V6,
+                format!(
+                    "{} no IPv6 address, so this IPv6 peering has no session there",
+                    if missing.len() == 1 {
+                        format!("node `{}` has", missing[0])
+                    } else {
+                        format!("{} nodes have", missing.len())
+                    }
+                ),
+            )
+            .at(p.r.origin.value_span("/spec/peerIP"))
+            .label(format!("no session on {}", list_names(&missing, 4)))
+            .resource(format!("BGPPeer {}", p.r.meta.name))
+            .note("IPv6 sessions use the node's spec.bgp.ipv6Address as their source; add one, or limit the BGPPeer to nodes that have one (node / nodeSelector)"),
+        );
+    }
 }
 
 /// W0514: with the mesh on, every two BGP nodes that are not route
