@@ -258,6 +258,59 @@ fn operation(filter: &str, op: &BgpFilterOperation) -> Result<FilterOperation, L
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::BgpFilterPrefixLength;
+
+    fn with_lengths(cidr: &str, min: Option<i64>, max: Option<i64>) -> Option<(u8, u8)> {
+        let r = BgpFilterRule {
+            cidr: Some(cidr.into()),
+            match_operator: Some("In".into()),
+            prefix_length: Some(BgpFilterPrefixLength { min, max }),
+            action: Some("Accept".into()),
+            ..Default::default()
+        };
+        let v6 = cidr.contains(':');
+        rule("f", &r, v6)
+            .ok()
+            .and_then(|r| r.prefix)
+            .and_then(|p| p.lengths)
+    }
+
+    #[test]
+    fn prefix_lengths_are_clamped_as_confd_does() {
+        // min below the cidr's own length is raised to it; max defaults to the family's.
+        assert_eq!(with_lengths("10.0.0.0/16", Some(8), None), Some((16, 32)));
+        assert_eq!(with_lengths("10.0.0.0/16", None, Some(24)), Some((16, 24)));
+        assert_eq!(with_lengths("fd00::/48", Some(64), None), Some((64, 128)));
+        // An empty range is an error, never an invalid BIRD pattern.
+        assert_eq!(with_lengths("10.0.0.0/16", None, Some(8)), None);
+    }
+
+    #[test]
+    fn peer_type_makes_the_call_take_the_as_relation() {
+        let yaml = "apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: f}\nspec:\n  importV4: [{action: Reject, peerType: eBGP}]\n  exportV4: [{action: Accept}]\n";
+        let mut sm = crate::SourceMap::new();
+        let id = sm.add("t.yaml", yaml);
+        let (raws, _) = crate::load::load_source(id, &sm);
+        let (valid, diags) = crate::validate::validate(raws);
+        let Some(valid) = valid else {
+            panic!("{:?}", diags.items);
+        };
+        let m: &Model = &valid;
+        let names = vec!["f".to_string(), "missing".to_string()];
+        let import = calls(m, &names, FilterDirection::Import, false, false);
+        assert_eq!(import.len(), 1);
+        assert_eq!(import[0].same_as, Some(false));
+        let export = calls(m, &names, FilterDirection::Export, false, true);
+        assert_eq!(export[0].same_as, None);
+        // No IPv6 rules: no IPv6 calls.
+        assert!(calls(m, &names, FilterDirection::Import, true, true).is_empty());
+        let fns = functions(m).expect("functions");
+        assert_eq!(
+            fns.iter().map(|f| f.symbol.as_str()).collect::<Vec<_>>(),
+            ["bgp_f_importFilterV4", "bgp_f_exportFilterV4"]
+        );
+        assert!(fns[0].takes_peer_type && !fns[1].takes_peer_type);
+    }
 
     #[test]
     fn symbols_fit_bird() {

@@ -26,7 +26,6 @@ use netc_ir::{
     FilterDirection, FilterOperation, FilterRule, HostIr, MatchOperator, NextHop, PeerType,
 };
 use serde::Serialize;
-use std::net::IpAddr;
 
 const TEMPLATE_NAME: &str = "bird.conf";
 const TEMPLATE: &str = include_str!("bird.conf.j2");
@@ -277,16 +276,13 @@ fn family(b: &Bgp, ipv6: bool) -> Family {
     Family {
         suffix: if ipv6 { "_v6" } else { "" },
         channel: if ipv6 { "ipv6" } else { "ipv4" },
-        listen_address: b
-            .listen_address
-            .map(|a| {
-                if ipv6 {
-                    b.ipv6_address.map(IpAddr::V6)
-                } else {
-                    Some(a)
-                }
-            })
-            .and_then(|a| a.map(|a| a.to_string())),
+        // bindMode NodeIP: each family's template binds the node's address
+        // of that family (confd: ListenAddress = NodeIP / NodeIPv6).
+        listen_address: match (b.listen_address, ipv6) {
+            (None, _) => None,
+            (Some(a), false) => Some(a.to_string()),
+            (Some(_), true) => b.ipv6_address.map(|a| a.to_string()),
+        },
         priority,
         communities: b
             .communities
@@ -475,7 +471,11 @@ fn filter_fn(f: &BgpFilterFn) -> Result<FilterFn, EmitError> {
         lines.push(rule_text(f, r)?);
     }
     Ok(FilterFn {
-        symbol: filter_symbol(&f.symbol)?.trim_matches('\'').to_string(),
+        // The template writes the quotes.
+        symbol: {
+            filter_symbol(&f.symbol)?;
+            f.symbol.clone()
+        },
         comment: format!(
             "v{} BGPFilter {}, {} rules",
             if f.ipv6 { 6 } else { 4 },
