@@ -486,7 +486,7 @@ fn netc_config(name: &str, dir: &Path) -> Result<(String, BTreeSet<String>), Str
         }
     }
     let a = netc_targets::bird::emit(&ir, &secrets).map_err(|e| e.to_string())?;
-    Ok((a.contents, pools))
+    Ok((a, pools))
 }
 
 fn is_v6_session(s: &Session) -> bool {

@@ -13,9 +13,9 @@ use crate::scratch::Scratch;
 use crate::state::{
     self, Address, BirdFile, BirdState, Link, LinkKind, LiveRoute, RouteSpec, State,
 };
-use crate::Error;
+use crate::{DesiredError, Error};
 use netc_ir::{HostIr, TunnelKind};
-use netc_targets::Artifact;
+use netc_targets::{Artifact, ArtifactKind};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -37,13 +37,13 @@ impl Backend {
     }
 }
 
-pub const NFT_ARTIFACT: &str = "nftables.nft";
-pub const IPT_ARTIFACT: &str = "iptables.rules";
-pub const IP6T_ARTIFACT: &str = "ip6tables.rules";
-pub const BIRD_ARTIFACT: &str = "bird.conf";
+pub const NFT_ARTIFACT: &str = ArtifactKind::Nftables.file_name();
+pub const IPT_ARTIFACT: &str = ArtifactKind::Iptables.file_name();
+pub const IP6T_ARTIFACT: &str = ArtifactKind::Ip6tables.file_name();
+pub const BIRD_ARTIFACT: &str = ArtifactKind::Bird.file_name();
 
 fn artifact<'a>(arts: &'a [Artifact], name: &str) -> Option<&'a Artifact> {
-    arts.iter().find(|a| a.file_name == name)
+    arts.iter().find(|a| a.file_name() == name)
 }
 
 /// Build the desired state. Loads the firewall into a scratch namespace
@@ -73,10 +73,9 @@ pub fn build(
                         s.exec
                             .write("nft", &["-f", "-"], Some(text))?
                             .check()
-                            .map_err(|e| {
-                                Error::Desired(format!(
-                                    "the emitted {NFT_ARTIFACT} does not load: {e}"
-                                ))
+                            .map_err(|source| DesiredError::NftRejected {
+                                artifact: NFT_ARTIFACT.to_string(),
+                                source,
                             })?;
                         let n = state::nft::read(&s.exec, true)?;
                         crate::cache::store(&key, &n);
@@ -98,10 +97,9 @@ pub fn build(
                     s.exec
                         .write(restore, &["--noflush"], Some(text))?
                         .check()
-                        .map_err(|e| {
-                            Error::Desired(format!(
-                                "the emitted {fam} iptables rules do not load: {e}"
-                            ))
+                        .map_err(|source| DesiredError::IptRejected {
+                            family: fam.to_string(),
+                            source,
                         })?;
                 }
                 st.iptables = state::iptables::read(&s.exec)?;
@@ -133,11 +131,11 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
     let mut st = State::default();
     for t in &ir.tunnels {
         if !state::OWNED_LINKS.contains(&t.name.as_str()) {
-            return Err(Error::Desired(format!(
-                "tunnel device `{}` is not one netc manages ({})",
-                t.name,
-                state::OWNED_LINKS.join(", ")
-            )));
+            return Err(DesiredError::UnownedTunnel {
+                name: t.name.clone(),
+                owned: state::OWNED_LINKS.iter().map(|s| s.to_string()).collect(),
+            }
+            .into());
         }
         if let Some(p) = &t.parent {
             check_name("underlay device", p)?;
@@ -220,10 +218,7 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
     let mut seen = std::collections::BTreeSet::new();
     for r in &st.routes {
         if !seen.insert(r.key()) {
-            return Err(Error::Desired(format!(
-                "two routes for {} in the IR",
-                r.dst
-            )));
+            return Err(DesiredError::DuplicateRoute { dst: r.dst }.into());
         }
     }
     Ok(st)
@@ -234,7 +229,7 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
 /// layer keeps each one exactly once, first in its built-in chain
 /// (`netc_targets::iptables::hook_jumps`), for every table and family whose
 /// top-level chain the file declares.
-fn add_hook_jumps(st: &mut state::IptState) {
+pub fn add_hook_jumps(st: &mut state::IptState) {
     for t in &mut st.tables {
         for j in netc_targets::iptables::hook_jumps() {
             if j.table == t.name && t.chains.iter().any(|c| c.name == j.target) {
@@ -269,10 +264,11 @@ fn check_name(what: &str, s: &str) -> Result<(), Error> {
     if safe_ifname(s) {
         Ok(())
     } else {
-        Err(Error::Desired(format!(
-            "{what} `{}` is not a valid interface name",
-            s.escape_debug()
-        )))
+        Err(DesiredError::BadInterfaceName {
+            what: what.to_string(),
+            name: s.to_string(),
+        }
+        .into())
     }
 }
 
@@ -280,9 +276,10 @@ fn check_mac(what: &str, s: &str) -> Result<(), Error> {
     if safe_mac(s) {
         Ok(())
     } else {
-        Err(Error::Desired(format!(
-            "{what} MAC `{}` is not xx:xx:xx:xx:xx:xx",
-            s.escape_debug()
-        )))
+        Err(DesiredError::BadMac {
+            what: what.to_string(),
+            mac: s.to_string(),
+        }
+        .into())
     }
 }
