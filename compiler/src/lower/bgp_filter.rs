@@ -12,7 +12,6 @@ use crate::model::{
     parse_as_number, BgpFilterOperation, BgpFilterRule, BgpFilterSpec, Model, NumOrStr, Resource,
 };
 use ipnet::IpNet;
-use sha2::{Digest, Sha256};
 
 /// BIRD's symbol length limit (confd's `maxBIRDSymLen`).
 const MAX_SYMBOL: usize = 64;
@@ -27,13 +26,13 @@ fn truncate_and_hash(name: &str, max: usize) -> String {
     if name.len() <= max {
         return name.to_string();
     }
-    let digest = Sha256::digest(name.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+    // confd prints the digest with `%X`: upper-case.
+    let hash = crate::ir::digest::sha256_hex(name.as_bytes(), 8).to_ascii_uppercase();
     let keep = max.saturating_sub(17);
     // Names are DNS subdomains (ASCII), so byte slicing is safe; get() keeps
     // it panic-free regardless.
     let head = name.get(..keep).unwrap_or(name);
-    format!("{head}_{}", &hex[..16])
+    format!("{head}_{hash}")
 }
 
 /// `bgp_<name>_<direction>FilterV<4|6>`, as `BGPFilterFunctionName`.
