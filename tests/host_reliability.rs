@@ -68,3 +68,72 @@ fn switching_backends_leaves_nothing_of_the_other_behind() {
     assert!(nft_tables(&lab).contains(&"ip filter".to_string()));
     let _ = Duration::ZERO;
 }
+
+/// A BGP peer with an MD5 password; returns the secrets file holding `secret`.
+fn password_peer(lab: &Lab, file: &str, secret: &str) -> String {
+    lab.write_input(
+        "peer.yaml",
+        r#"apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata:
+  name: upstream
+spec:
+  peerIP: 192.168.10.1
+  asNumber: 65001
+  password:
+    secretKeyRef:
+      name: bgp-secrets
+      key: upstream
+"#,
+    );
+    let p = lab.dir.join(file);
+    std::fs::write(&p, format!("bgp-secrets:\n  upstream: {secret}\n")).expect("secrets");
+    p.display().to_string()
+}
+
+#[test]
+fn a_saved_plan_is_bound_to_its_secret_values() {
+    if !ready("saved_plan_secrets") {
+        return;
+    }
+    let lab = Lab::new("sec");
+    let planned = password_peer(&lab, "a.secrets.yaml", "first-Secret-1");
+    let other = password_peer(&lab, "b.secrets.yaml", "other-Secret-2");
+    let pf = lab.dir.join("plan.json").display().to_string();
+    let o = lab.plan(&["--secrets", &planned, "--out", &pf]);
+    assert!(o.status.success(), "{}", text(&o));
+    let saved = std::fs::read_to_string(&pf).expect("plan file");
+    assert!(!saved.contains("first-Secret-1") && !saved.contains("other-Secret-2"));
+    assert!(saved.contains("\"secrets_digest\""), "{saved}");
+
+    // Another secret: refused before anything changes (the masked copies
+    // are equal, so only the digest can tell).
+    let o = lab.netc(&["apply", &pf, "--secrets", &other]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("does not match the given --secrets"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("other-Secret-2"));
+    assert!(!lab.bird_conf().exists(), "nothing was written");
+
+    // A plan file stripped of its digest cannot be checked: refused too.
+    let v: serde_json::Value = serde_json::from_str(&saved).expect("json");
+    let mut stripped = v.clone();
+    stripped
+        .as_object_mut()
+        .expect("object")
+        .remove("secrets_digest");
+    let spf = lab.dir.join("stripped.json");
+    std::fs::write(&spf, serde_json::to_string(&stripped).expect("json")).expect("write");
+    let o = lab.netc(&["apply", &spf.display().to_string(), "--secrets", &planned]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("no digest of its secrets"), "{}", text(&o));
+
+    // The secret it was planned with: applied.
+    let o = lab.netc(&["apply", &pf, "--secrets", &planned]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let conf = std::fs::read_to_string(lab.bird_conf()).expect("bird.conf");
+    assert!(conf.contains("first-Secret-1"));
+}

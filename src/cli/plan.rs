@@ -241,7 +241,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             &target,
             &planned.fingerprint,
             &planned.plan,
-        );
+        )?;
         let text = serde_json::to_string_pretty(&saved)?;
         netc_host::confirm::write_private(out, &text)
             .with_context(|| format!("saving the plan to {}", out.display()))?;
