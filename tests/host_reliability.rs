@@ -137,3 +137,96 @@ fn a_saved_plan_is_bound_to_its_secret_values() {
     let conf = std::fs::read_to_string(lab.bird_conf()).expect("bird.conf");
     assert!(conf.contains("first-Secret-1"));
 }
+
+/// Is the process gone (no /proc entry, or a zombie nobody reaped yet)?
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+    }
+}
+
+#[test]
+fn children_die_with_netc() {
+    if !ready("children_die_with_netc") {
+        return;
+    }
+    let lab = Lab::new("kill");
+    let real_nft = String::from_utf8_lossy(
+        &std::process::Command::new("sh")
+            .args(["-c", "command -v nft"])
+            .output()
+            .expect("sh")
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    assert!(!real_nft.is_empty(), "nft not found");
+    // A `nft` first on PATH that, for `nft -f` in the lab's namespace (not
+    // the scratch namespace netc canonicalises in), records its pid and
+    // hangs for a minute: a long transaction.
+    let bin = lab.dir.join("slowbin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let pidfile = lab.dir.join("nft.pid");
+    let shim = format!(
+        "#!/bin/sh\n\
+         if [ \"$(ip netns identify 2>/dev/null)\" = \"{ns}\" ]; then\n\
+           for a in \"$@\"; do\n\
+             if [ \"$a\" = \"-f\" ]; then echo $$ > {pid}.tmp; mv {pid}.tmp {pid}; exec sleep 60; fi\n\
+           done\n\
+         fi\n\
+         exec {real_nft} \"$@\"\n",
+        ns = lab.ns.name,
+        pid = pidfile.display()
+    );
+    let shim_path = bin.join("nft");
+    std::fs::write(&shim_path, shim).expect("shim");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim_path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let mut args: Vec<String> = vec!["apply".into(), "--auto-approve".into()];
+    args.extend(lab.target_args());
+    args.push(lab.input().display().to_string());
+    let mut netc = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(&args)
+        .env("PATH", &path)
+        .env("NETC_STATE_DIR", lab.dir.join("state"))
+        .env("NETC_RUN_DIR", lab.dir.join("run"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start netc");
+    wait_until("the slow nft -f to start", 60, || pidfile.exists());
+    let child: u32 = std::fs::read_to_string(&pidfile)
+        .expect("pid")
+        .trim()
+        .parse()
+        .expect("pid number");
+    assert!(!gone(child), "the slow nft runs");
+    let _ = netc.kill(); // SIGKILL
+    let _ = netc.wait();
+    let start = std::time::Instant::now();
+    while !gone(child) && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let survived = !gone(child);
+    if survived {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &child.to_string()])
+            .status();
+    }
+    assert!(!survived, "nft -f (pid {child}) outlived netc, killed with SIGKILL");
+
+    // The lock died with netc: the next apply converges at once.
+    lab.apply_ok(&[]);
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
