@@ -230,3 +230,71 @@ fn children_die_with_netc() {
     let o = lab.plan(&["--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+fn pending_file(lab: &Lab) -> std::path::PathBuf {
+    lab.dir
+        .join("state")
+        .join(format!("netns-{}", lab.ns.name))
+        .join("pending.json")
+}
+
+/// Apply with a 2s window, kill the reverter, let the deadline pass.
+/// Returns the state before the apply.
+fn overdue_apply(lab: &Lab) -> String {
+    lab.apply_ok(&[]);
+    lab.write_input("node-c.yaml", NODE_C);
+    lab.write_input("policy.yaml", &policy(2222));
+    let before = lab.dump();
+    lab.apply_ok(&["--confirm-within", "2s"]);
+    assert_ne!(lab.dump(), before);
+    let pending: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(pending_file(lab)).expect("pending file"),
+    )
+    .expect("pending json");
+    let pid = pending["worker_pid"].as_u64().expect("worker pid");
+    let o = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .output()
+        .expect("kill");
+    assert!(o.status.success(), "{}", text(&o));
+    std::thread::sleep(Duration::from_millis(2600));
+    assert!(pending_file(lab).exists(), "nobody reverted yet");
+    before
+}
+
+#[test]
+fn an_overdue_apply_whose_reverter_died_is_reverted_by_the_next_command() {
+    if !ready("overdue_apply") {
+        return;
+    }
+    // netc plan
+    let lab = Lab::new("due");
+    let before = overdue_apply(&lab);
+    let o = lab.plan(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("was not confirmed by") && text(&o).contains("restored the previous state"),
+        "{}",
+        text(&o)
+    );
+    assert!(!pending_file(&lab).exists());
+    assert_same(&before, &lab.dump(), "after netc plan");
+
+    // netc confirm: too late, says so, and reverts.
+    let lab = Lab::new("due2");
+    let before = overdue_apply(&lab);
+    let o = lab.netc(&["confirm", "--netns", &lab.ns.name]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("has been reverted"), "{}", text(&o));
+    assert_same(&before, &lab.dump(), "after netc confirm");
+
+    // netc apply: reverts first, then applies the new desired state.
+    let lab = Lab::new("due3");
+    let _ = overdue_apply(&lab);
+    let o = lab.apply(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("restored the previous state"), "{}", text(&o));
+    assert!(!pending_file(&lab).exists());
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}

@@ -179,6 +179,12 @@ pub enum PendingError {
         deadline: String,
         log: PathBuf,
     },
+    #[error("too late: the confirmation window of the apply of node {node} closed at {deadline}; it was not confirmed and has been reverted: {target} is back to its state before that apply (verified)")]
+    Reverted {
+        node: String,
+        target: String,
+        deadline: String,
+    },
     #[error("rollback incomplete; the snapshot stays in {}:\n  {}", snapshot.display(), differences.join("\n  "))]
     RollbackIncomplete {
         snapshot: PathBuf,

@@ -207,6 +207,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         Ok(i) => i,
         Err(code) => return Ok(code),
     };
+    super::common::revert_overdue(&target, "netc plan")?;
     let session = Session::open(target.clone(), Mode::Shared, a.target.lock_timeout)?;
     let mut planned = session.plan(&input.ir, &input.artifacts, a.force)?;
     if let Some((p, _)) = &input.lock_update {
