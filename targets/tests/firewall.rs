@@ -1453,9 +1453,19 @@ fn host_endpoint_traffic_both_backends() {
 /// no policy has egress. Felix drops both ways after the failsafe ports.
 const HEP_FAIL_CLOSED: &str = r#"
 apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: pods}
+spec: {cidr: 10.68.0.0/16, vxlanMode: Always}
+---
+apiVersion: projectcalico.org/v3
 kind: Node
 metadata: {name: host}
 spec: {bgp: {ipv4Address: 10.67.0.1/24}}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: peer}
+spec: {bgp: {ipv4Address: 10.67.0.2/24}}
 ---
 apiVersion: projectcalico.org/v3
 kind: HostEndpoint
@@ -1541,10 +1551,29 @@ fn host_endpoint_fails_closed_both_backends() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let want = (FC_IN.to_vec(), FC_OUT.to_vec());
+    // The overlay to another cluster host stays open (Felix accepts VXLAN
+    // to and from cluster hosts before host endpoint policy): a datagram
+    // from the host to the peer's VXLAN port arrives.
+    let vxlan_reaches_peer = || -> bool {
+        let recv = "import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('10.67.0.2', 4789))\n\
+s.settimeout(3)\nprint(s.recv(64).decode())\n";
+        let rx = Command::new("ip")
+            .args(["netns", "exec", &client.0, "python3", "-c", recv])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("receiver");
+        std::thread::sleep(Duration::from_millis(400));
+        host.sh("python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'vx', ('10.67.0.2', 4789))\"");
+        let out = rx.wait_with_output().expect("receiver");
+        String::from_utf8_lossy(&out.stdout).contains("vx")
+    };
 
     let nft = nftables::emit(&ir);
     must(host.exec("nft", &["-f", "-"], Some(&nft)), "nft -f", &nft);
     assert_eq!(probe("nftables"), want, "nftables verdicts");
+    assert!(vxlan_reaches_peer(), "nftables: VXLAN to a cluster host");
     host.sh("nft delete table inet netc");
 
     let rules = iptables::emit(&ir);
@@ -1562,4 +1591,5 @@ fn host_endpoint_fails_closed_both_backends() {
         ));
     }
     assert_eq!(probe("iptables"), want, "iptables verdicts");
+    assert!(vxlan_reaches_peer(), "iptables: VXLAN to a cluster host");
 }

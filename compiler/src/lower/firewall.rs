@@ -689,6 +689,7 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
                 ICMPV6_NDP.to_vec()
             },
             conntrack: !matches!(hook, Hook::RawPrerouting | Hook::RawOutput),
+            accept: Vec::new(),
             stages,
         });
     };
@@ -698,6 +699,86 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
     hook(Hook::Input, true, vec![input]);
     hook(Hook::Forward, true, vec![fwd_in, fwd_out]);
     hook(Hook::Output, true, vec![output]);
+
+    // The overlay between cluster hosts is never cut by host endpoint
+    // policy: Felix accepts VXLAN (to the VXLAN port) and IPIP packets from
+    // and to the cluster's hosts before any host endpoint chain
+    // (docs/calico.md §4.1, "Host endpoints"). Only nodes with a host
+    // endpoint chain need it: elsewhere nothing drops host traffic.
+    let host_chains = b
+        .endpoint_chains
+        .values()
+        .any(|e| e.kind == EndpointKind::Host);
+    let vxlan = c.pools.iter().any(|p| !p.disabled && p.vxlan.enabled());
+    let ipip = c.pools.iter().any(|p| !p.disabled && p.ipip.enabled());
+    let hosts: Vec<ipnet::IpNet> = c
+        .nodes
+        .iter()
+        .filter_map(|x| x.address)
+        .map(|a| ipnet::IpNet::V4(ipnet::Ipv4Net::new(a.addr, 32).unwrap_or_default()))
+        .collect();
+    if host_chains && (vxlan || ipip) && !hosts.is_empty() {
+        let set = b.sets.fixed(
+            "all-hosts4",
+            &hosts,
+            Family::V4,
+            "addresses of the cluster's nodes".into(),
+        );
+        let rule = |outbound: bool, proto: Protocol, port: Option<u16>, what: &str| {
+            let side = SideMatch {
+                in_sets: vec![set.clone()],
+                ..SideMatch::default()
+            };
+            let dst_port = SideMatch {
+                ports: port.map(|p| vec![(p, p)]).unwrap_or_default(),
+                ..SideMatch::default()
+            };
+            let (src, dst) = if outbound {
+                (
+                    SideMatch::default(),
+                    SideMatch {
+                        ports: dst_port.ports.clone(),
+                        ..side
+                    },
+                )
+            } else {
+                (side, dst_port)
+            };
+            FwRule {
+                matches: Match {
+                    family: Some(Family::V4),
+                    protocol: Some(proto),
+                    src,
+                    dst,
+                    ..Match::default()
+                },
+                action: RuleAction::Allow,
+                comment: format!(
+                    "{what} packets {} cluster hosts",
+                    if outbound { "to" } else { "from" }
+                ),
+            }
+        };
+        for h in &mut hooks {
+            let outbound = match h.hook {
+                Hook::Input => false,
+                Hook::Output => true,
+                _ => continue,
+            };
+            if vxlan {
+                h.accept.push(rule(
+                    outbound,
+                    Protocol::Udp,
+                    Some(VXLAN_PORT),
+                    "VXLAN",
+                ));
+            }
+            if ipip {
+                h.accept
+                    .push(rule(outbound, Protocol::Number(4), None, "IPIP"));
+            }
+        }
+    }
 
     // Failsafes.
     let (fs_in, fs_out) = failsafe_ports(c, n);
