@@ -35,7 +35,10 @@ fn switching_backends_leaves_nothing_of_the_other_behind() {
     }
     let lab = Lab::new("sw");
     let before = nft_tables(&lab);
-    assert!(before.is_empty(), "fresh namespace has no tables: {before:?}");
+    assert!(
+        before.is_empty(),
+        "fresh namespace has no tables: {before:?}"
+    );
 
     // nftables → iptables: the inet netc table goes.
     lab.apply_ok(&[]);
@@ -49,7 +52,11 @@ fn switching_backends_leaves_nothing_of_the_other_behind() {
     // created only for netc's chains (iptables-nft's ip/ip6 raw, mangle,
     // filter, nat with nothing in them).
     lab.apply_ok(&[]);
-    assert_eq!(nft_tables(&lab), ["inet netc"], "only netc's own table is left");
+    assert_eq!(
+        nft_tables(&lab),
+        ["inet netc"],
+        "only netc's own table is left"
+    );
     for tool in ["iptables-save", "ip6tables-save"] {
         let save = lab.ns.exec_ok(tool, &[]);
         assert!(!save.contains("netc-"), "{tool}: {save}");
@@ -59,8 +66,12 @@ fn switching_backends_leaves_nothing_of_the_other_behind() {
 
     // A foreign iptables rule keeps its table; netc's chains still go.
     lab.apply_ok(&["--firewall", "iptables"]);
-    lab.ns
-        .exec_ok("iptables", &["-A", "INPUT", "-p", "tcp", "--dport", "9999", "-j", "ACCEPT"]);
+    lab.ns.exec_ok(
+        "iptables",
+        &[
+            "-A", "INPUT", "-p", "tcp", "--dport", "9999", "-j", "ACCEPT",
+        ],
+    );
     lab.apply_ok(&[]);
     let save = lab.ns.exec_ok("iptables-save", &[]);
     assert!(!save.contains("netc-"), "{save}");
@@ -129,7 +140,11 @@ fn a_saved_plan_is_bound_to_its_secret_values() {
     std::fs::write(&spf, serde_json::to_string(&stripped).expect("json")).expect("write");
     let o = lab.netc(&["apply", &spf.display().to_string(), "--secrets", &planned]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("no digest of its secrets"), "{}", text(&o));
+    assert!(
+        text(&o).contains("no digest of its secrets"),
+        "{}",
+        text(&o)
+    );
 
     // The secret it was planned with: applied.
     let o = lab.netc(&["apply", &pf, "--secrets", &planned]);
@@ -218,12 +233,20 @@ fn children_die_with_netc() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let survived = !gone(child);
+    eprintln!(
+        "nft -f child gone {} ms after SIGKILL of netc: {}",
+        start.elapsed().as_millis(),
+        !survived
+    );
     if survived {
         let _ = std::process::Command::new("kill")
             .args(["-9", &child.to_string()])
             .status();
     }
-    assert!(!survived, "nft -f (pid {child}) outlived netc, killed with SIGKILL");
+    assert!(
+        !survived,
+        "nft -f (pid {child}) outlived netc, killed with SIGKILL"
+    );
 
     // The lock died with netc: the next apply converges at once.
     lab.apply_ok(&[]);
@@ -247,10 +270,9 @@ fn overdue_apply(lab: &Lab) -> String {
     let before = lab.dump();
     lab.apply_ok(&["--confirm-within", "2s"]);
     assert_ne!(lab.dump(), before);
-    let pending: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(pending_file(lab)).expect("pending file"),
-    )
-    .expect("pending json");
+    let pending: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pending_file(lab)).expect("pending file"))
+            .expect("pending json");
     let pid = pending["worker_pid"].as_u64().expect("worker pid");
     let o = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
@@ -270,10 +292,16 @@ fn an_overdue_apply_whose_reverter_died_is_reverted_by_the_next_command() {
     // netc plan
     let lab = Lab::new("due");
     let before = overdue_apply(&lab);
+    let t0 = std::time::Instant::now();
     let o = lab.plan(&[]);
+    eprintln!(
+        "netc plan reverted the overdue apply and planned in {} ms",
+        t0.elapsed().as_millis()
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(
-        text(&o).contains("was not confirmed by") && text(&o).contains("restored the previous state"),
+        text(&o).contains("was not confirmed by")
+            && text(&o).contains("restored the previous state"),
         "{}",
         text(&o)
     );
@@ -293,7 +321,11 @@ fn an_overdue_apply_whose_reverter_died_is_reverted_by_the_next_command() {
     let _ = overdue_apply(&lab);
     let o = lab.apply(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("restored the previous state"), "{}", text(&o));
+    assert!(
+        text(&o).contains("restored the previous state"),
+        "{}",
+        text(&o)
+    );
     assert!(!pending_file(&lab).exists());
     let o = lab.plan(&["--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -373,7 +373,14 @@ pub(crate) fn die_with_parent(cmd: &mut Command) {
     // allocates nothing and touches no lock between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) == -1 {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) == -1
+            {
                 return Err(std::io::Error::last_os_error());
             }
             if libc::getppid() != parent {

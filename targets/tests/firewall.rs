@@ -1547,7 +1547,10 @@ fn host_endpoint_fails_closed_both_backends() {
         if i.iter().chain(&o).all(|(_, ok)| *ok) {
             break;
         }
-        assert!(Instant::now() < deadline, "not reachable before the firewall");
+        assert!(
+            Instant::now() < deadline,
+            "not reachable before the firewall"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let want = (FC_IN.to_vec(), FC_OUT.to_vec());

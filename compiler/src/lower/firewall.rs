@@ -766,12 +766,8 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
                 _ => continue,
             };
             if vxlan {
-                h.accept.push(rule(
-                    outbound,
-                    Protocol::Udp,
-                    Some(VXLAN_PORT),
-                    "VXLAN",
-                ));
+                h.accept
+                    .push(rule(outbound, Protocol::Udp, Some(VXLAN_PORT), "VXLAN"));
             }
             if ipip {
                 h.accept
