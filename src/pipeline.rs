@@ -4,7 +4,7 @@ use netc_compiler::alloc::{self, AllocError, Lock};
 use netc_compiler::lower::{Cluster, LowerError};
 use netc_compiler::validate::ValidModel;
 use netc_ir::HostIr;
-use netc_targets::{Artifact, EmitError, SecretMap, Secrets};
+use netc_targets::{Artifact, ArtifactKind, EmitError, SecretMap, Secrets};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -54,13 +54,25 @@ pub struct Compiled {
     pub nodes: Vec<NodeOutput>,
 }
 
-/// Compile the model. `only` restricts output to one node (the allocation
-/// always covers the whole cluster: a node's routes depend on the others' blocks).
+/// Compile the model, every artifact. `only` restricts output to one node
+/// (the allocation always covers the whole cluster: a node's routes depend
+/// on the others' blocks).
 pub fn compile(
     model: &ValidModel,
     previous_lock: Option<&Lock>,
     only: Option<&str>,
     secrets: &dyn Secrets,
+) -> Result<Compiled, PipelineError> {
+    compile_kinds(model, previous_lock, only, secrets, &ArtifactKind::ALL)
+}
+
+/// [`compile`], emitting only `kinds` (plan and apply skip what they never read).
+pub fn compile_kinds(
+    model: &ValidModel,
+    previous_lock: Option<&Lock>,
+    only: Option<&str>,
+    secrets: &dyn Secrets,
+    kinds: &[ArtifactKind],
 ) -> Result<Compiled, PipelineError> {
     let lock = alloc::allocate(model, previous_lock)?;
     let cluster = Cluster::new(model, &lock);
@@ -70,10 +82,11 @@ pub fn compile(
             continue;
         }
         let ir = cluster.lower_node(&n.name)?;
-        let artifacts = netc_targets::emit_all(&ir, secrets).map_err(|e| PipelineError::Emit {
-            node: n.name.clone(),
-            source: e,
-        })?;
+        let artifacts =
+            netc_targets::emit(&ir, secrets, kinds).map_err(|e| PipelineError::Emit {
+                node: n.name.clone(),
+                source: e,
+            })?;
         nodes.push(NodeOutput {
             name: n.name.clone(),
             ir,

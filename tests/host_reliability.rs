@@ -51,7 +51,7 @@ fn switching_backends_leaves_nothing_of_the_other_behind() {
     // iptables → nftables: no netc- chain, no jump, and no table iptables
     // created only for netc's chains (iptables-nft's ip/ip6 raw, mangle,
     // filter, nat with nothing in them).
-    lab.apply_ok(&[]);
+    lab.apply_ok(&["--firewall", "nftables"]);
     assert_eq!(
         nft_tables(&lab),
         ["inet netc"],
@@ -72,7 +72,7 @@ fn switching_backends_leaves_nothing_of_the_other_behind() {
             "-A", "INPUT", "-p", "tcp", "--dport", "9999", "-j", "ACCEPT",
         ],
     );
-    lab.apply_ok(&[]);
+    lab.apply_ok(&["--firewall", "nftables"]);
     let save = lab.ns.exec_ok("iptables-save", &[]);
     assert!(!save.contains("netc-"), "{save}");
     assert!(save.contains("--dport 9999 -j ACCEPT"), "{save}");

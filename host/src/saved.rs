@@ -58,6 +58,12 @@ pub struct SavedPlan {
     /// unmasked text; None when no artifact is sensitive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_digest: Option<String>,
+    /// `--only`: the steps this plan covers (None: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<std::collections::BTreeSet<crate::plan::Step>>,
+    /// `--replace`: tunnel devices re-created.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub replace: std::collections::BTreeSet<String>,
 }
 
 /// The host key the secrets digest is keyed with (created on first use).
@@ -181,7 +187,17 @@ impl SavedPlan {
                 })
                 .collect(),
             secrets_digest,
+            only: None,
+            replace: Default::default(),
         })
+    }
+
+    /// The scope the plan was made with.
+    pub fn scope(&self) -> crate::scope::Scope {
+        crate::scope::Scope {
+            only: self.only.clone(),
+            replace: self.replace.clone(),
+        }
     }
 
     /// Is this text a saved plan? (Cheap check before parsing.)
