@@ -1510,7 +1510,8 @@ fn host_endpoint_fails_closed_both_backends() {
     };
     let _on_host = listen(&host, "10.67.0.1", FC_IN);
     let _on_client = listen(&client, "10.67.0.2", FC_OUT);
-    let probe = |label: &str| -> (Vec<(u16, bool)>, Vec<(u16, bool)>) {
+    type Verdicts = Vec<(u16, bool)>;
+    let probe = |label: &str| -> (Verdicts, Verdicts) {
         let (h, c) = (&host, &client);
         let got = std::thread::scope(|sc| {
             let i: Vec<_> = FC_IN
@@ -1521,7 +1522,7 @@ fn host_endpoint_fails_closed_both_backends() {
                 .iter()
                 .map(|(p, _)| (*p, sc.spawn(move || connects(h, "10.67.0.2", *p, 1.5))))
                 .collect();
-            let j = |v: Vec<(u16, std::thread::ScopedJoinHandle<bool>)>| -> Vec<(u16, bool)> {
+            let j = |v: Vec<(u16, std::thread::ScopedJoinHandle<bool>)>| -> Verdicts {
                 v.into_iter()
                     .map(|(p, h)| (p, h.join().expect("probe")))
                     .collect()
