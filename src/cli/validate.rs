@@ -60,6 +60,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 "diagnostics": items,
                 "errors": c.diags.error_count(),
                 "warnings": c.diags.warning_count(),
+                "notes": c.diags.info_count(),
                 "files": c.sources.len(),
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
