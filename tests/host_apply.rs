@@ -77,7 +77,9 @@ fn edits_show_exactly_their_changes_and_converge() {
     lab.take_writes();
 
     // 1. Add a node: its block's route, its VTEP's neighbour and FDB entry,
-    //    and a new mesh session in bird.conf. Nothing else.
+    //    a new mesh session in bird.conf, and its address in the set of
+    //    cluster hosts the VXLAN overlay is accepted from and to (node-a
+    //    has a host endpoint). Nothing else.
     lab.write_input("node-c.yaml", NODE_C);
     let p = lab.plan_json(&[]);
     let mut kinds: Vec<(String, String)> =
@@ -89,6 +91,7 @@ fn edits_show_exactly_their_changes_and_converge() {
             ("fdb entry".into(), "create".into()),
             ("file".into(), "update".into()),
             ("neighbour".into(), "create".into()),
+            ("nft set".into(), "update".into()),
             ("route".into(), "create".into()),
         ],
         "{p:#}"
@@ -257,8 +260,10 @@ fn iptables_backend_converges_and_switching_back_removes_its_chains() {
         &["-D", "INPUT", "-s", "198.51.100.1", "-j", "ACCEPT"],
     );
 
-    // Back to nftables: every netc- chain and jump is gone, foreign rules stay.
-    lab.apply_ok(&[]);
+    // Back to nftables: every netc- chain and jump is gone, foreign rules
+    // stay. (Without --firewall the recorded backend, iptables, is kept.)
+    assert!(lab.apply_ok(&[]).contains("No changes."));
+    lab.apply_ok(&["--firewall", "nftables"]);
     let save = lab.ns.exec_ok("iptables-save", &[]);
     assert!(!save.contains("netc-"), "{save}");
     assert_eq!(lab.foreign(), foreign);

@@ -142,6 +142,10 @@ pub enum StaleError {
     LiveChanged { target: String, planned_at: String },
     #[error("saved plan is stale: {artifact} re-emitted with the given --secrets differs from the one in the plan")]
     SecretArtifactDiffers { artifact: String },
+    #[error("saved plan does not match the given --secrets: the secret values differ from the ones it was planned with (or it was planned on another host); run `netc plan` again")]
+    SecretsDiffer,
+    #[error("saved plan holds no digest of its secrets (made by an older netc), so the given --secrets cannot be checked against it; run `netc plan` again")]
+    SecretsUnchecked,
 }
 
 /// Why the commit-confirmed reverter did not start.
@@ -174,6 +178,12 @@ pub enum PendingError {
         node: String,
         deadline: String,
         log: PathBuf,
+    },
+    #[error("too late: the confirmation window of the apply of node {node} closed at {deadline}; it was not confirmed and has been reverted: {target} is back to its state before that apply (verified)")]
+    Reverted {
+        node: String,
+        target: String,
+        deadline: String,
     },
     #[error("rollback incomplete; the snapshot stays in {}:\n  {}", snapshot.display(), differences.join("\n  "))]
     RollbackIncomplete {

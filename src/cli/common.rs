@@ -85,8 +85,14 @@ fn termcolor_stream() -> netc_compiler::diag::StandardStream {
 pub fn summary(d: &Diagnostics, files: usize) -> String {
     let e = d.error_count();
     let w = d.warning_count();
+    let n = d.info_count();
+    let notes = if n > 0 {
+        format!(", {n} {}", plural(n, "note", "notes"))
+    } else {
+        String::new()
+    };
     format!(
-        "{} {}, {} {} in {} {}",
+        "{} {}, {} {}{notes} in {} {}",
         e,
         plural(e, "error", "errors"),
         w,
@@ -148,4 +154,25 @@ pub fn default_lock_path(paths: &[PathBuf]) -> PathBuf {
             .map(|p: &Path| p.join(netc_compiler::alloc::LOCK_FILE))
             .unwrap_or_else(|| PathBuf::from(netc_compiler::alloc::LOCK_FILE))
     }
+}
+
+/// The commit-confirmed safety net, run first by plan, apply and confirm:
+/// an unconfirmed apply past its deadline whose reverter did not restore it
+/// (killed, say) is reverted now (netc_host::confirm::revert_overdue).
+/// Returns the apply that was reverted.
+pub fn revert_overdue(
+    t: &netc_host::Target,
+    who: &str,
+) -> anyhow::Result<Option<netc_host::confirm::Pending>> {
+    let r = netc_host::confirm::revert_overdue(t, who)?;
+    if let Some(p) = &r {
+        eprintln!(
+            "warning: the apply of node {} to {} was not confirmed by {} and had not been reverted (its reverter is gone): netc restored the previous state now (verified; see {})",
+            p.node,
+            t.label(),
+            netc_host::confirm::utc(p.deadline_unix_ms),
+            netc_host::confirm::log_path(t).display()
+        );
+    }
+    Ok(r)
 }

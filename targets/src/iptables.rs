@@ -273,6 +273,9 @@ impl<'f> Table<'f> {
             );
             self.push(top, "-m conntrack --ctstate INVALID -j DROP".into(), "");
         }
+        for r in &h.accept {
+            self.rule(top, &r.matches, vec!["-j ACCEPT".into()], &r.comment);
+        }
         for s in &h.stages {
             let c = self.reach(s);
             self.push(top, format!("-j {c}"), "");

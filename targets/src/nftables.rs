@@ -81,7 +81,7 @@ pub fn emit(ir: &HostIr) -> String {
         }
     }
     for h in &fw.hooks {
-        block(&mut o, hook_chain(h));
+        block(&mut o, hook_chain(fw, h));
     }
     if !fw.nat.is_empty() {
         block(&mut o, nat_chain(fw));
@@ -246,7 +246,7 @@ fn dispatch_chain(d: &DispatchChain) -> String {
     c.finish()
 }
 
-fn hook_chain(h: &HookChain) -> String {
+fn hook_chain(fw: &Firewall, h: &HookChain) -> String {
     let (n, ty, hook, prio) = match h.hook {
         Hook::RawPrerouting => ("hook-raw-prerouting", "filter", "prerouting", "raw"),
         Hook::RawOutput => ("hook-raw-output", "filter", "output", "raw"),
@@ -277,6 +277,17 @@ fn hook_chain(h: &HookChain) -> String {
     if h.conntrack {
         c.rule("ct state established,related accept".into(), "");
         c.rule("ct state invalid drop".into(), "");
+    }
+    for r in &h.accept {
+        let m = matches(fw, &r.matches);
+        c.rule(
+            if m.is_empty() {
+                "accept".into()
+            } else {
+                format!("{m} accept")
+            },
+            &r.comment,
+        );
     }
     for s in &h.stages {
         c.rule(format!("jump {}", s), "");

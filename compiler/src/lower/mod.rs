@@ -8,6 +8,7 @@
 //! BGP sessions and BIRD policy (`bgp.rs`), the firewall (`firewall.rs`).
 
 mod bgp;
+mod bgp_filter;
 mod firewall;
 mod routes;
 mod tunnels;

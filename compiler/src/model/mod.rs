@@ -7,8 +7,10 @@
 //! offending field when they cannot.
 
 mod bgp_config;
+mod bgp_filter;
 mod bgp_peer;
 mod endpoint;
+mod export;
 mod ippool;
 mod network_set;
 mod node;
@@ -16,8 +18,10 @@ mod numorstring;
 mod policy;
 
 pub use bgp_config::*;
+pub use bgp_filter::*;
 pub use bgp_peer::*;
 pub use endpoint::*;
+pub use export::*;
 pub use ippool::*;
 pub use network_set::*;
 pub use node::*;
@@ -34,6 +38,7 @@ pub enum Kind {
     IPPool,
     BGPConfiguration,
     BGPPeer,
+    BGPFilter,
     Node,
     NetworkPolicy,
     GlobalNetworkPolicy,
@@ -41,6 +46,13 @@ pub enum Kind {
     NetworkSet,
     HostEndpoint,
     WorkloadEndpoint,
+    // Read (so a whole calicoctl export loads) but not compiled.
+    FelixConfiguration,
+    Profile,
+    BlockAffinity,
+    IPAMBlock,
+    KubeControllersConfiguration,
+    ClusterInformation,
 }
 
 impl Kind {
@@ -48,6 +60,7 @@ impl Kind {
         Kind::IPPool,
         Kind::BGPConfiguration,
         Kind::BGPPeer,
+        Kind::BGPFilter,
         Kind::Node,
         Kind::NetworkPolicy,
         Kind::GlobalNetworkPolicy,
@@ -55,12 +68,19 @@ impl Kind {
         Kind::NetworkSet,
         Kind::HostEndpoint,
         Kind::WorkloadEndpoint,
+        Kind::FelixConfiguration,
+        Kind::Profile,
+        Kind::BlockAffinity,
+        Kind::IPAMBlock,
+        Kind::KubeControllersConfiguration,
+        Kind::ClusterInformation,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::IPPool => "IPPool",
             Kind::BGPConfiguration => "BGPConfiguration",
             Kind::BGPPeer => "BGPPeer",
+            Kind::BGPFilter => "BGPFilter",
             Kind::Node => "Node",
             Kind::NetworkPolicy => "NetworkPolicy",
             Kind::GlobalNetworkPolicy => "GlobalNetworkPolicy",
@@ -68,10 +88,28 @@ impl Kind {
             Kind::NetworkSet => "NetworkSet",
             Kind::HostEndpoint => "HostEndpoint",
             Kind::WorkloadEndpoint => "WorkloadEndpoint",
+            Kind::FelixConfiguration => "FelixConfiguration",
+            Kind::Profile => "Profile",
+            Kind::BlockAffinity => "BlockAffinity",
+            Kind::IPAMBlock => "IPAMBlock",
+            Kind::KubeControllersConfiguration => "KubeControllersConfiguration",
+            Kind::ClusterInformation => "ClusterInformation",
         }
     }
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+    /// Kinds netc reads and checks but compiles into no artifact.
+    pub fn compiled(self) -> bool {
+        !matches!(
+            self,
+            Kind::FelixConfiguration
+                | Kind::Profile
+                | Kind::BlockAffinity
+                | Kind::IPAMBlock
+                | Kind::KubeControllersConfiguration
+                | Kind::ClusterInformation
+        )
     }
     /// Namespaced kinds are named uniquely per namespace.
     pub fn namespaced(self) -> bool {
@@ -121,6 +159,7 @@ pub struct Model {
     pub ip_pools: Vec<Resource<IpPoolSpec>>,
     pub bgp_configs: Vec<Resource<BgpConfigurationSpec>>,
     pub bgp_peers: Vec<Resource<BgpPeerSpec>>,
+    pub bgp_filters: Vec<Resource<BgpFilterSpec>>,
     pub nodes: Vec<Resource<NodeSpec>>,
     pub network_policies: Vec<Resource<PolicySpec>>,
     pub global_network_policies: Vec<Resource<PolicySpec>>,
@@ -128,11 +167,20 @@ pub struct Model {
     pub network_sets: Vec<Resource<NetworkSetSpec>>,
     pub host_endpoints: Vec<Resource<HostEndpointSpec>>,
     pub workload_endpoints: Vec<Resource<WorkloadEndpointSpec>>,
+    pub felix_configs: Vec<Resource<FelixConfigurationSpec>>,
+    pub profiles: Vec<Resource<ProfileSpec>>,
+    pub block_affinities: Vec<Resource<BlockAffinitySpec>>,
+    pub ipam_blocks: Vec<Resource<IpamBlockSpec>>,
+    pub kube_controllers_configs: Vec<Resource<OpaqueSpec>>,
+    pub cluster_informations: Vec<Resource<OpaqueSpec>>,
 }
 
 impl Model {
     pub fn node(&self, name: &str) -> Option<&Resource<NodeSpec>> {
         self.nodes.iter().find(|n| n.meta.name == name)
+    }
+    pub fn bgp_filter(&self, name: &str) -> Option<&Resource<BgpFilterSpec>> {
+        self.bgp_filters.iter().find(|f| f.meta.name == name)
     }
     /// The cluster-wide BGPConfiguration (`default`), if declared.
     pub fn default_bgp_config(&self) -> Option<&Resource<BgpConfigurationSpec>> {
