@@ -90,6 +90,10 @@ pub fn compile(text: &str) -> Option<Vec<NodeOut>> {
             }
         }
         let ir_json = serde_json::to_string_pretty(&ir).expect("IR serialises");
+        // ir.json is read back (plans of saved output): it must round-trip.
+        let back: netc_ir::HostIr = serde_json::from_str(&ir_json)
+            .unwrap_or_else(|e| panic!("ir.json of {} does not parse back: {e}", n.name));
+        assert!(back == ir, "ir.json of {} does not round-trip", n.name);
         out.push(NodeOut {
             name: n.name.clone(),
             ir_json,

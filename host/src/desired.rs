@@ -117,7 +117,11 @@ pub fn build(
             }
         }
     }
-    st.bird = match artifact(artifacts, BIRD_ARTIFACT).filter(|a| !a.contents.trim().is_empty()) {
+    // A node without BGP gets a bird.conf of comments only, which BIRD
+    // rejects: BIRD is then not netc's to manage on that host.
+    st.bird = match artifact(artifacts, BIRD_ARTIFACT)
+        .filter(|a| !netc_targets::bird::configures_nothing(&a.contents))
+    {
         Some(a) => BirdState {
             managed: true,
             path: bird_path.to_path_buf(),

@@ -1035,3 +1035,41 @@ fn bgp_filters_act_on_routes_between_two_daemons() {
     drop(dl);
     drop(dr);
 }
+
+/// Found by the fuzz target `structured_tools`: a node without a BGP address
+/// gets a bird.conf of comments only, which `bird -p -c` rejects ("No
+/// protocol is specified"); the host layer must see that it configures
+/// nothing (and leave BIRD alone), while a BGP node's config does not.
+#[test]
+fn node_without_bgp_gets_a_config_that_configures_nothing() {
+    let irs = lower_all(
+        "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: plain}\nspec: {}\n---\n\
+         apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: speaker}\n\
+         spec: {bgp: {ipv4Address: 10.0.0.1/24}}\n",
+    );
+    let plain = ArtifactKind::Bird
+        .emit(&irs["plain"], &SecretMap::default())
+        .expect("emit");
+    assert!(
+        bird::configures_nothing(&plain.contents),
+        "{}",
+        plain.contents
+    );
+    let speaker = emit_ok(&irs["speaker"], &SecretMap::default());
+    assert!(!bird::configures_nothing(&speaker.contents));
+    if bird_available("node_without_bgp") {
+        let dir = TempDir::new("nobgp");
+        let f = dir.path("bird.conf");
+        std::fs::write(&f, &plain.contents).expect("write");
+        let o = Command::new("bird")
+            .args(["-p", "-c"])
+            .arg(&f)
+            .output()
+            .expect("run bird");
+        // Were BIRD to accept it, installing it would be harmless again.
+        assert!(
+            !o.status.success(),
+            "bird now accepts a comment-only config"
+        );
+    }
+}
