@@ -33,6 +33,16 @@ export RUSTC_BOOTSTRAP=1
 # broken ones) and the generator's validity rate.
 cargo test --manifest-path fuzz/Cargo.toml --lib
 
+# Every input that once crashed a target (fuzz/regressions/TARGET-*) must
+# pass; the same bugs also have tests in the normal suite.
+for f in fuzz/regressions/*; do
+  [ -f "$f" ] || continue
+  t=$(basename "$f")
+  t=${t%%-*}
+  CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target} nice -n 10 cargo fuzz run -O -a -s none "$t" "$PWD/$f" -- -runs=1 >/dev/null 2>&1 ||
+    { echo "fuzz/ci.sh: regression input $f fails again" >&2; exit 1; }
+done
+
 # Fresh seeds every run, in a corpus of its own: a crash found here
 # reproduces from the repository, and a developer's corpus is left alone.
 export FUZZ_CORPUS_ROOT=$PWD/fuzz/corpus-ci
