@@ -29,7 +29,7 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
     let Some(addr) = n.address else {
         return Ok(None);
     };
-    let me = addr.addr;
+    let me = addr.addr();
     let ctx = Ctx::new(c, n, me);
     let default_cfg = c.model.default_bgp_config().map(|r| &r.spec);
     let node_cfg = c.model.node_bgp_config(&n.name).map(|r| &r.spec);
@@ -354,10 +354,10 @@ impl<'c, 'a> Ctx<'c, 'a> {
         let mut out = Vec::new();
         for other in &c.nodes {
             let Some(a) = other.address else { continue };
-            if a.addr == self.me || other.cluster_id.is_some() {
+            if a.addr() == self.me || other.cluster_id.is_some() {
                 continue;
             }
-            let ip = IpAddr::V4(a.addr);
+            let ip = IpAddr::V4(a.addr());
             out.push(BgpSession {
                 name: format!("Mesh_{}", symbol_ip(ip)),
                 kind: SessionKind::Mesh,
@@ -366,7 +366,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
                 peer_as: other.asn,
                 local_as: None,
                 // Only the end with the lower address (as a string) connects.
-                passive: a.addr.to_string() > self.me.to_string(),
+                passive: a.addr().to_string() > self.me.to_string(),
                 rr_client: false,
                 rr_cluster_id: None,
                 next_hop: None,
@@ -406,7 +406,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
         self.c
             .nodes
             .iter()
-            .filter(|nd| nd.address.map(|a| IpAddr::V4(a.addr)) == Some(ip))
+            .filter(|nd| nd.address.map(|a| IpAddr::V4(a.addr())) == Some(ip))
             .filter(|nd| nd.asn == want_as)
             .filter(|nd| match port {
                 None => true,
@@ -424,7 +424,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
     ) -> Option<PeerData<'m>> {
         let a = nd.address?;
         Some(PeerData {
-            ip: IpAddr::V4(a.addr),
+            ip: IpAddr::V4(a.addr()),
             port: self.ports.of(&nd.name),
             asn: nd.asn,
             rr_cluster_id: nd.cluster_id,
@@ -486,7 +486,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
             .c
             .nodes
             .iter()
-            .find(|nd| nd.address.map(|a| IpAddr::V4(a.addr)) == Some(ip));
+            .find(|nd| nd.address.map(|a| IpAddr::V4(a.addr())) == Some(ip));
         let reachable_by = nonempty(&s.reachable_by).and_then(|g| g.parse::<IpAddr>().ok());
         Ok(vec![PeerData {
             ip,
