@@ -226,13 +226,32 @@ mod tests {
 
     #[test]
     fn ifnames() {
-        for ok in ["eth0", "bond0.100", "vxlan.calico", "vxlan-v6.calico", "a", "cali0a1b2c3d4e5"] {
-            assert_eq!(IfName::try_from(ok).map(|n| n.to_string()), Ok(ok.to_string()));
+        for ok in [
+            "eth0",
+            "bond0.100",
+            "vxlan.calico",
+            "vxlan-v6.calico",
+            "a",
+            "cali0a1b2c3d4e5",
+        ] {
+            assert_eq!(
+                IfName::try_from(ok).map(|n| n.to_string()),
+                Ok(ok.to_string())
+            );
         }
         assert_eq!(IfName::check(""), Err(IfNameError::Empty));
-        assert_eq!(IfName::check("a-very-long-interface"), Err(IfNameError::TooLong(21)));
-        assert_eq!(IfName::check("eth0 table 5"), Err(IfNameError::BadChar(' ')));
-        assert_eq!(IfName::check("cali1\nroute"), Err(IfNameError::BadChar('\n')));
+        assert_eq!(
+            IfName::check("a-very-long-interface"),
+            Err(IfNameError::TooLong(21))
+        );
+        assert_eq!(
+            IfName::check("eth0 table 5"),
+            Err(IfNameError::BadChar(' '))
+        );
+        assert_eq!(
+            IfName::check("cali1\nroute"),
+            Err(IfNameError::BadChar('\n'))
+        );
         assert_eq!(IfName::check("eth0\";"), Err(IfNameError::BadChar('"')));
         assert_eq!(IfName::check("é"), Err(IfNameError::BadChar('é')));
         assert!(IfName::check(".").is_err() && IfName::check("..").is_err());
@@ -252,13 +271,24 @@ mod tests {
         let m: Mac = "66:9A:1b:2c:3d:4e".parse().unwrap();
         assert_eq!(m.to_string(), "66:9a:1b:2c:3d:4e");
         assert_eq!("66-9a-1b-2c-3d-4e".parse::<Mac>(), Ok(m));
-        for bad in ["", "66:9a:1b:2c:3d", "66:9a:1b:2c:3d:4e:5f", "gg:9a:1b:2c:3d:4e", "6:9a:1b:2c:3d:4e0", "66:9a:1b:2c:3d:4e dev lo", "é"] {
+        for bad in [
+            "",
+            "66:9a:1b:2c:3d",
+            "66:9a:1b:2c:3d:4e:5f",
+            "gg:9a:1b:2c:3d:4e",
+            "6:9a:1b:2c:3d:4e0",
+            "66:9a:1b:2c:3d:4e dev lo",
+            "é",
+        ] {
             assert!(bad.parse::<Mac>().is_err(), "{bad}");
         }
         assert!("01:00:5e:00:00:01".parse::<Mac>().unwrap().is_multicast());
         assert!("00:00:00:00:00:00".parse::<Mac>().unwrap().is_zero());
         assert_eq!(serde_json::to_string(&m).unwrap(), "\"66:9a:1b:2c:3d:4e\"");
-        assert_eq!(serde_json::from_str::<Mac>("\"66:9a:1b:2c:3d:4e\"").unwrap(), m);
+        assert_eq!(
+            serde_json::from_str::<Mac>("\"66:9a:1b:2c:3d:4e\"").unwrap(),
+            m
+        );
     }
 
     #[test]

@@ -114,7 +114,11 @@ pub struct FdbEntry {
 mod tests {
     #[test]
     fn device_names_are_valid() {
-        for n in [super::IPIP_DEVICE, super::VXLAN_DEVICE, super::VXLAN_V6_DEVICE] {
+        for n in [
+            super::IPIP_DEVICE,
+            super::VXLAN_DEVICE,
+            super::VXLAN_V6_DEVICE,
+        ] {
             assert!(crate::IfName::is_valid(n), "{n}");
         }
         assert_eq!(super::vxlan_v6_device().as_str(), "vxlan-v6.calico");

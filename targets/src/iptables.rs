@@ -344,7 +344,11 @@ impl<'f> Table<'f> {
             IfaceDir::In => "-i",
             IfaceDir::Out => "-o",
         };
-        for e in d.entries.iter().filter(|e| netc_ir::IfName::is_valid(&e.iface)) {
+        for e in d
+            .entries
+            .iter()
+            .filter(|e| netc_ir::IfName::is_valid(&e.iface))
+        {
             let t = match &e.chain {
                 Some(ch) => format!("-g {}", self.reach(ch)),
                 None => "-j RETURN".into(),

@@ -231,7 +231,10 @@ fn dispatch_chain(d: &DispatchChain) -> String {
         IfaceDir::In => "iifname",
         IfaceDir::Out => "oifname",
     };
-    if d.entries.iter().any(|e| netc_ir::IfName::is_valid(&e.iface)) {
+    if d.entries
+        .iter()
+        .any(|e| netc_ir::IfName::is_valid(&e.iface))
+    {
         c.rule(format!("{field} vmap @{}", map_name(d)), "");
     }
     if let Some(f) = &d.fallback {

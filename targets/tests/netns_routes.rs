@@ -170,7 +170,7 @@ fn find_route(ir: &HostIr, dst: ipnet::IpNet) -> &Route {
 fn via(gw: IpAddr, dev: &str, onlink: bool) -> RouteKind {
     RouteKind::Via {
         gateway: gw,
-        dev: Some(dev.to_string()),
+        dev: Some(dev.parse().unwrap()),
         onlink,
     }
 }
@@ -404,7 +404,7 @@ fn apply_and_verify(ns: &Netns, ir: &HostIr) {
     let links = ns.json("ip", &["-j", "-d", "link", "show", VXLAN_DEVICE]);
     let link = links.first().expect("vxlan.calico exists");
     assert_eq!(link["mtu"], t.mtu, "{link}");
-    assert_eq!(link["address"], mac.as_str(), "{link}");
+    assert_eq!(link["address"], mac.to_string(), "{link}");
     assert!(
         link["flags"]
             .as_array()
@@ -458,7 +458,7 @@ fn apply_and_verify(ns: &Netns, ir: &HostIr) {
     let want_neigh: BTreeSet<(String, String)> = ir
         .neighbors
         .iter()
-        .map(|n| (n.ip.to_string(), n.mac.clone()))
+        .map(|n| (n.ip.to_string(), n.mac.to_string()))
         .collect();
     assert_eq!(neigh, want_neigh);
 
@@ -477,7 +477,7 @@ fn apply_and_verify(ns: &Netns, ir: &HostIr) {
     let want_fdb: BTreeSet<(String, String)> = ir
         .fdb
         .iter()
-        .map(|f| (f.mac.clone(), f.dst.to_string()))
+        .map(|f| (f.mac.to_string(), f.dst.to_string()))
         .collect();
     assert_eq!(fdb, want_fdb);
 
@@ -508,8 +508,8 @@ fn vxlan_always_lowers_to_routes_via_remote_vteps() {
     assert_eq!(t.name, VXLAN_DEVICE);
     assert_eq!(t.mtu, 1450);
     assert_eq!(t.parent.as_deref(), Some("eth0"));
-    assert_eq!(IpAddr::V4(t.local), ip("10.0.0.1"));
-    assert_eq!(IpAddr::V4(t.address), first_addr(a));
+    assert_eq!(t.local, ip("10.0.0.1"));
+    assert_eq!(t.address, first_addr(a));
 
     // Own block dropped; every remote block via that node's VTEP, whatever
     // its subnet; the workload on its veth.
@@ -527,7 +527,7 @@ fn vxlan_always_lowers_to_routes_via_remote_vteps() {
     assert_eq!(
         wl.kind,
         RouteKind::Dev {
-            dev: "cali0a1b2c3d4e5".into()
+            dev: "cali0a1b2c3d4e5".parse().unwrap()
         }
     );
     assert_eq!(ir.routes.len(), 4, "{:#?}", ir.routes);
@@ -597,7 +597,7 @@ fn ipip_cross_subnet_emits_encapsulation_only_across_subnets() {
         (t.name.as_str(), &t.kind, t.mtu),
         (IPIP_DEVICE, &TunnelKind::Ipip, 1480)
     );
-    assert_eq!(IpAddr::V4(t.address), first_addr(a));
+    assert_eq!(t.address, first_addr(a));
     assert!(ir.neighbors.is_empty() && ir.fdb.is_empty());
 
     assert_eq!(find_route(&ir, a).kind, RouteKind::Blackhole);

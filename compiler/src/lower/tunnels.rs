@@ -109,7 +109,11 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> (Vec<Tunnel>, Vec<Neighbor>, 
             continue;
         };
         let dev = vxlan_dev(v6);
-        let overhead = if v6 { VXLAN_V6_OVERHEAD } else { VXLAN_OVERHEAD };
+        let overhead = if v6 {
+            VXLAN_V6_OVERHEAD
+        } else {
+            VXLAN_OVERHEAD
+        };
         tunnels.push(Tunnel {
             name: dev.clone(),
             kind: TunnelKind::Vxlan {
