@@ -614,7 +614,7 @@ fn ipip_cross_subnet_emits_encapsulation_only_across_subnets() {
         tunnels::emit(&ir),
         format!(
             "# netc node-a tunnels — generated, do not edit\n\
-             link set dev tunl0 mtu 1480 up\n\
+             link set tunl0 mtu 1480 up\n\
              addr replace {}/32 dev tunl0\n",
             first_addr(a)
         )
@@ -665,4 +665,108 @@ fn ipip_cross_subnet_emits_encapsulation_only_across_subnets() {
     ns.apply("ip", "tunnels.batch", &tunnels::emit(&ir));
     ns.apply("ip", "routes.batch", &text);
     assert_eq!(ns.kernel_routes(), ir_routes(&ir));
+}
+
+const DUAL_STACK: &str = r#"
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata:
+  name: v6
+spec:
+  cidr: fd70::/48
+  ipipMode: Never
+  vxlanMode: Always
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata:
+  name: node-a
+  annotations:
+    netc.dev/underlay-interface: eth0
+spec:
+  bgp:
+    ipv4Address: 10.0.0.1/24
+    ipv6Address: fd00::1/64
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata:
+  name: node-b
+  annotations:
+    netc.dev/underlay-interface: eth0
+spec:
+  bgp:
+    ipv4Address: 10.0.0.2/24
+    ipv6Address: fd00::2/64
+"#;
+
+/// Two nodes in two namespaces joined by a veth "underlay" carrying their
+/// IPv6 addresses: each applies its own emitted tunnels.batch, fdb.batch and
+/// routes.batch, then node-a's IPv6 VTEP address reaches node-b's through
+/// `vxlan-v6.calico` (encapsulated in IPv6 UDP to port 4789).
+#[test]
+fn ipv6_vxlan_carries_traffic_between_two_namespaces() {
+    if !netns_available("ipv6_vxlan_carries_traffic_between_two_namespaces")
+        || !common::require_tool("ipv6_vxlan", "ping")
+    {
+        return;
+    }
+    let (model, lock) = compile(DUAL_STACK);
+    let a = Netns::new("v6a");
+    let b = Netns::new("v6b");
+    let veth = format!("v6u{}", std::process::id() % 100_000);
+    check(
+        common::run(
+            "ip",
+            &[
+                "link", "add", &veth, "netns", &a.name, "type", "veth", "peer", "name", "eth0",
+                "netns", &b.name,
+            ],
+        ),
+        "veth pair",
+    );
+    a.ok("ip", &["link", "set", &veth, "name", "eth0"]);
+    let mut vteps = Vec::new();
+    for (ns, node, addr) in [(&a, "node-a", "fd00::1/64"), (&b, "node-b", "fd00::2/64")] {
+        let ir = lower(&model, &lock, node);
+        let t = ir
+            .tunnels
+            .iter()
+            .find(|t| t.name == VXLAN_V6_DEVICE)
+            .expect("vxlan-v6.calico in the IR");
+        assert_eq!(
+            (t.mtu, t.local.to_string()),
+            (1430, addr.replace("/64", ""))
+        );
+        vteps.push(t.address);
+        ns.ok("ip", &["addr", "add", addr, "dev", "eth0", "nodad"]);
+        ns.ok("ip", &["link", "set", "eth0", "up"]);
+        // Tunnel addresses usable at once (no duplicate address detection).
+        for key in ["all", "default"] {
+            let kv = format!("net.ipv6.conf.{key}.accept_dad=0");
+            check(
+                common::run("ip", &["netns", "exec", &ns.name, "sysctl", "-qw", &kv]),
+                "sysctl",
+            );
+        }
+        ns.apply("ip", "tunnels.batch", &tunnels::emit(&ir));
+        ns.apply("bridge", "fdb.batch", &tunnels::emit_fdb(&ir));
+        ns.apply("ip", "routes.batch", &routes::emit(&ir));
+    }
+    let (from, to) = (vteps[0].to_string(), vteps[1].to_string());
+    let mut last = String::new();
+    for _ in 0..10 {
+        let o = common::run(
+            "ip",
+            &[
+                "netns", "exec", &a.name, "ping", "-6", "-c", "1", "-W", "1", "-I", &from, &to,
+            ],
+        );
+        if o.status.success() {
+            return;
+        }
+        last = common::text(&o);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    panic!("{from} cannot reach {to} over vxlan-v6.calico:\n{last}");
 }
