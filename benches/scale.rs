@@ -2,8 +2,8 @@
 //!
 //! Generates a realistic repository in a temp dir and measures, in this one
 //! process:
-//! * validate: 1,000 nodes, 2,000 BGP peers, 5,000 policies (issue 2);
-//! * build: 1,000 nodes, 10,000 policy rules, 50 external peers (issue 3),
+//! * validate: 1,000 nodes, 2,000 BGP peers, 5,000 policies;
+//! * build: 1,000 nodes, 10,000 policy rules, 50 external peers,
 //!   whole cluster and per node, with the nft rules and set elements emitted
 //!   against the number of policy rules.
 //!

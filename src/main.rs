@@ -1,9 +1,9 @@
 //! `netc` — the command line. Each subcommand is a thin layer over the
 //! library crates: compiler (load → validate → lower), targets (emit) and
 //! host (read live state, plan, apply). Errors become `anyhow` here, at the
-//! binary's edge, and exit codes follow DESIGN.md: 0 ok / no changes,
-//! 1 errors found or failed, 2 changes present (plan --detailed-exitcode)
-//! or usage/I-O errors for `validate`.
+//! binary's edge, and exit codes follow ARCHITECTURE.md, "Exit codes":
+//! 0 ok / no changes, 1 errors found or failed, 2 changes present (plan
+//! --detailed-exitcode) or usage/I-O errors for `validate`.
 
 mod cli;
 

@@ -1,6 +1,7 @@
-//! Calico compatibility (issue item 9): for every scenario of Calico's own
-//! confd template tests in `../shared/calico-confd/<scenario>/` (input.yaml +
-//! the BIRD 1.6 `bird.cfg` Calico generates for node `kube-master`), netc
+//! Calico compatibility: for every scenario of Calico's own confd template
+//! tests (projectcalico/calico `confd/tests/mock_data/calicoctl/<scenario>/input.yaml`
+//! and `confd/tests/compiled_templates/<scenario>/bird.cfg`, the BIRD 1.6
+//! config Calico generates for node `kube-master`; docs/calico.md §3), netc
 //! compiles the input, emits kube-master's BIRD 2 config, and both configs
 //! are parsed into sessions that are compared field by field: neighbor,
 //! port, AS, local AS, source address, passive, rr client, cluster id, next
@@ -13,9 +14,11 @@
 //! README's "Differences from Calico" table is copied from it); any other
 //! difference fails the test, and so does a listed one that no longer occurs.
 //!
-//! The scenarios are located through `NETC_CALICO_CONFD`, else
-//! `<repo>/../shared/calico-confd` (CI clones the repository next to a copy
-//! of shared/).
+//! The scenario data is not vendored in this repository. The test reads it
+//! from the directory `NETC_CALICO_CONFD` names, else from the default
+//! sibling directory of the repository that `scenarios_dir` names (CI
+//! provides it there): one folder per scenario, its path with `/` written
+//! as `__`, e.g. `mesh__ipip-always`.
 
 use netc_compiler::lower::Cluster;
 use netc_compiler::{alloc, load, validate, SourceMap};

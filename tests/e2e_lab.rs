@@ -1,4 +1,4 @@
-//! End to end (issue 5): a real cluster in network namespaces, from the YAML
+//! End to end: a real cluster in network namespaces, from the YAML
 //! in `lab/cluster/`, stood up by `lab/up.sh`, converged by `netc apply` on
 //! every node, with real BIRD daemons and real traffic.
 //!

@@ -1,6 +1,6 @@
 //! The firewall, backend-neutral.
 //!
-//! Lowering ([`crate::lower`]) resolves every Calico decision — which
+//! Lowering (`netc_compiler::lower`) resolves every Calico decision — which
 //! policies apply to which endpoint, in which order, on which kernel hook,
 //! what a selector means in addresses — and records the result as a small
 //! graph of chains. The nftables and iptables emitters translate this graph
@@ -70,6 +70,7 @@
 //! name limit). Emitters still re-check and hash anything that does not
 //! conform. Comments are free text; emitters escape them for their syntax.
 
+use crate::names::{Name, Ref};
 use crate::protocol::Protocol;
 use serde::{Deserialize, Serialize};
 
@@ -80,8 +81,6 @@ pub const MARK_PASS: u32 = 0x0100_0000;
 /// mangle hook chains accept packets carrying it (they have no conntrack
 /// state for the established rule to match).
 pub const MARK_UNTRACKED_ALLOW: u32 = 0x0200_0000;
-/// Longest chain or set name lowering produces.
-pub const MAX_NAME_LEN: usize = 23;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Family {
@@ -93,7 +92,7 @@ pub enum Family {
 /// endpoints and network sets the selector matched at compile time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddrSet {
-    pub name: String,
+    pub name: Name,
     pub family: Family,
     /// Sorted, de-duplicated, aggregated (no two elements overlap).
     pub elements: Vec<ipnet::IpNet>,
@@ -108,9 +107,9 @@ pub type PortSet = Vec<(u16, u16)>;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SideMatch {
     /// Address must be in every one of these sets (nets, selector, named-port endpoints).
-    pub in_sets: Vec<String>,
+    pub in_sets: Vec<Ref<AddrSet>>,
     /// Address must be in none of these sets (notNets, notSelector).
-    pub not_in_sets: Vec<String>,
+    pub not_in_sets: Vec<Ref<AddrSet>>,
     /// Port must be in this set (when non-empty).
     pub ports: PortSet,
     /// Port must not be in this set.
@@ -186,13 +185,13 @@ pub enum OnAllow {
     AcceptUntracked,
     /// Go to this [`Continuation`]: the later dispatch stages of the hook
     /// must agree; accept if they make no decision.
-    Then(String),
+    Then(Ref<Continuation>),
 }
 
 /// The rules of one policy in one direction, for one [`OnAllow`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyChain {
-    pub name: String,
+    pub name: Name,
     /// `GlobalNetworkPolicy <name>` / `NetworkPolicy <ns>/<name>`.
     pub policy: String,
     pub direction: Direction,
@@ -213,10 +212,10 @@ impl PolicyChain {
 /// endpoints (endpoints with the same policy list share the chain).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TierChain {
-    pub name: String,
+    pub name: Name,
     pub tier: String,
     /// Names of [`PolicyChain`]s, in evaluation order.
-    pub policies: Vec<String>,
+    pub policies: Vec<Ref<PolicyChain>>,
     /// Drop what no policy allowed, denied or passed (Calico's end-of-tier
     /// drop; false for preDNAT and doNotTrack chains, which leave undecided
     /// packets to the normal policy).
@@ -268,7 +267,7 @@ pub enum EndpointKind {
 /// The chain that runs the tiers for one endpoint, one direction, one hook stage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointChain {
-    pub name: String,
+    pub name: Name,
     /// `WorkloadEndpoint <ns>/<name>` / `HostEndpoint <name>`.
     pub endpoint: String,
     pub kind: EndpointKind,
@@ -276,9 +275,9 @@ pub struct EndpointChain {
     /// The hooks whose dispatch stages use the chain.
     pub hooks: Vec<Hook>,
     /// A [`FailsafeChain`] to run first (host endpoints, not on forward).
-    pub failsafe: Option<String>,
+    pub failsafe: Option<Ref<FailsafeChain>>,
     /// [`TierChain`] names in tier order.
-    pub tiers: Vec<String>,
+    pub tiers: Vec<Ref<TierChain>>,
     pub on_allow: OnAllow,
     /// Verdict when no policy decided (no applicable policy, or a Pass out
     /// of the last tier). See `lower::firewall` for the per-kind defaults.
@@ -288,21 +287,21 @@ pub struct EndpointChain {
 /// One dispatch stage: interface → endpoint chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DispatchChain {
-    pub name: String,
+    pub name: Name,
     pub dir: IfaceDir,
     /// Sorted by interface name, unique. `None`: return (an interface that
     /// is an endpoint, but has no chain at this stage, and must not reach
     /// `fallback`).
     pub entries: Vec<DispatchEntry>,
     /// Endpoint chain for every other interface (HostEndpoint `*`).
-    pub fallback: Option<String>,
+    pub fallback: Option<Ref<EndpointChain>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DispatchEntry {
     /// Exact interface name (`[A-Za-z0-9_.-]{1,15}`).
     pub iface: String,
-    pub chain: Option<String>,
+    pub chain: Option<Ref<EndpointChain>>,
 }
 
 /// A base chain: one kernel hook.
@@ -316,16 +315,16 @@ pub struct HookChain {
     pub accept_icmpv6: Vec<u8>,
     /// Accept `ct state established,related`, drop `ct state invalid`.
     pub conntrack: bool,
-    /// [`DispatchChain`] names, run in order.
-    pub stages: Vec<String>,
+    /// Dispatch stages, run in order.
+    pub stages: Vec<Ref<DispatchChain>>,
 }
 
 /// Later dispatch stages of a hook, run after an earlier stage allowed the
 /// packet; accepts when they make no decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Continuation {
-    pub name: String,
-    pub stages: Vec<String>,
+    pub name: Name,
+    pub stages: Vec<Ref<DispatchChain>>,
 }
 
 /// A port that stays open whatever the policy (failsafe), so an apply never
@@ -353,7 +352,7 @@ pub struct FailsafeRule {
 /// Accept packets matching any rule (both families), else return.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailsafeChain {
-    pub name: String,
+    pub name: Name,
     pub comment: String,
     pub rules: Vec<FailsafeRule>,
 }
@@ -363,8 +362,8 @@ pub struct FailsafeChain {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NatRule {
     pub family: Family,
-    pub from_set: String,
-    pub not_to_set: String,
+    pub from_set: Ref<AddrSet>,
+    pub not_to_set: Ref<AddrSet>,
     pub comment: String,
 }
 
@@ -394,23 +393,22 @@ pub struct Firewall {
 }
 
 impl Firewall {
-    pub fn set(&self, name: &str) -> Option<&AddrSet> {
-        self.sets
-            .binary_search_by(|s| s.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.sets[i])
+    /// The object `r` names. Misses only on an IR that never passed
+    /// [`Firewall::check`].
+    pub fn get<T>(&self, r: &Ref<T>) -> Option<&T>
+    where
+        Self: Lookup<T>,
+    {
+        self.lookup(r.name())
     }
-    pub fn policy(&self, name: &str) -> Option<&PolicyChain> {
-        self.policies
-            .binary_search_by(|s| s.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.policies[i])
+    pub fn set(&self, r: &Ref<AddrSet>) -> Option<&AddrSet> {
+        self.get(r)
     }
-    pub fn tier(&self, name: &str) -> Option<&TierChain> {
-        self.tiers
-            .binary_search_by(|s| s.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.tiers[i])
+    pub fn policy(&self, r: &Ref<PolicyChain>) -> Option<&PolicyChain> {
+        self.get(r)
+    }
+    pub fn tier(&self, r: &Ref<TierChain>) -> Option<&TierChain> {
+        self.get(r)
     }
     /// Some policy of the tier chain has a Pass rule.
     pub fn tier_passes(&self, tier: &TierChain) -> bool {
@@ -422,5 +420,203 @@ impl Firewall {
     /// Nothing to enforce: no endpoint chains and no NAT.
     pub fn is_empty(&self) -> bool {
         self.endpoint_chains.is_empty() && self.nat.is_empty()
+    }
+
+    /// The IR's referential invariant: every [`Ref`] resolves, and every
+    /// collection the lookups search is sorted by name without duplicates.
+    /// Lowering calls this before handing the IR to the emitters.
+    pub fn check(&self) -> Result<(), IrError> {
+        fn sorted<T>(
+            what: &'static str,
+            v: &[T],
+            name: impl Fn(&T) -> &Name,
+        ) -> Result<(), IrError> {
+            match v.windows(2).find(|w| name(&w[0]) >= name(&w[1])) {
+                Some(w) => Err(IrError::Unsorted {
+                    what,
+                    name: name(&w[1]).to_string(),
+                }),
+                None => Ok(()),
+            }
+        }
+        sorted("sets", &self.sets, |x| &x.name)?;
+        sorted("policy chains", &self.policies, |x| &x.name)?;
+        sorted("tier chains", &self.tiers, |x| &x.name)?;
+        sorted("endpoint chains", &self.endpoint_chains, |x| &x.name)?;
+        sorted("failsafe chains", &self.failsafes, |x| &x.name)?;
+        sorted("dispatch chains", &self.dispatch, |x| &x.name)?;
+        sorted("continuations", &self.continuations, |x| &x.name)?;
+
+        fn resolves<T>(fw: &Firewall, from: &Name, r: &Ref<T>) -> Result<(), IrError>
+        where
+            Firewall: Lookup<T>,
+        {
+            match fw.get(r) {
+                Some(_) => Ok(()),
+                None => Err(IrError::Dangling {
+                    from: from.to_string(),
+                    to: r.to_string(),
+                }),
+            }
+        }
+        fn matches(fw: &Firewall, from: &Name, m: &Match) -> Result<(), IrError> {
+            for r in [&m.src, &m.dst]
+                .into_iter()
+                .flat_map(|s| s.in_sets.iter().chain(&s.not_in_sets))
+            {
+                resolves(fw, from, r)?;
+            }
+            Ok(())
+        }
+        fn on_allow(fw: &Firewall, from: &Name, a: &OnAllow) -> Result<(), IrError> {
+            match a {
+                OnAllow::Then(c) => resolves(fw, from, c),
+                OnAllow::Accept | OnAllow::AcceptUntracked => Ok(()),
+            }
+        }
+        for p in &self.policies {
+            on_allow(self, &p.name, &p.on_allow)?;
+            for r in &p.rules {
+                matches(self, &p.name, &r.matches)?;
+            }
+        }
+        for t in &self.tiers {
+            for p in &t.policies {
+                resolves(self, &t.name, p)?;
+            }
+        }
+        for e in &self.endpoint_chains {
+            if let Some(f) = &e.failsafe {
+                resolves(self, &e.name, f)?;
+            }
+            for t in &e.tiers {
+                resolves(self, &e.name, t)?;
+            }
+            on_allow(self, &e.name, &e.on_allow)?;
+        }
+        for d in &self.dispatch {
+            for c in d
+                .entries
+                .iter()
+                .filter_map(|e| e.chain.as_ref())
+                .chain(&d.fallback)
+            {
+                resolves(self, &d.name, c)?;
+            }
+        }
+        for c in &self.continuations {
+            for s in &c.stages {
+                resolves(self, &c.name, s)?;
+            }
+        }
+        for h in &self.hooks {
+            let from = Name::compose("hook", &format!("{:?}", h.hook), "");
+            for s in &h.stages {
+                resolves(self, &from, s)?;
+            }
+        }
+        for n in &self.nat {
+            let from = Name::compose("nat", "", "");
+            resolves(self, &from, &n.from_set)?;
+            resolves(self, &from, &n.not_to_set)?;
+        }
+        Ok(())
+    }
+}
+
+/// A broken IR invariant: a bug in lowering (or a hand-edited `ir.json`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IrError {
+    #[error("firewall object `{from}` refers to `{to}`, which does not exist")]
+    Dangling { from: String, to: String },
+    #[error("firewall {what} are not sorted by name without duplicates (at `{name}`)")]
+    Unsorted { what: &'static str, name: String },
+}
+
+/// Finds a firewall object of type `T` by name (binary search: every
+/// collection is sorted by name, which [`Firewall::check`] verifies).
+pub trait Lookup<T> {
+    fn lookup(&self, name: &Name) -> Option<&T>;
+}
+
+macro_rules! lookup {
+    ($t:ty, $field:ident) => {
+        impl Lookup<$t> for Firewall {
+            fn lookup(&self, name: &Name) -> Option<&$t> {
+                self.$field
+                    .binary_search_by(|x| x.name.cmp(name))
+                    .ok()
+                    .map(|i| &self.$field[i])
+            }
+        }
+    };
+}
+lookup!(AddrSet, sets);
+lookup!(PolicyChain, policies);
+lookup!(TierChain, tiers);
+lookup!(EndpointChain, endpoint_chains);
+lookup!(FailsafeChain, failsafes);
+lookup!(DispatchChain, dispatch);
+lookup!(Continuation, continuations);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Name {
+        Name::new(s).unwrap()
+    }
+
+    fn tier(policies: &[&str]) -> TierChain {
+        TierChain {
+            name: n("ti-default"),
+            tier: "default".into(),
+            policies: policies.iter().map(|p| Ref::new(n(p))).collect(),
+            end_drop: true,
+        }
+    }
+
+    fn policy(name: &str) -> PolicyChain {
+        PolicyChain {
+            name: n(name),
+            policy: "GlobalNetworkPolicy p".into(),
+            direction: Direction::Ingress,
+            on_allow: OnAllow::Accept,
+            log_prefix: String::new(),
+            rules: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn check_accepts_resolving_refs_and_rejects_dangling_ones() {
+        let mut fw = Firewall {
+            policies: vec![policy("pi-a"), policy("pi-b")],
+            tiers: vec![tier(&["pi-a", "pi-b"])],
+            ..Firewall::default()
+        };
+        assert_eq!(fw.check(), Ok(()));
+        assert_eq!(
+            fw.tier(&Ref::new(n("ti-default")))
+                .map(|t| t.policies.len()),
+            Some(2)
+        );
+
+        fw.tiers = vec![tier(&["pi-a", "pi-gone"])];
+        assert_eq!(
+            fw.check(),
+            Err(IrError::Dangling {
+                from: "ti-default".into(),
+                to: "pi-gone".into()
+            })
+        );
+    }
+
+    #[test]
+    fn check_rejects_unsorted_collections() {
+        let fw = Firewall {
+            policies: vec![policy("pi-b"), policy("pi-a")],
+            ..Firewall::default()
+        };
+        assert!(matches!(fw.check(), Err(IrError::Unsorted { .. })));
     }
 }

@@ -1,6 +1,6 @@
 //! The per-node intermediate representation: what one host must look like.
 //!
-//! Lowering ([`crate::lower`]) makes every decision — which sessions exist,
+//! Lowering (`netc_compiler::lower`) makes every decision — which sessions exist,
 //! which routes go through which tunnel, what each firewall chain does — and
 //! records it here. Emitters (the `netc-targets` crate) only translate it to
 //! syntax; they never look at the resources. The host layer reads the live
@@ -11,13 +11,15 @@
 
 mod bgp;
 mod firewall;
+mod link;
 mod names;
 mod net;
 mod protocol;
 
 pub use bgp::*;
 pub use firewall::*;
-pub use names::*;
+pub use link::*;
+pub use names::{Name, NameError, Ref, MAX_NAME_LEN};
 pub use net::*;
 pub use protocol::Protocol;
 

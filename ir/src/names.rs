@@ -1,222 +1,238 @@
-//! Validated newtypes for the names and addresses that reach command lines:
-//! [`IfName`] (a Linux interface name) and [`Mac`] (an Ethernet address).
+//! Firewall object names and typed references between firewall objects.
 //!
-//! Each is built once, through its checked constructor (`TryFrom<&str>`,
-//! `FromStr`, serde's `try_from`), so every holder of a value knows it is
-//! safe to put on an `ip -batch` / `nft` / `iptables-restore` line: none of
-//! them can carry a blank, a newline or a quote. They serialise as plain
-//! strings, so `ir.json` shows them as before.
+//! Every chain and set in the IR has a [`Name`]: at most [`MAX_NAME_LEN`]
+//! characters of `[a-z0-9_-]`, starting with a letter and containing a `-`.
+//! That alphabet is a subset of what both nft and iptables accept unquoted, a
+//! name with a `-` can never be an nft keyword, and `netc-` + name fits
+//! iptables' 28-character chain-name limit. A `Name` can only be built through
+//! [`Name::new`] (checked) or [`Name::compose`] (sanitising, infallible), so
+//! emitters never re-check names.
+//!
+//! A chain or set that points at another object holds a [`Ref<T>`], typed by
+//! what it points at: a tier chain's list is `Vec<Ref<PolicyChain>>`, a rule
+//! matches `Ref<AddrSet>`s. A reference to the wrong kind of object does not
+//! compile, and [`crate::Firewall::check`] proves every reference resolves
+//! (lowering calls it before handing the IR on; deserialising an IR calls it
+//! too), so a resolved lookup can only miss on an IR that never passed either.
+//!
+//! Both serialise as the plain name string, so `ir.json` reads as before.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use std::str::FromStr;
+use std::marker::PhantomData;
 
-/// Why a string is not an interface name.
+/// Longest chain or set name lowering produces.
+pub const MAX_NAME_LEN: usize = 23;
+
+/// Why a string is not a valid [`Name`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum IfNameError {
-    #[error("it is empty")]
-    Empty,
-    #[error("it is {0} characters long (Linux allows at most 15)")]
-    TooLong(usize),
-    #[error("it contains {}", describe_char(*.0))]
-    BadChar(char),
-    #[error("`{0}` is reserved (the kernel refuses `.` and `..`)")]
-    Dot(&'static str),
+pub enum NameError {
+    #[error("chain/set name `{0}` is empty or longer than {MAX_NAME_LEN} characters")]
+    Length(String),
+    #[error("chain/set name `{0}` must be `[a-z0-9_-]`, start with a letter and contain a `-`")]
+    Alphabet(String),
 }
 
-/// A character as a message shows it: `x`, or a word for blanks.
-pub fn describe_char(c: char) -> String {
-    match c {
-        ' ' => "a space".into(),
-        '\t' => "a tab".into(),
-        c if c.is_control() => format!("the control character `{}`", c.escape_default()),
-        c => format!("`{c}`"),
+/// A validated chain or set name.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(String);
+
+/// Debug-formats as the quoted string (see [`Ref`]'s Debug).
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0.as_str(), f)
     }
 }
 
-/// A Linux interface name as Calico validates it (`^[A-Za-z0-9_.-]{1,15}$`),
-/// and not `.` or `..` (which the kernel refuses).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct IfName(String);
-
-impl IfName {
-    /// Check `s` without building a value.
-    pub fn check(s: &str) -> Result<(), IfNameError> {
-        if s.is_empty() {
-            return Err(IfNameError::Empty);
+impl Name {
+    /// Check `s` against the name rules.
+    pub fn new(s: &str) -> Result<Name, NameError> {
+        if s.is_empty() || s.len() > MAX_NAME_LEN {
+            return Err(NameError::Length(s.to_string()));
         }
-        let n = s.chars().count();
-        if n > 15 {
-            return Err(IfNameError::TooLong(n));
+        let b = s.as_bytes();
+        let alphabet = b
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-'));
+        if !alphabet || !b[0].is_ascii_lowercase() || !b.contains(&b'-') {
+            return Err(NameError::Alphabet(s.to_string()));
         }
-        if let Some(c) = s
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-        {
-            return Err(IfNameError::BadChar(c));
-        }
-        match s {
-            "." => Err(IfNameError::Dot(".")),
-            ".." => Err(IfNameError::Dot("..")),
-            _ => Ok(()),
-        }
+        Ok(Name(s.to_string()))
     }
 
-    /// `s` is a valid interface name.
-    pub fn is_valid(s: &str) -> bool {
-        Self::check(s).is_ok()
+    /// `<prefix>-<slug>-<hash>` (or `<prefix>-<hash>` when `slug` is empty),
+    /// cut to [`MAX_NAME_LEN`] by shortening the slug. Every part is reduced
+    /// to `[a-z0-9]` runs first, and an empty or digit-first prefix becomes
+    /// `x`, so the result is always a valid name.
+    pub fn compose(prefix: &str, slug: &str, hash: &str) -> Name {
+        let mut prefix = alnum(prefix, MAX_NAME_LEN / 2, false);
+        if !prefix.starts_with(|c: char| c.is_ascii_lowercase()) {
+            prefix.insert(0, 'x');
+        }
+        let hash = alnum(hash, MAX_NAME_LEN / 2, false);
+        let fixed = prefix.len() + 1 + hash.len() + usize::from(!hash.is_empty());
+        let slug = alnum(slug, MAX_NAME_LEN.saturating_sub(fixed), true);
+        let mut s = prefix;
+        for part in [slug.as_str(), hash.as_str()] {
+            if !part.is_empty() {
+                s.push('-');
+                s.push_str(part);
+            }
+        }
+        if !s.contains('-') {
+            s.push('-');
+        }
+        s.truncate(MAX_NAME_LEN);
+        Name(s)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// For this crate's own constants, which a test checks.
-    pub(crate) fn from_static(s: &'static str) -> IfName {
-        debug_assert!(Self::is_valid(s));
-        IfName(s.to_string())
-    }
 }
 
-impl TryFrom<&str> for IfName {
-    type Error = IfNameError;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        Self::check(s)?;
-        Ok(IfName(s.to_string()))
+/// Lower-case `[a-z0-9]` runs of `s`, joined by single `-` when `dashes`,
+/// at most `max` characters, never ending in `-`.
+fn alnum(s: &str, max: usize, dashes: bool) -> String {
+    let mut out = String::new();
+    let mut gap = false;
+    for c in s.chars().map(|c| c.to_ascii_lowercase()) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            if gap && dashes && !out.is_empty() {
+                out.push('-');
+            }
+            gap = false;
+            out.push(c);
+        } else {
+            gap = true;
+        }
+        if out.len() >= max {
+            break;
+        }
     }
+    out.truncate(max);
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
 }
 
-impl TryFrom<String> for IfName {
-    type Error = IfNameError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::check(&s)?;
-        Ok(IfName(s))
-    }
-}
-
-impl FromStr for IfName {
-    type Err = IfNameError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        IfName::try_from(s)
-    }
-}
-
-impl From<IfName> for String {
-    fn from(n: IfName) -> String {
-        n.0
-    }
-}
-
-impl AsRef<str> for IfName {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::ops::Deref for IfName {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq<str> for IfName {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for IfName {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
-
-impl fmt::Display for IfName {
+impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-/// Why a string is not a MAC address.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum MacError {
-    #[error("`{0}` is not a MAC address (six hex octets, e.g. `66:9a:1b:2c:3d:4e`)")]
-    Syntax(String),
-}
-
-/// An Ethernet (EUI-48) address. Parsed from six hex octets separated by
-/// `:` or `-` (either case, as Go's net.ParseMAC that Calico uses accepts);
-/// shown lower-case and colon-separated, as iproute2 prints it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Mac([u8; 6]);
-
-impl Mac {
-    pub const fn new(octets: [u8; 6]) -> Mac {
-        Mac(octets)
-    }
-
-    pub fn octets(&self) -> [u8; 6] {
-        self.0
-    }
-
-    /// The group (multicast) bit of the first octet is set.
-    pub fn is_multicast(&self) -> bool {
-        self.0[0] & 1 == 1
-    }
-
-    pub fn is_zero(&self) -> bool {
-        self.0 == [0; 6]
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
 
-impl FromStr for Mac {
-    type Err = MacError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || MacError::Syntax(s.escape_debug().to_string());
-        let sep = if s.contains(':') { ':' } else { '-' };
-        let mut out = [0u8; 6];
-        let mut parts = s.split(sep);
-        for o in out.iter_mut() {
-            let p = parts.next().ok_or_else(bad)?;
-            if p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(bad());
-            }
-            *o = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+impl PartialEq<str> for Name {
+    fn eq(&self, o: &str) -> bool {
+        self.0 == o
+    }
+}
+impl PartialEq<&str> for Name {
+    fn eq(&self, o: &&str) -> bool {
+        self.0 == *o
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        let s = String::deserialize(d)?;
+        Name::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A reference to a firewall object of type `T` (a chain or a set), by name.
+pub struct Ref<T> {
+    name: Name,
+    to: PhantomData<fn() -> T>,
+}
+
+impl<T> Ref<T> {
+    pub fn new(name: Name) -> Ref<T> {
+        Ref {
+            name,
+            to: PhantomData,
         }
-        if parts.next().is_some() {
-            return Err(bad());
-        }
-        Ok(Mac(out))
+    }
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+    pub fn as_str(&self) -> &str {
+        self.name.as_str()
     }
 }
 
-impl TryFrom<&str> for Mac {
-    type Error = MacError;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        s.parse()
+impl<T> From<&Name> for Ref<T> {
+    fn from(n: &Name) -> Ref<T> {
+        Ref::new(n.clone())
     }
 }
 
-impl TryFrom<String> for Mac {
-    type Error = MacError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
+// Manual impls: derives would demand the same traits of `T`.
+impl<T> Clone for Ref<T> {
+    fn clone(&self) -> Self {
+        Ref::new(self.name.clone())
     }
 }
-
-impl From<Mac> for String {
-    fn from(m: Mac) -> String {
-        m.to_string()
-    }
-}
-
-impl fmt::Display for Mac {
+/// Debug-formats as the quoted name, exactly as the `String` it replaced:
+/// lowering hashes `{:?}` of `OnAllow` into chain names, and those names
+/// must not change.
+impl<T> fmt::Debug for Ref<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e, g] = self.0;
-        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+        fmt::Debug::fmt(self.name.as_str(), f)
+    }
+}
+impl<T> fmt::Display for Ref<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.name.fmt(f)
+    }
+}
+impl<T> PartialEq for Ref<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.name == o.name
+    }
+}
+impl<T> Eq for Ref<T> {}
+impl<T> PartialEq<&str> for Ref<T> {
+    fn eq(&self, o: &&str) -> bool {
+        self.name == *o
+    }
+}
+impl<T> std::hash::Hash for Ref<T> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.name.hash(h)
+    }
+}
+impl<T> PartialOrd for Ref<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T> Ord for Ref<T> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.name.cmp(&o.name)
+    }
+}
+impl<T> Serialize for Ref<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.name.serialize(s)
+    }
+}
+impl<'de, T> Deserialize<'de> for Ref<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Ref<T>, D::Error> {
+        Name::deserialize(d).map(Ref::new)
     }
 }
 
@@ -225,76 +241,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ifnames() {
-        for ok in [
-            "eth0",
-            "bond0.100",
-            "vxlan.calico",
-            "vxlan-v6.calico",
-            "a",
-            "cali0a1b2c3d4e5",
-        ] {
-            assert_eq!(
-                IfName::try_from(ok).map(|n| n.to_string()),
-                Ok(ok.to_string())
-            );
-        }
-        assert_eq!(IfName::check(""), Err(IfNameError::Empty));
-        assert_eq!(
-            IfName::check("a-very-long-interface"),
-            Err(IfNameError::TooLong(21))
-        );
-        assert_eq!(
-            IfName::check("eth0 table 5"),
-            Err(IfNameError::BadChar(' '))
-        );
-        assert_eq!(
-            IfName::check("cali1\nroute"),
-            Err(IfNameError::BadChar('\n'))
-        );
-        assert_eq!(IfName::check("eth0\";"), Err(IfNameError::BadChar('"')));
-        assert_eq!(IfName::check("é"), Err(IfNameError::BadChar('é')));
-        assert!(IfName::check(".").is_err() && IfName::check("..").is_err());
-        assert!(IfName::is_valid("..."));
-    }
-
-    #[test]
-    fn ifname_serde_is_a_string() {
-        let n: IfName = "eth0".parse().unwrap();
-        assert_eq!(serde_json::to_string(&n).unwrap(), "\"eth0\"");
-        assert_eq!(serde_json::from_str::<IfName>("\"eth0\"").unwrap(), n);
-        assert!(serde_json::from_str::<IfName>("\"eth0 x\"").is_err());
-    }
-
-    #[test]
-    fn macs() {
-        let m: Mac = "66:9A:1b:2c:3d:4e".parse().unwrap();
-        assert_eq!(m.to_string(), "66:9a:1b:2c:3d:4e");
-        assert_eq!("66-9a-1b-2c-3d-4e".parse::<Mac>(), Ok(m));
+    fn new_enforces_the_alphabet() {
+        assert!(Name::new("pi-web-1a2b3c4d").is_ok());
         for bad in [
             "",
-            "66:9a:1b:2c:3d",
-            "66:9a:1b:2c:3d:4e:5f",
-            "gg:9a:1b:2c:3d:4e",
-            "6:9a:1b:2c:3d:4e0",
-            "66:9a:1b:2c:3d:4e dev lo",
-            "é",
+            "web",
+            "1a-b",
+            "Pi-web",
+            "pi web-x",
+            "pi-we;b",
+            &"a-".repeat(12),
         ] {
-            assert!(bad.parse::<Mac>().is_err(), "{bad}");
+            assert!(Name::new(bad).is_err(), "{bad:?} accepted");
         }
-        assert!("01:00:5e:00:00:01".parse::<Mac>().unwrap().is_multicast());
-        assert!("00:00:00:00:00:00".parse::<Mac>().unwrap().is_zero());
-        assert_eq!(serde_json::to_string(&m).unwrap(), "\"66:9a:1b:2c:3d:4e\"");
+    }
+
+    #[test]
+    fn compose_is_always_valid() {
+        for (p, s, h) in [
+            ("pi", "web-ingress", "15a10af8"),
+            ("", "", ""),
+            ("9x", "ÄÖ;\n", "zz"),
+            ("pi", &"very-long-slug-".repeat(5), "0123abcd"),
+            ("d-input", "", ""),
+        ] {
+            let n = Name::compose(p, s, h);
+            assert_eq!(Name::new(n.as_str()).as_ref(), Ok(&n), "{p:?} {s:?} {h:?}");
+        }
         assert_eq!(
-            serde_json::from_str::<Mac>("\"66:9a:1b:2c:3d:4e\"").unwrap(),
-            m
+            Name::compose("pi", "web-ingress", "15a10af8").as_str(),
+            "pi-web-ingress-15a10af8"
         );
     }
 
     #[test]
-    fn mac_order_is_text_order() {
-        let a: Mac = "0a:00:00:00:00:00".parse().unwrap();
-        let b: Mac = "a0:00:00:00:00:00".parse().unwrap();
-        assert!(a < b && a.to_string() < b.to_string());
+    fn refs_serialise_as_names_and_deserialise_checked() {
+        let r: Ref<u8> = Ref::new(Name::new("s-abc").unwrap());
+        assert_eq!(serde_json::to_string(&r).unwrap(), "\"s-abc\"");
+        assert!(serde_json::from_str::<Ref<u8>>("\"bad name\"").is_err());
     }
 }

@@ -187,8 +187,8 @@ struct Table<'f> {
     order: Vec<String>,
     rules: BTreeMap<String, Vec<String>>,
     /// IR chains reached but not written yet.
-    queue: VecDeque<String>,
-    seen: BTreeSet<String>,
+    queue: VecDeque<Name>,
+    seen: BTreeSet<Name>,
 }
 
 /// What a rule does: one or more targets applied in order to a matching
@@ -238,11 +238,12 @@ impl<'f> Table<'f> {
     }
 
     /// The iptables name of IR chain `n`, queued for writing.
-    fn reach(&mut self, n: &str) -> String {
-        if self.seen.insert(n.to_string()) {
-            self.queue.push_back(n.to_string());
+    fn reach<T>(&mut self, r: &Ref<T>) -> String {
+        let n = r.name();
+        if self.seen.insert(n.clone()) {
+            self.queue.push_back(n.clone());
         }
-        chain_name(n)
+        chain_name(n.as_str())
     }
 
     fn hook_chain(&mut self, top: &str, h: &HookChain) {
@@ -302,7 +303,7 @@ impl<'f> Table<'f> {
     /// Write every queued IR chain (and what it reaches).
     fn drain(&mut self) {
         while let Some(n) = self.queue.pop_front() {
-            let c = chain_name(&n);
+            let c = chain_name(n.as_str());
             self.declare(&c);
             let fw = self.fw;
             if let Some(d) = fw.dispatch.iter().find(|d| d.name == n) {
@@ -331,9 +332,9 @@ impl<'f> Table<'f> {
                 }
             } else if let Some(e) = fw.endpoint_chains.iter().find(|e| e.name == n) {
                 self.endpoint(&c, e);
-            } else if let Some(t) = fw.tier(&n) {
+            } else if let Some(t) = Lookup::<TierChain>::lookup(fw, &n) {
                 self.tier(&c, t);
-            } else if let Some(p) = fw.policy(&n) {
+            } else if let Some(p) = Lookup::<PolicyChain>::lookup(fw, &n) {
                 self.policy(&c, p);
             }
         }
@@ -602,7 +603,7 @@ fn clear_pass() -> String {
     format!("-j MARK --set-xmark 0x0/{MARK_PASS:#x}")
 }
 
-fn elements(fw: &Firewall, set: &str, fam: Family) -> Vec<String> {
+fn elements(fw: &Firewall, set: &Ref<AddrSet>, fam: Family) -> Vec<String> {
     fw.set(set)
         .map(|s| {
             s.elements

@@ -16,7 +16,7 @@
 //! `nft -f` runs the three as one transaction: a load either replaces the
 //! whole table or changes nothing, and sets never keep stale elements
 //! (`flush table` would keep them, and flushing an interval set then
-//! re-adding is quadratic in the kernel — lab-facts.md).
+//! re-adding is quadratic in the kernel — docs/lab-facts.md, "nftables").
 //!
 //! A rule that references an empty address set (a selector that selects
 //! nothing, or nothing of that family) can never match: it is left out,
@@ -36,7 +36,6 @@
 
 use netc_compiler::model::Protocol;
 use netc_ir::*;
-use sha2::{Digest, Sha256};
 use std::fmt::Write;
 
 /// nft's comment length limit (NFT_USERDATA_MAXLEN is 256, but the
@@ -72,7 +71,7 @@ pub fn emit(ir: &HostIr) -> String {
         // a node with thousands of single-CIDR rules would otherwise carry
         // thousands of named sets, and every `nft list` of the table slows
         // down with the number of sets.
-        if inline_set(fw, &s.name).is_none() {
+        if inline_set(fw, &Ref::from(&s.name)).is_none() {
             block(&mut o, set(s));
         }
     }
@@ -93,7 +92,7 @@ pub fn emit(ir: &HostIr) -> String {
     for k in &fw.continuations {
         let mut c = Chain::new(&k.name);
         for s in &k.stages {
-            c.rule(format!("jump {}", name(s)), "");
+            c.rule(format!("jump {}", s), "");
         }
         c.rule("accept".into(), "the later stages made no decision");
         block(&mut o, c.finish());
@@ -120,9 +119,9 @@ struct Chain {
 }
 
 impl Chain {
-    fn new(n: &str) -> Chain {
+    fn new(n: impl std::fmt::Display) -> Chain {
         Chain {
-            text: format!("\tchain {} {{\n", name(n)),
+            text: format!("\tchain {} {{\n", n),
         }
     }
     fn base(n: &str, ty: &str, hook: &str, prio: &str) -> Chain {
@@ -152,7 +151,7 @@ impl Chain {
 
 fn set(s: &AddrSet) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "\tset {} {{", name(&s.name));
+    let _ = writeln!(o, "\tset {} {{", &s.name);
     let ty = match s.family {
         Family::V4 => "ipv4_addr",
         Family::V6 => "ipv6_addr",
@@ -191,7 +190,7 @@ fn family_of(n: &ipnet::IpNet) -> Family {
 }
 
 fn map_name(d: &DispatchChain) -> String {
-    format!("{}-map", name(&d.name))
+    format!("{}-map", &d.name)
 }
 
 fn dispatch_map(d: &DispatchChain) -> Option<String> {
@@ -201,7 +200,7 @@ fn dispatch_map(d: &DispatchChain) -> Option<String> {
         .filter(|e| netc_ir::IfName::is_valid(&e.iface))
         .map(|e| {
             let v = match &e.chain {
-                Some(c) => format!("goto {}", name(c)),
+                Some(c) => format!("goto {}", c),
                 None => "return".to_string(),
             };
             format!("\"{}\" : {v}", e.iface)
@@ -238,7 +237,7 @@ fn dispatch_chain(d: &DispatchChain) -> String {
         c.rule(format!("{field} vmap @{}", map_name(d)), "");
     }
     if let Some(f) = &d.fallback {
-        c.rule(format!("goto {}", name(f)), "host endpoint *");
+        c.rule(format!("goto {}", f), "host endpoint *");
     }
     c.finish()
 }
@@ -276,7 +275,7 @@ fn hook_chain(h: &HookChain) -> String {
         c.rule("ct state invalid drop".into(), "");
     }
     for s in &h.stages {
-        c.rule(format!("jump {}", name(s)), "");
+        c.rule(format!("jump {}", s), "");
     }
     c.finish()
 }
@@ -288,8 +287,7 @@ fn nat_chain(fw: &Firewall) -> String {
         c.rule(
             format!(
                 "{f} saddr @{} {f} daddr != @{} masquerade",
-                name(&r.from_set),
-                name(&r.not_to_set)
+                &r.from_set, &r.not_to_set
             ),
             &r.comment,
         );
@@ -324,7 +322,7 @@ fn on_allow(a: &OnAllow) -> String {
         OnAllow::AcceptUntracked => {
             format!("meta mark set meta mark | {MARK_UNTRACKED_ALLOW:#010x} notrack accept")
         }
-        OnAllow::Then(k) => format!("goto {}", name(k)),
+        OnAllow::Then(k) => format!("goto {}", k),
     }
 }
 
@@ -335,12 +333,12 @@ fn clear_pass() -> String {
 fn endpoint_chain(fw: &Firewall, e: &EndpointChain) -> String {
     let mut c = Chain::new(&e.name);
     if let Some(f) = &e.failsafe {
-        c.rule(format!("jump {}", name(f)), "");
+        c.rule(format!("jump {}", f), "");
     }
     for t in &e.tiers {
         let tc = fw.tier(t);
         c.rule(
-            format!("jump {}", name(t)),
+            format!("jump {}", t),
             &tc.map(|t| format!("tier {}", t.tier)).unwrap_or_default(),
         );
         if tc.is_some_and(|t| fw.tier_passes(t)) {
@@ -364,7 +362,7 @@ fn tier_chain(fw: &Firewall, t: &TierChain) -> String {
     for p in &t.policies {
         let pc = fw.policy(p);
         c.rule(
-            format!("jump {}", name(p)),
+            format!("jump {}", p),
             &pc.map(|p| p.policy.clone()).unwrap_or_default(),
         );
         if pc.is_some_and(PolicyChain::has_pass) {
@@ -451,11 +449,11 @@ fn ports(p: &PortSet) -> String {
 
 /// The literal to write instead of `@set` when the set holds exactly one
 /// network and nothing refers to it by name (NAT rules do).
-fn inline_set(fw: &Firewall, set_name: &str) -> Option<String> {
+fn inline_set(fw: &Firewall, set_name: &Ref<AddrSet>) -> Option<String> {
     if fw
         .nat
         .iter()
-        .any(|r| r.from_set == set_name || r.not_to_set == set_name)
+        .any(|r| &r.from_set == set_name || &r.not_to_set == set_name)
     {
         return None;
     }
@@ -491,7 +489,7 @@ fn matches(fw: &Firewall, m: &Match) -> String {
     }
     for (s, dir) in [(&m.src, "s"), (&m.dst, "d")] {
         let kw = addr_kw(m.family.unwrap_or(Family::V4));
-        let set_ref = |n: &String| inline_set(fw, n).unwrap_or_else(|| format!("@{}", name(n)));
+        let set_ref = |n: &Ref<AddrSet>| inline_set(fw, n).unwrap_or_else(|| format!("@{n}"));
         for n in &s.in_sets {
             parts.push(format!("{kw} {dir}addr {}", set_ref(n)));
         }
@@ -526,26 +524,6 @@ fn matches(fw: &Firewall, m: &Match) -> String {
         }
     }
     parts.join(" ")
-}
-
-/// A chain, set or map name: `[a-z][a-z0-9_-]*` containing `-` (never an nft
-/// keyword), at most 64 characters; anything else becomes `x-<hash>`.
-pub(crate) fn name(s: &str) -> String {
-    let ok = s.len() <= 64
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.contains('-')
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
-        s.to_string()
-    } else {
-        let d = Sha256::digest(s.as_bytes());
-        let mut h = String::from("x-");
-        for b in d.iter().take(8) {
-            let _ = write!(h, "{b:02x}");
-        }
-        h
-    }
 }
 
 /// Text for inside `"..."`: printable ASCII, `"` → `'`, `\` → `/`, `$`
@@ -587,14 +565,6 @@ fn line_comment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names() {
-        assert_eq!(name("pi-web-0123abcd"), "pi-web-0123abcd");
-        assert!(name("fwd").starts_with("x-"));
-        assert!(name("a\"b").starts_with("x-"));
-        assert!(name("Chain-X").starts_with("x-"));
-    }
 
     #[test]
     fn strings() {

@@ -12,7 +12,7 @@
 //!
 //! Commands, per device:
 //!
-//! - VXLAN, exactly as measured in lab-facts ("VXLAN, Calico style"):
+//! - VXLAN, exactly as measured in docs/lab-facts.md, "VXLAN, Calico style":
 //!   ```text
 //!   link add vxlan.calico type vxlan id 4096 dstport 4789 local <node-ip> dev <underlay> nolearning
 //!   link set vxlan.calico address <vtep-mac> mtu <mtu> up

@@ -6,8 +6,8 @@
 //! The namespace tests need root. Without it they print why and pass, unless
 //! `CI=true`, where they must run (and fail if they cannot). IPIP is checked
 //! as emitted commands: this kind of machine has no `ipip` module
-//! (lab-facts); if `tunl0` does exist in a fresh namespace (module loaded),
-//! the IPIP case is applied too.
+//! (docs/lab-facts.md, "Kernel"); if `tunl0` does exist in a fresh
+//! namespace (module loaded), the IPIP case is applied too.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;

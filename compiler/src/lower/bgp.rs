@@ -1,4 +1,4 @@
-//! BGP sessions and BIRD policy, following Calico confd (calico.md §3.2–3.4).
+//! BGP sessions and BIRD policy, following Calico confd (docs/calico.md §3.2–3.4).
 //!
 //! The session rules mirror `confd/pkg/backends/calico/client.go`
 //! (`updatePeersV1`: which BGPPeers apply to a node, global before

@@ -1,6 +1,6 @@
 //! Policies, endpoints, failsafes and NAT → the firewall IR ([`Firewall`]).
 //!
-//! Calico semantics (calico.md §1.7, §4.1), with these netc decisions:
+//! Calico semantics (docs/calico.md §1.7, §4.1, §7), with these netc decisions:
 //!
 //! **Which policies apply.** GlobalNetworkPolicies and NetworkPolicies. A
 //! policy applies to an endpoint on this node when its `selector` matches the
@@ -85,7 +85,7 @@ use resolve::{Endpoint, Scope, Sets, World};
 use rules::RuleCx;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Felix's `FailsafeInboundHostPorts` default (calico.md §4.3).
+/// Felix's `FailsafeInboundHostPorts` default (docs/calico.md §4.3).
 pub const DEFAULT_FAILSAFE_INBOUND: &[(Protocol, u16)] = &[
     (Protocol::Tcp, 22),
     (Protocol::Udp, 68),
@@ -309,13 +309,13 @@ struct Builder<'w, 'a> {
     sets: Sets,
     /// Lowered rules per (policy index, direction).
     rules: BTreeMap<(usize, Direction), Vec<FwRule>>,
-    policy_chains: BTreeMap<String, PolicyChain>,
-    tier_chains: BTreeMap<String, TierChain>,
-    endpoint_chains: BTreeMap<String, EndpointChain>,
+    policy_chains: BTreeMap<Name, PolicyChain>,
+    tier_chains: BTreeMap<Name, TierChain>,
+    endpoint_chains: BTreeMap<Name, EndpointChain>,
 }
 
 impl Builder<'_, '_> {
-    fn policy_chain(&mut self, pi: usize, dir: Direction, on_allow: &OnAllow) -> String {
+    fn policy_chain(&mut self, pi: usize, dir: Direction, on_allow: &OnAllow) -> Ref<PolicyChain> {
         let pol = &self.policies[pi];
         let (prefix, dword) = match dir {
             Direction::Ingress => ("pi", "ingress"),
@@ -327,7 +327,7 @@ impl Builder<'_, '_> {
             &format!("{}|{dword}|{on_allow:?}", pol.display),
         );
         if self.policy_chains.contains_key(&name) {
-            return name;
+            return Ref::new(name);
         }
         if !self.rules.contains_key(&(pi, dir)) {
             let list = match dir {
@@ -356,7 +356,7 @@ impl Builder<'_, '_> {
             rules: self.rules[&(pi, dir)].clone(),
         };
         self.policy_chains.insert(name.clone(), chain);
-        name
+        Ref::new(name)
     }
 
     /// Policy indices (in evaluation order) that apply to `e` in `slot`.
@@ -380,7 +380,12 @@ impl Builder<'_, '_> {
 
     /// The endpoint chain for `e` in `slot`, or None when a host endpoint
     /// has no applicable policy there.
-    fn endpoint_chain(&mut self, e: &Endpoint, slot: Slot, on_allow: OnAllow) -> Option<String> {
+    fn endpoint_chain(
+        &mut self,
+        e: &Endpoint,
+        slot: Slot,
+        on_allow: OnAllow,
+    ) -> Option<Ref<EndpointChain>> {
         let pols = self.applicable(e, slot);
         let workload = e.kind == EndpointKind::Workload;
         if pols.is_empty() && !workload {
@@ -399,7 +404,7 @@ impl Builder<'_, '_> {
         }
         let mut tiers = Vec::new();
         for (tier, pis) in groups {
-            let chains: Vec<String> = pis
+            let chains: Vec<Ref<PolicyChain>> = pis
                 .iter()
                 .map(|pi| self.policy_chain(*pi, dir, &on_allow))
                 .collect();
@@ -410,7 +415,10 @@ impl Builder<'_, '_> {
             let name = ident(
                 prefix,
                 tier,
-                &format!("{tier}|{end_drop}|{}", chains.join(",")),
+                &format!(
+                    "{tier}|{end_drop}|{}",
+                    chains.iter().map(Ref::as_str).collect::<Vec<_>>().join(",")
+                ),
             );
             self.tier_chains.entry(name.clone()).or_insert(TierChain {
                 name: name.clone(),
@@ -418,7 +426,7 @@ impl Builder<'_, '_> {
                 policies: chains,
                 end_drop,
             });
-            tiers.push(name);
+            tiers.push(Ref::new(name));
         }
         let iface = e.iface.unwrap_or("");
         let readable = if iface == "*" { "any" } else { iface };
@@ -435,7 +443,7 @@ impl Builder<'_, '_> {
                 kind: e.kind,
                 direction: dir,
                 hooks: slot.hooks(),
-                failsafe: slot.failsafe().map(str::to_string),
+                failsafe: slot.failsafe().map(|f| Ref::new(names::fixed(f))),
                 tiers,
                 on_allow,
                 default: if workload {
@@ -445,7 +453,7 @@ impl Builder<'_, '_> {
                 },
             },
         );
-        Some(name)
+        Some(Ref::new(name))
     }
 }
 
@@ -453,8 +461,8 @@ impl Builder<'_, '_> {
 struct Stage {
     name: &'static str,
     dir: IfaceDir,
-    entries: BTreeMap<String, Option<String>>,
-    fallback: Option<String>,
+    entries: BTreeMap<String, Option<Ref<EndpointChain>>>,
+    fallback: Option<Ref<EndpointChain>>,
 }
 
 impl Stage {
@@ -466,7 +474,7 @@ impl Stage {
             fallback: None,
         }
     }
-    fn add(&mut self, iface: &str, chain: Option<String>) {
+    fn add(&mut self, iface: &str, chain: Option<Ref<EndpointChain>>) {
         let Some(chain) = chain else { return };
         if iface == "*" {
             self.fallback = Some(chain);
@@ -491,7 +499,7 @@ impl Stage {
             }
         }
         Some(DispatchChain {
-            name: self.name.to_string(),
+            name: names::fixed(self.name),
             dir: self.dir,
             entries: self
                 .entries
@@ -580,7 +588,7 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
         }
     }
     let then_fwd_out = if fwd_out.exists() {
-        OnAllow::Then(K_FWD_OUT.to_string())
+        OnAllow::Then(Ref::new(names::fixed(K_FWD_OUT)))
     } else {
         OnAllow::Accept
     };
@@ -610,9 +618,9 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
 
     let untracked = raw_pre.exists() || raw_out.exists();
     let mut dispatch = Vec::new();
-    let mut stage = |s: Stage| -> Option<String> {
+    let mut stage = |s: Stage| -> Option<Ref<DispatchChain>> {
         let d = s.finish(&local_ifaces)?;
-        let name = d.name.clone();
+        let name = Ref::new(d.name.clone());
         dispatch.push(d);
         Some(name)
     };
@@ -629,7 +637,7 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
     if fwd_in.is_some() {
         if let Some(fo) = &fwd_out {
             continuations.push(Continuation {
-                name: K_FWD_OUT.to_string(),
+                name: names::fixed(K_FWD_OUT),
                 stages: vec![fo.clone()],
             });
         }
@@ -637,8 +645,8 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
 
     let any_ep = !b.endpoint_chains.is_empty();
     let mut hooks = Vec::new();
-    let mut hook = |hook: Hook, filter: bool, stages: Vec<Option<String>>| {
-        let stages: Vec<String> = stages.into_iter().flatten().collect();
+    let mut hook = |hook: Hook, filter: bool, stages: Vec<Option<Ref<DispatchChain>>>| {
+        let stages: Vec<Ref<DispatchChain>> = stages.into_iter().flatten().collect();
         if stages.is_empty() && !(filter && any_ep) {
             return;
         }
@@ -663,10 +671,10 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
 
     // Failsafes.
     let (fs_in, fs_out) = failsafe_ports(c, n);
-    let used: BTreeSet<String> = b
+    let used: BTreeSet<&Name> = b
         .endpoint_chains
         .values()
-        .filter_map(|e| e.failsafe.clone())
+        .filter_map(|e| e.failsafe.as_ref().map(Ref::name))
         .collect();
     let mut failsafes = Vec::new();
     let rules_of = |ports: &[PortRule], side: PortSide| -> Vec<FailsafeRule> {
@@ -709,9 +717,10 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
             .concat(),
         ),
     ] {
-        if used.contains(name) {
+        let name = names::fixed(name);
+        if used.contains(&name) {
             failsafes.push(FailsafeChain {
-                name: name.to_string(),
+                name,
                 comment: comment.to_string(),
                 rules,
             });

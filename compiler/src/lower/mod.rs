@@ -4,8 +4,8 @@
 //! lowering needs about every other node (addresses, AS numbers, blocks,
 //! tunnel endpoints); [`Cluster::lower_node`] is then a pure function of the
 //! cluster and a node name. Each part of the IR has its own module:
-//! tunnels and VXLAN neighbours ([`tunnels`]), kernel routes ([`routes`]),
-//! BGP sessions and BIRD policy ([`bgp`]), the firewall ([`firewall`]).
+//! tunnels and VXLAN neighbours (`tunnels.rs`), kernel routes (`routes.rs`),
+//! BGP sessions and BIRD policy (`bgp.rs`), the firewall (`firewall.rs`).
 
 mod bgp;
 mod firewall;
@@ -29,6 +29,9 @@ pub enum LowerError {
     /// A value validation should have rejected; reported rather than panicking.
     #[error("internal: {0}")]
     Internal(String),
+    /// Lowering produced an IR that breaks the IR's own invariants (a bug).
+    #[error("internal: lowering broke an IR invariant: {0}")]
+    Ir(#[from] crate::ir::IrError),
 }
 
 /// A pool as lowering sees it.
@@ -198,6 +201,7 @@ impl<'a> Cluster<'a> {
         let routes = routes::lower(self, node, &tunnels);
         let bgp = bgp::lower(self, node)?;
         let firewall = firewall::lower_with(&self.fw, self, node);
+        firewall.check()?;
         Ok(HostIr {
             node: node.name.clone(),
             address: node.address.map(IpNet::V4),

@@ -31,7 +31,7 @@
 //! - a `/32` (or `/128`) `dev <interfaceName> scope link` route for every
 //!   `ipNetworks` entry of each WorkloadEndpoint on N ([`RouteOrigin::Workload`]).
 //!
-//! # Who programs cluster routes (calico.md §3.6, issue 3 item 4)
+//! # Who programs cluster routes (docs/calico.md §3.6)
 //!
 //! Calico splits the routes to other nodes' blocks ("cluster routes")
 //! between BIRD and Felix *per pool*, by the pool's encapsulation
@@ -42,8 +42,8 @@
 //!   BGPConfiguration `programClusterRoutes` is `Enabled` or
 //!   `EnabledIPIPOnly`, through the fork-only `krt_tunnel` attribute (a
 //!   deprecated path, removed in v3.35). Upstream BIRD 2 has no `krt_tunnel`
-//!   (lab-facts), so **netc always programs IPIP pools**; the setting cannot
-//!   move IPIP routes to BIRD.
+//!   (docs/lab-facts.md, "BIRD 2"), so **netc always programs IPIP
+//!   pools**; the setting cannot move IPIP routes to BIRD.
 //! - Pools with both modes Never ("no-encap"): BIRD, unless
 //!   `programClusterRoutes` is `Disabled` or `EnabledIPIPOnly`, in which case
 //!   netc programs them (netc plays Felix with its programClusterRoutes on).

@@ -28,7 +28,7 @@
 //! programs them. Only a node that has the `vxlan.calico` device gets them.
 //!
 //! Disabled pools create no tunnels. IPIP is IPv4 only (Calico rejects
-//! `ipipMode` on an IPv6 pool, and so does validation, E-code in
+//! `ipipMode` on an IPv6 pool, and so does validation: E0305 in
 //! compiler/src/validate/ippool.rs), so an IPv6 pool never makes `tunl0`.
 
 use super::{Cluster, NodeFacts, PoolFacts};

@@ -1,4 +1,4 @@
-//! BGPConfiguration (calico.md §1.3). `default` is cluster-wide; `node.<name>`
+//! BGPConfiguration (docs/calico.md §1.3). `default` is cluster-wide; `node.<name>`
 //! overrides it for one node.
 
 use super::NumOrStr;

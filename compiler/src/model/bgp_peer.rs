@@ -1,4 +1,4 @@
-//! BGPPeer (calico.md §1.4).
+//! BGPPeer (docs/calico.md §1.4).
 
 use super::{BgpPassword, NumOrStr};
 use serde::{Deserialize, Serialize};

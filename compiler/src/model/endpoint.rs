@@ -1,4 +1,4 @@
-//! HostEndpoint and WorkloadEndpoint (calico.md §1.8).
+//! HostEndpoint and WorkloadEndpoint (docs/calico.md §1.8, §7).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! IPPool (calico.md §1.2).
+//! IPPool (docs/calico.md §1.2).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Node (calico.md §1.6). Nodes are declared, not discovered: the address and
+//! Node (docs/calico.md §1.6). Nodes are declared, not discovered: the address and
 //! its prefix length are facts the operator states.
 
 use super::NumOrStr;

@@ -1,4 +1,4 @@
-//! NetworkPolicy and GlobalNetworkPolicy (calico.md §1.7). They share one
+//! NetworkPolicy and GlobalNetworkPolicy (docs/calico.md §1.7). They share one
 //! spec type; the GNP-only fields are rejected for NetworkPolicy by the schema.
 
 use super::NumOrStr;

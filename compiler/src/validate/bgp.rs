@@ -1,4 +1,4 @@
-//! BGPConfiguration (calico.md §1.3) and BGPPeer (§1.4) rules, including the
+//! BGPConfiguration (docs/calico.md §1.3) and BGPPeer (§1.4) rules, including the
 //! references to nodes that calicoctl cannot check offline.
 
 use super::util::{ctx, interface_problem, parse_net_strict, plain_selector, span_in};

@@ -1,4 +1,4 @@
-//! HostEndpoint (calico.md §1.8) and WorkloadEndpoint rules, including the
+//! HostEndpoint (docs/calico.md §1.8) and WorkloadEndpoint rules, including the
 //! reference to a declared node.
 
 use super::util::{ctx, interface_problem, list_names};

@@ -1,4 +1,4 @@
-//! IPPool rules (calico.md §1.2) and the pool checks that need the whole
+//! IPPool rules (docs/calico.md §1.2) and the pool checks that need the whole
 //! desired state: overlaps between pools, pools with fewer blocks than the
 //! nodes they select, and /32 node addresses under CrossSubnet pools.
 

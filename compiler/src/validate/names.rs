@@ -1,4 +1,4 @@
-//! Names and metadata: resource names per kind (calico.md §1.1), namespaces,
+//! Names and metadata: resource names per kind (docs/calico.md §1.1), namespaces,
 //! tier names, label keys and values, and duplicate names per kind (per
 //! namespace for namespaced kinds).
 

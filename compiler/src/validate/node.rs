@@ -1,4 +1,4 @@
-//! Node rules (calico.md §1.6): addresses with their prefix length, tunnel
+//! Node rules (docs/calico.md §1.6): addresses with their prefix length, tunnel
 //! addresses, MACs, route-reflector cluster IDs, netc's `netc.dev/...`
 //! annotations, and addresses or router ids that two nodes share.
 

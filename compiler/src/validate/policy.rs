@@ -1,4 +1,4 @@
-//! NetworkPolicy / GlobalNetworkPolicy rules (calico.md §1.7), policy order
+//! NetworkPolicy / GlobalNetworkPolicy rules (docs/calico.md §1.7), policy order
 //! ties, and the nets of (Global)NetworkSets.
 
 use super::util::{ctx, family, parse_net_loose, plain_selector, selector, span_in};

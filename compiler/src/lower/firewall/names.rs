@@ -3,22 +3,21 @@
 //! reading `nft list ruleset`; the hash (of everything that identifies the
 //! object) keeps names unique however the slug was truncated or mangled.
 
-use crate::ir::MAX_NAME_LEN;
+use crate::ir::Name;
 use sha2::{Digest, Sha256};
 
 /// Hex characters of hash in every generated name.
 const HASH_LEN: usize = 8;
 
-/// `prefix` must be a short `[a-z][a-z0-9]*`.
-pub(super) fn ident(prefix: &str, readable: &str, key: &str) -> String {
-    let hash = short_hash(key);
-    let room = MAX_NAME_LEN.saturating_sub(prefix.len() + 1 + HASH_LEN + 1);
-    let slug = slug(readable, room);
-    if slug.is_empty() {
-        format!("{prefix}-{hash}")
-    } else {
-        format!("{prefix}-{slug}-{hash}")
-    }
+/// `<prefix>-<readable slug>-<hash of key>`; [`Name::compose`] keeps it valid.
+pub(super) fn ident(prefix: &str, readable: &str, key: &str) -> Name {
+    Name::compose(prefix, readable, &short_hash(key))
+}
+
+/// A fixed name (`fs-in`, `d-input`…), composed the same way.
+pub(super) fn fixed(name: &str) -> Name {
+    let (prefix, rest) = name.split_once('-').unwrap_or((name, ""));
+    Name::compose(prefix, rest, "")
 }
 
 pub(super) fn short_hash(key: &str) -> String {
@@ -28,32 +27,6 @@ pub(super) fn short_hash(key: &str) -> String {
         s.push_str(&format!("{b:02x}"));
     }
     s
-}
-
-/// Lower-case `[a-z0-9]` runs joined by single `-`, at most `max` long.
-pub(super) fn slug(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    let mut dash = false;
-    for c in s.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            if dash && !out.is_empty() {
-                out.push('-');
-            }
-            dash = false;
-            out.push(c);
-        } else {
-            dash = true;
-        }
-        if out.len() >= max {
-            break;
-        }
-    }
-    out.truncate(max);
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
 }
 
 /// A log prefix: `netc <policy>: `, at most 28 characters of `[A-Za-z0-9 _.:/-]`.
@@ -83,16 +56,16 @@ mod tests {
             "GlobalNetworkPolicy default.allow-web-from-everywhere",
             "k",
         );
-        assert!(n.len() <= MAX_NAME_LEN, "{n}");
-        assert!(n.starts_with("pi-"));
-        assert!(n
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        assert!(n.as_str().len() <= crate::ir::MAX_NAME_LEN, "{n}");
+        assert!(n.as_str().starts_with("pi-"));
         assert_eq!(
-            ident("x", "\"; drop", "k").len(),
+            ident("x", "\"; drop", "k").as_str().len(),
             "x-drop-".len() + HASH_LEN
         );
-        assert_eq!(ident("x", "\";{}", "k"), format!("x-{}", short_hash("k")));
+        assert_eq!(
+            ident("x", "\";{}", "k").as_str(),
+            format!("x-{}", short_hash("k"))
+        );
         assert!(log_prefix("a\"b\nc; very long policy name here").len() <= 28);
     }
 }

@@ -3,7 +3,7 @@
 //! address sets lowering creates from them.
 
 use super::names::ident;
-use crate::ir::{AddrSet, EndpointKind, Family};
+use crate::ir::{AddrSet, EndpointKind, Family, Name, Ref};
 use crate::model::{EndpointPort, Model};
 use crate::selector::Selector;
 use ipnet::IpNet;
@@ -193,12 +193,12 @@ impl<'a> World<'a> {
 /// The address sets one node's firewall references, by name.
 #[derive(Default)]
 pub(super) struct Sets {
-    sets: BTreeMap<String, AddrSet>,
+    sets: BTreeMap<Name, AddrSet>,
 }
 
 impl Sets {
     /// A set of `nets` restricted to `family`; named by content.
-    pub fn nets(&mut self, nets: &[IpNet], family: Family, comment: String) -> String {
+    pub fn nets(&mut self, nets: &[IpNet], family: Family, comment: String) -> Ref<AddrSet> {
         let elements = aggregate(nets, family);
         let key = format!(
             "nets|{family:?}|{}",
@@ -220,12 +220,12 @@ impl Sets {
         sel: &Selector,
         scope: &Scope,
         family: Family,
-    ) -> String {
+    ) -> Ref<AddrSet> {
         let text = sel.to_string();
         let key = format!("sel|{family:?}|{}|{text}", scope.key());
         let name = ident(&fam_prefix("s", family), &text, &key);
         if self.sets.contains_key(&name) {
-            return name;
+            return Ref::new(name);
         }
         let elements = aggregate(&world.select_addrs(sel, scope), family);
         let comment = match scope {
@@ -245,7 +245,7 @@ impl Sets {
         addrs: &[IpNet],
         family: Family,
         comment: String,
-    ) -> String {
+    ) -> Ref<AddrSet> {
         let name = ident(
             &fam_prefix("p", family),
             readable,
@@ -256,25 +256,31 @@ impl Sets {
     }
 
     /// A set with a fixed name (NAT pools).
-    pub fn fixed(&mut self, name: &str, nets: &[IpNet], family: Family, comment: String) -> String {
+    pub fn fixed(
+        &mut self,
+        name: &str,
+        nets: &[IpNet],
+        family: Family,
+        comment: String,
+    ) -> Ref<AddrSet> {
         let elements = aggregate(nets, family);
-        self.insert(name.to_string(), family, elements, comment)
+        self.insert(super::names::fixed(name), family, elements, comment)
     }
 
     fn insert(
         &mut self,
-        name: String,
+        name: Name,
         family: Family,
         elements: Vec<IpNet>,
         comment: String,
-    ) -> String {
+    ) -> Ref<AddrSet> {
         self.sets.entry(name.clone()).or_insert(AddrSet {
             name: name.clone(),
             family,
             elements,
             comment,
         });
-        name
+        Ref::new(name)
     }
 
     pub fn into_vec(self) -> Vec<AddrSet> {
