@@ -5,7 +5,7 @@
 //! Apply order (dependency order; each file stops at its first failing line):
 //!
 //! 1. `ip -batch tunnels.batch` — devices, addresses, neighbour entries;
-//! 2. `bridge -batch fdb.batch` — FDB entries need `vxlan.calico` to exist
+//! 2. `bridge -batch fdb.batch` — FDB entries need the VXLAN devices to exist
 //!    (`bridge fdb` commands are not accepted by `ip -batch`, hence a file of
 //!    their own);
 //! 3. `ip -batch routes.batch` ([`crate::routes`]) — routes via the devices.
@@ -39,7 +39,6 @@
 //!   without it the first line fails ("Cannot find device") before anything
 //!   changed, since `tunl0` sorts before `vxlan.calico`; the host layer checks
 //!   for the module first and reports "kernel lacks ipip".
-//!
 //! - IPv6 VXLAN (`vxlan-v6.calico`): the same lines with IPv6 addresses
 //!   (`local <node-ipv6>`, a /128 tunnel address, IPv6 neighbours and FDB
 //!   destinations); `ip` infers the family from the address.

@@ -198,9 +198,16 @@ impl Lab {
         lab
     }
 
-    /// Make the lab dual stack: node-a's IPv6 address on eth0 (no DAD, so
-    /// it is usable at once), both nodes with `ipv6Address`, an IPv6 VXLAN pool.
+    /// Make the lab dual stack: node-a's IPv6 address on eth0, both nodes
+    /// with `ipv6Address`, an IPv6 VXLAN pool. Duplicate address detection
+    /// is off in the lab namespace: a fresh address is tentative (and has no
+    /// local route) for about a second, which would make state dumps depend
+    /// on timing.
     pub fn dual_stack(&self) {
+        for key in ["all", "default", "eth0"] {
+            let kv = format!("net.ipv6.conf.{key}.accept_dad=0");
+            self.ns.exec_ok("sysctl", &["-qw", &kv]);
+        }
         self.ns.exec_ok(
             "ip",
             &["addr", "add", "fd00:10::11/64", "dev", "eth0", "nodad"],

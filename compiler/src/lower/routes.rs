@@ -446,6 +446,26 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_cross_subnet_uses_the_ipv6_subnets() {
+        use super::super::tunnels::tests::node6;
+        // node-a and node-b share an IPv4 subnet but not an IPv6 one; node-c
+        // is the other way round. Only the IPv6 subnets decide for a v6 pool.
+        let yaml = pool("v6", "fd10::/48", "Never", "CrossSubnet", "")
+            + &node6("node-a", "10.0.0.1/24", "fd00:1::1/64")
+            + &node6("node-b", "10.0.0.2/24", "fd00:2::2/64")
+            + &node6("node-c", "10.0.1.3/24", "fd00:1::3/64");
+        let (m, lock) = model(&yaml);
+        let c = Cluster::new(&m, &lock);
+        let routes = lower(&c, "node-a");
+        let vtep_b = c.node("node-b").unwrap().vtep(true).unwrap().to_string();
+        let b = route_to(&routes, block(&c, "node-b", 0)).unwrap();
+        assert_eq!(b.kind, via(&vtep_b, Some("vxlan-v6.calico"), true));
+        let cc = route_to(&routes, block(&c, "node-c", 0)).unwrap();
+        assert_eq!(cc.kind, via("fd00:1::3", Some("eth0"), false));
+        assert_eq!(cc.origin, Some(RouteOrigin::NoEncapBlock));
+    }
+
+    #[test]
     fn node_without_address_gets_only_blackholes() {
         let yaml = pool("vx", "10.67.0.0/16", "Never", "Always", "")
             + &node("node-a", "10.0.0.1/24", "")
