@@ -119,7 +119,7 @@ fn bench_build(g: &Generated) {
         set_elems += fw.sets.iter().map(|s| s.elements.len()).sum::<usize>();
         for a in &node.artifacts {
             bytes += a.contents.len();
-            if a.file_name == "nftables.nft" {
+            if a.file_name() == "nftables.nft" {
                 nft_rules += count_nft_rules(&a.contents);
             }
         }

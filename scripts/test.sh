@@ -14,6 +14,15 @@ command -v bridge >/dev/null || need+=(iproute2)
 command -v bird >/dev/null || need+=(bird2)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v python3 >/dev/null || need+=(python3)
+# tests/precommit.rs and tests/fleet_ansible.rs install pre-commit and
+# ansible-core from PyPI into virtualenvs. (Debian's python3 has the venv
+# module but not ensurepip's wheels: try it.)
+venv_probe=$(mktemp -d)
+python3 -m venv "$venv_probe/v" >/dev/null 2>&1 || need+=(python3-venv)
+rm -rf "$venv_probe"
+command -v git >/dev/null || need+=(git)
+# tests/fleet_ansible.rs checks the systemd units with systemd-analyze.
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages: ${need[*]} (run as root, or install them)" >&2

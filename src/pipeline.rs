@@ -40,7 +40,7 @@ impl NodeOutput {
         let mut v: Vec<(String, String, bool)> = self
             .artifacts
             .iter()
-            .map(|a| (a.file_name.to_string(), a.contents.clone(), a.sensitive))
+            .map(|a| (a.file_name().to_string(), a.contents.clone(), a.sensitive))
             .collect();
         v.push(("ir.json".to_string(), self.ir_json(), false));
         v

@@ -359,7 +359,7 @@ fn netc_config(name: &str, dir: &Path) -> Result<(String, BTreeSet<String>), Str
         }
     }
     let a = netc_targets::bird::emit(&ir, &secrets).map_err(|e| e.to_string())?;
-    Ok((a.contents, pools))
+    Ok((a, pools))
 }
 
 fn compare(name: &str, dir: &Path) -> Result<Vec<Difference>, String> {

@@ -21,6 +21,7 @@
 
 use netc_compiler::diag::{codes, Renderer};
 use netc_compiler::{load, validate, Diagnostic, SourceMap};
+use netc_test_support::bless;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -28,12 +29,6 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("errors")
-}
-
-fn bless() -> bool {
-    std::env::var("NETC_BLESS")
-        .map(|v| v == "1")
-        .unwrap_or(false)
 }
 
 fn corpus_files() -> Vec<PathBuf> {

@@ -19,12 +19,6 @@ use netc_compiler::{load, validate, SourceMap};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-fn bless() -> bool {
-    std::env::var("NETC_BLESS")
-        .map(|v| v == "1")
-        .unwrap_or(false)
-}
-
 fn cases() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("golden"))
         .expect("golden/")
@@ -175,7 +169,7 @@ fn golden_artifacts_pass_real_checkers() {
             let get = |f: &str| {
                 n.artifacts
                     .iter()
-                    .find(|a| a.file_name == f)
+                    .find(|a| a.file_name() == f)
                     .map(|a| a.contents.clone())
                     .unwrap_or_default()
             };

@@ -131,10 +131,10 @@ fn build(lab: &Lab) -> (netc_ir::HostIr, Vec<netc_targets::Artifact>) {
     let ir: netc_ir::HostIr =
         serde_json::from_str(&std::fs::read_to_string(dir.join("ir.json")).unwrap()).unwrap();
     let mut arts = Vec::new();
-    for name in netc_targets::ARTIFACT_FILES {
-        if let Ok(c) = std::fs::read_to_string(dir.join(name)) {
+    for kind in netc_targets::ArtifactKind::ALL {
+        if let Ok(c) = std::fs::read_to_string(dir.join(kind.file_name())) {
             arts.push(netc_targets::Artifact {
-                file_name: name,
+                kind,
                 contents: c,
                 sensitive: false,
             });
@@ -154,7 +154,7 @@ fn a_config_bird_rejects_rolls_back_and_bird_keeps_running() {
     edit_everything(&lab);
     let (ir, mut arts) = build(&lab);
     for a in &mut arts {
-        if a.file_name == "bird.conf" {
+        if a.file_name() == "bird.conf" {
             a.contents
                 .push_str("\nprotocol bgp broken { neighbor 10.0.0.1 as; }\n");
         }
@@ -180,7 +180,7 @@ fn a_config_bird_rejects_rolls_back_and_bird_keeps_running() {
     };
     assert_eq!(f.step, Some(Step::Bird));
     assert!(
-        f.cause.contains("BIRD rejects the new config"),
+        f.cause.to_string().contains("BIRD rejects the new config"),
         "{}",
         f.cause
     );

@@ -9,6 +9,7 @@
 
 pub mod alloc;
 pub mod diag;
+pub mod fields;
 pub mod load;
 pub mod lower;
 pub mod model;

@@ -20,8 +20,15 @@ use serde_json::Value;
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
-/// The JSON Schema of a kind, as shipped in `schemas/<kind>.schema.json`.
-pub fn schema_text(kind: Kind) -> &'static str {
+pub mod bundle;
+
+/// `schemas/common.schema.json`: the definitions several kinds share.
+pub const COMMON_SCHEMA: &str = include_str!("../../schemas/common.schema.json");
+
+/// A kind's schema file as shipped in `schemas/<kind>.schema.json`: it refers
+/// to shared definitions in `common.schema.json` (an editor pointed at the
+/// file resolves them relative to it).
+pub fn schema_source(kind: Kind) -> &'static str {
     match kind {
         Kind::IPPool => include_str!("../../schemas/ippool.schema.json"),
         Kind::BGPConfiguration => include_str!("../../schemas/bgpconfiguration.schema.json"),
@@ -35,6 +42,30 @@ pub fn schema_text(kind: Kind) -> &'static str {
         Kind::NetworkSet => include_str!("../../schemas/networkset.schema.json"),
         Kind::HostEndpoint => include_str!("../../schemas/hostendpoint.schema.json"),
         Kind::WorkloadEndpoint => include_str!("../../schemas/workloadendpoint.schema.json"),
+    }
+}
+
+/// The JSON Schema of a kind as one self-contained document: the kind's file
+/// with the `common.schema.json` definitions it uses inlined ([`bundle`],
+/// done at build time by compiler/build.rs). This is what `netc schema KIND`
+/// prints and what [`check`] validates against.
+pub fn schema_text(kind: Kind) -> &'static str {
+    macro_rules! bundled {
+        ($file:literal) => {
+            include_str!(concat!(env!("OUT_DIR"), "/", $file))
+        };
+    }
+    match kind {
+        Kind::IPPool => bundled!("ippool.schema.json"),
+        Kind::BGPConfiguration => bundled!("bgpconfiguration.schema.json"),
+        Kind::BGPPeer => bundled!("bgppeer.schema.json"),
+        Kind::Node => bundled!("node.schema.json"),
+        Kind::NetworkPolicy => bundled!("networkpolicy.schema.json"),
+        Kind::GlobalNetworkPolicy => bundled!("globalnetworkpolicy.schema.json"),
+        Kind::GlobalNetworkSet => bundled!("globalnetworkset.schema.json"),
+        Kind::NetworkSet => bundled!("networkset.schema.json"),
+        Kind::HostEndpoint => bundled!("hostendpoint.schema.json"),
+        Kind::WorkloadEndpoint => bundled!("workloadendpoint.schema.json"),
     }
 }
 
@@ -507,7 +538,7 @@ impl Cx<'_> {
 
 /// `/spec/ingress/0/action` → `spec.ingress[0].action`, using the document
 /// to tell list indexes from mapping keys.
-fn field_name(value: &Value, ptr: &str) -> String {
+pub(crate) fn field_name(value: &Value, ptr: &str) -> String {
     if ptr.is_empty() {
         return "(resource)".to_string();
     }

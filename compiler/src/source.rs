@@ -78,6 +78,38 @@ impl SourceFile {
         }
     }
 
+    /// 1-based (line, char-column) of a byte offset, clamped to the file
+    /// (an offset inside a multi-byte character counts as that character).
+    pub fn position(&self, offset: usize) -> (u32, u32) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let idx = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let start = self.line_starts.get(idx).copied().unwrap_or(0);
+        let col = self.text[start..offset].chars().count() + 1;
+        (idx as u32 + 1, col as u32)
+    }
+
+    /// Where a span ends, as the 1-based (line, column) just after its last
+    /// character (exclusive, as SARIF and LSP count). An empty span covers
+    /// the character it points at, so every region is at least one wide.
+    pub fn span_end(&self, span: &Span) -> (u32, u32) {
+        let mut len = span.len;
+        if len == 0 {
+            len = self
+                .text
+                .get(span.offset.min(self.text.len())..)
+                .and_then(|rest| rest.chars().next())
+                .filter(|c| *c != '\n')
+                .map_or(0, char::len_utf8);
+        }
+        self.position(span.offset.saturating_add(len))
+    }
+
     /// The text of 1-based `line`, without its newline.
     pub fn line_text(&self, line: u32) -> &str {
         let start = self.line_start(line);

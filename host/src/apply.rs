@@ -10,11 +10,30 @@
 //! fail after its commands ran, and `NETC_INJECT_FAILURE=verify` makes
 //! verification fail, to exercise rollback. Rollbacks and reverts ignore it.
 
-use crate::exec::Exec;
+use crate::exec::{Exec, ExecError};
 use crate::plan::{self, BirdOp, Op, Plan, Step, Summary};
 use crate::state::State;
 use crate::target::Target;
-use crate::{bird, verify, Error};
+use crate::verify::{self, Verification};
+use crate::{bird, Error};
+
+/// Why a step (or verification) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// A tool refused its commands.
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error(transparent)]
+    Bird(#[from] bird::BirdError),
+    /// `NETC_INJECT_FAILURE` (tests).
+    #[error("injected failure (NETC_INJECT_FAILURE={})", step.map(Step::label).unwrap_or("verify"))]
+    Injected { step: Option<Step> },
+    #[error("after applying, {target} still differs from the desired state:\n  {}", differences.join("\n  "))]
+    Verification {
+        target: String,
+        differences: Vec<String>,
+    },
+}
 
 #[derive(Clone, Debug)]
 pub struct ApplyReport {
@@ -32,12 +51,12 @@ pub enum Rollback {
     Incomplete(Vec<String>),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ApplyFailure {
     /// `step 4/6 (routes)` or `verification`.
     pub failed: String,
     pub step: Option<Step>,
-    pub cause: String,
+    pub cause: StepError,
     pub rollback: Rollback,
     pub target: String,
     /// Where the snapshot was saved when the rollback was incomplete.
@@ -82,7 +101,7 @@ impl std::fmt::Display for ApplyFailure {
 struct Run {
     warnings: Vec<String>,
     /// (index in plan.steps, step, reason) of the first failure.
-    failure: Option<(usize, Step, String)>,
+    failure: Option<(usize, Step, StepError)>,
     /// Any write was attempted.
     wrote: bool,
 }
@@ -118,7 +137,9 @@ fn execute(exec: &Exec, t: &Target, plan: &Plan, keep_going: bool, allow_inject:
             run.failure = Some((
                 i,
                 st.step,
-                format!("injected failure (NETC_INJECT_FAILURE={})", st.step.label()),
+                StepError::Injected {
+                    step: Some(st.step),
+                },
             ));
             return run;
         }
@@ -126,14 +147,17 @@ fn execute(exec: &Exec, t: &Target, plan: &Plan, keep_going: bool, allow_inject:
     run
 }
 
-fn execute_op(exec: &Exec, t: &Target, op: &Op, warnings: &mut Vec<String>) -> Result<(), String> {
-    let batch = |prog: &str, lines: &[String]| -> Result<(), String> {
+fn execute_op(
+    exec: &Exec,
+    t: &Target,
+    op: &Op,
+    warnings: &mut Vec<String>,
+) -> Result<(), StepError> {
+    let batch = |prog: &str, lines: &[String]| -> Result<(), StepError> {
         let mut text = lines.join("\n");
         text.push('\n');
-        exec.write(prog, &["-batch", "-"], Some(&text))
-            .and_then(|o| o.check())
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        exec.write(prog, &["-batch", "-"], Some(&text))?.check()?;
+        Ok(())
     };
     match op {
         Op::Ip { batch: b } => batch("ip", b),
@@ -151,20 +175,17 @@ fn execute_op(exec: &Exec, t: &Target, op: &Op, warnings: &mut Vec<String>) -> R
                     warnings.push(format!(
                         "the nftables delta was refused ({e}); reloaded the whole table instead"
                     ));
-                    exec.write("nft", &["-f", "-"], Some(full))
-                        .and_then(|o| o.check())
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
+                    exec.write("nft", &["-f", "-"], Some(full))?.check()?;
+                    Ok(())
                 }
-                None => Err(e.to_string()),
+                None => Err(e.into()),
             },
         },
         Op::IptRestore { family, script } => {
             let (_, restore) = crate::state::iptables::tools(family);
-            exec.write(restore, &["-w", "10", "--noflush"], Some(script))
-                .and_then(|o| o.check())
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            exec.write(restore, &["-w", "10", "--noflush"], Some(script))?
+                .check()?;
+            Ok(())
         }
         Op::Bird(BirdOp::Install {
             path,
@@ -212,25 +233,21 @@ pub fn apply(
     }
     let mut verified = verify::verify(t, exec, desired)?;
     if std::env::var("NETC_INJECT_FAILURE").as_deref() == Ok("verify") {
-        verified = Err(vec!["injected failure (NETC_INJECT_FAILURE=verify)".into()]);
+        verified = Verification::Differs(vec![StepError::Injected { step: None }.to_string()]);
     }
-    match verified {
-        Ok(()) => {}
-        Err(diffs) => {
-            let rb = rollback(exec, t, snapshot);
-            return Err(failure(
-                t,
-                "verification".into(),
-                None,
-                format!(
-                    "after applying, {} still differs from the desired state:\n  {}",
-                    t.label(),
-                    diffs.join("\n  ")
-                ),
-                rb,
-                snapshot,
-            ));
-        }
+    if let Verification::Differs(differences) = verified {
+        let rb = rollback(exec, t, snapshot);
+        return Err(failure(
+            t,
+            "verification".into(),
+            None,
+            StepError::Verification {
+                target: t.label(),
+                differences,
+            },
+            rb,
+            snapshot,
+        ));
     }
     warnings.dedup();
     Ok(ApplyReport {
@@ -243,7 +260,7 @@ fn failure(
     t: &Target,
     failed: String,
     step: Option<Step>,
-    cause: String,
+    cause: StepError,
     rollback: Rollback,
     snapshot: &State,
 ) -> Error {
@@ -282,8 +299,8 @@ pub fn rollback(exec: &Exec, t: &Target, snapshot: &State) -> Rollback {
     let p = plan::diff(&live, snapshot);
     let run = execute(exec, t, &p, true, false);
     match verify::verify(t, exec, snapshot) {
-        Ok(Ok(())) => Rollback::Restored,
-        Ok(Err(mut d)) => {
+        Ok(Verification::Matches) => Rollback::Restored,
+        Ok(Verification::Differs(mut d)) => {
             if let Some((_, step, e)) = run.failure {
                 d.insert(0, format!("rollback step {} failed: {e}", step.label()));
             }

@@ -3,7 +3,8 @@
 //! not on every plan.
 //!
 //! Key: SHA-256 over the artifact, the `nft` version and the kernel
-//! release — everything the canonical listing depends on. Files live in
+//! release — everything the canonical listing depends on — and the shape
+//! of the cached state. Files live in
 //! `/var/lib/netc/cache/` (0700; `NETC_STATE_DIR` moves the root); the 16
 //! most recent are kept. Per target, `nft-applied` names the entry netc
 //! loaded last, so the text listing of a live table that still equals it
@@ -17,6 +18,10 @@ use std::path::PathBuf;
 
 const KEEP: usize = 16;
 
+/// The shape of cached entries; part of the key, so an entry written by a
+/// netc that stored another shape is never read.
+const FORMAT: &str = "2";
+
 fn dir() -> PathBuf {
     crate::target::state_root().join("cache")
 }
@@ -29,7 +34,7 @@ pub fn key(kind: &str, artifact: &str) -> String {
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let mut h = Sha256::new();
-    for part in [kind, &version, &kernel, artifact] {
+    for part in [FORMAT, kind, &version, &kernel, artifact] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }

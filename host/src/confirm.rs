@@ -32,7 +32,7 @@
 use crate::lock::{self, Mode};
 use crate::state::State;
 use crate::target::Target;
-use crate::Error;
+use crate::{Error, PendingError, ReverterStart, UsageError};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::io::Write;
@@ -159,13 +159,13 @@ fn log(t: &Target, msg: &str) {
 /// Refuse to start another apply while one waits for confirmation.
 pub fn refuse_if_pending(t: &Target) -> Result<(), Error> {
     if let Some(p) = load(t)? {
-        return Err(Error::Pending(format!(
-            "an apply of node {} to {} is waiting for confirmation (it reverts at {}, in {}s): run `netc confirm` to keep it or `netc confirm --rollback` to undo it first",
-            p.node,
-            t.label(),
-            utc(p.deadline_unix_ms),
-            p.remaining().as_secs()
-        )));
+        return Err(PendingError::Waiting {
+            node: p.node.clone(),
+            target: t.label(),
+            deadline: utc(p.deadline_unix_ms),
+            remaining: p.remaining(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -203,7 +203,7 @@ pub fn start(
     );
     let (prog, args) = worker_argv
         .split_first()
-        .ok_or_else(|| Error::Usage("no reverter command".into()))?;
+        .ok_or(UsageError::NoReverterCommand)?;
     let out = std::process::Command::new(prog)
         .args(args)
         .arg(&path)
@@ -215,16 +215,17 @@ pub fn start(
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().parse().ok(),
         Ok(o) => {
             let _ = std::fs::remove_file(&path);
-            return Err(Error::Pending(format!(
-                "could not start the reverter ({}): the apply stays in place, unconfirmed window not armed",
-                o.status
-            )));
+            return Err(PendingError::ReverterNotStarted {
+                why: ReverterStart::Exited(o.status),
+            }
+            .into());
         }
         Err(e) => {
             let _ = std::fs::remove_file(&path);
-            return Err(Error::Pending(format!(
-                "could not start the reverter ({e}): the apply stays in place, unconfirmed window not armed"
-            )));
+            return Err(PendingError::ReverterNotStarted {
+                why: ReverterStart::Spawn(e),
+            }
+            .into());
         }
     };
     p.worker_pid = pid;
@@ -245,7 +246,9 @@ pub fn detach(pending_file: &Path) -> Result<u8, Error> {
     let argv: Vec<OsString> = std::env::args_os().skip(1).collect();
     let t = load_path(pending_file)?
         .map(|p| p.target)
-        .ok_or_else(|| Error::Pending(format!("{} is gone", pending_file.display())))?;
+        .ok_or_else(|| PendingError::Gone {
+            path: pending_file.to_path_buf(),
+        })?;
     let logf = log_path(&t);
     let open = || {
         std::fs::OpenOptions::new()
@@ -353,18 +356,19 @@ pub struct Confirmed {
 pub fn confirm(t: &Target) -> Result<Confirmed, Error> {
     let _guard = lock::acquire(&t.lock_path(), Mode::Exclusive, LOCK_WAIT)?;
     let Some(p) = load(t)? else {
-        return Err(Error::Pending(format!(
-            "no apply is waiting for confirmation on {}",
-            t.label()
-        )));
+        return Err(PendingError::NothingPending {
+            target: t.label(),
+            rollback: false,
+        }
+        .into());
     };
     if now_ms() >= p.deadline_unix_ms {
-        return Err(Error::Pending(format!(
-            "too late: the confirmation window of the apply of node {} closed at {}; the previous state is being restored (see {}); if that did not happen, run `netc confirm --rollback`",
-            p.node,
-            utc(p.deadline_unix_ms),
-            log_path(t).display()
-        )));
+        return Err(PendingError::TooLate {
+            node: p.node.clone(),
+            deadline: utc(p.deadline_unix_ms),
+            log: log_path(t),
+        }
+        .into());
     }
     let path = pending_path(t);
     std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
@@ -379,10 +383,11 @@ pub fn confirm(t: &Target) -> Result<Confirmed, Error> {
 pub fn rollback_now(t: &Target) -> Result<Pending, Error> {
     let _guard = lock::acquire(&t.lock_path(), Mode::Exclusive, LOCK_WAIT)?;
     let Some(p) = load(t)? else {
-        return Err(Error::Pending(format!(
-            "no apply is waiting for confirmation on {}: nothing to roll back",
-            t.label()
-        )));
+        return Err(PendingError::NothingPending {
+            target: t.label(),
+            rollback: true,
+        }
+        .into());
     };
     let exec = t.exec();
     match crate::apply::restore(&exec, &p.target, &p.snapshot) {
@@ -392,11 +397,11 @@ pub fn rollback_now(t: &Target) -> Result<Pending, Error> {
             log(t, &format!("apply {} rolled back on request", p.id));
             Ok(p)
         }
-        Err(d) => Err(Error::Pending(format!(
-            "rollback incomplete; the snapshot stays in {}:\n  {}",
-            pending_path(t).display(),
-            d.join("\n  ")
-        ))),
+        Err(differences) => Err(PendingError::RollbackIncomplete {
+            snapshot: pending_path(t),
+            differences,
+        }
+        .into()),
     }
 }
 

@@ -11,9 +11,9 @@
 
 use crate::scratch::Scratch;
 use crate::state::{self, Address, BirdFile, BirdState, Link, LinkKind, LiveRoute, State};
-use crate::Error;
+use crate::{DesiredError, Error};
 use netc_ir::{HostIr, TunnelKind};
-use netc_targets::Artifact;
+use netc_targets::{Artifact, ArtifactKind};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -35,13 +35,13 @@ impl Backend {
     }
 }
 
-pub const NFT_ARTIFACT: &str = "nftables.nft";
-pub const IPT_ARTIFACT: &str = "iptables.rules";
-pub const IP6T_ARTIFACT: &str = "ip6tables.rules";
-pub const BIRD_ARTIFACT: &str = "bird.conf";
+pub const NFT_ARTIFACT: &str = ArtifactKind::Nftables.file_name();
+pub const IPT_ARTIFACT: &str = ArtifactKind::Iptables.file_name();
+pub const IP6T_ARTIFACT: &str = ArtifactKind::Ip6tables.file_name();
+pub const BIRD_ARTIFACT: &str = ArtifactKind::Bird.file_name();
 
 fn artifact<'a>(arts: &'a [Artifact], name: &str) -> Option<&'a Artifact> {
-    arts.iter().find(|a| a.file_name == name)
+    arts.iter().find(|a| a.file_name() == name)
 }
 
 /// Build the desired state. Loads the firewall into a scratch namespace
@@ -71,10 +71,9 @@ pub fn build(
                         s.exec
                             .write("nft", &["-f", "-"], Some(text))?
                             .check()
-                            .map_err(|e| {
-                                Error::Desired(format!(
-                                    "the emitted {NFT_ARTIFACT} does not load: {e}"
-                                ))
+                            .map_err(|source| DesiredError::NftRejected {
+                                artifact: NFT_ARTIFACT.to_string(),
+                                source,
                             })?;
                         let n = state::nft::read(&s.exec, true)?;
                         crate::cache::store(&key, &n);
@@ -96,10 +95,9 @@ pub fn build(
                     s.exec
                         .write(restore, &["--noflush"], Some(text))?
                         .check()
-                        .map_err(|e| {
-                            Error::Desired(format!(
-                                "the emitted {fam} iptables rules do not load: {e}"
-                            ))
+                        .map_err(|source| DesiredError::IptRejected {
+                            family: fam.to_string(),
+                            source,
                         })?;
                 }
                 st.iptables = state::iptables::read(&s.exec)?;
@@ -134,11 +132,11 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
     let mut st = State::default();
     for t in &ir.tunnels {
         if !state::OWNED_LINKS.contains(&t.name.as_str()) {
-            return Err(Error::Desired(format!(
-                "tunnel device `{}` is not one netc manages ({})",
-                t.name,
-                state::OWNED_LINKS.join(", ")
-            )));
+            return Err(DesiredError::UnownedTunnel {
+                name: t.name.to_string(),
+                owned: state::OWNED_LINKS.iter().map(|s| s.to_string()).collect(),
+            }
+            .into());
         }
         let (kind, mac) = match &t.kind {
             TunnelKind::Vxlan { vni, port, mac } => (
@@ -186,10 +184,7 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
     let mut seen = std::collections::BTreeSet::new();
     for r in &st.routes {
         if !seen.insert(r.key()) {
-            return Err(Error::Desired(format!(
-                "two routes for {} in the IR",
-                r.dst
-            )));
+            return Err(DesiredError::DuplicateRoute { dst: r.dst }.into());
         }
     }
     Ok(st)
@@ -200,7 +195,7 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
 /// layer keeps each one exactly once, first in its built-in chain
 /// (`netc_targets::iptables::hook_jumps`), for every table and family whose
 /// top-level chain the file declares.
-fn add_hook_jumps(st: &mut state::IptState) {
+pub fn add_hook_jumps(st: &mut state::IptState) {
     for t in &mut st.tables {
         for j in netc_targets::iptables::hook_jumps() {
             if j.table == t.name && t.chains.iter().any(|c| c.name == j.target) {

@@ -13,11 +13,19 @@
 //! `ip netns exec NS <prog> <args>`, which is how tests (and container hosts)
 //! point netc at a namespace. Commands that must not enter the namespace
 //! (`birdc` talks to a socket path; `ip netns add` itself) use [`Exec::host`].
+//!
+//! Processes: `Exec` does not spawn anything itself. It hands each command
+//! to a [`Runner`]: [`ProcessRunner`] runs the real program (entering the
+//! namespace with `ip netns exec`); [`replay::Replay`] answers from recorded
+//! tool outputs, so the readers, the planner and apply run without root in
+//! unit tests.
+
+pub mod replay;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Result of one command that ran to completion.
 #[derive(Clone, Debug)]
@@ -81,12 +89,68 @@ pub enum ExecError {
         code: Option<i32>,
         stderr: String,
     },
+    /// A replayed run met a command that was not recorded (tests).
+    #[error("`{cmd}` was not recorded in replay stage `{stage}`")]
+    NotRecorded { cmd: String, stage: String },
+}
+
+/// One command to run: `prog args`, with `stdin`, inside `netns` (None:
+/// the host's namespace).
+#[derive(Clone, Copy, Debug)]
+pub struct Cmd<'a> {
+    pub netns: Option<&'a str>,
+    pub prog: &'a str,
+    pub args: &'a [&'a str],
+    pub stdin: Option<&'a str>,
+    /// The command changes the target ([`Exec::write`], [`Exec::host_write`]).
+    pub writes: bool,
+}
+
+impl Cmd<'_> {
+    /// `prog arg arg …` (without the namespace or stdin): how commands are
+    /// named in messages and in recordings.
+    pub fn line(&self) -> String {
+        describe(self.prog, self.args, None)
+    }
+}
+
+/// What actually runs a command: the real process runner, or a replay of
+/// recorded outputs (tests).
+pub trait Runner: Send + Sync + std::fmt::Debug {
+    /// Run the command to completion. `Err` only when it could not run at
+    /// all; a non-zero exit is an `Ok` [`Output`] (see [`Output::check`]).
+    fn run(&self, cmd: &Cmd<'_>) -> Result<Output, ExecError>;
+
+    /// Is `prog` installed (readers skip tools that are absent)?
+    fn have_tool(&self, prog: &str) -> bool;
+}
+
+/// Runs real programs, entering a namespace with `ip netns exec NS`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessRunner;
+
+impl Runner for ProcessRunner {
+    fn run(&self, cmd: &Cmd<'_>) -> Result<Output, ExecError> {
+        match cmd.netns {
+            None => run(cmd.prog, cmd.args, cmd.stdin),
+            Some(ns) => {
+                let mut full: Vec<&str> = vec!["netns", "exec", ns, cmd.prog];
+                full.extend_from_slice(cmd.args);
+                run("ip", &full, cmd.stdin)
+            }
+        }
+    }
+
+    fn have_tool(&self, prog: &str) -> bool {
+        have_tool(prog)
+    }
 }
 
 /// The command runner for one target (the host or one network namespace).
 #[derive(Debug)]
 pub struct Exec {
     netns: Option<String>,
+    runner: Arc<dyn Runner>,
     /// Record writes (off for scratch namespaces, whose writes are not the target's).
     recording: bool,
     writes: Mutex<Vec<String>>,
@@ -96,8 +160,15 @@ pub struct Exec {
 impl Exec {
     /// A runner for the host (`None`) or a network namespace.
     pub fn new(netns: Option<String>) -> Exec {
+        Exec::with_runner(netns, Arc::new(ProcessRunner))
+    }
+
+    /// Commands go to `runner` (a [`replay::Replay`] in tests). Writes are
+    /// recorded, and appended to `NETC_EXEC_LOG` when set.
+    pub fn with_runner(netns: Option<String>, runner: Arc<dyn Runner>) -> Exec {
         Exec {
             netns,
+            runner,
             recording: true,
             writes: Mutex::new(Vec::new()),
             log_file: std::env::var_os("NETC_EXEC_LOG").map(PathBuf::from),
@@ -108,10 +179,21 @@ impl Exec {
     pub(crate) fn unrecorded(netns: Option<String>) -> Exec {
         Exec {
             netns,
+            runner: Arc::new(ProcessRunner),
             recording: false,
             writes: Mutex::new(Vec::new()),
             log_file: None,
         }
+    }
+
+    /// The runner commands go to.
+    pub fn runner(&self) -> &Arc<dyn Runner> {
+        &self.runner
+    }
+
+    /// Is `prog` installed (as the runner sees it)?
+    pub fn have_tool(&self, prog: &str) -> bool {
+        self.runner.have_tool(prog)
     }
 
     pub fn netns(&self) -> Option<&str> {
@@ -128,7 +210,7 @@ impl Exec {
 
     /// Run a read-only command in the target.
     pub fn read(&self, prog: &str, args: &[&str]) -> Result<Output, ExecError> {
-        self.run_in_target(prog, args, None)
+        self.run_in_target(prog, args, None, false)
     }
 
     /// Run a command that changes the target; it is recorded.
@@ -139,7 +221,7 @@ impl Exec {
         stdin: Option<&str>,
     ) -> Result<Output, ExecError> {
         self.record(&describe(prog, args, stdin));
-        self.run_in_target(prog, args, stdin)
+        self.run_in_target(prog, args, stdin, true)
     }
 
     /// Run a command outside the target namespace (not recorded).
@@ -149,7 +231,7 @@ impl Exec {
         args: &[&str],
         stdin: Option<&str>,
     ) -> Result<Output, ExecError> {
-        run(prog, args, stdin)
+        self.run_on_host(prog, args, stdin, false)
     }
 
     /// Run a command outside the namespace that changes the target (birdc configure).
@@ -160,7 +242,23 @@ impl Exec {
         stdin: Option<&str>,
     ) -> Result<Output, ExecError> {
         self.record(&describe(prog, args, stdin));
-        run(prog, args, stdin)
+        self.run_on_host(prog, args, stdin, true)
+    }
+
+    fn run_on_host(
+        &self,
+        prog: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+        writes: bool,
+    ) -> Result<Output, ExecError> {
+        self.runner.run(&Cmd {
+            netns: None,
+            prog,
+            args,
+            stdin,
+            writes,
+        })
     }
 
     /// Record a write that is not a command (a file written by netc itself).
@@ -192,15 +290,15 @@ impl Exec {
         prog: &str,
         args: &[&str],
         stdin: Option<&str>,
+        writes: bool,
     ) -> Result<Output, ExecError> {
-        match &self.netns {
-            None => run(prog, args, stdin),
-            Some(ns) => {
-                let mut full: Vec<&str> = vec!["netns", "exec", ns.as_str(), prog];
-                full.extend_from_slice(args);
-                run("ip", &full, stdin)
-            }
-        }
+        self.runner.run(&Cmd {
+            netns: self.netns.as_deref(),
+            prog,
+            args,
+            stdin,
+            writes,
+        })
     }
 }
 

@@ -31,6 +31,7 @@ pub mod bird;
 pub mod cache;
 pub mod confirm;
 pub mod desired;
+pub mod error;
 pub mod exec;
 pub mod lock;
 pub mod plan;
@@ -49,53 +50,7 @@ pub use plan::{Plan, Step};
 pub use state::State;
 pub use target::Target;
 
-use std::path::Path;
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Exec(#[from] exec::ExecError),
-    #[error("cannot parse the output of `{what}`: {detail}")]
-    Parse { what: String, detail: String },
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A check before any change failed (guard, kernel feature, missing tool).
-    #[error("{0}")]
-    Preflight(String),
-    /// The desired state itself is unusable (an artifact does not load).
-    #[error("{0}")]
-    Desired(String),
-    #[error("{0}")]
-    Lock(String),
-    /// A saved plan no longer matches the live state.
-    #[error("{0}")]
-    Stale(String),
-    /// A commit-confirmed apply is waiting for `netc confirm`.
-    #[error("{0}")]
-    Pending(String),
-    #[error("{0}")]
-    Usage(String),
-    /// A step failed (or verification did); the rollback outcome is inside.
-    #[error("{0}")]
-    Apply(Box<ApplyFailure>),
-}
-
-impl Error {
-    pub fn parse(what: &str, detail: String) -> Error {
-        Error::Parse {
-            what: what.to_string(),
-            detail,
-        }
-    }
-
-    pub fn io(path: &Path, source: std::io::Error) -> Error {
-        Error::Io {
-            path: path.display().to_string(),
-            source,
-        }
-    }
-}
+pub use error::{
+    DesiredError, Error, GuardProblem, LockError, PendingError, PreflightError, ReverterStart,
+    StaleError, UsageError,
+};

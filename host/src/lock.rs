@@ -66,12 +66,12 @@ pub fn acquire(path: &Path, mode: Mode, timeout: Duration) -> Result<LockGuard, 
             return Err(Error::io(path, err));
         }
         if start.elapsed() >= timeout {
-            return Err(Error::Lock(format!(
-                "another netc process{} holds the lock {} (waited {}s): it is applying to this target; try again when it has finished",
-                holder(&file).map(|h| format!(" ({h})")).unwrap_or_default(),
-                path.display(),
-                timeout.as_secs()
-            )));
+            return Err(crate::LockError::Busy {
+                path: path.to_path_buf(),
+                holder: holder(&file),
+                waited: timeout,
+            }
+            .into());
         }
         if !announced && start.elapsed() >= Duration::from_millis(500) {
             announced = true;
@@ -129,7 +129,7 @@ mod tests {
         let e = acquire(&p, Mode::Exclusive, Duration::from_millis(200)).unwrap_err();
         assert!(e.to_string().contains("holds the lock"), "{e}");
         let e = acquire(&p, Mode::Shared, Duration::from_millis(100)).unwrap_err();
-        assert!(matches!(e, Error::Lock(_)));
+        assert!(matches!(e, Error::Lock(crate::LockError::Busy { .. })));
         drop(g);
         let _a = acquire(&p, Mode::Shared, Duration::from_millis(100)).unwrap();
         let _b = acquire(&p, Mode::Shared, Duration::from_millis(100)).unwrap();

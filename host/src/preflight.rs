@@ -16,17 +16,13 @@ use crate::plan::{Op, Plan};
 use crate::scratch::Scratch;
 use crate::state::{Facts, LinkKind, State};
 use crate::target::Target;
-use crate::Error;
+use crate::{Error, GuardProblem, PreflightError};
 use netc_ir::HostIr;
-
-const NOTHING: &str = "nothing was changed";
 
 pub fn target_exists(t: &Target) -> Result<(), Error> {
     if let Some(ns) = &t.netns {
         if !std::path::Path::new("/run/netns").join(ns).exists() {
-            return Err(Error::Preflight(format!(
-                "network namespace `{ns}` does not exist (ip netns list)"
-            )));
+            return Err(PreflightError::NoNetns { name: ns.clone() }.into());
         }
     }
     Ok(())
@@ -36,30 +32,26 @@ pub fn target_exists(t: &Target) -> Result<(), Error> {
 /// `force` is set. Err: it is not.
 pub fn guard(ir: &HostIr, facts: &Facts, t: &Target, force: bool) -> Result<Option<String>, Error> {
     let problem = match ir.address.or(ir.address_v6) {
-        None => format!(
-            "node {} declares no spec.bgp.ipv4Address (nor ipv6Address), so netc cannot check that {} is that node",
-            ir.node,
-            t.label()
-        ),
+        None => GuardProblem::NoAddress {
+            node: ir.node.clone(),
+            target: t.label(),
+        },
         Some(a) => {
             let ip = a.addr();
             if facts.addresses.iter().any(|(_, n)| n.addr() == ip) {
                 return Ok(None);
             }
-            format!(
-                "{} does not carry node {}'s address {} on any interface: is this the right node?",
-                t.label(),
-                ir.node,
-                ip
-            )
+            GuardProblem::AddressAbsent {
+                node: ir.node.clone(),
+                target: t.label(),
+                address: ip,
+            }
         }
     };
     if force {
         Ok(Some(format!("{problem} (continuing: --force)")))
     } else {
-        Err(Error::Preflight(format!(
-            "{problem}\nrefusing to apply; pass --force to apply anyway; {NOTHING}"
-        )))
+        Err(PreflightError::Guard { problem }.into())
     }
 }
 
@@ -94,11 +86,12 @@ pub fn kernel_features(live: &State, desired: &State) -> Result<(), Error> {
         }
         let out = s.exec.read("ip", &args)?;
         if !out.success() {
-            let why = out.stderr.trim().to_string();
-            return Err(Error::Preflight(format!(
-                "kernel lacks {k}: the desired state needs {} tunnel `{dev}`, but this kernel cannot create one (`ip link add … type {k}`: {why}; is the {k} module available? see /proc/modules, modprobe {k}); {NOTHING}",
-                k.to_ascii_uppercase()
-            )));
+            return Err(PreflightError::KernelLacks {
+                kind: k.to_string(),
+                dev: dev.to_string(),
+                detail: out.stderr.trim().to_string(),
+            }
+            .into());
         }
         let _ = s.exec.read("ip", &["link", "del", "netc-probe0"]);
     }
@@ -123,9 +116,11 @@ pub fn tools(plan: &Plan) -> Result<(), Error> {
     }
     for (prog, pkg) in need {
         if !have_tool(prog) {
-            return Err(Error::Preflight(format!(
-                "`{prog}` is not installed (package {pkg}) but the plan needs it; {NOTHING}"
-            )));
+            return Err(PreflightError::MissingTool {
+                prog: prog.to_string(),
+                package: pkg.to_string(),
+            }
+            .into());
         }
     }
     Ok(())

@@ -14,9 +14,9 @@
 
 use crate::plan::{Change, Summary};
 use crate::target::Target;
-use crate::Error;
+use crate::{Error, StaleError, UsageError};
 use netc_ir::HostIr;
-use netc_targets::{Artifact, Secrets};
+use netc_targets::{Artifact, ArtifactKind, Secrets};
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT: u32 = 1;
@@ -67,7 +67,7 @@ impl SavedPlan {
             artifacts: artifacts
                 .iter()
                 .map(|a| SavedArtifact {
-                    file_name: a.file_name.to_string(),
+                    file_name: a.file_name().to_string(),
                     contents: (!a.sensitive).then(|| a.contents.clone()),
                     masked: netc_targets::mask::mask_secrets(&a.contents),
                     sensitive: a.sensitive,
@@ -82,13 +82,17 @@ impl SavedPlan {
     }
 
     pub fn parse(text: &str) -> Result<SavedPlan, Error> {
-        let p: SavedPlan = serde_json::from_str(text)
-            .map_err(|e| Error::Usage(format!("not a netc plan file: {e}")))?;
+        let p: SavedPlan =
+            serde_json::from_str(text).map_err(|source| UsageError::NotAPlanFile { source })?;
+        p.ir.firewall
+            .check()
+            .map_err(|source| UsageError::InconsistentIr { source })?;
         if p.netc_plan != FORMAT {
-            return Err(Error::Usage(format!(
-                "plan file format {} is not supported (expected {FORMAT})",
-                p.netc_plan
-            )));
+            return Err(UsageError::PlanFormat {
+                found: p.netc_plan,
+                expected: FORMAT,
+            }
+            .into());
         }
         Ok(p)
     }
@@ -98,39 +102,39 @@ impl SavedPlan {
         let mut emitted: Option<Vec<Artifact>> = None;
         let mut out = Vec::new();
         for a in &self.artifacts {
-            // Artifact names are &'static str: known names are reused, others leaked (once per plan).
-            let name: &'static str = netc_targets::ARTIFACT_FILES
-                .iter()
-                .copied()
-                .find(|n| *n == a.file_name)
-                .unwrap_or_else(|| Box::leak(a.file_name.clone().into_boxed_str()));
+            let kind = ArtifactKind::from_file_name(&a.file_name).ok_or_else(|| {
+                UsageError::UnknownArtifact {
+                    file_name: a.file_name.clone(),
+                }
+            })?;
             let contents = match &a.contents {
                 Some(c) => c.clone(),
                 None => {
                     if emitted.is_none() {
-                        emitted = Some(netc_targets::emit_all(&self.ir, secrets).map_err(|e| {
-                            Error::Usage(format!(
-                                "the saved plan's {} holds a secret, which plan files never store: pass the same --secrets to apply ({e})",
-                                a.file_name
-                            ))
-                        })?);
+                        emitted =
+                            Some(netc_targets::emit_all(&self.ir, secrets).map_err(|source| {
+                                UsageError::SecretNeeded {
+                                    artifact: a.file_name.clone(),
+                                    source,
+                                }
+                            })?);
                     }
                     let c = emitted
                         .as_ref()
-                        .and_then(|v| v.iter().find(|x| x.file_name == a.file_name))
+                        .and_then(|v| v.iter().find(|x| x.kind == kind))
                         .map(|x| x.contents.clone())
                         .unwrap_or_default();
                     if netc_targets::mask::mask_secrets(&c) != a.masked {
-                        return Err(Error::Stale(format!(
-                            "saved plan is stale: {} re-emitted with the given --secrets differs from the one in the plan",
-                            a.file_name
-                        )));
+                        return Err(StaleError::SecretArtifactDiffers {
+                            artifact: a.file_name.clone(),
+                        }
+                        .into());
                     }
                     c
                 }
             };
             out.push(Artifact {
-                file_name: name,
+                kind,
                 contents,
                 sensitive: a.sensitive,
             });

@@ -25,11 +25,7 @@ impl Scratch {
         let name = format!("{PREFIX}{pid}-{n}");
         run("ip", &["netns", "add", &name], None)?
             .check()
-            .map_err(|e| {
-                Error::Preflight(format!(
-                    "cannot create a scratch network namespace to canonicalise the firewall ({e}); netc plan/apply need root"
-                ))
-            })?;
+            .map_err(|source| crate::PreflightError::Scratch { source })?;
         Ok(Scratch {
             exec: Exec::unrecorded(Some(name.clone())),
             name,

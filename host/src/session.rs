@@ -61,9 +61,9 @@ impl Session {
         let (desired, live) = std::thread::scope(|sc| {
             let d = sc.spawn(|| desired::build(ir, artifacts, t.firewall, &t.bird_config));
             let l = state::read(&self.exec, &t.bird_config, false);
-            let d = d.join().unwrap_or_else(|_| {
-                Err(Error::Desired("building the desired state panicked".into()))
-            });
+            let d = d
+                .join()
+                .unwrap_or_else(|_| Err(crate::DesiredError::Panicked.into()));
             (d, l)
         });
         let (desired, nft_key) = desired?;

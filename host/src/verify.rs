@@ -7,25 +7,30 @@ use crate::state::{self, State};
 use crate::target::Target;
 use crate::Error;
 
-/// Ok(()) when the live state matches `want`; Err(list of differences) otherwise.
-pub fn verify(
-    t: &Target,
-    exec: &crate::exec::Exec,
-    want: &State,
-) -> Result<Result<(), Vec<String>>, Error> {
+/// The outcome of comparing the target with the state asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verification {
+    Matches,
+    /// What still differs, one `± resource id` line each.
+    Differs(Vec<String>),
+}
+
+/// Read the target back and compare it with `want`.
+pub fn verify(t: &Target, exec: &crate::exec::Exec, want: &State) -> Result<Verification, Error> {
     let (live, _) = state::read(exec, &t.bird_config, false)?;
     Ok(compare(&live, want))
 }
 
-pub fn compare(live: &State, want: &State) -> Result<(), Vec<String>> {
+pub fn compare(live: &State, want: &State) -> Verification {
     let p = plan::diff(live, want);
     if p.changes.is_empty() {
-        Ok(())
+        Verification::Matches
     } else {
-        Err(p
-            .changes
-            .iter()
-            .map(|c| format!("{} {} {}", c.action.symbol(), c.resource, c.id))
-            .collect())
+        Verification::Differs(
+            p.changes
+                .iter()
+                .map(|c| format!("{} {} {}", c.action.symbol(), c.resource, c.id))
+                .collect(),
+        )
     }
 }

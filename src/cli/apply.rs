@@ -107,11 +107,12 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let planned = session.plan(&ir, &artifacts, a.force)?;
     if let Source::Saved(s) = &source {
         if planned.fingerprint != s.live_fingerprint || planned.plan.changes != s.changes {
-            bail!(netc_host::Error::Stale(format!(
-                "saved plan is stale: the state of {} changed since the plan was made ({}); run `netc plan` again",
-                target.label(),
-                netc_host::confirm::utc(s.created_unix_ms)
-            )));
+            bail!(netc_host::Error::Stale(
+                netc_host::StaleError::LiveChanged {
+                    target: target.label(),
+                    planned_at: netc_host::confirm::utc(s.created_unix_ms),
+                }
+            ));
         }
     }
     if planned.plan.is_empty() {

@@ -3,8 +3,10 @@
 use super::common;
 use anyhow::{bail, Context};
 use netc::pipeline::{self, Compiled};
-use netc_compiler::alloc::{Lock, LOCK_FILE};
-use netc_targets::SecretMap;
+use netc_compiler::alloc::Lock;
+use netc_ir::SecretRef;
+use netc_targets::mask::mask_secrets;
+use netc_targets::{SecretMap, Secrets};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -23,12 +25,27 @@ pub struct Args {
     /// Fail instead of changing netc.lock (for CI and pre-commit).
     #[arg(long)]
     pub locked: bool,
-    /// Lock file (default: netc.lock in the first input directory).
-    #[arg(long, value_name = "FILE")]
-    pub lock: Option<PathBuf>,
+    #[command(flatten)]
+    pub lockfile: common::LockfileArgs,
     /// Secrets for BGP passwords: YAML `name: {key: value}`. Never printed.
+    /// `--check` without it compares password lines masked.
     #[arg(long, value_name = "FILE")]
     pub secrets: Option<PathBuf>,
+    /// Write BGP passwords masked (`password "********";`): artifacts to
+    /// commit to git; `--check` compares them without the secret.
+    #[arg(long)]
+    pub mask_secrets: bool,
+}
+
+/// Stands in for every secret when none is needed: `--check` compares
+/// artifacts that hold secrets with their passwords masked, and
+/// `--mask-secrets` writes them masked anyway.
+struct MaskedSecrets;
+
+impl Secrets for MaskedSecrets {
+    fn get(&self, _: &SecretRef) -> Option<String> {
+        Some("********".to_string())
+    }
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
@@ -40,16 +57,19 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         eprintln!("{}", common::summary(&c.diags, c.sources.len()));
         return Ok(if c.io_error { 2 } else { 1 });
     };
-    let lock_path = a
-        .lock
-        .clone()
-        .unwrap_or_else(|| default_lock_path(&a.paths));
+    let lock_path = a.lockfile.path(&a.paths);
     let previous = read_lock(&lock_path)?;
-    let secrets = match &a.secrets {
-        Some(p) => pipeline::load_secrets(p)?,
-        None => SecretMap::default(),
+    let secrets: Box<dyn Secrets> = match &a.secrets {
+        Some(p) => Box::new(pipeline::load_secrets(p)?),
+        None if a.check || a.mask_secrets => Box::new(MaskedSecrets),
+        None => Box::new(SecretMap::default()),
     };
-    let compiled = pipeline::compile(model, previous.as_ref(), a.node.as_deref(), &secrets)?;
+    let compiled = pipeline::compile(
+        model,
+        previous.as_ref(),
+        a.node.as_deref(),
+        secrets.as_ref(),
+    )?;
     let lock_changed = previous.as_ref() != Some(&compiled.lock);
     if a.check {
         return check(&a, &compiled, &lock_path, lock_changed);
@@ -64,7 +84,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         write_atomic(&lock_path, &compiled.lock.to_text(), false)?;
         eprintln!("wrote {}", lock_path.display());
     }
-    write_outputs(&a.out, &compiled, a.node.is_none())?;
+    write_outputs(&a.out, &compiled, a.node.is_none(), a.mask_secrets)?;
     eprintln!(
         "built {} {} into {}",
         compiled.nodes.len(),
@@ -72,19 +92,6 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         a.out.display()
     );
     Ok(0)
-}
-
-/// netc.lock lives beside the input: in the first directory given, or beside the first file.
-pub fn default_lock_path(paths: &[PathBuf]) -> PathBuf {
-    let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
-    if first.is_dir() {
-        first.join(LOCK_FILE)
-    } else {
-        first
-            .parent()
-            .map(|p| p.join(LOCK_FILE))
-            .unwrap_or_else(|| PathBuf::from(LOCK_FILE))
-    }
 }
 
 pub fn read_lock(path: &Path) -> anyhow::Result<Option<Lock>> {
@@ -97,12 +104,22 @@ pub fn read_lock(path: &Path) -> anyhow::Result<Option<Lock>> {
     }
 }
 
-fn write_outputs(out: &Path, compiled: &Compiled, all_nodes: bool) -> anyhow::Result<()> {
+fn write_outputs(
+    out: &Path,
+    compiled: &Compiled,
+    all_nodes: bool,
+    mask: bool,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     for n in &compiled.nodes {
         let dir = out.join(&n.name);
         std::fs::create_dir_all(&dir)?;
         for (name, contents, sensitive) in n.files() {
+            let contents = if sensitive && mask {
+                mask_secrets(&contents)
+            } else {
+                contents
+            };
             write_atomic(&dir.join(name), &contents, sensitive)?;
         }
     }
@@ -151,28 +168,30 @@ fn check(
     let mut stale = 0usize;
     if lock_changed {
         stale += 1;
-        println!(
-            "{} is out of date: run `netc build` and commit it",
-            lock_path.display()
-        );
+        println!("{} is out of date", lock_path.display());
     }
+    // Some artifact holds a password / the committed ones hold it masked.
+    let (mut has_secrets, mut committed_masked) = (false, false);
     for n in &compiled.nodes {
         for (name, want, sensitive) in n.files() {
             let path = a.out.join(&n.name).join(&name);
             let have = std::fs::read_to_string(&path).ok();
+            // Files that hold secrets compare with their passwords masked:
+            // a committed bird.conf with `password "********";` is current.
+            let (have, want) = if sensitive {
+                has_secrets |= want.contains("password \"");
+                committed_masked |= have
+                    .as_deref()
+                    .is_some_and(|h| h.contains("password \"********\""));
+                (have.as_deref().map(mask_secrets), mask_secrets(&want))
+            } else {
+                (have, want)
+            };
             if have.as_deref() == Some(want.as_str()) {
                 continue;
             }
             stale += 1;
             let have = have.unwrap_or_default();
-            let (have, want) = if sensitive {
-                (
-                    netc_targets::mask::mask_secrets(&have),
-                    netc_targets::mask::mask_secrets(&want),
-                )
-            } else {
-                (have, want)
-            };
             let diff = similar::TextDiff::from_lines(&have, &want);
             print!(
                 "{}",
@@ -201,10 +220,52 @@ fn check(
         Ok(0)
     } else {
         eprintln!(
-            "{stale} stale {}; run `netc build -o {}`",
+            "{stale} stale {}; regenerate with:\n  {}\nand commit the result",
             common::plural(stale, "file", "files"),
-            a.out.display()
+            regenerate_command(
+                a,
+                lock_path,
+                has_secrets && (a.secrets.is_none() || committed_masked)
+            )
         );
         Ok(1)
+    }
+}
+
+/// The `netc build` that rewrites what `--check` found stale, as a shell
+/// command: the same inputs, output, node, lock file and secrets.
+fn regenerate_command(a: &Args, lock_path: &Path, mask: bool) -> String {
+    let mut cmd = vec!["netc".to_string(), "build".to_string(), "-o".to_string()];
+    cmd.push(shell_quote(&a.out.display().to_string()));
+    if let Some(n) = &a.node {
+        cmd.push("--node".into());
+        cmd.push(shell_quote(n));
+    }
+    if a.lockfile.lockfile.is_some() || a.lockfile.deprecated_lock.is_some() {
+        cmd.push("--lockfile".into());
+        cmd.push(shell_quote(&lock_path.display().to_string()));
+    }
+    if let Some(s) = &a.secrets {
+        cmd.push("--secrets".into());
+        cmd.push(shell_quote(&s.display().to_string()));
+    }
+    if a.mask_secrets || mask {
+        cmd.push("--mask-secrets".into());
+    }
+    for p in &a.paths {
+        cmd.push(shell_quote(&p.display().to_string()));
+    }
+    cmd.join(" ")
+}
+
+/// Quote for a POSIX shell when needed.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }

@@ -5,7 +5,7 @@ use netc_compiler::load;
 use netc_compiler::validate::{self, ValidModel};
 use netc_compiler::SourceMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Format {
@@ -101,5 +101,51 @@ pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
         one
     } else {
         many
+    }
+}
+
+/// Where the block allocations live (netc.lock). `--lockfile`, not `--lock`:
+/// `--lock` read as the apply lock (`--lock-timeout`), which it is not.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct LockfileArgs {
+    /// Block-allocation file [default: netc.lock in the first input directory].
+    #[arg(long, value_name = "FILE")]
+    pub lockfile: Option<PathBuf>,
+    /// Deprecated spelling of --lockfile.
+    #[arg(
+        long = "lock",
+        value_name = "FILE",
+        hide = true,
+        conflicts_with = "lockfile"
+    )]
+    pub deprecated_lock: Option<PathBuf>,
+}
+
+impl LockfileArgs {
+    /// The netc.lock path: given, or beside the inputs. Warns once about `--lock`.
+    pub fn path(&self, inputs: &[PathBuf]) -> PathBuf {
+        if let Some(p) = &self.deprecated_lock {
+            eprintln!(
+                "warning: `--lock` is deprecated and will be removed: use `--lockfile {}` (it names netc.lock, not the apply lock)",
+                p.display()
+            );
+        }
+        self.lockfile
+            .clone()
+            .or_else(|| self.deprecated_lock.clone())
+            .unwrap_or_else(|| default_lock_path(inputs))
+    }
+}
+
+/// netc.lock lives beside the input: in the first directory given, or beside the first file.
+pub fn default_lock_path(paths: &[PathBuf]) -> PathBuf {
+    let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+    if first.is_dir() {
+        first.join(netc_compiler::alloc::LOCK_FILE)
+    } else {
+        first
+            .parent()
+            .map(|p: &Path| p.join(netc_compiler::alloc::LOCK_FILE))
+            .unwrap_or_else(|| PathBuf::from(netc_compiler::alloc::LOCK_FILE))
     }
 }

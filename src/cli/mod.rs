@@ -3,8 +3,10 @@
 mod apply;
 mod build;
 mod common;
+mod completions;
 mod confirm;
 mod explain;
+mod man;
 mod plan;
 mod schema;
 mod validate;
@@ -39,6 +41,10 @@ pub enum Command {
     Schema(schema::Args),
     /// Explain a diagnostic code (e.g. `netc explain E0301`).
     Explain(explain::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Args),
+    /// Print the manual page (roff), or write every page with --dir.
+    Man(man::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -50,5 +56,56 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Confirm(a) => confirm::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
     }
+}
+
+impl Command {
+    /// Subcommands that read or change the host's network state, which
+    /// takes root (CAP_NET_ADMIN, the lock in /run/netc, BIRD's socket).
+    pub fn needs_root(&self) -> bool {
+        matches!(
+            self,
+            Command::Plan(_) | Command::Apply(_) | Command::Confirm(_)
+        )
+    }
+}
+
+/// The error and its causes on one line, each message once: a cause whose
+/// text its parent already shows (`node x: E` caused by `E`) is not repeated.
+/// A permission failure of a subcommand that needs root, run without root,
+/// says so first.
+pub fn error_message(e: &anyhow::Error, needs_root: bool) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if s.is_empty() || out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    if needs_root && !is_root() && is_permission_error(e) {
+        out = format!("needs root: {out}\nhint: plan, apply and confirm read and change the host's network state: run netc as root (e.g. with sudo)");
+    }
+    out
+}
+
+fn is_permission_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+            || {
+                let s = c.to_string();
+                s.contains("Permission denied") || s.contains("Operation not permitted")
+            }
+    })
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }

@@ -47,9 +47,8 @@ pub struct TargetArgs {
     /// Secrets for BGP passwords: YAML `name: {key: value}`. Never printed.
     #[arg(long, value_name = "FILE")]
     pub secrets: Option<PathBuf>,
-    /// Lock file of block allocations (default: netc.lock in the first input directory).
-    #[arg(long, value_name = "FILE")]
-    pub lock: Option<PathBuf>,
+    #[command(flatten)]
+    pub lockfile: common::LockfileArgs,
     /// How long to wait for another netc working on the same target.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
@@ -155,10 +154,7 @@ pub fn compile_node(
         eprintln!("{}", common::summary(&c.diags, c.sources.len()));
         return Ok(Err(1));
     };
-    let lock_path = t
-        .lock
-        .clone()
-        .unwrap_or_else(|| super::build::default_lock_path(paths));
+    let lock_path = t.lockfile.path(paths);
     let previous = super::build::read_lock(&lock_path)?;
     let secrets = t.secrets()?;
     let compiled = pipeline::compile(model, previous.as_ref(), Some(node), &secrets)?;

@@ -61,7 +61,7 @@
 //! first).
 
 use crate::nftables::{log_prefix, string};
-use netc_compiler::model::Protocol;
+use netc_ir::Protocol;
 use netc_ir::*;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -24,13 +24,104 @@ pub mod tunnels;
 use netc_ir::{HostIr, SecretRef};
 use std::collections::BTreeMap;
 
+/// Every artifact netc writes for a node. The one place an artifact is
+/// registered: its file name, the tool that consumes it and its emitter.
+/// Adding an artifact is a variant here plus its module (ARCHITECTURE.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ArtifactKind {
+    Tunnels,
+    Fdb,
+    Routes,
+    Nftables,
+    Iptables,
+    Ip6tables,
+    Bird,
+}
+
+/// Every emitter has this signature; only BIRD reads secrets.
+type Emitter = fn(&HostIr, &dyn Secrets) -> Result<String, EmitError>;
+
+impl ArtifactKind {
+    /// In the order `netc build` writes them (and apply's dependency order).
+    pub const ALL: [ArtifactKind; 7] = [
+        ArtifactKind::Tunnels,
+        ArtifactKind::Fdb,
+        ArtifactKind::Routes,
+        ArtifactKind::Nftables,
+        ArtifactKind::Iptables,
+        ArtifactKind::Ip6tables,
+        ArtifactKind::Bird,
+    ];
+
+    pub const fn file_name(self) -> &'static str {
+        match self {
+            ArtifactKind::Tunnels => "tunnels.batch",
+            ArtifactKind::Fdb => "fdb.batch",
+            ArtifactKind::Routes => "routes.batch",
+            ArtifactKind::Nftables => "nftables.nft",
+            ArtifactKind::Iptables => "iptables.rules",
+            ArtifactKind::Ip6tables => "ip6tables.rules",
+            ArtifactKind::Bird => "bird.conf",
+        }
+    }
+
+    pub fn from_file_name(name: &str) -> Option<ArtifactKind> {
+        Self::ALL.into_iter().find(|k| k.file_name() == name)
+    }
+
+    /// The program that reads the artifact (and checks it in the tests).
+    pub const fn consumer(self) -> &'static str {
+        match self {
+            ArtifactKind::Tunnels | ArtifactKind::Routes => "ip",
+            ArtifactKind::Fdb => "bridge",
+            ArtifactKind::Nftables => "nft",
+            ArtifactKind::Iptables => "iptables-restore",
+            ArtifactKind::Ip6tables => "ip6tables-restore",
+            ArtifactKind::Bird => "bird",
+        }
+    }
+
+    fn emitter(self) -> Emitter {
+        match self {
+            ArtifactKind::Tunnels => |ir, _| Ok(tunnels::emit(ir)),
+            ArtifactKind::Fdb => |ir, _| Ok(tunnels::emit_fdb(ir)),
+            ArtifactKind::Routes => |ir, _| Ok(routes::emit(ir)),
+            ArtifactKind::Nftables => |ir, _| Ok(nftables::emit(ir)),
+            ArtifactKind::Iptables => |ir, _| Ok(iptables::emit(ir)),
+            ArtifactKind::Ip6tables => |ir, _| Ok(iptables::emit_v6(ir)),
+            ArtifactKind::Bird => bird::emit,
+        }
+    }
+
+    /// Emit this artifact for `ir`.
+    pub fn emit(self, ir: &HostIr, secrets: &dyn Secrets) -> Result<Artifact, EmitError> {
+        Ok(Artifact {
+            kind: self,
+            contents: (self.emitter())(ir, secrets)?,
+            sensitive: self == ArtifactKind::Bird && bird::has_password(ir),
+        })
+    }
+}
+
+impl std::fmt::Display for ArtifactKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.file_name())
+    }
+}
+
 /// One emitted file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Artifact {
-    pub file_name: &'static str,
+    pub kind: ArtifactKind,
     pub contents: String,
     /// Holds a secret: write with mode 0600 and mask in plans.
     pub sensitive: bool,
+}
+
+impl Artifact {
+    pub fn file_name(&self) -> &'static str {
+        self.kind.file_name()
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -60,51 +151,17 @@ impl Secrets for SecretMap {
     }
 }
 
-/// File names, in the order `netc build` writes them.
-pub const ARTIFACT_FILES: &[&str] = &[
-    "tunnels.batch",
-    "fdb.batch",
-    "routes.batch",
-    "nftables.nft",
-    "iptables.rules",
-    "ip6tables.rules",
-    "bird.conf",
-];
-
-/// Emit every artifact of one node.
+/// Emit every artifact of one node, in [`ArtifactKind::ALL`] order.
 pub fn emit_all(ir: &HostIr, secrets: &dyn Secrets) -> Result<Vec<Artifact>, EmitError> {
-    let bird = bird::emit(ir, secrets)?;
-    Ok(vec![
-        Artifact {
-            file_name: "tunnels.batch",
-            contents: tunnels::emit(ir),
-            sensitive: false,
-        },
-        Artifact {
-            file_name: "fdb.batch",
-            contents: tunnels::emit_fdb(ir),
-            sensitive: false,
-        },
-        Artifact {
-            file_name: "routes.batch",
-            contents: routes::emit(ir),
-            sensitive: false,
-        },
-        Artifact {
-            file_name: "nftables.nft",
-            contents: nftables::emit(ir),
-            sensitive: false,
-        },
-        Artifact {
-            file_name: "iptables.rules",
-            contents: iptables::emit(ir),
-            sensitive: false,
-        },
-        Artifact {
-            file_name: "ip6tables.rules",
-            contents: iptables::emit_v6(ir),
-            sensitive: false,
-        },
-        bird,
-    ])
+    emit(ir, secrets, &ArtifactKind::ALL)
+}
+
+/// Emit only `kinds` (apply needs neither the unused firewall backend nor
+/// anything else it will not write).
+pub fn emit(
+    ir: &HostIr,
+    secrets: &dyn Secrets,
+    kinds: &[ArtifactKind],
+) -> Result<Vec<Artifact>, EmitError> {
+    kinds.iter().map(|k| k.emit(ir, secrets)).collect()
 }

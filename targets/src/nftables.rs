@@ -34,7 +34,7 @@
 //! them first); comments and log prefixes are reduced to printable ASCII
 //! without `"` and `\` (nft strings have no escapes) and truncated.
 
-use netc_compiler::model::Protocol;
+use netc_ir::Protocol;
 use netc_ir::*;
 use std::fmt::Write;
 

@@ -3,14 +3,11 @@
 //! the session behaviour a user relies on asserted, hostile passwords, and a
 //! real two-daemon peering across network namespaces.
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
-use common::{have_tool, in_ci, is_root};
+use netc_test_support::pipeline::lower_all;
+use netc_test_support::{have_tool, in_ci, is_root};
 
-use netc_compiler::lower::Cluster;
-use netc_compiler::{alloc, load, validate, SourceMap};
 use netc_ir::{BgpSession, HostIr, SessionKind};
-use netc_targets::{bird, Artifact, EmitError, SecretMap};
+use netc_targets::{bird, Artifact, ArtifactKind, EmitError, SecretMap};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -19,31 +16,6 @@ use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------
 // pipeline helpers
-
-/// Every node of a cluster, lowered.
-fn lower_all(yaml: &str) -> BTreeMap<String, HostIr> {
-    let mut sm = SourceMap::new();
-    let id = sm.add("test.yaml", yaml);
-    let (raws, diags) = load::load_source(id, &sm);
-    assert!(
-        diags.iter().all(|d| !d.is_error()),
-        "load errors: {diags:#?}"
-    );
-    let (model, diags) = validate::validate(raws);
-    let Some(model) = model else {
-        panic!("validation failed: {:#?}", diags.items);
-    };
-    let lock = alloc::allocate(&model, None).expect("allocate");
-    let cluster = Cluster::new(&model, &lock);
-    cluster
-        .nodes
-        .iter()
-        .map(|n| {
-            let ir = cluster.lower_node(&n.name).expect("lower");
-            (n.name.clone(), ir)
-        })
-        .collect()
-}
 
 fn secrets(pairs: &[(&str, &str, &str)]) -> SecretMap {
     let mut m: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -73,7 +45,9 @@ fn session<'a>(ir: &'a HostIr, name: &str) -> &'a BgpSession {
 }
 
 fn emit_ok(ir: &HostIr, s: &SecretMap) -> Artifact {
-    let a = bird::emit(ir, s).unwrap_or_else(|e| panic!("{}: emit: {e}", ir.node));
+    let a = ArtifactKind::Bird
+        .emit(ir, s)
+        .unwrap_or_else(|e| panic!("{}: emit: {e}", ir.node));
     check_bird(&ir.node, &a.contents);
     a
 }
@@ -622,7 +596,7 @@ spec: {}
     let irs = lower_all(y);
     assert!(irs["lonely"].bgp.is_none());
     let a = bird::emit(&irs["lonely"], &SecretMap::default()).expect("emit");
-    assert!(a.contents.lines().all(|l| l.starts_with('#')));
+    assert!(a.lines().all(|l| l.starts_with('#')));
 }
 
 // ---------------------------------------------------------------------------

@@ -7,11 +7,8 @@
 //! network namespaces. They need root: without it they skip with a message,
 //! unless CI=true, where skipping is a failure.
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
-use common::{have_tool as have, in_ci, is_root};
+use netc_test_support::{have_tool as have, in_ci, is_root};
 
-use netc_compiler::{alloc, load, lower, validate, SourceMap};
 use netc_ir::*;
 use netc_targets::{iptables, nftables};
 use std::io::Write;
@@ -22,15 +19,7 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------- pipeline
 
 fn compile(yaml: &str, node: &str) -> HostIr {
-    let mut sm = SourceMap::new();
-    let id = sm.add("t.yaml", yaml);
-    let (raws, diags) = load::load_source(id, &sm);
-    assert!(!diags.iter().any(|d| d.is_error()), "load: {diags:#?}");
-    let (model, diags) = validate::validate(raws);
-    let model = model.unwrap_or_else(|| panic!("validate: {diags:#?}"));
-    let lock = alloc::allocate(&model, None).expect("allocate");
-    let cluster = lower::Cluster::new(&model, &lock);
-    cluster.lower_node(node).expect("lower")
+    netc_test_support::pipeline::lower_node(yaml, node)
 }
 
 // ---------------------------------------------------------------- kernel helpers

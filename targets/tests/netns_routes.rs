@@ -9,13 +9,9 @@
 //! (docs/lab-facts.md, "Kernel"); if `tunl0` does exist in a fresh
 //! namespace (module loaded), the IPIP case is applied too.
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
-
-use netc_compiler::alloc::{self, Lock};
+use netc_compiler::alloc::Lock;
 use netc_compiler::lower::Cluster;
-use netc_compiler::validate::{self, ValidModel};
-use netc_compiler::{load, SourceMap};
+use netc_compiler::validate::ValidModel;
 use netc_ir::*;
 use netc_targets::{routes, tunnels};
 use serde_json::Value;
@@ -26,19 +22,7 @@ use std::process::{Command, Output};
 
 // ---------------------------------------------------------------- pipeline
 
-fn compile(yaml: &str) -> (ValidModel, Lock) {
-    let mut sources = SourceMap::new();
-    let id = sources.add("cluster.yaml", yaml);
-    let (raws, diags) = load::load_source(id, &sources);
-    assert!(
-        diags.iter().all(|d| !d.is_error()),
-        "load errors: {diags:?}"
-    );
-    let (model, diags) = validate::validate(raws);
-    let model = model.unwrap_or_else(|| panic!("validation failed: {diags:?}"));
-    let lock = alloc::allocate(&model, None).expect("block allocation");
-    (model, lock)
-}
+use netc_test_support::pipeline::compile;
 
 fn lower(model: &ValidModel, lock: &Lock, node: &str) -> HostIr {
     Cluster::new(model, lock)
@@ -184,9 +168,9 @@ fn ip(s: &str) -> IpAddr {
 /// Whether namespace tests can run here: root and the iproute2 tools.
 /// Without them: skip with a message, or fail when CI=true.
 fn netns_available(test: &str) -> bool {
-    common::require_root(test)
-        && common::require_tool(test, "ip")
-        && common::require_tool(test, "bridge")
+    netc_test_support::require_root(test)
+        && netc_test_support::require_tool(test, "ip")
+        && netc_test_support::require_tool(test, "bridge")
 }
 
 fn check(out: Output, what: &str) -> String {
@@ -652,7 +636,7 @@ fn ipip_cross_subnet_emits_encapsulation_only_across_subnets() {
 
     // Apply only where the kernel has the ipip module (tunl0 present in a
     // fresh namespace); never load modules from a test.
-    if !common::is_root() || !common::have_tool("ip") {
+    if !netc_test_support::is_root() || !netc_test_support::have_tool("ip") {
         return;
     }
     let ns = Netns::new("ipip");
@@ -707,7 +691,7 @@ spec:
 #[test]
 fn ipv6_vxlan_carries_traffic_between_two_namespaces() {
     if !netns_available("ipv6_vxlan_carries_traffic_between_two_namespaces")
-        || !common::require_tool("ipv6_vxlan", "ping")
+        || !netc_test_support::require_tool("ipv6_vxlan", "ping")
     {
         return;
     }
@@ -716,7 +700,7 @@ fn ipv6_vxlan_carries_traffic_between_two_namespaces() {
     let b = Netns::new("v6b");
     let veth = format!("v6u{}", std::process::id() % 100_000);
     check(
-        common::run(
+        netc_test_support::run(
             "ip",
             &[
                 "link", "add", &veth, "netns", &a.name, "type", "veth", "peer", "name", "eth0",
@@ -745,7 +729,7 @@ fn ipv6_vxlan_carries_traffic_between_two_namespaces() {
         for key in ["all", "default"] {
             let kv = format!("net.ipv6.conf.{key}.accept_dad=0");
             check(
-                common::run("ip", &["netns", "exec", &ns.name, "sysctl", "-qw", &kv]),
+                netc_test_support::run("ip", &["netns", "exec", &ns.name, "sysctl", "-qw", &kv]),
                 "sysctl",
             );
         }
@@ -756,7 +740,7 @@ fn ipv6_vxlan_carries_traffic_between_two_namespaces() {
     let (from, to) = (vteps[0].to_string(), vteps[1].to_string());
     let mut last = String::new();
     for _ in 0..10 {
-        let o = common::run(
+        let o = netc_test_support::run(
             "ip",
             &[
                 "netns", "exec", &a.name, "ping", "-6", "-c", "1", "-W", "1", "-I", &from, &to,
@@ -765,7 +749,7 @@ fn ipv6_vxlan_carries_traffic_between_two_namespaces() {
         if o.status.success() {
             return;
         }
-        last = common::text(&o);
+        last = netc_test_support::text(&o);
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
     panic!("{from} cannot reach {to} over vxlan-v6.calico:\n{last}");

@@ -50,6 +50,8 @@ codes! {
         "A number or a list length is outside the allowed range.";
     SCHEMA_OTHER = "E0107", "schema violation",
         "The document violates its JSON Schema in a way not covered by a more specific code.";
+    NOT_COMPILED = "W0108", "field accepted but not compiled",
+        "The schema accepts the field (it is valid Calico) but netc does not turn it into any artifact, so setting it has no effect on the nodes; the message says why (for example a feature that needs a Kubernetes control plane, or IPv6 lowering not done yet). Remove the field, or keep it knowing netc ignores it. docs/fields.md lists every such field; fields with no dataplane effect in Calico either (server-populated metadata, status) are ignored without a warning, and a value equal to the field's default is not reported.";
 
     // ---- names and metadata ----
     BAD_NAME = "E0201", "invalid resource name",

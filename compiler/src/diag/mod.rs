@@ -6,6 +6,7 @@
 //! a small, dependency-light renderer that takes our own file database and
 //! produces plain text for tests and colour for terminals), or as JSON for CI.
 
+pub mod ci;
 pub mod codes;
 
 use crate::source::{SourceMap, Span};
@@ -125,30 +126,97 @@ impl Diagnostics {
     }
 }
 
+/// Version of the `--format json` document. Bumped only when a field changes
+/// meaning or disappears; new fields may appear without a bump.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+/// A place in an input file: start and end (end exclusive: the line and
+/// column just after the last character), all 1-based, columns in characters.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Location<'a> {
+    pub file: &'a str,
+    pub line: u32,
+    pub column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+}
+
+impl<'a> Location<'a> {
+    pub fn of(span: &Span, sources: &'a SourceMap) -> Location<'a> {
+        let f = sources.get(span.file);
+        let (end_line, end_column) = f.span_end(span);
+        Location {
+            file: f.name.as_str(),
+            line: span.line,
+            column: span.col,
+            end_line,
+            end_column,
+        }
+    }
+}
+
+/// A secondary place of a diagnostic in JSON: where, and what it is.
+#[derive(Serialize)]
+pub struct JsonRelated<'a> {
+    #[serde(flatten)]
+    pub location: Location<'a>,
+    pub message: &'a str,
+}
+
 /// JSON form of a diagnostic (`--format json`); field names are a stable interface.
 #[derive(Serialize)]
 pub struct JsonDiagnostic<'a> {
     pub file: Option<&'a str>,
     pub line: Option<u32>,
     pub column: Option<u32>,
+    pub end_line: Option<u32>,
+    pub end_column: Option<u32>,
     pub severity: Severity,
     pub code: &'a str,
     pub message: &'a str,
+    pub label: Option<&'a str>,
     pub resource: Option<&'a str>,
     pub notes: &'a [String],
+    pub related: Vec<JsonRelated<'a>>,
 }
 
 impl Diagnostic {
+    /// The primary location, with its end.
+    pub fn location<'a>(&self, sources: &'a SourceMap) -> Option<Location<'a>> {
+        self.span.as_ref().map(|s| Location::of(s, sources))
+    }
+
     pub fn to_json<'a>(&'a self, sources: &'a SourceMap) -> JsonDiagnostic<'a> {
+        let loc = self.location(sources);
         JsonDiagnostic {
-            file: self.span.map(|s| sources.get(s.file).name.as_str()),
-            line: self.span.map(|s| s.line),
-            column: self.span.map(|s| s.col),
+            file: loc.as_ref().map(|l| l.file),
+            line: loc.as_ref().map(|l| l.line),
+            column: loc.as_ref().map(|l| l.column),
+            end_line: loc.as_ref().map(|l| l.end_line),
+            end_column: loc.as_ref().map(|l| l.end_column),
             severity: self.severity,
             code: self.code,
             message: &self.message,
+            label: self.label.as_deref(),
             resource: self.resource.as_deref(),
             notes: &self.notes,
+            related: self
+                .related
+                .iter()
+                .map(|(s, m)| JsonRelated {
+                    location: Location::of(s, sources),
+                    message: m,
+                })
+                .collect(),
+        }
+    }
+
+    /// One line for people: `Kind name: message` (the resource only when the
+    /// message does not already start with it).
+    pub fn headline(&self) -> String {
+        match &self.resource {
+            Some(r) if !self.message.starts_with(r.as_str()) => format!("{r}: {}", self.message),
+            _ => self.message.clone(),
         }
     }
 }
@@ -198,10 +266,7 @@ impl Renderer {
             Severity::Warning => cs::Diagnostic::warning(),
         }
         .with_code(d.code);
-        out = out.with_message(match &d.resource {
-            Some(r) => format!("{}: {}", r, d.message),
-            None => d.message.clone(),
-        });
+        out = out.with_message(d.headline());
         let mut labels = Vec::new();
         if let Some(s) = d.span {
             let end = s.offset + s.len.max(1);

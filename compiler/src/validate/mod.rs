@@ -2,7 +2,8 @@
 //!
 //! Three passes, each reporting every problem it finds rather than stopping at
 //! the first:
-//! 1. structure, against the kind's JSON Schema ([`crate::schema`]);
+//! 1. structure, against the kind's JSON Schema ([`crate::schema`]), and a
+//!    warning for each accepted field netc does not compile ([`crate::fields`]);
 //! 2. typing with serde into [`Model`] (a resource that failed 1 is dropped
 //!    here, so one typo does not cascade into a page of follow-on errors);
 //! 3. semantics: Calico's per-kind rules, then the cross-resource checks
@@ -57,6 +58,8 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
         if failed {
             continue;
         }
+        // Fields the schema accepts that netc does not compile (W0108).
+        diags.extend(crate::fields::check(&raw));
         type_resource(raw, &mut model, &mut diags);
     }
     let mut out = Vec::new();

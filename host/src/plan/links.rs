@@ -72,6 +72,21 @@ fn set_cmd(d: &Link) -> String {
     iproute::link_set(&d.name, d.mac.as_ref(), d.mtu, d.up)
 }
 
+/// `link set` for an in-place update. The address is set only when it
+/// changes: setting a link-layer address, even the same one, makes the
+/// kernel flush the device's neighbours, permanent ones included
+/// (docs/lab-facts.md, "VXLAN, Calico style"; see [`super::diff`]).
+fn update_cmd(live: &Link, d: &Link) -> String {
+    if live.mac == d.mac {
+        set_cmd(&Link {
+            mac: None,
+            ..d.clone()
+        })
+    } else {
+        set_cmd(d)
+    }
+}
+
 /// An IPIP fallback device that is down and has no address is what a host
 /// with the ipip module loaded has anyway: it counts as absent.
 fn dormant_fallback(l: &Link, live: &State) -> bool {
@@ -190,7 +205,7 @@ pub fn diff(live: &State, desired: &State) -> (Vec<Change>, Vec<Op>, Vec<String>
                     batch.extend(create_cmds(d));
                     gone.push(name.to_string());
                 } else {
-                    batch.push(set_cmd(d));
+                    batch.push(update_cmd(l, d));
                 }
                 changes.push(c);
             }

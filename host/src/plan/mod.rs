@@ -287,7 +287,36 @@ pub fn diff(live: &State, desired: &State) -> Plan {
 
     let (c, o) = links::diff_addresses(live, desired, &gone);
     plan.push(Step::Addresses, c, o);
-    let (c, o) = links::diff_neighbors(live, desired, &gone);
+    // A device whose link-layer address changes in place loses its
+    // neighbours (docs/lab-facts.md, "VXLAN, Calico style"): plan them as
+    // absent, so the desired ones are created again after the change.
+    let flushed: BTreeSet<&str> = desired
+        .links
+        .iter()
+        .filter(|d| d.mac.is_some() && !gone.contains(d.name.as_str()))
+        .filter(|d| {
+            live.links
+                .iter()
+                .any(|l| l.name == d.name && l.mac != d.mac)
+        })
+        .map(|d| d.name.as_str())
+        .collect();
+    let unflushed;
+    let neigh_live = if flushed.is_empty() {
+        live
+    } else {
+        unflushed = State {
+            neighbors: live
+                .neighbors
+                .iter()
+                .filter(|n| !flushed.contains(n.dev.as_str()))
+                .cloned()
+                .collect(),
+            ..live.clone()
+        };
+        &unflushed
+    };
+    let (c, o) = links::diff_neighbors(neigh_live, desired, &gone);
     plan.push(Step::Neighbors, c, o);
     let (c, o) = routes::diff(live, desired, &gone);
     plan.push(Step::Routes, c, o);
@@ -400,6 +429,41 @@ mod tests {
     }
 
     #[test]
+    fn a_new_mac_in_place_recreates_the_neighbours_it_flushes() {
+        let mut want = state(4096);
+        want.links[0].mac = Some("66:00:00:00:00:09".parse().unwrap());
+        let p = diff(&state(4096), &want);
+        let got: Vec<(Action, &str)> = p
+            .changes
+            .iter()
+            .map(|c| (c.action, c.resource.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(Action::Update, "tunnel"), (Action::Create, "neighbour")]
+        );
+        let batches: Vec<&Vec<String>> = p
+            .steps
+            .iter()
+            .flat_map(|s| &s.ops)
+            .filter_map(|o| match o {
+                Op::Ip { batch } => Some(batch),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            batches,
+            vec![
+                &vec!["link set vxlan.calico address 66:00:00:00:00:09 mtu 1450 up".to_string()],
+                &vec![
+                    "neigh replace 10.250.0.64 lladdr 66:00:00:00:00:02 dev vxlan.calico nud permanent"
+                        .to_string()
+                ],
+            ]
+        );
+    }
+
+    #[test]
     fn mtu_change_is_in_place() {
         let mut want = state(4096);
         want.links[0].mtu = 1400;
@@ -411,7 +475,7 @@ mod tests {
         };
         assert_eq!(
             batch,
-            &vec!["link set vxlan.calico address 66:00:00:00:00:01 mtu 1400 up".to_string()]
+            &vec!["link set vxlan.calico mtu 1400 up".to_string()]
         );
     }
 }

@@ -11,15 +11,16 @@
 //! how the emitted file itself is written.
 
 use super::{Action, Change, Line, Op, Step};
-use crate::state::nft::{elem_text, NftChain, NftRule, NftSet, NftState};
+use crate::state::nft::{Elem, NftChain, NftRule, NftSet, NftState};
 use serde_json::Value;
 use similar::{capture_diff_slices, Algorithm, DiffOp};
 use std::collections::{BTreeMap, BTreeSet};
 
 const T: &str = "inet netc";
 
-fn elem_display(s: &NftSet, e: &Value) -> String {
-    elem_text(e, quoting(s).unwrap_or(false)).unwrap_or_else(|| e.to_string())
+fn elem_display(s: &NftSet, e: &Elem) -> String {
+    e.text(quoting(s).unwrap_or(false))
+        .unwrap_or_else(|| e.key())
 }
 
 fn rule_display(r: &NftRule) -> String {
@@ -39,9 +40,9 @@ fn quoting(set: &NftSet) -> Option<bool> {
     }
 }
 
-fn elems_text(set: &NftSet, elems: &[&Value]) -> Option<String> {
+fn elems_text(set: &NftSet, elems: &[&Elem]) -> Option<String> {
     let q = quoting(set)?;
-    let parts: Option<Vec<String>> = elems.iter().map(|e| elem_text(e, q)).collect();
+    let parts: Option<Vec<String>> = elems.iter().map(|e| e.text(q)).collect();
     Some(parts?.join(", "))
 }
 
@@ -267,7 +268,7 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
             d.decls
                 .push(format!("add {} {T} {name} {{ {}; }}", w.kind, w.decl_text));
             if !w.elems.is_empty() {
-                let refs: Vec<&Value> = w.elems.iter().collect();
+                let refs: Vec<&Elem> = w.elems.iter().collect();
                 match elems_text(w, &refs) {
                     Some(t) => d.elems.push(format!("add element {T} {name} {{ {t} }}")),
                     None => d.possible = false,
@@ -281,14 +282,14 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
         let decl_changed = l.kind != w.kind
             || l.decl != w.decl
             || texts_differ(live, want, &l.decl_text, &w.decl_text);
-        let le: BTreeMap<String, &Value> = l.elems.iter().map(|e| (e.to_string(), e)).collect();
-        let we: BTreeMap<String, &Value> = w.elems.iter().map(|e| (e.to_string(), e)).collect();
-        let gone: Vec<&Value> = le
+        let le: BTreeMap<String, &Elem> = l.elems.iter().map(|e| (e.key(), e)).collect();
+        let we: BTreeMap<String, &Elem> = w.elems.iter().map(|e| (e.key(), e)).collect();
+        let gone: Vec<&Elem> = le
             .iter()
             .filter(|(k, _)| !we.contains_key(*k))
             .map(|(_, v)| *v)
             .collect();
-        let new: Vec<&Value> = we
+        let new: Vec<&Elem> = we
             .iter()
             .filter(|(k, _)| !le.contains_key(*k))
             .map(|(_, v)| *v)
@@ -573,7 +574,7 @@ mod tests {
                 name: "s4".into(),
                 decl: json!({ "type": "ipv4_addr", "flags": ["interval"] }),
                 decl_text: "type ipv4_addr; flags interval".into(),
-                elems: elems.iter().map(|e| json!(e)).collect(),
+                elems: elems.iter().map(|e| Elem::Str(e.to_string())).collect(),
             }],
             chains: vec![NftChain {
                 name: "pol".into(),

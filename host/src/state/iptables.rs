@@ -3,7 +3,7 @@
 //! them ("hook jumps"). Read from `iptables-save` / `ip6tables-save`; every
 //! other chain and rule is skipped while parsing, so it cannot be changed.
 
-use crate::exec::{have_tool, Exec};
+use crate::exec::Exec;
 use crate::Error;
 use netc_ir::IPT_CHAIN_PREFIX;
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,7 @@ pub fn read(exec: &Exec) -> Result<IptState, Error> {
     let mut st = IptState::default();
     for fam in ["ipv4", "ipv6"] {
         let (save, _) = tools(fam);
-        if !have_tool(save) {
+        if !exec.have_tool(save) {
             continue;
         }
         let out = exec.read(save, &[])?.check()?;

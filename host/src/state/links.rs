@@ -3,12 +3,11 @@
 //! rest is kept as [`super::Facts`] for the guard (is the node's address on
 //! this target?).
 
-use super::Facts;
+use super::{iproute, Facts};
 use crate::exec::Exec;
 use crate::Error;
 use netc_ir::{IfName, Mac};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,17 +67,16 @@ pub fn read(exec: &Exec) -> Result<LinksRead, Error> {
 }
 
 pub fn parse(json: &str) -> Result<LinksRead, Error> {
-    let v: Value = serde_json::from_str(json.trim())
-        .map_err(|e| Error::parse("ip -j -d addr show", e.to_string()))?;
+    let listing: Vec<iproute::Link> = iproute::parse_list("ip -j -d addr show", json)?;
     let mut links = Vec::new();
     let mut addresses = Vec::new();
     let mut facts = Facts::default();
-    for l in v.as_array().into_iter().flatten() {
-        let Some(name) = l.get("ifname").and_then(Value::as_str) else {
+    for l in listing {
+        let Some(name) = l.ifname.as_deref() else {
             continue;
         };
         facts.links.push(name.to_string());
-        let addrs = parse_addrs(l);
+        let addrs = parse_addrs(&l);
         for a in &addrs {
             facts.addresses.push((name.to_string(), *a));
         }
@@ -89,36 +87,22 @@ pub fn parse(json: &str) -> Result<LinksRead, Error> {
         let Ok(ifname) = IfName::try_from(name) else {
             continue;
         };
-        let info = l.get("linkinfo");
-        let kind_s = info
-            .and_then(|i| i.get("info_kind"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let data = info.and_then(|i| i.get("info_data"));
+        let info = l.linkinfo.as_ref();
+        let kind_s = info.and_then(|i| i.info_kind.as_deref()).unwrap_or("");
+        let data = info.and_then(|i| i.info_data.as_ref());
         // iproute2 prints an IPv6 VXLAN source as `local6`.
         let local = data
-            .and_then(|d| d.get("local").or_else(|| d.get("local6")))
-            .and_then(Value::as_str)
+            .and_then(|d| d.local.as_deref().or(d.local6.as_deref()))
             .and_then(|s| s.parse::<IpAddr>().ok());
         let kind = match kind_s {
             "vxlan" => LinkKind::Vxlan {
-                vni: data
-                    .and_then(|d| d.get("id"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0) as u32,
-                port: data
-                    .and_then(|d| d.get("port"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0) as u16,
+                vni: data.and_then(|d| d.id).unwrap_or(0),
+                port: data.and_then(|d| d.port).unwrap_or(0),
                 local,
                 parent: data
-                    .and_then(|d| d.get("link"))
-                    .and_then(Value::as_str)
+                    .and_then(|d| d.link.as_deref())
                     .and_then(|p| IfName::try_from(p).ok()),
-                learning: data
-                    .and_then(|d| d.get("learning"))
-                    .and_then(Value::as_bool)
-                    .unwrap_or(true),
+                learning: data.and_then(|d| d.learning).unwrap_or(true),
             },
             "ipip" => LinkKind::Ipip { local },
             other => LinkKind::Other {
@@ -129,24 +113,16 @@ pub fn parse(json: &str) -> Result<LinksRead, Error> {
                 },
             },
         };
-        let flags: Vec<&str> = l
-            .get("flags")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
         let mac = match kind {
             LinkKind::Ipip { .. } => None,
-            _ => l
-                .get("address")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<Mac>().ok()),
+            _ => l.address.as_deref().and_then(|m| m.parse::<Mac>().ok()),
         };
         links.push(Link {
             name: ifname.clone(),
             kind,
-            mtu: l.get("mtu").and_then(Value::as_u64).unwrap_or(0) as u32,
+            mtu: l.mtu.unwrap_or(0),
             mac,
-            up: flags.contains(&"UP"),
+            up: l.has_flag("UP"),
         });
         for a in addrs {
             // Link-local IPv6 addresses are the kernel's, not netc's.
@@ -166,26 +142,12 @@ pub fn parse(json: &str) -> Result<LinksRead, Error> {
     Ok((links, addresses, facts))
 }
 
-fn parse_addrs(l: &Value) -> Vec<ipnet::IpNet> {
-    let mut out = Vec::new();
-    for a in l
-        .get("addr_info")
-        .and_then(Value::as_array)
-        .into_iter()
+fn parse_addrs(l: &iproute::Link) -> Vec<ipnet::IpNet> {
+    l.addr_info
+        .iter()
         .flatten()
-    {
-        let ip = a
-            .get("local")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<IpAddr>().ok());
-        let len = a.get("prefixlen").and_then(Value::as_u64);
-        if let (Some(ip), Some(len)) = (ip, len) {
-            if let Ok(n) = ipnet::IpNet::new(ip, len as u8) {
-                out.push(n);
-            }
-        }
-    }
-    out
+        .filter_map(|a| ipnet::IpNet::new(a.local?, a.prefixlen?).ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 //! - the BIRD config file given on the command line.
 
 pub mod bird;
+pub mod iproute;
 pub mod iptables;
 pub mod links;
 pub mod neigh;

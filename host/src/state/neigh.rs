@@ -4,11 +4,10 @@
 //! address is not a MAC (a permanent entry without `lladdr`) is not one
 //! netc makes and is left alone.
 
+use super::iproute;
 use crate::exec::Exec;
 use crate::Error;
 use netc_ir::{FdbEntry, IfName, Mac, Neighbor};
-use serde_json::Value;
-use std::net::IpAddr;
 
 pub fn read_neighbors(exec: &Exec, owned: &[&IfName]) -> Result<Vec<Neighbor>, Error> {
     if owned.is_empty() {
@@ -21,30 +20,17 @@ pub fn read_neighbors(exec: &Exec, owned: &[&IfName]) -> Result<Vec<Neighbor>, E
 }
 
 pub fn parse_neighbors(json: &str, owned: &[&IfName]) -> Result<Vec<Neighbor>, Error> {
-    let text = json.trim();
-    if text.is_empty() {
-        return Ok(Vec::new());
-    }
-    let v: Value =
-        serde_json::from_str(text).map_err(|e| Error::parse("ip -j neigh show", e.to_string()))?;
+    let listing: Vec<iproute::Neigh> = iproute::parse_list("ip -j neigh show", json)?;
     let mut out = Vec::new();
-    for n in v.as_array().into_iter().flatten() {
-        let dev = n.get("dev").and_then(Value::as_str).unwrap_or("");
+    for n in listing {
+        let dev = n.dev.as_deref().unwrap_or("");
         let Some(dev) = owned.iter().find(|o| o.as_str() == dev) else {
             continue;
         };
-        let Some(ip) = n
-            .get("dst")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<IpAddr>().ok())
-        else {
+        let Some(ip) = n.dst else {
             continue;
         };
-        let Some(mac) = n
-            .get("lladdr")
-            .and_then(Value::as_str)
-            .and_then(|m| m.parse::<Mac>().ok())
-        else {
+        let Some(mac) = n.lladdr.as_deref().and_then(|m| m.parse::<Mac>().ok()) else {
             continue;
         };
         out.push(Neighbor {
@@ -72,26 +58,10 @@ pub fn read_fdb(exec: &Exec, owned: &[&IfName]) -> Result<Vec<FdbEntry>, Error> 
 /// Only entries with a remote destination (`dst`) are netc's; the kernel's
 /// own entries (the device's MAC, multicast) have none.
 pub fn parse_fdb(json: &str, dev: &IfName) -> Result<Vec<FdbEntry>, Error> {
-    let text = json.trim();
-    if text.is_empty() {
-        return Ok(Vec::new());
-    }
-    let v: Value = serde_json::from_str(text)
-        .map_err(|e| Error::parse("bridge -j fdb show", e.to_string()))?;
+    let listing: Vec<iproute::Fdb> = iproute::parse_list("bridge -j fdb show", json)?;
     let mut out = Vec::new();
-    for e in v.as_array().into_iter().flatten() {
-        let Some(dst) = e
-            .get("dst")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<IpAddr>().ok())
-        else {
-            continue;
-        };
-        let Some(mac) = e
-            .get("mac")
-            .and_then(Value::as_str)
-            .and_then(|m| m.parse::<Mac>().ok())
-        else {
+    for e in listing {
+        let (Some(dst), Some(mac)) = (e.dst, e.mac.and_then(|m| m.parse::<Mac>().ok())) else {
             continue;
         };
         out.push(FdbEntry {

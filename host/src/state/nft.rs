@@ -13,6 +13,7 @@ use crate::exec::Exec;
 use crate::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -47,8 +48,8 @@ pub struct NftSet {
     /// The declaration as nft text (`type ipv4_addr; flags interval; auto-merge`):
     /// compared too, since nft's JSON omits some properties (auto-merge).
     pub decl_text: String,
-    /// Elements, JSON, sorted by their serialisation.
-    pub elems: Vec<Value>,
+    /// Elements, sorted by their JSON serialisation.
+    pub elems: Vec<Elem>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -183,7 +184,7 @@ impl NftState {
 /// no-change plans read only the JSON, and the text is fetched when a plan
 /// has firewall changes ([`NftState::attach_text`]).
 pub fn read(exec: &Exec, with_text: bool) -> Result<NftState, Error> {
-    if !crate::exec::have_tool("nft") {
+    if !exec.have_tool("nft") {
         return Ok(NftState::default());
     }
     let table = super::NFT_TABLE;
@@ -219,7 +220,7 @@ pub fn read_text(exec: &Exec) -> Result<String, Error> {
 
 /// Build the state from the JSON listing and the `-a` text listing of the same table.
 pub fn parse(json: &str, text: &str) -> Result<NftState, Error> {
-    let v: Value = serde_json::from_str(json.trim())
+    let listing: json::Listing = serde_json::from_str(json.trim())
         .map_err(|e| Error::parse("nft -j list table", e.to_string()))?;
     let texts = rule_texts(text);
     let decls = decl_texts(text);
@@ -231,76 +232,30 @@ pub fn parse(json: &str, text: &str) -> Result<NftState, Error> {
     };
     let mut chains: BTreeMap<String, NftChain> = BTreeMap::new();
     let mut rules: Vec<(String, NftRule)> = Vec::new();
-    for obj in v
-        .get("nftables")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some((kind, body)) = obj.as_object().and_then(|m| m.iter().next()) else {
-            continue;
-        };
-        match kind.as_str() {
-            "metainfo" => {}
-            "table" => st.present = true,
-            "set" | "map" => {
-                let mut decl = body.clone();
-                let mut elems = Vec::new();
-                if let Some(m) = decl.as_object_mut() {
-                    m.remove("handle");
-                    if let Some(Value::Array(e)) = m.remove("elem") {
-                        elems = e.into_iter().map(normalise_elem).collect();
-                    }
-                }
-                elems.sort_by_cached_key(|e| e.to_string());
-                let name = str_field(body, "name");
-                st.sets.push(NftSet {
-                    kind: kind.clone(),
-                    decl_text: decls.get(&name).cloned().unwrap_or_default(),
-                    name,
-                    decl,
-                    elems,
-                });
+    for obj in listing.nftables {
+        match obj {
+            json::Object::Metainfo(_) => {}
+            json::Object::Table(_) => st.present = true,
+            json::Object::Set(set) => st.sets.push(set.into_state("set", &decls)),
+            json::Object::Map(set) => st.sets.push(set.into_state("map", &decls)),
+            json::Object::Chain(c) => {
+                let c = c.into_state(&decls);
+                chains.insert(c.name.clone(), c);
             }
-            "chain" => {
-                let mut decl = body.clone();
-                if let Some(m) = decl.as_object_mut() {
-                    m.remove("handle");
-                }
-                let name = str_field(body, "name");
-                chains.insert(
-                    name.clone(),
-                    NftChain {
-                        decl_text: decls.get(&name).cloned().unwrap_or_default(),
-                        name,
-                        decl,
-                        rules: Vec::new(),
-                    },
-                );
-            }
-            "rule" => {
-                let handle = body.get("handle").and_then(Value::as_u64).unwrap_or(0);
-                let mut b = Map::new();
-                if let Some(m) = body.as_object() {
-                    for (k, v) in m {
-                        if !matches!(k.as_str(), "handle" | "family" | "table" | "chain") {
-                            b.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-                let mut b = Value::Object(b);
-                zero_counters(&mut b);
+            json::Object::Rule(r) => {
+                let handle = r.handle.unwrap_or(0);
+                let mut body = Value::Object(r.body);
+                zero_counters(&mut body);
                 rules.push((
-                    str_field(body, "chain"),
+                    r.chain,
                     NftRule {
                         handle,
-                        body: b,
+                        body,
                         text: texts.get(&handle).cloned().unwrap_or_default(),
                     },
                 ));
             }
-            _ => {
-                let mut o = obj.clone();
+            json::Object::Other(mut o) => {
                 strip_key(&mut o, "handle");
                 zero_counters(&mut o);
                 st.others.push(o);
@@ -319,20 +274,286 @@ pub fn parse(json: &str, text: &str) -> Result<NftState, Error> {
     Ok(st)
 }
 
+/// nft's JSON listing (libnftables-json(5)) as netc reads it. Objects netc
+/// takes apart are typed; what it compares as a whole stays JSON: a set's
+/// or chain's declaration (every property, whatever nft adds), a rule's
+/// statements (nft's expression language is open-ended: an unknown
+/// statement must compare, not fail to parse), other object kinds.
+mod json {
+    use super::Elem;
+    use serde::de::IgnoredAny;
+    use serde::Deserialize;
+    use serde_json::{Map, Value};
+
+    #[derive(Debug, Deserialize)]
+    pub struct Listing {
+        #[serde(default)]
+        pub nftables: Vec<Object>,
+    }
+
+    /// One entry of the listing: `{"<kind>": {…}}`.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Object {
+        Metainfo(IgnoredAny),
+        Table(IgnoredAny),
+        Set(SetObj),
+        Map(SetObj),
+        Chain(ChainObj),
+        Rule(RuleObj),
+        /// Named counters, quotas, flowtables…: kept whole.
+        #[serde(untagged)]
+        Other(Value),
+    }
+
+    /// A named set or map.
+    #[derive(Debug, Deserialize)]
+    pub struct SetObj {
+        pub name: String,
+        #[serde(default, rename = "handle")]
+        pub _handle: IgnoredAny,
+        #[serde(default)]
+        pub elem: Vec<Elem>,
+        /// Everything else: family, table, type, flags, policy, comment…
+        #[serde(flatten)]
+        pub decl: Map<String, Value>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    pub struct ChainObj {
+        pub name: String,
+        #[serde(default, rename = "handle")]
+        pub _handle: IgnoredAny,
+        /// family, table, and for base chains type, hook, prio, policy.
+        #[serde(flatten)]
+        pub decl: Map<String, Value>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    pub struct RuleObj {
+        pub chain: String,
+        #[serde(default)]
+        pub handle: Option<u64>,
+        #[serde(default, rename = "family")]
+        pub _family: IgnoredAny,
+        #[serde(default, rename = "table")]
+        pub _table: IgnoredAny,
+        /// `expr`, `comment`: what is compared.
+        #[serde(flatten)]
+        pub body: Map<String, Value>,
+    }
+}
+
+/// The declaration as an object with its name (and without handle and
+/// elements), as compared.
+fn decl_value(name: &str, mut decl: Map<String, Value>) -> Value {
+    decl.insert("name".to_string(), Value::from(name));
+    Value::Object(decl)
+}
+
+impl json::SetObj {
+    fn into_state(self, kind: &str, decls: &BTreeMap<String, String>) -> NftSet {
+        let mut elems: Vec<Elem> = self.elem.into_iter().map(Elem::normalised).collect();
+        elems.sort_by_cached_key(Elem::key);
+        NftSet {
+            kind: kind.to_string(),
+            decl_text: decls.get(&self.name).cloned().unwrap_or_default(),
+            decl: decl_value(&self.name, self.decl),
+            name: self.name,
+            elems,
+        }
+    }
+}
+
+impl json::ChainObj {
+    fn into_state(self, decls: &BTreeMap<String, String>) -> NftChain {
+        NftChain {
+            decl_text: decls.get(&self.name).cloned().unwrap_or_default(),
+            decl: decl_value(&self.name, self.decl),
+            name: self.name,
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// A set or map element as nft lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Elem {
+    /// An address, interface name, port or other value in nft's spelling.
+    Str(String),
+    Num(u64),
+    Prefix(PrefixElem),
+    Range(RangeElem),
+    Concat(ConcatElem),
+    /// A value with per-element properties (timeout, comment, counter).
+    Wrapped(WrappedElem),
+    Verdict(Verdict),
+    /// A map element: `[key, value]`.
+    Mapping(Box<(Elem, Elem)>),
+    /// Any other shape, kept as listed; never translated to text (a
+    /// change to such a set reloads the table).
+    Other(Value),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixElem {
+    pub prefix: Prefix,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prefix {
+    pub addr: String,
+    pub len: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeElem {
+    pub range: Box<(Elem, Elem)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConcatElem {
+    pub concat: Vec<Elem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrappedElem {
+    pub elem: ElemProps,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElemProps {
+    pub val: Box<Elem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+    /// Time left (dynamic sets): dropped when normalising.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<Counter>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counter {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// A verdict map's value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Accept(()),
+    Drop(()),
+    Continue(()),
+    Return(()),
+    Jump(VerdictTarget),
+    Goto(VerdictTarget),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictTarget {
+    pub target: String,
+}
+
+impl Elem {
+    /// The comparison key: the element's JSON.
+    pub fn key(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Without what changes on its own: expiry dropped, counters zeroed.
+    fn normalised(self) -> Elem {
+        match self {
+            Elem::Wrapped(mut w) => {
+                w.elem.expires = None;
+                if let Some(c) = w.elem.counter.as_mut() {
+                    *c = Counter {
+                        packets: 0,
+                        bytes: 0,
+                    };
+                }
+                Elem::Wrapped(w)
+            }
+            Elem::Other(mut v) => {
+                if let Some(inner) = v.get_mut("elem").and_then(Value::as_object_mut) {
+                    inner.remove("expires");
+                }
+                zero_counters(&mut v);
+                Elem::Other(v)
+            }
+            e => e,
+        }
+    }
+
+    /// The element as nft text (for `add element` / `delete element`), or
+    /// None for shapes netc does not translate (then the table is reloaded
+    /// whole). `quote_strings`: the key type is a string type (ifname).
+    pub fn text(&self, quote_strings: bool) -> Option<String> {
+        match self {
+            Elem::Str(s) => Some(if quote_strings {
+                format!("\"{s}\"")
+            } else {
+                s.clone()
+            }),
+            Elem::Num(n) => Some(n.to_string()),
+            Elem::Prefix(p) => Some(format!("{}/{}", p.prefix.addr, p.prefix.len)),
+            Elem::Range(r) => Some(format!(
+                "{}-{}",
+                r.range.0.text(quote_strings)?,
+                r.range.1.text(quote_strings)?
+            )),
+            Elem::Concat(c) => {
+                let parts: Option<Vec<String>> =
+                    c.concat.iter().map(|x| x.text(quote_strings)).collect();
+                Some(parts?.join(" . "))
+            }
+            // Elements with timeout/comment/counter: only the plain value is translatable.
+            Elem::Wrapped(w) => {
+                let p = &w.elem;
+                if p.timeout.is_some() || p.comment.is_some() || p.counter.is_some() {
+                    return None;
+                }
+                p.val.text(quote_strings)
+            }
+            Elem::Mapping(kv) => Some(format!(
+                "{} : {}",
+                kv.0.text(quote_strings)?,
+                kv.1.value_text()?
+            )),
+            Elem::Verdict(_) | Elem::Other(_) => None,
+        }
+    }
+
+    /// A map value: verdicts as nft verdicts, data as values.
+    fn value_text(&self) -> Option<String> {
+        match self {
+            Elem::Verdict(v) => Some(match v {
+                Verdict::Accept(()) => "accept".to_string(),
+                Verdict::Drop(()) => "drop".to_string(),
+                Verdict::Continue(()) => "continue".to_string(),
+                Verdict::Return(()) => "return".to_string(),
+                Verdict::Jump(t) => format!("jump {}", t.target),
+                Verdict::Goto(t) => format!("goto {}", t.target),
+            }),
+            e => e.text(false),
+        }
+    }
+}
+
 fn set_kind() -> String {
     "set".to_string()
-}
-
-fn str_field(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or("").to_string()
-}
-
-fn normalise_elem(mut e: Value) -> Value {
-    if let Some(inner) = e.get_mut("elem").and_then(Value::as_object_mut) {
-        inner.remove("expires");
-    }
-    zero_counters(&mut e);
-    e
 }
 
 fn strip_key(v: &mut Value, key: &str) {
@@ -464,79 +685,6 @@ pub fn reset_counters_text(s: &str) -> String {
     out
 }
 
-/// An element as nft text (for `add element` / `delete element`), or None
-/// for shapes netc does not translate (then the table is reloaded whole).
-/// `quote_strings`: the key type is a string type (ifname). Map elements
-/// are `[key, value]`; verdict values are written as nft verdicts.
-pub fn elem_text(e: &Value, quote_strings: bool) -> Option<String> {
-    if let Value::Array(kv) = e {
-        if kv.len() != 2 {
-            return None;
-        }
-        return Some(format!(
-            "{} : {}",
-            elem_text(&kv[0], quote_strings)?,
-            verdict_or_value(&kv[1])?
-        ));
-    }
-    match e {
-        Value::String(s) => Some(if quote_strings {
-            format!("\"{s}\"")
-        } else {
-            s.clone()
-        }),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Object(m) => {
-            if let Some(p) = m.get("prefix") {
-                let addr = p.get("addr")?.as_str()?;
-                let len = p.get("len")?.as_u64()?;
-                Some(format!("{addr}/{len}"))
-            } else if let Some(Value::Array(r)) = m.get("range") {
-                if r.len() != 2 {
-                    return None;
-                }
-                Some(format!(
-                    "{}-{}",
-                    elem_text(&r[0], quote_strings)?,
-                    elem_text(&r[1], quote_strings)?
-                ))
-            } else if let Some(Value::Array(c)) = m.get("concat") {
-                let parts: Option<Vec<String>> =
-                    c.iter().map(|x| elem_text(x, quote_strings)).collect();
-                Some(parts?.join(" . "))
-            } else if let Some(inner) = m.get("elem") {
-                // Elements with timeout/comment: only the plain value is translatable.
-                let o = inner.as_object()?;
-                if o.keys().any(|k| k != "val") {
-                    return None;
-                }
-                elem_text(o.get("val")?, quote_strings)
-            } else {
-                None
-            }
-        }
-        _ => None,
-    }
-}
-
-fn verdict_or_value(v: &Value) -> Option<String> {
-    if let Value::Object(m) = v {
-        if m.len() == 1 {
-            let (k, x) = m.iter().next()?;
-            match (k.as_str(), x) {
-                ("jump" | "goto", Value::Object(t)) => {
-                    return Some(format!("{k} {}", t.get("target")?.as_str()?));
-                }
-                ("accept" | "drop" | "continue" | "return", Value::Null) => {
-                    return Some(k.clone());
-                }
-                _ => {}
-            }
-        }
-    }
-    elem_text(v, false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,14 +708,61 @@ mod tests {
         );
     }
 
+    fn elem(json: &str) -> Elem {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
     #[test]
     fn element_text() {
-        let e: Value = serde_json::from_str(r#"{"prefix":{"addr":"10.0.0.0","len":24}}"#).unwrap();
-        assert_eq!(elem_text(&e, false).unwrap(), "10.0.0.0/24");
-        let r: Value = serde_json::from_str(r#"{"range":["10.0.0.1","10.0.0.9"]}"#).unwrap();
-        assert_eq!(elem_text(&r, false).unwrap(), "10.0.0.1-10.0.0.9");
-        assert_eq!(elem_text(&Value::from("eth0"), true).unwrap(), "\"eth0\"");
-        let m: Value = serde_json::from_str(r#"["cali1", {"goto": {"target": "wo-x"}}]"#).unwrap();
-        assert_eq!(elem_text(&m, true).unwrap(), "\"cali1\" : goto wo-x");
+        let t = |j: &str, q: bool| elem(j).text(q);
+        assert_eq!(
+            t(r#"{"prefix":{"addr":"10.0.0.0","len":24}}"#, false).as_deref(),
+            Some("10.0.0.0/24")
+        );
+        assert_eq!(
+            t(r#"{"range":["10.0.0.1","10.0.0.9"]}"#, false).as_deref(),
+            Some("10.0.0.1-10.0.0.9")
+        );
+        assert_eq!(t(r#""eth0""#, true).as_deref(), Some("\"eth0\""));
+        assert_eq!(
+            t(r#"["cali1", {"goto": {"target": "wo-x"}}]"#, true).as_deref(),
+            Some("\"cali1\" : goto wo-x")
+        );
+        assert_eq!(
+            t(r#"{"concat":["10.0.0.1", 443]}"#, false).as_deref(),
+            Some("10.0.0.1 . 443")
+        );
+        assert_eq!(
+            t(r#"{"elem":{"val":"10.0.0.1","timeout":30}}"#, false),
+            None
+        );
+        assert_eq!(
+            t(r#"{"elem":{"val":"10.0.0.1"}}"#, false).as_deref(),
+            Some("10.0.0.1")
+        );
+        // Unknown shapes are kept, not translated.
+        assert!(matches!(
+            elem(r#"{"prefix":{"addr":"10.0.0.0","len":24,"x":1}}"#),
+            Elem::Other(_)
+        ));
+        assert_eq!(t(r#"{"symbol":"x"}"#, false), None);
+    }
+
+    #[test]
+    fn elements_are_normalised_and_serialise_as_listed() {
+        let e = elem(r#"{"elem":{"val":"10.0.0.1","timeout":30,"expires":12,"counter":{"packets":3,"bytes":9}}}"#)
+            .normalised();
+        assert_eq!(
+            e.key(),
+            r#"{"elem":{"val":"10.0.0.1","timeout":30,"counter":{"packets":0,"bytes":0}}}"#
+        );
+        for j in [
+            r#"{"prefix":{"addr":"10.0.0.0","len":24}}"#,
+            r#"["cali1",{"goto":{"target":"wo-x"}}]"#,
+            r#"["cali1",{"accept":null}]"#,
+            r#"{"range":["10.0.0.1","10.0.0.9"]}"#,
+        ] {
+            assert_eq!(elem(j).key(), j);
+        }
     }
 }

@@ -2,12 +2,13 @@
 //! `ip -j -4 route show proto 233 table all` (and `-6`). Routes of any other
 //! protocol are never read, so they can never be changed.
 
+use super::iproute;
 use crate::exec::Exec;
 use crate::Error;
 use netc_ir::IfName;
-use netc_targets::iproute::{self, RouteTarget};
+use netc_targets::iproute as cmd;
+use netc_targets::iproute::RouteTarget;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::net::IpAddr;
 
 /// What a route does, as the kernel reports it.
@@ -63,7 +64,7 @@ impl RouteSpec {
     /// `blackhole` / `via G dev D onlink` / `dev D scope link`: the ip-route words after the destination.
     pub fn words(&self) -> String {
         match (self, self.target()) {
-            (_, Some(t)) => iproute::route_words(&t),
+            (_, Some(t)) => cmd::route_words(&t),
             (RouteSpec::Other { route_type }, None) => route_type.clone(),
             _ => String::new(),
         }
@@ -135,59 +136,39 @@ pub fn read(exec: &Exec) -> Result<Vec<LiveRoute>, Error> {
 }
 
 pub fn parse(json: &str, v6: bool) -> Result<Vec<LiveRoute>, Error> {
-    let text = json.trim();
-    if text.is_empty() {
-        return Ok(Vec::new());
-    }
-    let v: Value =
-        serde_json::from_str(text).map_err(|e| Error::parse("ip -j route show", e.to_string()))?;
+    let listing: Vec<iproute::Route> = iproute::parse_list("ip -j route show", json)?;
     let mut out = Vec::new();
-    for r in v.as_array().into_iter().flatten() {
-        let Some(dst_s) = r.get("dst").and_then(Value::as_str) else {
+    for r in listing {
+        let Some(dst_s) = r.dst.as_deref() else {
             continue;
         };
         let dst = parse_dst(dst_s, v6)
             .ok_or_else(|| Error::parse("ip -j route show", format!("bad dst {dst_s}")))?;
         let table = r
-            .get("table")
-            .and_then(|t| match t {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
+            .table
+            .as_ref()
+            .map(iproute::Table::name)
             .filter(|t| t != "main" && t != "254");
-        let metric = r
-            .get("metric")
-            .and_then(Value::as_u64)
-            .map(|m| m as u32)
-            .filter(|m| !(*m == 0 || (v6 && *m == 1024)));
-        let rtype = r.get("type").and_then(Value::as_str).unwrap_or("unicast");
-        let flags: Vec<&str> = r
-            .get("flags")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let dev_s = r.get("dev").and_then(Value::as_str);
-        let dev = dev_s.and_then(|d| IfName::try_from(d).ok());
+        let metric = r.metric.filter(|m| !(*m == 0 || (v6 && *m == 1024)));
+        let multipath = r.nexthops.is_some();
+        let onlink = r.has_flag("onlink");
+        let rtype = r.route_type.as_deref().unwrap_or("unicast");
+        let dev = r.dev.as_deref().and_then(|d| IfName::try_from(d).ok());
         // A device name netc would never write: keep the route as `Other`.
-        let odd_dev = dev_s.is_some() && dev.is_none();
-        let gateway = r
-            .get("gateway")
-            .and_then(Value::as_str)
-            .and_then(|g| g.parse::<IpAddr>().ok());
-        let spec = match (rtype, gateway, dev) {
+        let odd_dev = r.dev.is_some() && dev.is_none();
+        let spec = match (rtype, r.gateway, dev) {
             ("blackhole", _, _) => RouteSpec::Blackhole,
             ("unicast", _, _) if odd_dev => RouteSpec::Other {
                 route_type: "unicast".to_string(),
             },
-            ("unicast", Some(gw), dev) if r.get("nexthops").is_none() => RouteSpec::Via {
+            ("unicast", Some(gw), dev) if !multipath => RouteSpec::Via {
                 gateway: gw,
                 dev,
-                onlink: flags.contains(&"onlink"),
+                onlink,
             },
-            ("unicast", None, Some(dev)) if r.get("nexthops").is_none() => RouteSpec::Dev { dev },
+            ("unicast", None, Some(dev)) if !multipath => RouteSpec::Dev { dev },
             (t, _, _) => RouteSpec::Other {
-                route_type: if r.get("nexthops").is_some() {
+                route_type: if multipath {
                     "multipath".to_string()
                 } else {
                     t.to_string()

@@ -1,0 +1,700 @@
+//! No silent gaps: every field the JSON Schemas accept is either compiled
+//! (lowering, allocation or the emitters read it) or listed in
+//! [`NOT_COMPILED`] with the reason, and an input that sets such a field gets
+//! a warning ([`codes::NOT_COMPILED`]) saying so.
+//!
+//! # Field paths
+//!
+//! A field is named by its path from the definition that holds it:
+//!
+//! - `*/<field>` for the resource envelope every kind shares (`*/status`);
+//! - `<Kind>/…` for fields reached from a kind's own schema file, e.g.
+//!   `IPPool/spec/allowedUses` or `BGPConfiguration/spec/communities/*/name`
+//!   (`*` stands for the items of a list);
+//! - `<Def>/…` for fields of a definition in `schemas/common.schema.json`,
+//!   shared by several kinds, e.g. `Rule/http` or `Metadata/uid`: one entry
+//!   covers every place the definition is used, as the definition itself
+//!   has one source.
+//!
+//! An entry in [`NOT_COMPILED`] covers the field's whole subtree (its
+//! sub-fields need no entries); [`COMPILED`] entries cover only themselves.
+//! compiler/tests/fields.rs walks every property of every schema and fails
+//! when a field is in neither table, in both, or under a not-compiled field
+//! and listed again; docs/fields.md is generated from the tables by
+//! [`markdown`] and kept equal by the same test.
+
+use crate::diag::{codes, Diagnostic};
+use crate::load::document::escape_segment;
+use crate::load::RawResource;
+use crate::model::Kind;
+use crate::schema::bundle::common_name;
+use crate::schema::{schema_source, COMMON_SCHEMA};
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// How an input that sets a not-compiled field hears about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// Warning [`codes::NOT_COMPILED`] at the field.
+    Warn,
+    /// Another diagnostic (the code given) already reports every input that
+    /// sets the field, so a second one would only repeat it.
+    By(&'static str),
+    /// No diagnostic: the field has no effect on a node's dataplane in Calico
+    /// either (server-populated bookkeeping), so ignoring it loses nothing.
+    NoEffect,
+}
+
+/// A field lowering (or allocation, or an emitter) reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Compiled {
+    pub path: &'static str,
+    /// Where it is read (files under compiler/src).
+    pub by: &'static str,
+}
+
+/// A field the schemas accept that no artifact reflects.
+#[derive(Clone, Copy, Debug)]
+pub struct NotCompiled {
+    pub path: &'static str,
+    /// One line: why, and what netc does instead.
+    pub reason: &'static str,
+    pub report: Report,
+}
+
+const fn c(path: &'static str, by: &'static str) -> Compiled {
+    Compiled { path, by }
+}
+
+const fn warn(path: &'static str, reason: &'static str) -> NotCompiled {
+    NotCompiled {
+        path,
+        reason,
+        report: Report::Warn,
+    }
+}
+
+const fn no_effect(path: &'static str, reason: &'static str) -> NotCompiled {
+    NotCompiled {
+        path,
+        reason,
+        report: Report::NoEffect,
+    }
+}
+
+const fn by(path: &'static str, code: &'static str, reason: &'static str) -> NotCompiled {
+    NotCompiled {
+        path,
+        reason,
+        report: Report::By(code),
+    }
+}
+
+const IPV6: &str = "IPv6 lowering in progress";
+const SERVER: &str =
+    "server-populated by the datastore (as printed by `calicoctl`/`kubectl get -o yaml`); not desired state";
+const FAIL_CLOSED: &str =
+    "the enclosing match is compiled fail-closed and reported as W0715; its contents are not read";
+const PROFILES: &str =
+    "netc reads no Profile resources: profile labels and rules are not applied to the endpoint";
+
+/// Fields that lowering, allocation or the emitters read.
+pub const COMPILED: &[Compiled] = &[
+    // ---- resource envelope (every kind)
+    c("*/apiVersion", "load/mod.rs (both accepted groups read alike)"),
+    c("*/kind", "load/mod.rs"),
+    c("*/metadata", "model/mod.rs (Metadata)"),
+    c("*/spec", "validate/mod.rs (typed per kind)"),
+    // ---- Metadata (common)
+    c("Metadata/name", "lower/* (BIRD protocol, chain and comment names), alloc.rs (lock keys)"),
+    c("Metadata/namespace", "lower/firewall/resolve.rs (scope of namespaced policies, sets and workloads)"),
+    c("Metadata/labels", "selectors: alloc.rs, lower/bgp.rs, lower/firewall/resolve.rs"),
+    c("Metadata/annotations", "lower/mod.rs, lower/firewall.rs (the netc.dev/* annotations; others have no effect, as in Calico)"),
+    // ---- IPPool
+    c("IPPool/spec/cidr", "alloc.rs, lower/mod.rs (PoolFacts)"),
+    c("IPPool/spec/ipipMode", "lower/mod.rs, lower/tunnels.rs, lower/routes.rs"),
+    c("IPPool/spec/vxlanMode", "lower/mod.rs, lower/tunnels.rs, lower/routes.rs"),
+    c("IPPool/spec/natOutgoing", "lower/firewall.rs (masquerade)"),
+    c("IPPool/spec/disabled", "alloc.rs, lower/bgp.rs, lower/tunnels.rs"),
+    c("IPPool/spec/disableBGPExport", "lower/bgp.rs (export filter)"),
+    c("IPPool/spec/blockSize", "alloc.rs"),
+    c("IPPool/spec/nodeSelector", "alloc.rs"),
+    // ---- BGPConfiguration
+    c("BGPConfiguration/spec/logSeverityScreen", "lower/bgp.rs (BIRD log level)"),
+    c("BGPConfiguration/spec/nodeToNodeMeshEnabled", "lower/mod.rs (BgpGlobals), lower/bgp.rs"),
+    c("BGPConfiguration/spec/asNumber", "lower/mod.rs (cluster AS)"),
+    c("BGPConfiguration/spec/serviceClusterIPs", "lower/bgp.rs (service advertisement; IPv4 entries)"),
+    c("BGPConfiguration/spec/serviceClusterIPs/*/cidr", "lower/bgp.rs"),
+    c("BGPConfiguration/spec/serviceExternalIPs", "lower/bgp.rs (service advertisement; IPv4 entries)"),
+    c("BGPConfiguration/spec/serviceExternalIPs/*/cidr", "lower/bgp.rs"),
+    c("BGPConfiguration/spec/serviceLoadBalancerIPs", "lower/bgp.rs (service advertisement; IPv4 entries)"),
+    c("BGPConfiguration/spec/serviceLoadBalancerIPs/*/cidr", "lower/bgp.rs"),
+    c("BGPConfiguration/spec/communities", "lower/bgp.rs (communities)"),
+    c("BGPConfiguration/spec/communities/*/name", "lower/bgp.rs"),
+    c("BGPConfiguration/spec/communities/*/value", "lower/bgp.rs"),
+    c("BGPConfiguration/spec/prefixAdvertisements", "lower/bgp.rs (communities)"),
+    c("BGPConfiguration/spec/prefixAdvertisements/*/cidr", "lower/bgp.rs"),
+    c("BGPConfiguration/spec/prefixAdvertisements/*/communities", "lower/bgp.rs"),
+    c("BGPConfiguration/spec/listenPort", "lower/mod.rs, lower/bgp.rs, lower/firewall.rs"),
+    c("BGPConfiguration/spec/nodeMeshPassword", "lower/bgp.rs (mesh sessions)"),
+    c("BGPConfiguration/spec/nodeMeshMaxRestartTime", "lower/bgp.rs (mesh graceful restart)"),
+    c("BGPConfiguration/spec/bindMode", "lower/bgp.rs (listen address)"),
+    c("BGPConfiguration/spec/ignoredInterfaces", "lower/bgp.rs"),
+    c("BGPConfiguration/spec/programClusterRoutes", "lower/routes.rs"),
+    c("BGPConfiguration/spec/ipv4NormalRoutePriority", "lower/bgp.rs (kernel route metric)"),
+    // ---- BGPPassword, SecretKeyRef (common)
+    c("BGPPassword/secretKeyRef", "lower/bgp.rs (with --secrets)"),
+    c("SecretKeyRef/name", "lower/bgp.rs (with --secrets)"),
+    c("SecretKeyRef/key", "lower/bgp.rs (with --secrets)"),
+    // ---- BGPPeer
+    c("BGPPeer/spec/node", "lower/bgp.rs"),
+    c("BGPPeer/spec/nodeSelector", "lower/bgp.rs"),
+    c("BGPPeer/spec/peerIP", "lower/bgp.rs"),
+    c("BGPPeer/spec/peerSelector", "lower/bgp.rs"),
+    c("BGPPeer/spec/asNumber", "lower/bgp.rs"),
+    c("BGPPeer/spec/localASNumber", "lower/bgp.rs"),
+    c("BGPPeer/spec/keepOriginalNextHop", "lower/bgp.rs"),
+    c("BGPPeer/spec/nextHopMode", "lower/bgp.rs"),
+    c("BGPPeer/spec/password", "lower/bgp.rs"),
+    c("BGPPeer/spec/sourceAddress", "lower/bgp.rs"),
+    c("BGPPeer/spec/maxRestartTime", "lower/bgp.rs"),
+    c("BGPPeer/spec/keepaliveTime", "lower/bgp.rs"),
+    c("BGPPeer/spec/numAllowedLocalASNumbers", "lower/bgp.rs"),
+    c("BGPPeer/spec/ttlSecurity", "lower/bgp.rs"),
+    c("BGPPeer/spec/reachableBy", "lower/bgp.rs (static route to the peer)"),
+    c("BGPPeer/spec/reversePeering", "lower/bgp.rs"),
+    // ---- Node
+    c("Node/spec/bgp", "lower/mod.rs (NodeFacts)"),
+    c("Node/spec/bgp/asNumber", "lower/mod.rs"),
+    c("Node/spec/bgp/ipv4Address", "lower/mod.rs"),
+    c("Node/spec/bgp/ipv4IPIPTunnelAddr", "lower/mod.rs"),
+    c("Node/spec/bgp/routeReflectorClusterID", "lower/mod.rs"),
+    c("Node/spec/ipv4VXLANTunnelAddr", "lower/mod.rs"),
+    c("Node/spec/vxlanTunnelMACAddr", "lower/mod.rs"),
+    // ---- NetworkPolicy, GlobalNetworkPolicy
+    c("NetworkPolicy/spec/tier", "lower/firewall.rs"),
+    c("NetworkPolicy/spec/order", "lower/firewall.rs"),
+    c("NetworkPolicy/spec/selector", "lower/firewall.rs"),
+    c("NetworkPolicy/spec/types", "lower/firewall.rs"),
+    c("NetworkPolicy/spec/ingress", "lower/firewall.rs"),
+    c("NetworkPolicy/spec/egress", "lower/firewall.rs"),
+    c("NetworkPolicy/spec/serviceAccountSelector", "lower/firewall.rs (fail-closed unless all(); W0715)"),
+    c("GlobalNetworkPolicy/spec/tier", "lower/firewall.rs"),
+    c("GlobalNetworkPolicy/spec/order", "lower/firewall.rs"),
+    c("GlobalNetworkPolicy/spec/selector", "lower/firewall.rs"),
+    c("GlobalNetworkPolicy/spec/types", "lower/firewall.rs"),
+    c("GlobalNetworkPolicy/spec/ingress", "lower/firewall.rs"),
+    c("GlobalNetworkPolicy/spec/egress", "lower/firewall.rs"),
+    c("GlobalNetworkPolicy/spec/serviceAccountSelector", "lower/firewall.rs (fail-closed unless all(); W0715)"),
+    c("GlobalNetworkPolicy/spec/namespaceSelector", "lower/firewall.rs (fail-closed unless all(); W0715)"),
+    c("GlobalNetworkPolicy/spec/doNotTrack", "lower/firewall.rs"),
+    c("GlobalNetworkPolicy/spec/preDNAT", "lower/firewall.rs"),
+    c("GlobalNetworkPolicy/spec/applyOnForward", "lower/firewall.rs"),
+    // ---- Rule and its parts (common)
+    c("Rule/action", "lower/firewall/rules.rs"),
+    c("Rule/ipVersion", "lower/firewall/rules.rs"),
+    c("Rule/protocol", "lower/firewall/rules.rs"),
+    c("Rule/notProtocol", "lower/firewall/rules.rs"),
+    c("Rule/icmp", "lower/firewall/rules.rs"),
+    c("Rule/notICMP", "lower/firewall/rules.rs"),
+    c("Rule/source", "lower/firewall/rules.rs"),
+    c("Rule/destination", "lower/firewall/rules.rs"),
+    c("Rule/http", "lower/firewall/rules.rs (the rule fails closed; W0715)"),
+    c("Rule/metadata", "lower/firewall/rules.rs (rule comments)"),
+    c("RuleMetadata/annotations", "lower/firewall/rules.rs (rule comments)"),
+    c("ICMPFields/type", "lower/firewall/rules.rs"),
+    c("ICMPFields/code", "lower/firewall/rules.rs"),
+    c("EntityRule/nets", "lower/firewall/rules.rs"),
+    c("EntityRule/notNets", "lower/firewall/rules.rs"),
+    c("EntityRule/selector", "lower/firewall/rules.rs, lower/firewall/resolve.rs"),
+    c("EntityRule/notSelector", "lower/firewall/rules.rs, lower/firewall/resolve.rs"),
+    c("EntityRule/namespaceSelector", "lower/firewall/rules.rs (all()/global(); others fail closed, W0715)"),
+    c("EntityRule/ports", "lower/firewall/rules.rs"),
+    c("EntityRule/notPorts", "lower/firewall/rules.rs"),
+    c("EntityRule/serviceAccounts", "lower/firewall/rules.rs (the rule fails closed; W0715)"),
+    c("EntityRule/services", "lower/firewall/rules.rs (the rule fails closed; W0715)"),
+    // ---- GlobalNetworkSet, NetworkSet
+    c("GlobalNetworkSet/spec/nets", "lower/firewall/resolve.rs"),
+    c("NetworkSet/spec/nets", "lower/firewall/resolve.rs"),
+    // ---- HostEndpoint, WorkloadEndpoint
+    c("HostEndpoint/spec/node", "lower/firewall/resolve.rs"),
+    c("HostEndpoint/spec/interfaceName", "lower/firewall/resolve.rs"),
+    c("HostEndpoint/spec/expectedIPs", "lower/firewall/resolve.rs"),
+    c("HostEndpoint/spec/ports", "lower/firewall/resolve.rs (named ports)"),
+    c("EndpointPort/name", "lower/firewall/resolve.rs (named ports)"),
+    c("EndpointPort/protocol", "lower/firewall/resolve.rs (named ports)"),
+    c("EndpointPort/port", "lower/firewall/resolve.rs (named ports)"),
+    c("WorkloadEndpoint/spec/orchestrator", "lower/firewall/resolve.rs (projectcalico.org/orchestrator label)"),
+    c("WorkloadEndpoint/spec/node", "lower/routes.rs, lower/firewall/resolve.rs"),
+    c("WorkloadEndpoint/spec/serviceAccountName", "lower/firewall/resolve.rs (service-account label)"),
+    c("WorkloadEndpoint/spec/ipNetworks", "lower/routes.rs, lower/firewall/resolve.rs"),
+    c("WorkloadEndpoint/spec/interfaceName", "lower/routes.rs, lower/firewall/resolve.rs"),
+    c("WorkloadEndpoint/spec/ports", "lower/firewall/resolve.rs (named ports)"),
+];
+
+/// Fields the schemas accept and no artifact reflects.
+pub const NOT_COMPILED: &[NotCompiled] = &[
+    // ---- resource envelope
+    no_effect("*/status", SERVER),
+    // ---- Metadata (common)
+    no_effect("Metadata/resourceVersion", SERVER),
+    no_effect("Metadata/uid", SERVER),
+    no_effect("Metadata/creationTimestamp", SERVER),
+    no_effect("Metadata/generation", SERVER),
+    no_effect("Metadata/managedFields", SERVER),
+    no_effect("Metadata/selfLink", SERVER),
+    no_effect("Metadata/deletionTimestamp", SERVER),
+    no_effect("Metadata/deletionGracePeriodSeconds", SERVER),
+    no_effect("Metadata/finalizers", SERVER),
+    no_effect("Metadata/ownerReferences", SERVER),
+    no_effect("Metadata/generateName", SERVER),
+    // ---- IPPool
+    warn(
+        "IPPool/spec/namespaceSelector",
+        "netc assigns no workload addresses (WorkloadEndpoint ipNetworks are declared), so there is no namespace to restrict",
+    ),
+    warn(
+        "IPPool/spec/allowedUses",
+        "netc allocates blocks and tunnel addresses from every enabled pool, whatever its allowedUses",
+    ),
+    warn(
+        "IPPool/spec/assignmentMode",
+        "netc allocates blocks from every enabled pool to the nodes its nodeSelector selects, as for Automatic",
+    ),
+    // ---- BGPConfiguration
+    warn(
+        "BGPConfiguration/spec/serviceLoadBalancerAggregation",
+        "netc advertises serviceLoadBalancerIPs as declared (Enabled); per-Service routes need Kubernetes Services",
+    ),
+    warn(
+        "BGPConfiguration/spec/localWorkloadPeeringIPV4",
+        "local-workload BGP peerings (BGPPeer localWorkloadSelector) are not lowered",
+    ),
+    warn(
+        "BGPConfiguration/spec/localWorkloadPeeringIPV6",
+        "local-workload BGP peerings (BGPPeer localWorkloadSelector) are not lowered",
+    ),
+    warn("BGPConfiguration/spec/ipv6NormalRoutePriority", IPV6),
+    // ---- BGPPeer
+    by(
+        "BGPPeer/spec/filters",
+        codes::UNKNOWN_FILTER,
+        "BGPFilter lowering in progress; a non-empty list is rejected",
+    ),
+    warn(
+        "BGPPeer/spec/localWorkloadSelector",
+        "local-workload peers need workload addresses at run time; netc creates no session for them",
+    ),
+    // ---- Node
+    warn("Node/spec/bgp/ipv6Address", IPV6),
+    warn("Node/spec/ipv6VXLANTunnelAddr", IPV6),
+    warn("Node/spec/vxlanTunnelMACAddrV6", IPV6),
+    warn(
+        "Node/spec/addresses",
+        "netc takes the node's address from spec.bgp.ipv4Address; the address list is not read",
+    ),
+    warn("Node/spec/wireguard", "netc does not set up WireGuard"),
+    no_effect(
+        "Node/spec/orchRefs",
+        "maps the node to its orchestrator's node name; no dataplane effect",
+    ),
+    // ---- policies
+    no_effect(
+        "NetworkPolicy/spec/performanceHints",
+        "a hint for Felix's on-demand programming; netc programs every rule ahead of time",
+    ),
+    no_effect(
+        "GlobalNetworkPolicy/spec/performanceHints",
+        "a hint for Felix's on-demand programming; netc programs every rule ahead of time",
+    ),
+    by("ServiceAccountMatch/names", codes::UNSUPPORTED_MATCH, FAIL_CLOSED),
+    by("ServiceAccountMatch/selector", codes::UNSUPPORTED_MATCH, FAIL_CLOSED),
+    by("ServiceMatch/name", codes::UNSUPPORTED_MATCH, FAIL_CLOSED),
+    by("ServiceMatch/namespace", codes::UNSUPPORTED_MATCH, FAIL_CLOSED),
+    by("HTTPMatch/methods", codes::UNSUPPORTED_MATCH, FAIL_CLOSED),
+    by("HTTPMatch/paths", codes::UNSUPPORTED_MATCH, FAIL_CLOSED),
+    by("HTTPPath/exact", codes::UNSUPPORTED_MATCH, FAIL_CLOSED),
+    by("HTTPPath/prefix", codes::UNSUPPORTED_MATCH, FAIL_CLOSED),
+    // ---- network sets
+    warn(
+        "GlobalNetworkSet/spec/allowedEgressDomains",
+        "matching domain names needs DNS inspection at run time; netc compiles only nets",
+    ),
+    warn(
+        "NetworkSet/spec/allowedEgressDomains",
+        "matching domain names needs DNS inspection at run time; netc compiles only nets",
+    ),
+    // ---- endpoints
+    warn("HostEndpoint/spec/profiles", PROFILES),
+    warn("WorkloadEndpoint/spec/profiles", PROFILES),
+    no_effect(
+        "WorkloadEndpoint/spec/workload",
+        "identifies the workload to its orchestrator; no dataplane effect",
+    ),
+    no_effect(
+        "WorkloadEndpoint/spec/containerID",
+        "identifies the workload to its orchestrator; no dataplane effect",
+    ),
+    no_effect(
+        "WorkloadEndpoint/spec/pod",
+        "identifies the workload to its orchestrator; no dataplane effect",
+    ),
+    no_effect(
+        "WorkloadEndpoint/spec/endpoint",
+        "identifies the workload to its orchestrator; no dataplane effect",
+    ),
+    warn(
+        "WorkloadEndpoint/spec/ipNATs",
+        "1:1 NAT of workload addresses (floating IPs) is not compiled",
+    ),
+    warn(
+        "WorkloadEndpoint/spec/mac",
+        "Felix installs a static neighbour entry for the workload's MAC; netc leaves it to ARP",
+    ),
+    no_effect(
+        "WorkloadEndpoint/spec/ipv4Gateway",
+        "configured inside the workload by its CNI plugin; no host-side effect",
+    ),
+    no_effect(
+        "WorkloadEndpoint/spec/ipv6Gateway",
+        "configured inside the workload by its CNI plugin; no host-side effect",
+    ),
+    warn(
+        "WorkloadEndpoint/spec/allowSpoofedSourcePrefixes",
+        "netc programs no workload source-address check, so there is nothing to relax",
+    ),
+];
+
+/// The entry for `path` in [`NOT_COMPILED`].
+pub fn not_compiled(path: &str) -> Option<&'static NotCompiled> {
+    NOT_COMPILED.iter().find(|n| n.path == path)
+}
+
+/// The entry for `path` in [`COMPILED`].
+pub fn compiled(path: &str) -> Option<&'static Compiled> {
+    COMPILED.iter().find(|c| c.path == path)
+}
+
+// ------------------------------------------------------------------ the schemas' fields
+
+/// The schema sources, parsed once: kind files and common.schema.json.
+struct Sources {
+    common: Value,
+    kinds: Vec<(Kind, Value)>,
+}
+
+impl Sources {
+    /// The common definition `r` names, seen from `doc`: a kind file says
+    /// `common.schema.json#/$defs/X`, common.schema.json itself `#/$defs/X`.
+    fn common_def<'r>(&self, doc: &Value, r: &'r str) -> Option<&'r str> {
+        common_name(r).or_else(|| {
+            std::ptr::eq(doc, &self.common)
+                .then(|| r.strip_prefix("#/$defs/"))
+                .flatten()
+        })
+    }
+}
+
+/// `None` only if an embedded schema is not JSON, which the schema tests
+/// rule out (compiler/tests/schema.rs); then no field warnings are given.
+fn sources() -> Option<&'static Sources> {
+    static CELL: OnceLock<Option<Sources>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let common = serde_json::from_str(COMMON_SCHEMA).ok()?;
+        let kinds = Kind::ALL
+            .iter()
+            .map(|&k| Some((k, serde_json::from_str(schema_source(k)).ok()?)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Sources { common, kinds })
+    })
+    .as_ref()
+}
+
+/// Guard against a schema whose local references loop.
+const MAX_DEPTH: usize = 32;
+
+/// Every field of every schema, by path, each once, in schema order; and
+/// where each common definition is used (definition, path of the field).
+#[derive(Debug, Default)]
+pub struct SchemaFields {
+    pub fields: Vec<String>,
+    pub uses: Vec<(String, String)>,
+}
+
+/// Walk every property of every schema (kind files and the common
+/// definitions they use). `None` if the embedded schemas do not parse.
+pub fn schema_fields() -> Option<SchemaFields> {
+    let s = sources()?;
+    let mut out = SchemaFields::default();
+    for (kind, doc) in &s.kinds {
+        let Some(props) = doc.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, sub) in props {
+            push_unique(&mut out.fields, format!("*/{name}"));
+            walk(
+                s,
+                doc,
+                sub,
+                &format!("{}/{name}", kind.as_str()),
+                0,
+                &mut out,
+            );
+        }
+    }
+    Some(out)
+}
+
+fn walk(s: &Sources, doc: &Value, node: &Value, key: &str, depth: usize, out: &mut SchemaFields) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+        if let Some(name) = s.common_def(doc, r) {
+            let first = !out.uses.iter().any(|(d, _)| d == name);
+            out.uses.push((name.to_string(), key.to_string()));
+            if first {
+                if let Some(def) = s
+                    .common
+                    .pointer(&format!("/$defs/{}", escape_segment(name)))
+                {
+                    walk(s, &s.common, def, name, depth + 1, out);
+                }
+            }
+        } else if let Some(target) = r.strip_prefix('#').and_then(|p| doc.pointer(p)) {
+            walk(s, doc, target, key, depth + 1, out);
+        }
+        return;
+    }
+    if let Some(props) = node.get("properties").and_then(Value::as_object) {
+        for (name, sub) in props {
+            let k = format!("{key}/{name}");
+            push_unique(&mut out.fields, k.clone());
+            walk(s, doc, sub, &k, depth + 1, out);
+        }
+    }
+    if let Some(items) = node.get("items").filter(|i| i.is_object()) {
+        walk(s, doc, items, &format!("{key}/*"), depth + 1, out);
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, k: String) {
+    if !v.contains(&k) {
+        v.push(k);
+    }
+}
+
+// ------------------------------------------------------------------ the warning
+
+/// W0108 for every not-compiled field `raw` sets (present, not null or
+/// empty, and not the schema's default, which is what netc does anyway).
+/// Run on resources that passed the schema.
+pub fn check(raw: &RawResource) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Some(s) = sources() else {
+        return out;
+    };
+    let Some((_, doc)) = s.kinds.iter().find(|(k, _)| *k == raw.kind) else {
+        return out;
+    };
+    let cx = Visit { s, raw };
+    let (Some(props), Some(inst)) = (
+        doc.get("properties").and_then(Value::as_object),
+        raw.value.as_object(),
+    ) else {
+        return out;
+    };
+    for (name, v) in inst {
+        let Some(sub) = props.get(name) else { continue };
+        let ptr = format!("/{}", escape_segment(name));
+        if cx.flag(&format!("*/{name}"), sub, v, &ptr, &mut out) {
+            continue;
+        }
+        cx.visit(
+            doc,
+            sub,
+            &format!("{}/{name}", raw.kind.as_str()),
+            v,
+            &ptr,
+            0,
+            &mut out,
+        );
+    }
+    out
+}
+
+struct Visit<'a> {
+    s: &'a Sources,
+    raw: &'a RawResource,
+}
+
+impl Visit<'_> {
+    /// Warn if `key` is not compiled and `v` sets it. True when the field is
+    /// not compiled (set or not): its subtree is not visited.
+    fn flag(
+        &self,
+        key: &str,
+        schema: &Value,
+        v: &Value,
+        ptr: &str,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
+        let Some(nc) = not_compiled(key) else {
+            return false;
+        };
+        if nc.report == Report::Warn && is_set(v) && schema.get("default") != Some(v) {
+            let field = crate::schema::field_name(&self.raw.value, ptr);
+            out.push(
+                Diagnostic::warning(
+                    codes::NOT_COMPILED,
+                    format!("`{field}` is accepted but not compiled: {}", nc.reason),
+                )
+                .at(self.raw.origin.key_span(ptr))
+                .label("not compiled: no artifact reflects this field")
+                .note(format!(
+                    "netc validates `{field}` but does not turn it into any artifact; docs/fields.md lists every such field (`{key}`)"
+                ))
+                .resource(self.raw.display()),
+            );
+        }
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn visit(
+        &self,
+        doc: &Value,
+        node: &Value,
+        key: &str,
+        v: &Value,
+        ptr: &str,
+        depth: usize,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+            if let Some(name) = self.s.common_def(doc, r) {
+                if let Some(def) = self
+                    .s
+                    .common
+                    .pointer(&format!("/$defs/{}", escape_segment(name)))
+                {
+                    self.visit(&self.s.common, def, name, v, ptr, depth + 1, out);
+                }
+            } else if let Some(target) = r.strip_prefix('#').and_then(|p| doc.pointer(p)) {
+                self.visit(doc, target, key, v, ptr, depth + 1, out);
+            }
+            return;
+        }
+        match v {
+            Value::Object(m) => {
+                let Some(props) = node.get("properties").and_then(Value::as_object) else {
+                    return;
+                };
+                for (name, child) in m {
+                    let Some(sub) = props.get(name) else { continue };
+                    let k = format!("{key}/{name}");
+                    let p = format!("{ptr}/{}", escape_segment(name));
+                    if !self.flag(&k, sub, child, &p, out) {
+                        self.visit(doc, sub, &k, child, &p, depth + 1, out);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                let Some(item_schema) = node.get("items").filter(|i| i.is_object()) else {
+                    return;
+                };
+                for (i, item) in items.iter().enumerate() {
+                    self.visit(
+                        doc,
+                        item_schema,
+                        &format!("{key}/*"),
+                        item,
+                        &format!("{ptr}/{i}"),
+                        depth + 1,
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Present with a value that says something: not null, not an empty string,
+/// list or mapping.
+fn is_set(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+        _ => true,
+    }
+}
+
+// ------------------------------------------------------------------ docs/fields.md
+
+/// docs/fields.md, generated from the tables (compiler/tests/fields.rs keeps
+/// the file equal to this; `NETC_BLESS=1 cargo test -p netc-compiler --test
+/// fields` rewrites it).
+pub fn markdown() -> String {
+    let uses = schema_fields().map(|f| f.uses).unwrap_or_default();
+    let mut s = String::new();
+    s.push_str("<!-- generated from compiler/src/fields.rs by `NETC_BLESS=1 cargo test -p netc-compiler --test fields`; do not edit -->\n");
+    s.push_str("# Fields netc accepts but does not compile\n\n");
+    s.push_str(
+        "Every field the JSON Schemas (`schemas/`) accept is either compiled into an artifact \
+         or listed here. When an input sets a field marked *warning* (to something other than \
+         its default), `netc validate` reports W0108 at the field. Fields marked *no effect* \
+         have no effect on a node's dataplane in Calico either and are ignored quietly; fields \
+         marked with another code are already reported by that diagnostic. A field listed here \
+         covers its sub-fields.\n\n",
+    );
+    s.push_str(
+        "Paths: `*/…` is the envelope of every kind, `Kind/…` a field of that kind, `Def/…` a \
+         field of a definition shared through `schemas/common.schema.json` (where each is used \
+         is listed at the end); `*` in a path stands for the items of a list.\n\n",
+    );
+    s.push_str("| field | reported | reason |\n|---|---|---|\n");
+    for n in NOT_COMPILED {
+        let report = match n.report {
+            Report::Warn => "warning W0108".to_string(),
+            Report::By(code) => code.to_string(),
+            Report::NoEffect => "no effect".to_string(),
+        };
+        s.push_str(&format!(
+            "| `{}` | {report} | {} |\n",
+            n.path,
+            md_escape(n.reason)
+        ));
+    }
+    s.push_str("\n## Compiled fields\n\n| field | read by (compiler/src/) |\n|---|---|\n");
+    for c in COMPILED {
+        s.push_str(&format!("| `{}` | {} |\n", c.path, md_escape(c.by)));
+    }
+    s.push_str(
+        "\n## Where the shared definitions are used\n\n| definition | used at |\n|---|---|\n",
+    );
+    let mut defs: Vec<&str> = Vec::new();
+    for (d, _) in &uses {
+        if !defs.contains(&d.as_str()) {
+            defs.push(d);
+        }
+    }
+    for d in defs {
+        let at: Vec<String> = uses
+            .iter()
+            .filter(|(x, _)| x == d)
+            .map(|(_, k)| format!("`{k}`"))
+            .collect();
+        s.push_str(&format!("| `{d}` | {} |\n", at.join(", ")));
+    }
+    s
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}

@@ -1,0 +1,196 @@
+//! Helpers shared by every test suite of the workspace: root/namespace
+//! gating, network namespace guards, running the real tools, compiling a
+//! YAML snippet to the IR, and golden-file blessing. One copy, used by the
+//! root crate's tests (through `tests/common`) and the member crates' tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub mod pipeline;
+
+/// Repository root (this crate lives one level below it).
+pub fn repo() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    dir.parent().map(Path::to_path_buf).unwrap_or(dir)
+}
+
+/// `NETC_BLESS=1`: golden files and rendered expectations are rewritten
+/// from the actual output (then reviewed in the diff) instead of compared.
+pub fn bless() -> bool {
+    std::env::var("NETC_BLESS").is_ok_and(|v| v == "1")
+}
+
+pub fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
+}
+
+pub fn is_root() -> bool {
+    // SAFETY-free check: /proc/self/status Uid line.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Tests that need root and network namespaces call this first. Outside CI
+/// they skip (with a message) when not root; with CI=true they must run.
+pub fn require_root(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    if in_ci() {
+        panic!("{test}: needs root and network namespaces, and CI=true forbids skipping");
+    }
+    eprintln!("SKIP {test}: needs root (set CI=true to make this a failure)");
+    false
+}
+
+/// Is `tool` on PATH?
+pub fn have_tool(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A tool the test needs; with CI=true its absence is a failure.
+pub fn require_tool(test: &str, tool: &str) -> bool {
+    let found = have_tool(tool);
+    if !found {
+        if in_ci() {
+            panic!("{test}: `{tool}` is not installed (CI must install it)");
+        }
+        eprintln!("SKIP {test}: `{tool}` is not installed");
+    }
+    found
+}
+
+pub fn run(cmd: &str, args: &[&str]) -> Output {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"))
+}
+
+pub fn run_stdin(cmd: &str, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+static NS_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A network namespace that is deleted when dropped (also on panic).
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    pub fn new(prefix: &str) -> Netns {
+        let name = format!(
+            "netc-{prefix}-{}-{}",
+            std::process::id(),
+            NS_COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let o = run("ip", &["netns", "add", &name]);
+        assert!(o.status.success(), "ip netns add {name}: {}", text(&o));
+        let ns = Netns { name };
+        ns.exec_ok("ip", &["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Run a command inside the namespace.
+    pub fn exec(&self, cmd: &str, args: &[&str]) -> Output {
+        let mut a = vec!["netns", "exec", &self.name, cmd];
+        a.extend_from_slice(args);
+        run("ip", &a)
+    }
+
+    pub fn exec_ok(&self, cmd: &str, args: &[&str]) -> String {
+        let o = self.exec(cmd, args);
+        assert!(
+            o.status.success(),
+            "in {}: {cmd} {args:?} failed: {}",
+            self.name,
+            text(&o)
+        );
+        String::from_utf8_lossy(&o.stdout).to_string()
+    }
+
+    pub fn exec_stdin(&self, cmd: &str, args: &[&str], input: &str) -> Output {
+        let mut a = vec!["netns", "exec", &self.name, cmd];
+        a.extend_from_slice(args);
+        run_stdin("ip", &a, input)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+            .map(|o| {
+                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                    let _ = Command::new("kill").args(["-9", pid]).status();
+                }
+            });
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Does this kernel support a link type? Probed in a throwaway namespace.
+pub fn kernel_has_link_type(kind: &str) -> bool {
+    if !is_root() {
+        return false;
+    }
+    let ns = Netns::new("probe");
+    let args: Vec<&str> = match kind {
+        "ipip" => vec![
+            "link",
+            "add",
+            "probe0",
+            "type",
+            "ipip",
+            "remote",
+            "192.0.2.1",
+        ],
+        k => vec!["link", "add", "probe0", "type", k],
+    };
+    ns.exec("ip", &args).status.success()
+}
+
+pub fn write_temp(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let p = dir.join(name);
+    std::fs::write(&p, contents).expect("write");
+    p
+}
