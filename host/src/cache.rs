@@ -39,10 +39,7 @@ pub fn key(kind: &str, artifact: &str) -> String {
         h.update(part.as_bytes());
     }
     let d = h.finalize();
-    let mut s = format!("{kind}-");
-    for b in d.iter().take(16) {
-        s.push_str(&format!("{b:02x}"));
-    }
+    let s = format!("{kind}-{}", netc_ir::digest::hex(&d[..16]));
     s
 }
 

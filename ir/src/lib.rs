@@ -10,6 +10,7 @@
 //! ordered deterministically (Vecs sorted by lowering, maps are BTreeMaps).
 
 mod bgp;
+pub mod digest;
 mod firewall;
 mod link;
 mod names;

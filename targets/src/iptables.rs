@@ -63,7 +63,6 @@
 use crate::nftables::{log_prefix, string};
 use netc_ir::Protocol;
 use netc_ir::*;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write;
 
@@ -668,12 +667,7 @@ fn proto(p: Protocol, fam: Family) -> String {
 }
 
 fn hash(s: &str, bytes: usize) -> String {
-    let d = Sha256::digest(s.as_bytes());
-    let mut h = String::new();
-    for b in d.iter().take(bytes) {
-        let _ = write!(h, "{b:02x}");
-    }
-    h
+    netc_ir::digest::sha256_hex(s.as_bytes(), bytes)
 }
 
 /// `netc-<name>` when that is a safe name of at most 28 characters, else

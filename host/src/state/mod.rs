@@ -105,18 +105,15 @@ impl State {
     /// mtime, so a plan file never carries a hash of a secret yet any rewrite
     /// of the file makes the plan stale.
     pub fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
         let mut copy = self.clone();
         copy.nft.clear_volatile();
         if let Some(f) = copy.bird.file.as_mut() {
             f.contents = netc_targets::mask::mask_secrets(&f.contents);
         }
         let json = serde_json::to_string(&copy).unwrap_or_default();
-        let digest = Sha256::digest(json.as_bytes());
-        let mut s = String::from("sha256:");
-        for b in digest.iter() {
-            s.push_str(&format!("{b:02x}"));
-        }
-        s
+        format!(
+            "sha256:{}",
+            netc_ir::digest::sha256_hex(json.as_bytes(), 32)
+        )
     }
 }

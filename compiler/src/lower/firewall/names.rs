@@ -4,7 +4,6 @@
 //! object) keeps names unique however the slug was truncated or mangled.
 
 use crate::ir::Name;
-use sha2::{Digest, Sha256};
 
 /// Hex characters of hash in every generated name.
 const HASH_LEN: usize = 8;
@@ -21,12 +20,7 @@ pub(super) fn fixed(name: &str) -> Name {
 }
 
 pub(super) fn short_hash(key: &str) -> String {
-    let d = Sha256::digest(key.as_bytes());
-    let mut s = String::with_capacity(HASH_LEN);
-    for b in d.iter().take(HASH_LEN / 2) {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    crate::ir::digest::sha256_hex(key.as_bytes(), HASH_LEN / 2)
 }
 
 /// A log prefix: `netc <policy>: `, at most 28 characters of `[A-Za-z0-9 _.:/-]`.
