@@ -20,7 +20,7 @@ pub enum IfNameError {
     TooLong(usize),
     #[error("it contains {}", describe_char(*.0))]
     BadChar(char),
-    #[error("`{0}` is reserved (the kernel refuses `.` and `..`)")]
+    #[error("`{0}` is a directory name, which the kernel refuses as an interface name")]
     Dot(&'static str),
 }
 

@@ -4,11 +4,15 @@ mod apply;
 mod build;
 mod common;
 mod completions;
+mod config;
 mod confirm;
+mod destroy;
 mod explain;
+mod ipam;
 mod man;
 mod plan;
 mod schema;
+mod show;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +25,11 @@ use clap::{Parser, Subcommand};
     propagate_version = true
 )]
 pub struct Cli {
+    /// Config file with defaults for --node, the input, --firewall,
+    /// --bird-config, --bird-socket, --secrets [default: NETC_CONFIG, else
+    /// /etc/netc/netc.yaml when it exists]. Flags and NETC_* variables win.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -35,6 +44,12 @@ pub enum Command {
     Plan(plan::Args),
     /// Converge the host (or --netns) to a node's desired state: verified, rolled back on failure.
     Apply(apply::Args),
+    /// Remove everything netc owns from the host (or --netns): planned, confirmed, verified, rolled back on failure.
+    Destroy(destroy::Args),
+    /// Show what netc owns on the host (or --netns) now, or render a saved plan.
+    Show(show::Args),
+    /// IP address management: `netc ipam show` lists each node's blocks and their use.
+    Ipam(ipam::Args),
     /// Keep an apply made with --confirm-within (or --rollback to undo it now).
     Confirm(confirm::Args),
     /// Print the JSON Schema of one kind, or of all kinds as a JSON object.
@@ -48,7 +63,11 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    config::set_flag(cli.config);
     match cli.command {
+        Command::Destroy(a) => destroy::run(a),
+        Command::Show(a) => show::run(a),
+        Command::Ipam(a) => ipam::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Build(a) => build::run(a),
         Command::Plan(a) => plan::run(a),
@@ -67,7 +86,11 @@ impl Command {
     pub fn needs_root(&self) -> bool {
         matches!(
             self,
-            Command::Plan(_) | Command::Apply(_) | Command::Confirm(_)
+            Command::Plan(_)
+                | Command::Apply(_)
+                | Command::Confirm(_)
+                | Command::Destroy(_)
+                | Command::Show(_)
         )
     }
 }
@@ -89,7 +112,7 @@ pub fn error_message(e: &anyhow::Error, needs_root: bool) -> String {
         out.push_str(&s);
     }
     if needs_root && !is_root() && is_permission_error(e) {
-        out = format!("needs root: {out}\nhint: plan, apply and confirm read and change the host's network state: run netc as root (e.g. with sudo)");
+        out = format!("needs root: {out}\nhint: plan, apply, destroy, show and confirm read and change the host's network state: run netc as root (e.g. with sudo)");
     }
     out
 }
