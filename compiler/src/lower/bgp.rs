@@ -36,7 +36,7 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
     let Some(addr) = n.address else {
         return Ok(None);
     };
-    let me = addr.addr;
+    let me = addr.addr();
     let ctx = Ctx::new(c, n, me);
     let me6 = ctx.v6(&n.name);
     let default_cfg = c.model.default_bgp_config().map(|r| &r.spec);
@@ -345,16 +345,12 @@ struct Ctx<'c, 'a> {
 
 impl<'c, 'a> Ctx<'c, 'a> {
     fn new(c: &'c Cluster<'a>, n: &'c NodeFacts, me: Ipv4Addr) -> Self {
+        // The node facts hold the parsed `spec.bgp.ipv6Address` (one parse,
+        // shared with the dataplane's vxlan-v6 lowering).
         let v6 = c
-            .model
             .nodes
             .iter()
-            .filter(|nd| nd.spec.bgp.is_some())
-            .filter_map(|nd| {
-                let text = nd.spec.bgp.as_ref()?.ipv6_address.as_deref()?;
-                let addr = text.split('/').next()?.parse::<Ipv6Addr>().ok()?;
-                Some((nd.meta.name.clone(), addr))
-            })
+            .filter_map(|nd| Some((nd.name.clone(), nd.address_v6?.addr())))
             .collect();
         Ctx {
             c,
@@ -376,7 +372,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
             nd.address?;
             self.v6(&nd.name).map(IpAddr::V6)
         } else {
-            nd.address.map(|a| IpAddr::V4(a.addr))
+            nd.address.map(|a| IpAddr::V4(a.addr()))
         }
     }
 
