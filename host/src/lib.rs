@@ -22,6 +22,7 @@
 //! | [`confirm`]   | commit-confirmed: pending snapshot + detached reverter              |
 //! | [`saved`]     | saved plan files and the stale-plan check                           |
 //! | [`cache`]     | canonicalised firewalls by artifact hash (skip the scratch load)    |
+//! | [`status`]    | BIRD's protocols (birdc), sessions and routes against the IR, last apply |
 //!
 //! Everything that changes the target goes through [`exec::Exec`], so tests
 //! can count writes (a second apply must perform none).
@@ -41,6 +42,7 @@ pub mod saved;
 pub mod scratch;
 pub mod session;
 pub mod state;
+pub mod status;
 pub mod target;
 pub mod verify;
 
