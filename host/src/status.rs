@@ -177,9 +177,13 @@ pub fn parse_protocols(text: &str) -> Result<Vec<Protocol>, Error> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum BirdStatus {
-    Running { protocols: Vec<Protocol> },
+    Running {
+        protocols: Vec<Protocol>,
+    },
     /// No daemon answers on the socket (or birdc is missing).
-    NotRunning { detail: String },
+    NotRunning {
+        detail: String,
+    },
 }
 
 /// `birdc -s SOCK show protocols all`, parsed. A BIRD that does not answer
@@ -344,8 +348,7 @@ pub fn compare(
                 SessionKind::Global => PeerType::Global,
                 SessionKind::Node if s.rr_client => PeerType::RrClient,
                 SessionKind::Node
-                    if s
-                        .remote_node
+                    if s.remote_node
                         .as_ref()
                         .is_some_and(|n| route_reflectors.contains(n)) =>
                 {
@@ -594,7 +597,10 @@ mod tests {
     fn names_give_peer_types() {
         assert_eq!(PeerType::from_name("Mesh_10_0_0_1"), PeerType::Mesh);
         assert_eq!(PeerType::from_name("Global_10_0_0_1"), PeerType::Global);
-        assert_eq!(PeerType::from_name("Node_10_0_0_1_port_179"), PeerType::Node);
+        assert_eq!(
+            PeerType::from_name("Node_10_0_0_1_port_179"),
+            PeerType::Node
+        );
         assert_eq!(PeerType::from_name("upstream"), PeerType::Unknown);
     }
 }

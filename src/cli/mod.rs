@@ -9,6 +9,7 @@ mod explain;
 mod man;
 mod plan;
 mod schema;
+mod status;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ pub enum Command {
     Plan(plan::Args),
     /// Converge the host (or --netns) to a node's desired state: verified, rolled back on failure.
     Apply(apply::Args),
+    /// A node's BGP sessions, routes and drift against its desired state (exit 0 ok, 2 degraded).
+    Status(status::Args),
     /// Keep an apply made with --confirm-within (or --rollback to undo it now).
     Confirm(confirm::Args),
     /// Print the JSON Schema of one kind, or of all kinds as a JSON object.
@@ -53,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Build(a) => build::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Apply(a) => apply::run(a),
+        Command::Status(a) => status::run(a),
         Command::Confirm(a) => confirm::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Explain(a) => explain::run(a),
@@ -67,7 +71,7 @@ impl Command {
     pub fn needs_root(&self) -> bool {
         matches!(
             self,
-            Command::Plan(_) | Command::Apply(_) | Command::Confirm(_)
+            Command::Plan(_) | Command::Apply(_) | Command::Confirm(_) | Command::Status(_)
         )
     }
 }
