@@ -6,6 +6,7 @@ mod common;
 mod completions;
 mod confirm;
 mod explain;
+mod graph;
 mod man;
 mod plan;
 mod schema;
@@ -40,6 +41,8 @@ pub enum Command {
     Status(status::Args),
     /// Keep an apply made with --confirm-within (or --rollback to undo it now).
     Confirm(confirm::Args),
+    /// Draw the cluster's BGP topology (or one node's policy path) as DOT, Mermaid or SVG.
+    Graph(graph::Args),
     /// Print the JSON Schema of one kind, or of all kinds as a JSON object.
     Schema(schema::Args),
     /// Explain a diagnostic code (e.g. `netc explain E0301`).
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply(a) => apply::run(a),
         Command::Status(a) => status::run(a),
         Command::Confirm(a) => confirm::run(a),
+        Command::Graph(a) => graph::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Completions(a) => completions::run(a),
