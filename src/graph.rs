@@ -87,49 +87,50 @@ pub struct Topology {
     pub sessions: Vec<TSession>,
 }
 
+/// What the topology needs of one node: the BGP part of its IR
+/// (`Cluster::lower_bgp`), its address and its group.
+pub struct NodeBgp<'a> {
+    pub node: &'a str,
+    pub address: Option<netc_ir::Ipv4Cidr>,
+    pub bgp: Option<&'a netc_ir::Bgp>,
+    pub group: String,
+}
+
 impl Topology {
-    /// From every node's IR; `group_of(node)` names its group.
-    pub fn from_irs<'a>(
-        irs: impl IntoIterator<Item = &'a HostIr>,
-        mut group_of: impl FnMut(&HostIr) -> String,
-    ) -> Topology {
+    /// From every node's BGP sessions.
+    pub fn from_nodes(irs: &[NodeBgp<'_>]) -> Topology {
         let mut t = Topology::default();
         let mut rr_client: BTreeSet<(String, String)> = BTreeSet::new();
         let mut pairs: BTreeMap<(String, String), Kind> = BTreeMap::new();
         let mut ext: BTreeSet<TSession> = BTreeSet::new();
-        let irs: Vec<&HostIr> = irs.into_iter().collect();
         let rrs: BTreeSet<&str> = irs
             .iter()
-            .filter(|ir| ir.bgp.as_ref().is_some_and(|b| b.cluster_id.is_some()))
-            .map(|ir| ir.node.as_str())
+            .filter(|ir| ir.bgp.is_some_and(|b| b.cluster_id.is_some()))
+            .map(|ir| ir.node)
             .collect();
-        for ir in &irs {
+        for ir in irs {
             t.nodes.push(TNode {
-                name: ir.node.clone(),
+                name: ir.node.to_string(),
                 address: ir.address.as_ref().map(|a| a.to_string()),
-                asn: ir.bgp.as_ref().map(|b| b.asn),
-                rr_cluster: ir
-                    .bgp
-                    .as_ref()
-                    .and_then(|b| b.cluster_id)
-                    .map(|c| c.to_string()),
-                group: group_of(ir),
+                asn: ir.bgp.map(|b| b.asn),
+                rr_cluster: ir.bgp.and_then(|b| b.cluster_id).map(|c| c.to_string()),
+                group: ir.group.clone(),
             });
-            let Some(bgp) = &ir.bgp else { continue };
+            let Some(bgp) = ir.bgp else { continue };
             for s in &bgp.sessions {
                 match &s.remote_node {
                     Some(r) => {
-                        let key = if ir.node <= *r {
-                            (ir.node.clone(), r.clone())
+                        let key = if ir.node <= r.as_str() {
+                            (ir.node.to_string(), r.clone())
                         } else {
-                            (r.clone(), ir.node.clone())
+                            (r.clone(), ir.node.to_string())
                         };
                         if s.rr_client {
                             rr_client.insert(key.clone());
                         }
                         let kind = match s.kind {
                             SessionKind::Mesh => Kind::Mesh,
-                            _ if rrs.contains(ir.node.as_str()) && rrs.contains(r.as_str()) => {
+                            _ if rrs.contains(ir.node) && rrs.contains(r.as_str()) => {
                                 Kind::RrPeer
                             }
                             _ => Kind::Node,
@@ -142,7 +143,7 @@ impl Topology {
                     None => {
                         t.externals.insert(s.neighbor, s.peer_as);
                         ext.insert(TSession {
-                            a: End::Node(ir.node.clone()),
+                            a: End::Node(ir.node.to_string()),
                             b: End::External(s.neighbor),
                             kind: Kind::External,
                         });
@@ -221,7 +222,7 @@ impl View {
     pub fn new(t: &Topology, collapse: usize) -> View {
         let mut v = View {
             title: format!(
-                "{} nodes, {} BGP sessions, {} external peers",
+                "{} nodes, {} BGP sessions\\n{} external peers",
                 t.nodes.len(),
                 t.sessions.len(),
                 t.externals.len()
@@ -629,6 +630,11 @@ pub fn to_svg(v: &View) -> Result<String, String> {
             let h = vg.add_node(Element::create(kind, look, dir.flip(), sz));
             handles.insert(id.to_string(), h);
         };
+        let legend = format!(
+            "{}\\nmesh: gray, dashed · rr-client: blue\\nrr-rr: purple · node: green\\nexternal: orange",
+            v.title
+        );
+        add(&mut vg, "legend", &legend, Shape::Note);
         for (gid, label) in &v.groups {
             add(&mut vg, gid, label, Shape::Note);
         }

@@ -67,28 +67,39 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             .with_context(|| format!("node {node}"))?;
         graph::policy_view(&ir)
     } else {
-        let mut irs = Vec::with_capacity(cluster.nodes.len());
+        let mut bgps = Vec::with_capacity(cluster.nodes.len());
         for n in &cluster.nodes {
-            irs.push(
+            bgps.push(
                 cluster
-                    .lower_node(&n.name)
+                    .lower_bgp(&n.name)
                     .map_err(|e| anyhow!("{e}"))
                     .with_context(|| format!("node {}", n.name))?,
             );
         }
-        let group_of = |ir: &netc_ir::HostIr| match &a.group_by {
-            Some(label) => model
-                .node(&ir.node)
-                .and_then(|n| n.meta.labels.get(label))
+        let group_of = |n: &netc_compiler::lower::NodeFacts| match &a.group_by {
+            Some(label) => n
+                .labels
+                .get(label)
                 .map(|v| format!("{label}={v}"))
                 .unwrap_or_else(|| format!("no {label} label")),
-            None => ir
+            None => n
                 .address
                 .as_ref()
                 .map(|x| x.network().trunc().to_string())
                 .unwrap_or_else(|| "no ipv4Address".into()),
         };
-        View::new(&Topology::from_irs(&irs, group_of), a.collapse)
+        let nodes: Vec<graph::NodeBgp<'_>> = cluster
+            .nodes
+            .iter()
+            .zip(&bgps)
+            .map(|(n, b)| graph::NodeBgp {
+                node: &n.name,
+                address: n.address,
+                bgp: b.as_ref(),
+                group: group_of(n),
+            })
+            .collect();
+        View::new(&Topology::from_nodes(&nodes), a.collapse)
     };
     let text = match a.format {
         GraphFormat::Dot => graph::to_dot(&view),
