@@ -303,6 +303,34 @@ impl View {
                 group: None,
             });
         }
+        // Sessions among route reflectors: a large set becomes a note too
+        // (the reflectors themselves stay drawn).
+        let rr_pairs = t.sessions.iter().filter(|s| s.kind == Kind::RrPeer).count();
+        let rr_meshed: BTreeSet<&str> = t
+            .sessions
+            .iter()
+            .filter(|s| s.kind == Kind::RrPeer)
+            .flat_map(|s| [&s.a, &s.b])
+            .filter_map(|e| match e {
+                End::Node(n) => Some(n.as_str()),
+                End::External(_) => None,
+            })
+            .collect();
+        let rr_collapsed = rr_meshed.len() > collapse;
+        if rr_collapsed {
+            let n = rr_meshed.len();
+            let what = if rr_pairs == n * (n - 1) / 2 {
+                format!("route reflectors fully meshed: {n} reflectors")
+            } else {
+                format!("{rr_pairs} sessions among {n} route reflectors")
+            };
+            v.boxes.push(VBox {
+                id: "rr_note".into(),
+                label: format!("{what}\\n({rr_pairs} rr-rr sessions, not drawn)"),
+                shape: Shape::Note,
+                group: None,
+            });
+        }
         // External peers: one box each, or one per collapsed group.
         let mut ext_at: BTreeMap<(String, IpAddr), String> = BTreeMap::new();
         let mut ext_boxes: BTreeMap<String, (BTreeSet<IpAddr>, BTreeSet<u32>)> = BTreeMap::new();
@@ -356,7 +384,7 @@ impl View {
         // Edges, merged where their ends were merged.
         let mut edges: BTreeMap<(String, String, Kind), usize> = BTreeMap::new();
         for s in &t.sessions {
-            if s.kind == Kind::Mesh && mesh_collapsed {
+            if (s.kind == Kind::Mesh && mesh_collapsed) || (s.kind == Kind::RrPeer && rr_collapsed) {
                 continue;
             }
             let (a, b) = match (&s.a, &s.b) {
@@ -563,7 +591,7 @@ fn mermaid_text(s: &str) -> String {
 /// Mermaid flowchart: groups as subgraphs, edges coloured with linkStyle.
 pub fn to_mermaid(v: &View) -> String {
     let mut o = String::from("flowchart LR\n");
-    let _ = writeln!(o, "  %% {}", v.title);
+    let _ = writeln!(o, "  %% {}", v.title.replace("\\n", ", "));
     let node = |b: &VBox| {
         let l = mermaid_text(&b.label);
         match b.shape {

@@ -247,6 +247,18 @@ fn large_clusters_collapse_but_keep_route_reflectors() {
         "{texts:?}"
     );
     assert!(texts.iter().any(|t| t == "39 × rr-client"), "{texts:?}");
+    assert_eq!(texts.iter().filter(|t| *t == "rr-rr").count(), 3, "{texts:?}");
+
+    // More reflectors than --collapse: their sessions among themselves
+    // become a note, the reflectors and their clients stay.
+    let o = netc(&["graph", "--collapse", "2", "--lockfile", &lock, &p]);
+    let dot = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        dot.contains("route reflectors fully meshed: 3 reflectors\\n(3 rr-rr sessions, not drawn)"),
+        "{dot}"
+    );
+    assert!(!dot.contains("label=\"rr-rr\""), "{dot}");
+    assert_eq!(dot.matches("[label=\"39 × rr-client\"").count(), 3, "{dot}");
 
     let m = tmp("mesh");
     gen_cluster(&m.0, 30, true);
