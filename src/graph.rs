@@ -130,9 +130,7 @@ impl Topology {
                         }
                         let kind = match s.kind {
                             SessionKind::Mesh => Kind::Mesh,
-                            _ if rrs.contains(ir.node) && rrs.contains(r.as_str()) => {
-                                Kind::RrPeer
-                            }
+                            _ if rrs.contains(ir.node) && rrs.contains(r.as_str()) => Kind::RrPeer,
                             _ => Kind::Node,
                         };
                         pairs
@@ -384,7 +382,8 @@ impl View {
         // Edges, merged where their ends were merged.
         let mut edges: BTreeMap<(String, String, Kind), usize> = BTreeMap::new();
         for s in &t.sessions {
-            if (s.kind == Kind::Mesh && mesh_collapsed) || (s.kind == Kind::RrPeer && rr_collapsed) {
+            if (s.kind == Kind::Mesh && mesh_collapsed) || (s.kind == Kind::RrPeer && rr_collapsed)
+            {
                 continue;
             }
             let (a, b) = match (&s.a, &s.b) {

@@ -4,7 +4,7 @@ use netc_compiler::alloc::{self, AllocError, Lock};
 use netc_compiler::lower::{Cluster, LowerError};
 use netc_compiler::validate::ValidModel;
 use netc_ir::HostIr;
-use netc_targets::{Artifact, EmitError, SecretMap, Secrets};
+use netc_targets::{Artifact, ArtifactKind, EmitError, SecretMap, Secrets};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -54,13 +54,25 @@ pub struct Compiled {
     pub nodes: Vec<NodeOutput>,
 }
 
-/// Compile the model. `only` restricts output to one node (the allocation
-/// always covers the whole cluster: a node's routes depend on the others' blocks).
+/// Compile the model, every artifact. `only` restricts output to one node
+/// (the allocation always covers the whole cluster: a node's routes depend
+/// on the others' blocks).
 pub fn compile(
     model: &ValidModel,
     previous_lock: Option<&Lock>,
     only: Option<&str>,
     secrets: &dyn Secrets,
+) -> Result<Compiled, PipelineError> {
+    compile_kinds(model, previous_lock, only, secrets, &ArtifactKind::ALL)
+}
+
+/// [`compile`], emitting only `kinds` (plan and apply skip what they never read).
+pub fn compile_kinds(
+    model: &ValidModel,
+    previous_lock: Option<&Lock>,
+    only: Option<&str>,
+    secrets: &dyn Secrets,
+    kinds: &[ArtifactKind],
 ) -> Result<Compiled, PipelineError> {
     let lock = alloc::allocate(model, previous_lock)?;
     let cluster = Cluster::new(model, &lock);
@@ -70,10 +82,11 @@ pub fn compile(
             continue;
         }
         let ir = cluster.lower_node(&n.name)?;
-        let artifacts = netc_targets::emit_all(&ir, secrets).map_err(|e| PipelineError::Emit {
-            node: n.name.clone(),
-            source: e,
-        })?;
+        let artifacts =
+            netc_targets::emit(&ir, secrets, kinds).map_err(|e| PipelineError::Emit {
+                node: n.name.clone(),
+                source: e,
+            })?;
         nodes.push(NodeOutput {
             name: n.name.clone(),
             ir,
@@ -91,13 +104,150 @@ pub fn compile(
 
 /// Read a secrets file: YAML `secret-name: { key: value }` — the shape of the
 /// Kubernetes Secrets that Calico's secretKeyRef names, flattened.
+///
+/// Errors name the file, line and column and what shape was expected, and
+/// never quote a value from the file (it holds passwords). A key given twice
+/// (at either level) is an error: YAML forbids it, and which one a reader
+/// keeps differs between tools.
 pub fn load_secrets(path: &Path) -> Result<SecretMap, PipelineError> {
     let err = |reason: String| PipelineError::Secrets {
         path: path.display().to_string(),
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let map: BTreeMap<String, BTreeMap<String, String>> =
-        serde_yaml::from_str(&text).map_err(|e| err(e.to_string()))?;
-    Ok(SecretMap(map))
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+    parse_secrets(&text).map_err(err)
+}
+
+/// The parser behind [`load_secrets`]; errors are `line:col: what`.
+pub fn parse_secrets(text: &str) -> Result<SecretMap, String> {
+    use netc_compiler::load::yaml::{self, Node, Value};
+    let mut sources = netc_compiler::SourceMap::new();
+    let id = sources.add("secrets", text.to_string());
+    let (docs, diags) = yaml::parse_file(id, sources.get(id));
+    let at = |n: &Node| format!("{}:{}", n.span.line, n.span.col);
+    if let Some(d) = diags.first() {
+        // yaml-rust2's messages describe the syntax, not the text; still, show
+        // only the position and the parser's own words.
+        let pos = d
+            .span
+            .map(|s| format!("{}:{}: ", s.line, s.col))
+            .unwrap_or_default();
+        return Err(format!("{pos}{} [E0010]", d.message));
+    }
+    let roots: Vec<&Node> = docs.iter().filter_map(|d| d.root.as_ref()).collect();
+    if roots.len() > 1 {
+        return Err(format!(
+            "{}: more than one YAML document; put every secret in one mapping [E0010]",
+            at(roots[1])
+        ));
+    }
+    let kind = |v: &Value| match v {
+        Value::Null => "empty",
+        Value::Bool(_) => "a boolean",
+        Value::Int(_) | Value::UInt(_) | Value::Float(_) => "a number",
+        Value::Str(_) => "a string",
+        Value::Seq(_) => "a list",
+        Value::Map(_) => "a mapping",
+    };
+    let key_text = |k: &Node| -> Result<String, String> {
+        match (&k.value, &k.plain) {
+            (Value::Str(s), _) => Ok(s.clone()),
+            (_, Some(p)) => Ok(p.text.clone()),
+            (v, None) => Err(format!(
+                "{}: a key must be a name, not {} [E0010]",
+                at(k),
+                kind(v)
+            )),
+        }
+    };
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let Some(root) = roots.first() else {
+        return Ok(SecretMap(out));
+    };
+    let Value::Map(secrets) = &root.value else {
+        if root.value == Value::Null {
+            return Ok(SecretMap(out));
+        }
+        return Err(format!(
+            "{}: expected a mapping `secret-name: {{key: value}}`, found {} [E0010]",
+            at(root),
+            kind(&root.value)
+        ));
+    };
+    let mut first: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in secrets {
+        let name = key_text(k)?;
+        if let Some(prev) = first.insert(name.clone(), at(k)) {
+            return Err(format!(
+                "{}: secret `{name}` appears twice (first at {prev}) [E0010]",
+                at(k)
+            ));
+        }
+        let Value::Map(entries) = &v.value else {
+            return Err(format!(
+                "{}: secret `{name}` must be a mapping of key: value (e.g. `{name}: {{password: ...}}`), found {} [E0010]",
+                at(v),
+                kind(&v.value)
+            ));
+        };
+        let mut keys: BTreeMap<String, String> = BTreeMap::new();
+        let mut values = BTreeMap::new();
+        for (kk, vv) in entries {
+            let key = key_text(kk)?;
+            if let Some(prev) = keys.insert(key.clone(), at(kk)) {
+                return Err(format!(
+                    "{}: key `{key}` of secret `{name}` appears twice (first at {prev}) [E0010]",
+                    at(kk)
+                ));
+            }
+            let value = match (&vv.value, &vv.plain) {
+                (Value::Str(s), _) => s.clone(),
+                // An unquoted number or boolean: the text as written.
+                (_, Some(p)) => p.text.clone(),
+                (other, None) => {
+                    return Err(format!(
+                        "{}: `{name}.{key}` must be a string value, found {} [E0010]",
+                        at(vv),
+                        kind(other)
+                    ))
+                }
+            };
+            values.insert(key, value);
+        }
+        out.insert(name, values);
+    }
+    Ok(SecretMap(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_secrets;
+
+    #[test]
+    fn secrets_shapes_and_no_echo() {
+        let ok = parse_secrets("bgp:\n  password: hunter2\n  pin: 0123\n").unwrap();
+        assert_eq!(ok.0["bgp"]["password"], "hunter2");
+        assert_eq!(
+            ok.0["bgp"]["pin"], "0123",
+            "the text as written, not YAML 1.1 octal"
+        );
+        for bad in [
+            "bgp: hunter2-secret\n",
+            "- hunter2-secret\n",
+            "bgp:\n  password: [hunter2-secret]\n",
+            "bgp:\n  password: {x: hunter2-secret}\n",
+            "bgp:\n  password: a\n  password: hunter2-secret\n",
+            "bgp: {password: a}\nbgp: {password: hunter2-secret}\n",
+            "bgp:\n  password: \"hunter2-secret\n",
+        ] {
+            let e = parse_secrets(bad).expect_err(bad);
+            assert!(!e.contains("hunter2"), "{bad:?} -> {e}");
+            assert!(e.contains("E0010"), "{e}");
+        }
+        assert!(parse_secrets("a: {k: v}\na: {k: w}\n")
+            .unwrap_err()
+            .contains("appears twice"));
+        assert!(parse_secrets("").unwrap().0.is_empty());
+    }
 }

@@ -105,7 +105,10 @@ fn schema_and_explain() {
     assert!(v["properties"]["spec"].is_object());
     let o = netc(&["schema"]);
     let all: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    assert_eq!(all.as_object().map(|m| m.len()), Some(10));
+    assert_eq!(
+        all.as_object().map(|m| m.len()),
+        Some(netc_compiler::model::Kind::ALL.len())
+    );
     let o = netc(&["explain", "E0509"]);
     assert!(text(&o).contains("Only internal neighbor can be RR client"));
     assert_eq!(netc(&["explain", "E9999"]).status.code(), Some(1));
@@ -674,9 +677,139 @@ fn permission_denied_says_needs_root() {
     let t = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.starts_with("error: needs root: "), "{t}");
-    assert!(t.contains("hint: plan, apply and confirm"), "{t}");
+    assert!(
+        t.contains("hint: plan, apply, destroy, show and confirm"),
+        "{t}"
+    );
     assert!(
         t.matches("ermission denied").count() + t.matches("not permitted").count() == 1,
         "{t}"
+    );
+}
+
+#[test]
+fn ipam_show_lists_blocks_with_utilisation() {
+    let o = netc(&[
+        "ipam",
+        "show",
+        "--lockfile",
+        "golden/vxlan-always/netc.lock",
+        "golden/vxlan-always/input",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.lines().next().unwrap_or("").starts_with("NODE"), "{t}");
+    // node-a: its tunnel address and one workload in a /26.
+    assert!(
+        t.lines().any(|l| l.starts_with("node-a")
+            && l.contains("10.67.0.0/26")
+            && l.contains(" 2 ")
+            && l.contains("64")
+            && l.contains("3.1%")),
+        "{t}"
+    );
+    let o = netc(&[
+        "ipam",
+        "show",
+        "--format",
+        "json",
+        "--lockfile",
+        "golden/vxlan-always/netc.lock",
+        "golden/vxlan-always/input",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let a = &v["blocks"][0];
+    assert_eq!(a["node"], "node-a");
+    assert_eq!(a["block"], "10.67.0.0/26");
+    assert_eq!(a["pool_cidr"], "10.67.0.0/16");
+    assert!(a["pool"].is_string(), "{a}");
+    assert_eq!(a["size"], 64);
+    assert_eq!(a["used"], 2);
+    assert_eq!(a["addresses"][1]["use"], "workload");
+    // No netc.lock: said so, exit 1.
+    let o = netc(&["ipam", "show", "golden/vxlan-always/input"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("netc.lock does not exist"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn no_paths_reads_the_configured_input_or_refuses() {
+    let d = tmpdir("noinput");
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_netc"));
+        c.args(args)
+            .current_dir(&*d)
+            .env_remove("NETC_INPUT")
+            .env_remove("NETC_CONFIG")
+            .env_remove("NETC_NODE");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().expect("run netc")
+    };
+    // An empty directory holds no netc input: refused with a hint, no crawl.
+    let o = run(&["ipam", "show"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("holds no netc input"), "{}", text(&o));
+    assert!(text(&o).contains("hint: "), "{}", text(&o));
+
+    let golden = repo().join("golden/vxlan-always");
+    let lock = golden.join("netc.lock").display().to_string();
+    let input = golden.join("input").display().to_string();
+    // NETC_INPUT.
+    let o = run(
+        &["ipam", "show", "--lockfile", &lock],
+        &[("NETC_INPUT", &input)],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("node-c"), "{}", text(&o));
+    // The config file's `input` (relative to the file), below NETC_INPUT.
+    std::fs::write(
+        d.join("netc.yaml"),
+        format!("input: {input}\nnode: node-a\n"),
+    )
+    .unwrap();
+    let o = run(
+        &["--config", "netc.yaml", "ipam", "show", "--lockfile", &lock],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(
+        &["--config", "netc.yaml", "ipam", "show", "--lockfile", &lock],
+        &[("NETC_INPUT", "/nonexistent-netc-input")],
+    );
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "NETC_INPUT must win: {}",
+        text(&o)
+    );
+    // A config file with an unknown key, or a missing --config file: errors.
+    std::fs::write(d.join("bad.yaml"), "nodename: x\n").unwrap();
+    let o = run(&["--config", "bad.yaml", "ipam", "show"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown field `nodename`"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["--config", "missing.yaml", "ipam", "show"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // --only / --replace usage errors come before anything is read.
+    let o = run(&["plan", "--only", "everything", &input], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = run(
+        &["plan", "--node", "node-a", "--replace", "eth0", &input],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("netc manages only the tunnel devices"),
+        "{}",
+        text(&o)
     );
 }

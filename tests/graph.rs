@@ -247,7 +247,11 @@ fn large_clusters_collapse_but_keep_route_reflectors() {
         "{texts:?}"
     );
     assert!(texts.iter().any(|t| t == "39 × rr-client"), "{texts:?}");
-    assert_eq!(texts.iter().filter(|t| *t == "rr-rr").count(), 3, "{texts:?}");
+    assert_eq!(
+        texts.iter().filter(|t| *t == "rr-rr").count(),
+        3,
+        "{texts:?}"
+    );
 
     // More reflectors than --collapse: their sessions among themselves
     // become a note, the reflectors and their clients stay.

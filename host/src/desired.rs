@@ -35,6 +35,16 @@ impl Backend {
             Backend::Iptables => "iptables",
         }
     }
+
+    /// The artifacts plan and apply read with this backend (the other
+    /// backend's rules are never emitted for them).
+    pub fn artifact_kinds(self) -> &'static [ArtifactKind] {
+        use ArtifactKind::*;
+        match self {
+            Backend::Nftables => &[Tunnels, Fdb, Routes, Nftables, Bird],
+            Backend::Iptables => &[Tunnels, Fdb, Routes, Iptables, Ip6tables, Bird],
+        }
+    }
 }
 
 pub const NFT_ARTIFACT: &str = ArtifactKind::Nftables.file_name();

@@ -21,6 +21,8 @@
 //! | [`lock`]      | one apply at a time per target (flock)                              |
 //! | [`confirm`]   | commit-confirmed: pending snapshot + detached reverter              |
 //! | [`saved`]     | saved plan files and the stale-plan check                           |
+//! | [`destroy`]   | `netc destroy`: the desired state of a host netc leaves            |
+//! | [`scope`]     | `--only` (plan some steps, verify those) and `--replace`            |
 //! | [`cache`]     | canonicalised firewalls by artifact hash (skip the scratch load)    |
 //! | [`status`]    | BIRD's protocols (birdc), sessions and routes against the IR, last apply |
 //!
@@ -32,6 +34,7 @@ pub mod bird;
 pub mod cache;
 pub mod confirm;
 pub mod desired;
+pub mod destroy;
 pub mod error;
 pub mod exec;
 pub mod lock;
@@ -39,6 +42,7 @@ pub mod plan;
 pub mod preflight;
 pub mod render;
 pub mod saved;
+pub mod scope;
 pub mod scratch;
 pub mod session;
 pub mod state;

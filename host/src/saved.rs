@@ -44,6 +44,12 @@ pub struct SavedPlan {
     pub changes: Vec<Change>,
     pub ir: HostIr,
     pub artifacts: Vec<SavedArtifact>,
+    /// `--only`: the steps this plan covers (None: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<std::collections::BTreeSet<crate::plan::Step>>,
+    /// `--replace`: tunnel devices re-created.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub replace: std::collections::BTreeSet<String>,
 }
 
 impl SavedPlan {
@@ -73,6 +79,16 @@ impl SavedPlan {
                     sensitive: a.sensitive,
                 })
                 .collect(),
+            only: None,
+            replace: Default::default(),
+        }
+    }
+
+    /// The scope the plan was made with.
+    pub fn scope(&self) -> crate::scope::Scope {
+        crate::scope::Scope {
+            only: self.only.clone(),
+            replace: self.replace.clone(),
         }
     }
 

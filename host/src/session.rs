@@ -11,6 +11,7 @@ use crate::desired;
 use crate::exec::Exec;
 use crate::lock::{self, LockGuard, Mode};
 use crate::plan::{self, Plan};
+use crate::scope::Scope;
 use crate::state::{self, Facts, State};
 use crate::target::Target;
 use crate::{preflight, Error};
@@ -54,6 +55,18 @@ impl Session {
 
     /// Read the live state and diff it against the node's desired state.
     pub fn plan(&self, ir: &HostIr, artifacts: &[Artifact], force: bool) -> Result<Planned, Error> {
+        self.plan_with(ir, artifacts, force, &Scope::default())
+    }
+
+    /// [`Session::plan`], restricted or forced as `scope` says (`--only`,
+    /// `--replace`).
+    pub fn plan_with(
+        &self,
+        ir: &HostIr,
+        artifacts: &[Artifact],
+        force: bool,
+        scope: &Scope,
+    ) -> Result<Planned, Error> {
         let t = &self.target;
         // The desired side (maybe a scratch-namespace load) and the live
         // side (JSON only: enough to compare, and a no-change plan lists
@@ -67,8 +80,42 @@ impl Session {
             (d, l)
         });
         let (desired, nft_key) = desired?;
-        let (mut live, facts) = live?;
-        let mut plan = plan::diff(&live, &desired);
+        let (live, facts) = live?;
+        let desired = scope.restrict(&live, &desired);
+        let mut planned = self.finish(&ir.node, Some((ir, force)), live, facts, desired, scope)?;
+        planned.nft_key = nft_key;
+        Ok(planned)
+    }
+
+    /// Plan `netc destroy`: towards a desired state without anything of
+    /// netc's (see [`crate::destroy`]).
+    pub fn plan_destroy(&self, node: &str, scope: &Scope) -> Result<Planned, Error> {
+        let (live, facts) = state::read(&self.exec, &self.target.bird_config, false)?;
+        let desired = scope.restrict(&live, &crate::destroy::desired(&live));
+        // The guard protects a node's desired state from landing on the
+        // wrong host; removing netc's objects needs no such guard.
+        let mut p = self.finish(node, None, live, facts, desired, scope)?;
+        if let Some(w) = crate::destroy::foreign_bird_warning(&p.live) {
+            if scope.includes(plan::Step::Bird) {
+                p.warnings.push(w);
+            }
+        }
+        Ok(p)
+    }
+
+    /// Diff, with the nft text attached when the table changes, and the
+    /// warnings. `guard`: the node's IR and `--force`, for the guard.
+    fn finish(
+        &self,
+        node: &str,
+        guard: Option<(&HostIr, bool)>,
+        mut live: State,
+        facts: Facts,
+        desired: State,
+        scope: &Scope,
+    ) -> Result<Planned, Error> {
+        let t = &self.target;
+        let mut plan = plan::diff_with(&live, &desired, &scope.replace);
         let nft_changes = plan.changes.iter().any(|c| c.resource.starts_with("nft "));
         if nft_changes && live.nft.present && !live.nft.has_text {
             // The table will change: the snapshot needs its text (a rollback
@@ -81,7 +128,7 @@ impl Session {
                 let text = state::nft::read_text(&self.exec)?;
                 live.nft.attach_text(&text);
             }
-            plan = plan::diff(&live, &desired);
+            plan = plan::diff_with(&live, &desired, &scope.replace);
         }
         let mut warnings = Vec::new();
         if let Some(p) = crate::confirm::load(t)? {
@@ -91,7 +138,7 @@ impl Session {
                 crate::confirm::utc(p.deadline_unix_ms)
             ));
         }
-        if !plan.is_empty() {
+        if let (false, Some((ir, force))) = (plan.is_empty(), guard) {
             match preflight::guard(ir, &facts, t, force) {
                 Ok(Some(w)) => warnings.push(w),
                 Ok(None) => {}
@@ -99,15 +146,23 @@ impl Session {
             }
         }
         Ok(Planned {
-            node: ir.node.clone(),
+            node: node.to_string(),
             fingerprint: live.fingerprint(),
             live,
             facts,
             desired,
             plan,
             warnings,
-            nft_key,
+            nft_key: None,
         })
+    }
+
+    /// The checks before `netc destroy` changes anything: no pending
+    /// confirmation, the tools exist. (No guard, no kernel features: it
+    /// only removes.)
+    pub fn preflight_destroy(&self, p: &Planned) -> Result<(), Error> {
+        crate::confirm::refuse_if_pending(&self.target)?;
+        preflight::tools(&p.plan)
     }
 
     /// Every check that must pass before the first change. Returns warnings.

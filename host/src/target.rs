@@ -7,6 +7,7 @@
 //! | `/run/netc/<key>.lock`                 | flock: one apply / confirm at a time      |
 //! | `/var/lib/netc/<key>/pending.json`     | snapshot of an unconfirmed apply (0600)   |
 //! | `/var/lib/netc/<key>/revert.log`       | what the commit-confirmed reverter did    |
+//! | `/var/lib/netc/<key>/firewall`         | the firewall backend of the last apply    |
 //!
 //! `<key>` is `host` or `netns-<name>`. `NETC_RUN_DIR` and `NETC_STATE_DIR`
 //! override the two roots (tests use them).
@@ -77,4 +78,42 @@ pub fn state_root() -> PathBuf {
     std::env::var_os("NETC_STATE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/lib/netc"))
+}
+
+/// The file under the target's state directory naming the firewall backend
+/// of its last successful apply.
+const BACKEND_FILE: &str = "firewall";
+
+impl Target {
+    /// The firewall backend the last successful apply used on this target,
+    /// if netc recorded one. A plan without `--firewall` uses it rather than
+    /// proposing to switch backends.
+    pub fn recorded_backend(&self) -> Option<Backend> {
+        let text = std::fs::read_to_string(self.state_dir().join(BACKEND_FILE)).ok()?;
+        match text.trim() {
+            "nftables" => Some(Backend::Nftables),
+            "iptables" => Some(Backend::Iptables),
+            _ => None,
+        }
+    }
+
+    /// Record this target's backend (after a successful apply).
+    pub fn record_backend(&self) -> Result<(), crate::Error> {
+        let dir = self.state_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| crate::Error::io(&dir, e))?;
+        let path = dir.join(BACKEND_FILE);
+        let tmp = dir.join(format!(".{BACKEND_FILE}.tmp"));
+        std::fs::write(&tmp, format!("{}\n", self.firewall.name()))
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| crate::Error::io(&path, e))
+    }
+
+    /// Forget the recorded backend (after `netc destroy`).
+    pub fn forget_backend(&self) -> Result<(), crate::Error> {
+        let path = self.state_dir().join(BACKEND_FILE);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::Error::io(&path, e)),
+            _ => Ok(()),
+        }
+    }
 }

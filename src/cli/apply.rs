@@ -11,7 +11,8 @@
 //!
 //! A saved plan is refused when the live state changed since it was made.
 
-use super::plan::{self as planc, parse_duration, TargetArgs};
+use super::config;
+use super::plan::{self as planc, parse_duration, ScopeArgs, TargetArgs};
 use anyhow::{bail, Context};
 use netc_host::lock::Mode;
 use netc_host::render;
@@ -23,14 +24,18 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The node whose desired state to apply (not needed with a saved plan).
+    /// The node whose desired state to apply [default: NETC_NODE, the
+    /// config file's `node`, else the host name; not needed with a saved plan].
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
-    /// Input files or directories (default: current directory), or one
-    /// plan file saved by `netc plan --out`.
+    /// Input files or directories [default: NETC_INPUT, the config file's
+    /// `input`, else the current directory when it holds netc input], or
+    /// one plan file saved by `netc plan --out`.
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Apply without asking.
     #[arg(long)]
     pub auto_approve: bool,
@@ -69,13 +74,15 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let source = match saved_plan(&a.paths)? {
         Some(s) => {
             planc::check_saved_options(&a.target, a.node.as_deref(), &s)?;
+            if !a.scope.only.is_empty() || !a.scope.replace.is_empty() {
+                bail!("a saved plan is applied exactly as planned: --only and --replace belong to `netc plan`");
+            }
             Source::Saved(Box::new(s))
         }
         None => {
-            let Some(node) = a.node.as_deref() else {
-                bail!("--node NAME is required (or give one plan file saved by `netc plan --out`)");
-            };
-            match planc::compile_node(&a.paths, node, &a.target)? {
+            let node = config::node(a.node.as_deref())?;
+            let paths = config::inputs(&a.paths)?;
+            match planc::compile_node(&paths, &node, &a.target)? {
                 Ok(i) => {
                     if a.locked {
                         if let Some((p, _)) = &i.lock_update {
@@ -91,20 +98,27 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             }
         }
     };
-    let (target, ir, artifacts) = match &source {
+    let (target, ir, artifacts, scope) = match &source {
         Source::Saved(s) => (
             s.target.clone(),
             s.ir.clone(),
             s.artifacts(&a.target.secrets()?)?,
+            s.scope(),
         ),
-        Source::Compiled(i) => (a.target.target(), i.ir.clone(), i.artifacts.clone()),
+        Source::Compiled(i) => (
+            a.target.target()?,
+            i.ir.clone(),
+            i.artifacts.clone(),
+            a.scope.scope()?,
+        ),
     };
 
     let session = Session::open(target.clone(), Mode::Exclusive, a.target.lock_timeout)?;
     // Even a no-op apply waits for the pending decision: it must not look
     // like a confirmation.
     netc_host::confirm::refuse_if_pending(&target)?;
-    let planned = session.plan(&ir, &artifacts, a.force)?;
+    let mut planned = session.plan_with(&ir, &artifacts, a.force, &scope)?;
+    planned.warnings.extend(planc::scope_warning(&scope));
     if let Source::Saved(s) = &source {
         if planned.fingerprint != s.live_fingerprint || planned.plan.changes != s.changes {
             bail!(netc_host::Error::Stale(
@@ -116,6 +130,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         }
     }
     if planned.plan.is_empty() {
+        if scope.includes(netc_host::Step::Firewall)
+            && target.recorded_backend() != Some(target.firewall)
+        {
+            let _ = target.record_backend();
+        }
         println!("{}", render::no_changes(&planned.node, &target.label()));
         if a.confirm_within.is_some() {
             println!("Nothing was applied, so there is nothing to confirm.");
@@ -136,6 +155,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
 
     let report = session.apply(&planned)?;
     planc::print_warnings(&report.warnings);
+    if scope.includes(netc_host::Step::Firewall) {
+        if let Err(e) = target.record_backend() {
+            eprintln!("warning: could not record the firewall backend: {e}");
+        }
+    }
     println!();
     println!("{}", render::apply_line(report.summary));
     write_lock(&source)?;
@@ -173,7 +197,7 @@ fn write_lock(source: &Source) -> anyhow::Result<()> {
 }
 
 /// Ask on the terminal; refuse when there is none.
-fn approve(target: &str) -> anyhow::Result<bool> {
+pub fn approve(target: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve (or apply a saved plan); nothing was changed");
     }

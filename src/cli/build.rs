@@ -14,7 +14,8 @@ pub struct Args {
     /// Output directory: one sub-directory per node.
     #[arg(short = 'o', long = "out", value_name = "DIR")]
     pub out: PathBuf,
-    /// Input files or directories (default: current directory).
+    /// Input files or directories [default: NETC_INPUT, the config file's
+    /// `input`, else the current directory when it holds netc input].
     pub paths: Vec<PathBuf>,
     /// Build one node only.
     #[arg(long, value_name = "NAME")]
@@ -48,7 +49,8 @@ impl Secrets for MaskedSecrets {
     }
 }
 
-pub fn run(a: Args) -> anyhow::Result<u8> {
+pub fn run(mut a: Args) -> anyhow::Result<u8> {
+    a.paths = super::config::inputs(&a.paths)?;
     let c = common::check_inputs(&a.paths);
     if !c.diags.items.is_empty() {
         common::print_diagnostics(&c);

@@ -85,8 +85,14 @@ fn termcolor_stream() -> netc_compiler::diag::StandardStream {
 pub fn summary(d: &Diagnostics, files: usize) -> String {
     let e = d.error_count();
     let w = d.warning_count();
+    let n = d.info_count();
+    let notes = if n > 0 {
+        format!(", {n} {}", plural(n, "note", "notes"))
+    } else {
+        String::new()
+    };
     format!(
-        "{} {}, {} {} in {} {}",
+        "{} {}, {} {}{notes} in {} {}",
         e,
         plural(e, "error", "errors"),
         w,

@@ -4,12 +4,16 @@ mod apply;
 mod build;
 mod common;
 mod completions;
+mod config;
 mod confirm;
+mod destroy;
 mod explain;
 mod graph;
+mod ipam;
 mod man;
 mod plan;
 mod schema;
+mod show;
 mod status;
 mod validate;
 
@@ -23,6 +27,11 @@ use clap::{Parser, Subcommand};
     propagate_version = true
 )]
 pub struct Cli {
+    /// Config file with defaults for --node, the input, --firewall,
+    /// --bird-config, --bird-socket, --secrets [default: NETC_CONFIG, else
+    /// /etc/netc/netc.yaml when it exists]. Flags and NETC_* variables win.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -39,6 +48,12 @@ pub enum Command {
     Apply(apply::Args),
     /// A node's BGP sessions, routes and drift against its desired state (exit 0 ok, 2 degraded).
     Status(status::Args),
+    /// Remove everything netc owns from the host (or --netns): planned, confirmed, verified, rolled back on failure.
+    Destroy(destroy::Args),
+    /// Show what netc owns on the host (or --netns) now, or render a saved plan.
+    Show(show::Args),
+    /// IP address management: `netc ipam show` lists each node's blocks and their use.
+    Ipam(ipam::Args),
     /// Keep an apply made with --confirm-within (or --rollback to undo it now).
     Confirm(confirm::Args),
     /// Draw the cluster's BGP topology (or one node's policy path) as DOT, Mermaid or SVG.
@@ -54,7 +69,11 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    config::set_flag(cli.config);
     match cli.command {
+        Command::Destroy(a) => destroy::run(a),
+        Command::Show(a) => show::run(a),
+        Command::Ipam(a) => ipam::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Build(a) => build::run(a),
         Command::Plan(a) => plan::run(a),
@@ -75,7 +94,12 @@ impl Command {
     pub fn needs_root(&self) -> bool {
         matches!(
             self,
-            Command::Plan(_) | Command::Apply(_) | Command::Confirm(_) | Command::Status(_)
+            Command::Plan(_)
+                | Command::Apply(_)
+                | Command::Confirm(_)
+                | Command::Destroy(_)
+                | Command::Show(_)
+                | Command::Status(_)
         )
     }
 }
@@ -97,7 +121,7 @@ pub fn error_message(e: &anyhow::Error, needs_root: bool) -> String {
         out.push_str(&s);
     }
     if needs_root && !is_root() && is_permission_error(e) {
-        out = format!("needs root: {out}\nhint: plan, apply and confirm read and change the host's network state: run netc as root (e.g. with sudo)");
+        out = format!("needs root: {out}\nhint: plan, apply, destroy, show and confirm read and change the host's network state: run netc as root (e.g. with sudo)");
     }
     out
 }

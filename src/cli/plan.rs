@@ -9,11 +9,14 @@
 //! compiling one node, durations.
 
 use super::common::{self, Format};
+use super::config;
 use anyhow::{anyhow, bail, Context};
 use netc::pipeline;
 use netc_host::lock::Mode;
+use netc_host::plan::Step;
 use netc_host::render;
 use netc_host::saved::SavedPlan;
+use netc_host::scope::Scope;
 use netc_host::session::{Planned, Session};
 use netc_host::{Backend, Target};
 use netc_ir::HostIr;
@@ -55,36 +58,152 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
-    pub fn target(&self) -> Target {
+    /// The target: each option from its flag, environment variable or the
+    /// config file (see `config`); the firewall backend then from what the
+    /// last apply recorded on the target, else nftables.
+    pub fn target(&self) -> anyhow::Result<Target> {
         let d = Target::default();
-        Target {
+        let mut t = Target {
             netns: self.netns.clone(),
-            firewall: match self.firewall {
-                Some(FirewallArg::Iptables) => Backend::Iptables,
-                _ => Backend::Nftables,
-            },
-            bird_config: self.bird_config.clone().unwrap_or(d.bird_config),
-            bird_socket: self.bird_socket.clone().unwrap_or(d.bird_socket),
-        }
+            firewall: Backend::Nftables,
+            bird_config: config::path(&self.bird_config, "NETC_BIRD_CONFIG", |c| &c.bird_config)?
+                .unwrap_or(d.bird_config),
+            bird_socket: config::path(&self.bird_socket, "NETC_BIRD_SOCKET", |c| &c.bird_socket)?
+                .unwrap_or(d.bird_socket),
+        };
+        t.firewall = match config::firewall(self.firewall)? {
+            Some(FirewallArg::Iptables) => Backend::Iptables,
+            Some(FirewallArg::Nftables) => Backend::Nftables,
+            None => t.recorded_backend().unwrap_or(Backend::Nftables),
+        };
+        Ok(t)
     }
 
     pub fn secrets(&self) -> anyhow::Result<SecretMap> {
-        Ok(match &self.secrets {
-            Some(p) => pipeline::load_secrets(p)?,
-            None => SecretMap::default(),
-        })
+        Ok(
+            match config::path(&self.secrets, "NETC_SECRETS", |c| &c.secrets)? {
+                Some(p) => pipeline::load_secrets(&p)?,
+                None => SecretMap::default(),
+            },
+        )
     }
+}
+
+/// A step of the plan, as `--only` names it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepArg {
+    Tunnels,
+    Addresses,
+    #[value(alias = "neighbors", alias = "fdb")]
+    Neighbours,
+    Routes,
+    Firewall,
+    Bird,
+}
+
+impl StepArg {
+    pub fn step(self) -> Step {
+        match self {
+            StepArg::Tunnels => Step::Links,
+            StepArg::Addresses => Step::Addresses,
+            StepArg::Neighbours => Step::Neighbors,
+            StepArg::Routes => Step::Routes,
+            StepArg::Firewall => Step::Firewall,
+            StepArg::Bird => Step::Bird,
+        }
+    }
+}
+
+/// `--only` and `--replace`: shared by plan and apply.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ScopeArgs {
+    /// Plan and apply only these steps (comma-separated), like terraform's
+    /// -target; apply verifies only them. `tunnels` brings addresses,
+    /// neighbours and routes along (they hang on the devices).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "STEPS")]
+    pub only: Vec<StepArg>,
+    /// Destroy and create again this tunnel device (tunl0, vxlan.calico)
+    /// even when it matches; repeatable.
+    #[arg(long, value_name = "DEVICE")]
+    pub replace: Vec<String>,
+}
+
+impl ScopeArgs {
+    pub fn scope(&self) -> anyhow::Result<Scope> {
+        for d in &self.replace {
+            if !netc_host::state::OWNED_LINKS.contains(&d.as_str()) {
+                bail!(
+                    "--replace {d}: netc manages only the tunnel devices {}",
+                    netc_host::state::OWNED_LINKS.join(", ")
+                );
+            }
+        }
+        let only = (!self.only.is_empty()).then(|| self.only.iter().map(|s| s.step()).collect());
+        let scope = Scope {
+            only,
+            replace: self.replace.iter().cloned().collect(),
+        };
+        if !scope.replace.is_empty() && !scope.includes(Step::Links) {
+            bail!("--replace re-creates a tunnel device: add `tunnels` to --only");
+        }
+        Ok(scope)
+    }
+}
+
+/// The note a plan restricted with `--only` carries.
+pub fn scope_warning(scope: &Scope) -> Option<String> {
+    scope.only.as_ref()?;
+    let steps: Vec<&str> = Step::ALL
+        .into_iter()
+        .filter(|s| scope.includes(*s))
+        .map(Step::label)
+        .collect();
+    Some(format!(
+        "--only: this plan covers only {}; the other steps were not compared, and apply verifies only these",
+        steps.join(", ")
+    ))
+}
+
+/// `--summary`: one line per step, `tunnels: +1 ~0 -0`, then the totals.
+pub fn summary_text(plan: &netc_host::Plan) -> String {
+    use netc_host::plan::Action;
+    let mut out = String::new();
+    for step in Step::ALL {
+        let (mut add, mut change, mut destroy) = (0, 0, 0);
+        for c in plan.changes.iter().filter(|c| c.step == step) {
+            match c.action {
+                Action::Create => add += 1,
+                Action::Update => change += 1,
+                Action::Delete => destroy += 1,
+                Action::Replace => {
+                    add += 1;
+                    destroy += 1;
+                }
+            }
+        }
+        out.push_str(&format!("{}: +{add} ~{change} -{destroy}\n", step.label()));
+    }
+    out.push_str(&render::summary_line(plan.summary()));
+    out.push('\n');
+    out
 }
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The node whose desired state to compare with the target.
+    /// The node whose desired state to compare with the target [default:
+    /// NETC_NODE, the config file's `node`, else the host name].
     #[arg(long, value_name = "NAME")]
-    pub node: String,
-    /// Input files or directories (default: current directory).
+    pub node: Option<String>,
+    /// Input files or directories [default: NETC_INPUT, the config file's
+    /// `input`, else the current directory when it holds netc input].
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Print one line per step (`tunnels: +1 ~0 -0`) instead of every change.
+    #[arg(long)]
+    pub summary: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -160,7 +279,13 @@ pub fn compile_node(
     let lock_path = t.lockfile.path(paths);
     let previous = super::build::read_lock(&lock_path)?;
     let secrets = t.secrets()?;
-    let compiled = pipeline::compile(model, previous.as_ref(), Some(node), &secrets)?;
+    let compiled = pipeline::compile_kinds(
+        model,
+        previous.as_ref(),
+        Some(node),
+        &secrets,
+        t.target()?.firewall.artifact_kinds(),
+    )?;
     let lock_update =
         (previous.as_ref() != Some(&compiled.lock)).then(|| (lock_path, compiled.lock.to_text()));
     let route_reflectors = model
@@ -218,13 +343,17 @@ pub fn print_warnings(w: &[String]) {
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
-    let target = a.target.target();
-    let input = match compile_node(&a.paths, &a.node, &a.target)? {
+    let node = config::node(a.node.as_deref())?;
+    let paths = config::inputs(&a.paths)?;
+    let scope = a.scope.scope()?;
+    let target = a.target.target()?;
+    let input = match compile_node(&paths, &node, &a.target)? {
         Ok(i) => i,
         Err(code) => return Ok(code),
     };
     let session = Session::open(target.clone(), Mode::Shared, a.target.lock_timeout)?;
-    let mut planned = session.plan(&input.ir, &input.artifacts, a.force)?;
+    let mut planned = session.plan_with(&input.ir, &input.artifacts, a.force, &scope)?;
+    planned.warnings.extend(scope_warning(&scope));
     if let Some((p, _)) = &input.lock_update {
         planned.warnings.push(format!(
             "{} is out of date (blocks would be allocated or freed): this plan uses the new allocation; `netc apply` or `netc build` writes it",
@@ -234,6 +363,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     drop(session);
 
     match a.format {
+        Format::Text if a.summary => {
+            print!("{}", summary_text(&planned.plan));
+            print_warnings(&planned.warnings);
+        }
         Format::Text => {
             print!("{}", render_text(&planned, &input.ir, &target));
             print_warnings(&planned.warnings);
@@ -251,13 +384,15 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     }
 
     if let Some(out) = &a.out {
-        let saved = SavedPlan::new(
+        let mut saved = SavedPlan::new(
             &input.ir,
             &input.artifacts,
             &target,
             &planned.fingerprint,
             &planned.plan,
         );
+        saved.only = scope.only.clone();
+        saved.replace = scope.replace.clone();
         let text = serde_json::to_string_pretty(&saved)?;
         netc_host::confirm::write_private(out, &text)
             .with_context(|| format!("saving the plan to {}", out.display()))?;
@@ -288,7 +423,7 @@ pub fn check_saved_options(
         }
     }
     let want = &saved.target;
-    let given = t.target();
+    let given = t.target()?;
     let mut diffs = Vec::new();
     if t.netns.is_some() && given.netns != want.netns {
         diffs.push(format!("--netns (plan: {})", want.label()));

@@ -151,7 +151,7 @@ fn summarize(items: &[String], n: usize) -> String {
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
-    let target = a.target.target();
+    let target = a.target.target()?;
     let input = match compile_node(&a.paths, &a.node, &a.target)? {
         Ok(i) => i,
         Err(_) => return Ok(1),

@@ -20,7 +20,9 @@ pub enum DiagFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Files or directories (searched recursively for *.yaml/*.yml); `-` reads stdin.
+    /// Files or directories (searched recursively for *.yaml/*.yml); `-`
+    /// reads stdin [default: NETC_INPUT, the config file's `input`, else the
+    /// current directory when it holds netc input].
     pub paths: Vec<PathBuf>,
     /// Output format for diagnostics.
     #[arg(long, value_enum, default_value_t = DiagFormat::Text)]
@@ -32,7 +34,14 @@ pub struct Args {
 
 /// Exit 0 clean, 1 errors (or warnings with --deny-warnings), 2 usage/I-O errors.
 pub fn run(a: Args) -> anyhow::Result<u8> {
-    let c = common::check_inputs(&a.paths);
+    let paths = match super::config::inputs(&a.paths) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(2);
+        }
+    };
+    let c = common::check_inputs(&paths);
     let summary = common::summary(&c.diags, c.sources.len());
     match a.format {
         DiagFormat::Text => {
@@ -51,6 +60,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 "diagnostics": items,
                 "errors": c.diags.error_count(),
                 "warnings": c.diags.warning_count(),
+                "notes": c.diags.info_count(),
                 "files": c.sources.len(),
             });
             println!("{}", serde_json::to_string_pretty(&out)?);

@@ -11,7 +11,6 @@ use netc_test_support::{have_tool as have, in_ci, is_root};
 
 use netc_ir::*;
 use netc_targets::{iptables, nftables};
-use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -44,21 +43,12 @@ fn kernel_ok(test: &str, tools: &[&str]) -> bool {
     true
 }
 
+/// A command with optional stdin (test-support's runners).
 fn run(cmd: &str, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(cmd)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
-    {
-        let mut i = child.stdin.take().expect("stdin");
-        if let Some(s) = stdin {
-            i.write_all(s.as_bytes()).expect("write stdin");
-        }
+    match stdin {
+        Some(input) => netc_test_support::run_stdin(cmd, args, input),
+        None => netc_test_support::run(cmd, args),
     }
-    child.wait_with_output().expect("wait")
 }
 
 fn must(o: Output, what: &str, input: &str) -> String {

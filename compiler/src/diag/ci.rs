@@ -22,6 +22,7 @@ pub fn github_annotations(diags: &[Diagnostic], sources: &SourceMap) -> String {
         let cmd = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "notice",
         };
         let mut props = Vec::new();
         if let Some(l) = d.location(sources) {
@@ -80,6 +81,8 @@ pub fn sarif(diags: &[Diagnostic], sources: &SourceMap, tool_version: &str) -> V
         .map(|c| {
             let level = if c.code.starts_with('W') {
                 "warning"
+            } else if c.code.starts_with('I') {
+                "note"
             } else {
                 "error"
             };
@@ -103,7 +106,11 @@ pub fn sarif(diags: &[Diagnostic], sources: &SourceMap, tool_version: &str) -> V
             }
             let mut r = json!({
                 "ruleId": d.code,
-                "level": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+                "level": match d.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    Severity::Info => "note",
+                },
                 "message": { "text": text },
             });
             if let Some(i) = codes::ALL.iter().position(|c| c.code == d.code) {
@@ -115,7 +122,8 @@ pub fn sarif(diags: &[Diagnostic], sources: &SourceMap, tool_version: &str) -> V
                     loc["message"] = json!({ "text": label });
                 }
                 if let Some(res) = &d.resource {
-                    loc["logicalLocations"] = json!([{ "fullyQualifiedName": res, "kind": "resource" }]);
+                    loc["logicalLocations"] =
+                        json!([{ "fullyQualifiedName": res, "kind": "resource" }]);
                 }
                 r["locations"] = json!([loc]);
             }

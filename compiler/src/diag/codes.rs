@@ -31,9 +31,13 @@ codes! {
     API_VERSION = "E0006", "unsupported apiVersion",
         "netc reads Calico v3 resources: `apiVersion: projectcalico.org/v3`, or `crd.projectcalico.org/v1` as written through kubectl.";
     UNKNOWN_KIND = "E0007", "unknown kind",
-        "The kind is not one netc reads. Kinds: IPPool, BGPConfiguration, BGPPeer, Node, NetworkPolicy, GlobalNetworkPolicy, GlobalNetworkSet, NetworkSet, HostEndpoint, WorkloadEndpoint, and each with a `List` suffix holding `items`.";
+        "The kind is not one netc reads. Kinds: IPPool, BGPConfiguration, BGPPeer, Node, NetworkPolicy, GlobalNetworkPolicy, GlobalNetworkSet, NetworkSet, HostEndpoint, WorkloadEndpoint; read but not compiled: FelixConfiguration, Profile, BlockAffinity, IPAMBlock, KubeControllersConfiguration, ClusterInformation; each also with a `List` suffix holding `items`.";
     IO = "E0008", "cannot read input",
         "A path given on the command line could not be read, or a directory held no *.yaml/*.yml files.";
+    KIND_NOT_COMPILED = "I0009", "resource read but not compiled",
+        "The kind is part of a calicoctl export and netc reads and checks it (so a whole export loads), but netc does not compile it into any artifact: FelixConfiguration (its failsafe ports and MTUs are read for later use), Profile, KubeControllersConfiguration, ClusterInformation. BlockAffinity and IPAMBlock are read as the cluster's live block allocation. Nothing to do; this is a note.";
+    BAD_SECRETS = "E0010", "malformed secrets file",
+        "The `--secrets` file is YAML of the form `secret-name: {key: value}` (a mapping of mappings of strings), each key once. Error messages about this file never show its values.";
 
     // ---- schema ----
     UNKNOWN_FIELD = "E0101", "unknown field",
@@ -52,6 +56,8 @@ codes! {
         "The document violates its JSON Schema in a way not covered by a more specific code.";
     NOT_COMPILED = "W0108", "field accepted but not compiled",
         "The schema accepts the field (it is valid Calico) but netc does not turn it into any artifact, so setting it has no effect on the nodes; the message says why (for example a feature that needs a Kubernetes control plane, or IPv6 lowering not done yet). Remove the field, or keep it knowing netc ignores it. docs/fields.md lists every such field; fields with no dataplane effect in Calico either (server-populated metadata, status) are ignored without a warning, and a value equal to the field's default is not reported.";
+    YAML11_SCALAR = "W0109", "unquoted scalar read the way calicoctl reads it",
+        "calicoctl decodes YAML with YAML 1.1 rules (go-yaml v2 under sigs.k8s.io/yaml) and then converts the value to the type of the field: in a string field (a label or annotation value, a selector, a name) an unquoted `true`, `yes`, `on`, `y` becomes the string \"true\" (`no`, `off`, `n`: \"false\"), a number becomes its Go spelling (`1.10` → \"1.1\", `010` → \"8\", `1e3` → \"1000\"); in a boolean field `yes`/`on`/`y` mean true; in a number field `010` is octal 8 and `1_000` is 1000. netc reads the value exactly as Calico does and warns, because the text in the file is not what Calico uses. Quote the value the warning shows (or quote the text you meant, knowing it differs from what Calico used until now).";
 
     // ---- names and metadata ----
     BAD_NAME = "E0201", "invalid resource name",
@@ -72,14 +78,16 @@ codes! {
         "A pool uses one encapsulation: set ipipMode or vxlanMode to Never.";
     IPIP_V6 = "E0305", "IPIP on an IPv6 pool",
         "IPIP only carries IPv4. Use vxlanMode for IPv6 pools.";
-    LINK_LOCAL = "E0306", "pool overlaps link-local",
-        "Pools must not overlap 169.254.0.0/16 (IPv4) or fe80::/10 (IPv6).";
+    LINK_LOCAL = "E0306", "pool overlaps a reserved range",
+        "Pools must not overlap link-local 169.254.0.0/16 (IPv4) or fe80::/10 (IPv6): Calico's CRD validation rejects that. netc also rejects pools overlapping loopback (127.0.0.0/8, ::1), multicast (224.0.0.0/4, ff00::/8) or holding the unspecified address (0.0.0.0, ::), which calicoctl accepts but which cannot work as workload or tunnel addresses.";
     POOL_OVERLAP = "E0307", "pools overlap",
         "Two pools cover common addresses. calicoctl only checks this when a pool is created; netc checks the whole desired state.";
     ALLOWED_USES = "E0308", "conflicting allowedUses",
         "LoadBalancer pools cannot also be Workload/Tunnel pools, cannot use IPIP/VXLAN or disableBGPExport, and need nodeSelector all(). Tunnel pools cannot have a namespaceSelector.";
     POOL_EXHAUSTED = "E0309", "more nodes than blocks",
         "The pool's nodeSelector selects more nodes than the pool has blocks of blockSize, so some node would get no block.";
+    BLOCK_CONFLICT = "E0312", "live block allocation disagrees",
+        "BlockAffinity, IPAMBlock and Node tunnel addresses (spec.ipv4VXLANTunnelAddr, spec.bgp.ipv4IPIPTunnelAddr) all say which node owns which block of a pool. Two of them name different nodes for one block (or a block is not a block of its pool). Fix the export, or remove the stale resource, so netc seeds netc.lock from one consistent allocation.";
     CROSS_SUBNET_HOST_MASK = "W0311", "/32 node address under CrossSubnet",
         "With CrossSubnet, a peer is on the same subnet when both addresses share the node's ipv4Address prefix. A /32 (or missing) mask makes every peer look remote, so every route is encapsulated. Give the node its real prefix length, e.g. `10.0.0.5/24`.";
 
@@ -96,6 +104,8 @@ codes! {
         "`node.<name>` names a node that is not declared; the configuration has no effect.";
     BGP_CONFIG_DEFAULT_ONLY = "E0407", "cluster-wide field in a per-node BGPConfiguration",
         "nodeToNodeMeshEnabled, asNumber, serviceClusterIPs and serviceExternalIPs apply to the whole cluster and can only be set in the BGPConfiguration named `default`; Calico rejects them in a `node.<name>` override. A node's own AS number goes in its Node resource (spec.bgp.asNumber).";
+    EMPTY_SERVICE_RANGE = "W0408", "empty service range entry",
+        "An entry of serviceClusterIPs, serviceExternalIPs or serviceLoadBalancerIPs has no `cidr` (`- {}`). calicoctl's validator accepts it (the field is optional) and Calico advertises nothing for it; netc ignores it too and warns, since it is usually a leftover.";
     NODE_WITHOUT_PEERS = "W0406", "node has no BGP peers",
         "The node-to-node mesh is disabled and this node has no route reflector, BGPPeer or peerSelector peering left: it will lose every route it learned. Create the route-reflector peerings before disabling the mesh.";
 
@@ -121,7 +131,7 @@ codes! {
     LOCAL_WORKLOAD = "E0510", "invalid localWorkloadSelector",
         "localWorkloadSelector excludes peerIP and peerSelector and requires asNumber.";
     BAD_AS = "E0511", "invalid AS number",
-        "An AS number is 0..4294967295, or asdot `X.Y` with two 16-bit halves.";
+        "An AS number is 1..4294967295, or asdot `X.Y` with two 16-bit halves (not 0.0). AS 0 is reserved (RFC 7607) and BIRD refuses it (\"Local AS number must be set\" / \"Neighbor AS number out of range\").";
     BAD_DURATION = "E0512", "invalid duration",
         "Durations are Go durations such as `120s`, `2m`, `1h30m`.";
     UNKNOWN_FILTER = "E0513", "unknown BGPFilter",
@@ -174,12 +184,16 @@ codes! {
         "The rule uses a match that needs a Kubernetes control plane (serviceAccounts, services, http, namespaceSelector other than all()). netc compiles the rule as if that match never matched for Allow (fail closed) and warns.";
     POLICY_ORDER_TIE = "W0716", "policies share an order",
         "Two policies in one tier have the same order; Calico breaks the tie by name. Make the order explicit if the sequence matters.";
+    NAMED_PORT_UNKNOWN = "W0717", "named port selects nothing",
+        "A rule matches a named port (`ports: [http]`) that no WorkloadEndpoint or HostEndpoint in the input declares under spec.ports. The port set is empty, so the rule never matches: an Allow rule allows nothing. Check the spelling or declare the port on the endpoints.";
 
     // ---- endpoints ----
     HEP_NEEDS_IFACE_OR_IPS = "E0801", "host endpoint without interface",
         "A HostEndpoint needs interfaceName or expectedIPs.";
     BAD_INTERFACE = "E0802", "invalid interface name",
-        "Interface names are 1..15 characters of `[A-Za-z0-9_.-]` (HostEndpoint also accepts `*`).";
+        "Interface names are 1..15 characters of `[A-Za-z0-9_.-]` (HostEndpoint also accepts `*`), and not `.` or `..` (the kernel refuses them).";
+    HOST_PORT = "W0805", "hostPort not compiled",
+        "A WorkloadEndpoint port has hostPort/hostIP: Felix forwards the host's port to the workload (a DNAT hostPort feature). netc reads the field but does not compile hostPort forwarding, so traffic to the host port is not forwarded.";
     WORKLOAD_ADDRESS = "E0803", "invalid workload address",
         "WorkloadEndpoint ipNetworks are IPv4 or IPv6 /32 or /128 addresses (or bare addresses).";
     BAD_EXPECTED_IP = "E0804", "invalid host endpoint address",

@@ -20,6 +20,8 @@ use serde::Serialize;
 pub enum Severity {
     Error,
     Warning,
+    /// A note that needs no action (e.g. "this resource is read but not compiled").
+    Info,
 }
 
 /// One problem found in the desired state.
@@ -47,6 +49,9 @@ impl Diagnostic {
     }
     pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(Severity::Warning, code, message)
+    }
+    pub fn info(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(Severity::Info, code, message)
     }
     fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
@@ -114,7 +119,16 @@ impl Diagnostics {
         self.items.iter().filter(|d| d.is_error()).count()
     }
     pub fn warning_count(&self) -> usize {
-        self.items.len() - self.error_count()
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
+    }
+    pub fn info_count(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Info)
+            .count()
     }
     pub fn has_errors(&self) -> bool {
         self.error_count() > 0
@@ -264,6 +278,7 @@ impl Renderer {
         let mut out = match d.severity {
             Severity::Error => cs::Diagnostic::error(),
             Severity::Warning => cs::Diagnostic::warning(),
+            Severity::Info => cs::Diagnostic::note(),
         }
         .with_code(d.code);
         out = out.with_message(d.headline());
@@ -290,6 +305,7 @@ fn sev_word(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Info => "note",
     }
 }
 

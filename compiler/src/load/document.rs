@@ -5,7 +5,7 @@
 //! for every pointer lets any later stage turn "this pointer is wrong" into
 //! file:line:column without threading spans through the typed model.
 
-use super::yaml::{Node, Value};
+use super::yaml::{go_string, Node, Plain, Value};
 use crate::diag::{codes, Diagnostic};
 use crate::source::{FileId, Span};
 use std::collections::HashMap;
@@ -15,11 +15,18 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct SpanIndex {
     map: HashMap<String, (Option<Span>, Span)>,
+    /// Unquoted scalars that YAML resolved to a boolean or number, by pointer:
+    /// the schema layer converts them for string fields as calicoctl does.
+    plain: HashMap<String, (Plain, Value)>,
 }
 
 impl SpanIndex {
     pub fn get(&self, ptr: &str) -> Option<&(Option<Span>, Span)> {
         self.map.get(ptr)
+    }
+    /// The unquoted scalar at `ptr` (absolute in the document), if the value there is one.
+    pub fn plain(&self, ptr: &str) -> Option<&(Plain, Value)> {
+        self.plain.get(ptr)
     }
 }
 
@@ -49,6 +56,10 @@ fn convert(
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
+        Value::UInt(u) => J::from(*u),
+        // Go's encoding/json prints an integral float below 1e21 without a
+        // fraction, so an integer field reads `1e3` (or `09`) as calicoctl does.
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => J::from(*f as i64),
         Value::Float(f) => serde_json::Number::from_f64(*f)
             .map(J::Number)
             .unwrap_or(J::Null),
@@ -66,9 +77,26 @@ fn convert(
             for (k, v) in entries {
                 let key = match &k.value {
                     Value::Str(s) => s.clone(),
-                    // `80: x` or `true: x`: YAML allows it, JSON and Calico do not.
-                    Value::Int(i) => i.to_string(),
-                    Value::Bool(b) => b.to_string(),
+                    // `80: x`, `yes: x`, `1.10: x`: sigs.k8s.io/yaml turns
+                    // the key into Go's text of the value; say so.
+                    v @ (Value::Int(_) | Value::UInt(_) | Value::Bool(_) | Value::Float(_)) => {
+                        let key = go_string(v).unwrap_or_default();
+                        let text = k.plain.as_ref().map(|p| p.text.as_str()).unwrap_or("");
+                        let mut d = Diagnostic::warning(
+                            codes::YAML11_SCALAR,
+                            format!("calicoctl reads the unquoted key `{text}` as \"{key}\""),
+                        )
+                        .at(k.span)
+                        .label(format!("read as \"{key}\""))
+                        .note(format!("quote the key: \"{key}\""));
+                        if text != key {
+                            d = d.note(format!(
+                                "if you meant the text `{text}`, quote that instead: \"{text}\" (Calico has been reading \"{key}\")"
+                            ));
+                        }
+                        diags.push(d);
+                        key
+                    }
                     Value::Null => {
                         diags.push(
                             Diagnostic::error(codes::YAML_UNSUPPORTED, "mapping key is empty")
@@ -107,6 +135,10 @@ fn convert(
             J::Object(m)
         }
     };
+    if let Some(p) = &node.plain {
+        idx.plain
+            .insert(ptr.clone(), (p.clone(), node.value.clone()));
+    }
     idx.map.insert(ptr, (key_span, node.span));
     out
 }

@@ -144,6 +144,11 @@ pub fn load_files(
                 }
             }
         };
+        // A UTF-8 byte order mark (Windows editors write one) is not content.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         let id = sources.add(name, text);
         let (r, d) = load_source(id, sources);
         resources.extend(r);

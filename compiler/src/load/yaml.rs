@@ -26,6 +26,8 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer above i64::MAX (go-yaml v2 keeps these as uint64).
+    UInt(u64),
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
@@ -36,6 +38,19 @@ pub enum Value {
 pub struct Node {
     pub value: Value,
     pub span: Span,
+    /// For an unquoted scalar that resolved to a boolean or a number: its
+    /// text, so later stages can say what was written and what Calico reads.
+    pub plain: Option<Plain>,
+}
+
+/// An unquoted scalar that YAML resolved to a non-string.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plain {
+    /// The text as written.
+    pub text: String,
+    /// YAML 1.2's core schema would read the text differently (`yes` as a
+    /// string, `010` as ten): only YAML 1.1, which calicoctl uses, reads it so.
+    pub yaml11_only: bool,
 }
 
 /// One YAML document of a file. `None` root = empty document.
@@ -198,7 +213,149 @@ impl Builder<'_> {
     }
 }
 
-fn resolve_plain(s: &str) -> Value {
+/// Resolve an unquoted scalar the way calicoctl does: sigs.k8s.io/yaml
+/// decodes with go-yaml v2, which implements YAML 1.1's scalar types
+/// (`resolve.go`): `y|Y|yes|Yes|YES|on|On|ON|true|True|TRUE` are true,
+/// `n|N|no|No|NO|off|Off|OFF|false|False|FALSE` false; integers go through
+/// Go's `strconv.ParseInt(s, 0, 64)` after removing every `_` (so `010` is
+/// octal 8, `0x1f`, `0o17`, `0b101` are hex/octal/binary), then `ParseUint`,
+/// then floats matching `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+/// Returns the value and whether YAML 1.2's core schema would read the text
+/// differently.
+pub fn resolve_plain(s: &str) -> (Value, bool) {
+    let v11 = resolve_yaml11(s);
+    let v12 = resolve_core12(s);
+    let differs = v11 != v12;
+    (v11, differs)
+}
+
+fn resolve_yaml11(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false)
+        }
+        // NaN and infinities: not representable in JSON (calicoctl fails on
+        // them); keep as text so the schema reports a type error.
+        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF"
+        | "-.inf" | "-.Inf" | "-.INF" => return Value::Str(s.to_string()),
+        _ => {}
+    }
+    let first = s.as_bytes()[0];
+    if first == b'.' {
+        return match go_parse_float(s) {
+            Some(f) => Value::Float(f),
+            None => Value::Str(s.to_string()),
+        };
+    }
+    if !(first.is_ascii_digit() || first == b'+' || first == b'-') {
+        return Value::Str(s.to_string());
+    }
+    let plain: String = s.chars().filter(|c| *c != '_').collect();
+    if let Some(v) = go_parse_int(&plain) {
+        return v;
+    }
+    if yaml_style_float(&plain) {
+        if let Some(f) = go_parse_float(&plain) {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(s.to_string())
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`, falling back to `ParseUint(s, 0, 64)`.
+fn go_parse_int(s: &str) -> Option<Value> {
+    let (neg, signed, rest) = match s.as_bytes().first()? {
+        b'-' => (true, true, &s[1..]),
+        b'+' => (false, true, &s[1..]),
+        _ => (false, false, s),
+    };
+    let lower = rest.get(..2).map(|p| p.to_ascii_lowercase());
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, &rest[2..]),
+        Some("0o") => (8, &rest[2..]),
+        Some("0b") => (2, &rest[2..]),
+        _ if rest.len() > 1 && rest.starts_with('0') => (8, &rest[1..]),
+        _ => (10, rest),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let mag = u128::from_str_radix(digits, radix).ok()?;
+    if neg {
+        if mag <= i64::MAX as u128 + 1 {
+            return Some(Value::Int((-(mag as i128)) as i64));
+        }
+        return None;
+    }
+    if mag <= i64::MAX as u128 {
+        return Some(Value::Int(mag as i64));
+    }
+    // ParseUint takes no sign.
+    if !signed && mag <= u64::MAX as u128 {
+        return Some(Value::UInt(mag as u64));
+    }
+    None
+}
+
+/// go-yaml v2's `yamlStyleFloat`.
+fn yaml_style_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if matches!(b.first(), Some(b'+' | b'-')) {
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let st = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - st
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` for the decimal forms YAML can reach
+/// here; out-of-range values are an error in Go, so `None`.
+fn go_parse_float(s: &str) -> Option<f64> {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
+        return None;
+    }
+    s.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// How YAML 1.2's core schema reads a plain scalar (what netc read before it
+/// followed calicoctl); used only to tell when the two disagree.
+fn resolve_core12(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
@@ -221,27 +378,79 @@ fn resolve_plain(s: &str) -> Value {
     if let Some(i) = int {
         return Value::Int(if neg { -i } else { i });
     }
-    let looks_float = !digits.is_empty()
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
-        && digits.bytes().any(|b| b.is_ascii_digit())
-        && digits.as_bytes()[0] != b'e'
-        && digits.as_bytes()[0] != b'E';
-    if looks_float {
-        if let Ok(f) = s.parse::<f64>() {
-            if f.is_finite() {
-                return Value::Float(f);
-            }
+    if let Some(f) = go_parse_float(s) {
+        if yaml_style_float(s) {
+            return Value::Float(f);
         }
     }
-    match s {
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "-.inf" | ".nan" | ".NaN" | ".NAN" => {
-            // Not representable in JSON; keep as text so the schema reports a type error.
-            Value::Str(s.to_string())
-        }
-        _ => Value::Str(s.to_string()),
+    Value::Str(s.to_string())
+}
+
+/// Go's `strconv.FormatFloat(v, 'g', -1, 32)`: how sigs.k8s.io/yaml turns a
+/// YAML float into the text of a string field (`1.10` → `1.1`, `1e6` →
+/// `1e+06`, at float32 precision).
+pub fn go_format_float32(v: f64) -> String {
+    let f = v as f32;
+    if f.is_nan() {
+        return "NaN".into();
     }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let e = format!("{f:e}");
+    let (neg, e) = match e.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, e.as_str()),
+    };
+    let (mant, exp) = e.split_once('e').unwrap_or((e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if digits == "0" {
+        out.push('0');
+        return out;
+    }
+    let nd = digits.len() as i32;
+    if !(-4..6).contains(&exp) {
+        out.push_str(&digits[..1]);
+        if nd > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        out.push_str(&format!("{:02}", exp.abs()));
+        return out;
+    }
+    let dp = exp + 1;
+    if dp <= 0 {
+        out.push_str("0.");
+        out.push_str(&"0".repeat((-dp) as usize));
+        out.push_str(&digits);
+    } else if dp >= nd {
+        out.push_str(&digits);
+        out.push_str(&"0".repeat((dp - nd) as usize));
+    } else {
+        out.push_str(&digits[..dp as usize]);
+        out.push('.');
+        out.push_str(&digits[dp as usize..]);
+    }
+    out
+}
+
+/// The string sigs.k8s.io/yaml gives a string-typed field for a YAML
+/// boolean or number (`convertToJSONableObject`).
+pub fn go_string(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => go_format_float32(*f),
+        _ => return None,
+    })
 }
 
 impl MarkedEventReceiver for Builder<'_> {
@@ -283,13 +492,22 @@ impl MarkedEventReceiver for Builder<'_> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 self.check_tag(&tag, span, Some(&text));
-                let value = match (style, &tag) {
+                let (value, yaml11_only) = match (style, &tag) {
                     (TScalarStyle::Plain, None) => resolve_plain(&text),
                     (TScalarStyle::Plain, Some(t)) if t.handle == "!!" => match t.suffix.as_str() {
-                        "str" => Value::Str(text.clone()),
+                        "str" => (Value::Str(text.clone()), false),
                         _ => resolve_plain(&text),
                     },
-                    _ => Value::Str(text.clone()),
+                    _ => (Value::Str(text.clone()), false),
+                };
+                let plain = match value {
+                    Value::Bool(_) | Value::Int(_) | Value::UInt(_) | Value::Float(_) => {
+                        Some(Plain {
+                            text: text.clone(),
+                            yaml11_only,
+                        })
+                    }
+                    _ => None,
                 };
                 let len = match style {
                     TScalarStyle::Plain => text.len(),
@@ -299,6 +517,7 @@ impl MarkedEventReceiver for Builder<'_> {
                 let node = Node {
                     value,
                     span: span.with_len(len.max(1)),
+                    plain,
                 };
                 self.remember(anchor, &node);
                 self.push_node(node);
@@ -336,6 +555,7 @@ impl MarkedEventReceiver for Builder<'_> {
                     let node = Node {
                         value: Value::Seq(items),
                         span: start,
+                        plain: None,
                     };
                     self.remember(anchor, &node);
                     self.push_node(node);
@@ -346,6 +566,7 @@ impl MarkedEventReceiver for Builder<'_> {
                     let node = Node {
                         value: Value::Map(entries),
                         span: start,
+                        plain: None,
                     };
                     self.remember(anchor, &node);
                     self.push_node(node);
@@ -365,5 +586,67 @@ fn count_nodes(n: &Node) -> usize {
                 .sum::<usize>()
         }
         _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table below is go-yaml v2.4.2's resolve.go (used by sigs.k8s.io/yaml
+    /// v1.6.0, which calicoctl uses) applied by hand; strings for string
+    /// fields are Go's `FormatFloat(v, 'g', -1, 32)` / `FormatInt`.
+    #[test]
+    fn yaml11_scalars_as_calicoctl_reads_them() {
+        let cases: &[(&str, Value, Option<&str>)] = &[
+            ("yes", Value::Bool(true), Some("true")),
+            ("Y", Value::Bool(true), Some("true")),
+            ("on", Value::Bool(true), Some("true")),
+            ("ON", Value::Bool(true), Some("true")),
+            ("no", Value::Bool(false), Some("false")),
+            ("off", Value::Bool(false), Some("false")),
+            ("n", Value::Bool(false), Some("false")),
+            ("True", Value::Bool(true), Some("true")),
+            ("tRUE", Value::Str("tRUE".into()), None),
+            ("yEs", Value::Str("yEs".into()), None),
+            ("010", Value::Int(8), Some("8")),
+            ("-010", Value::Int(-8), Some("-8")),
+            ("09", Value::Float(9.0), Some("9")),
+            ("0x1F", Value::Int(31), Some("31")),
+            ("0o17", Value::Int(15), Some("15")),
+            ("0b101", Value::Int(5), Some("5")),
+            ("1_000", Value::Int(1000), Some("1000")),
+            ("+7", Value::Int(7), Some("7")),
+            (
+                "18446744073709551615",
+                Value::UInt(u64::MAX),
+                Some("18446744073709551615"),
+            ),
+            ("1.10", Value::Float(1.1), Some("1.1")),
+            ("1e3", Value::Float(1000.0), Some("1000")),
+            ("1e6", Value::Float(1e6), Some("1e+06")),
+            ("123456", Value::Int(123456), Some("123456")),
+            ("0.0001", Value::Float(0.0001), Some("0.0001")),
+            ("0.00001", Value::Float(0.00001), Some("1e-05")),
+            ("1.23456789", Value::Float(1.23456789), Some("1.2345679")),
+            (".5", Value::Float(0.5), Some("0.5")),
+            ("-0.0", Value::Float(-0.0), Some("-0")),
+            ("1e39", Value::Float(1e39), Some("+Inf")),
+            ("1e400", Value::Str("1e400".into()), None),
+            ("2001-12-14", Value::Str("2001-12-14".into()), None),
+            ("10.0.0.1", Value::Str("10.0.0.1".into()), None),
+            ("1.2.3", Value::Str("1.2.3".into()), None),
+            (".inf", Value::Str(".inf".into()), None),
+            ("-", Value::Str("-".into()), None),
+            ("0x", Value::Str("0x".into()), None),
+            ("~", Value::Null, None),
+        ];
+        for (text, want, s) in cases {
+            let (got, _) = resolve_plain(text);
+            assert_eq!(&got, want, "{text}");
+            assert_eq!(go_string(&got).as_deref(), *s, "{text}");
+        }
+        assert!(resolve_plain("yes").1 && resolve_plain("010").1 && resolve_plain("1_000").1);
+        assert!(!resolve_plain("true").1 && !resolve_plain("10").1 && !resolve_plain("1.5").1);
     }
 }

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub struct CidrEntry {
+    /// Empty in a `{}` entry, which calicoctl accepts and netc ignores (W0408).
+    #[serde(default)]
     pub cidr: String,
 }
 

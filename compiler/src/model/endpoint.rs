@@ -7,6 +7,11 @@ pub struct EndpointPort {
     pub name: String,
     pub protocol: String,
     pub port: u16,
+    /// WorkloadEndpoint only: Felix's hostPort forwarding (read, not compiled; W0805).
+    #[serde(rename = "hostPort", default, skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<u16>,
+    #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]

@@ -9,6 +9,7 @@
 mod bgp_config;
 mod bgp_peer;
 mod endpoint;
+mod export;
 mod ippool;
 mod network_set;
 mod node;
@@ -18,6 +19,7 @@ mod policy;
 pub use bgp_config::*;
 pub use bgp_peer::*;
 pub use endpoint::*;
+pub use export::*;
 pub use ippool::*;
 pub use network_set::*;
 pub use node::*;
@@ -41,6 +43,13 @@ pub enum Kind {
     NetworkSet,
     HostEndpoint,
     WorkloadEndpoint,
+    // Read (so a whole calicoctl export loads) but not compiled.
+    FelixConfiguration,
+    Profile,
+    BlockAffinity,
+    IPAMBlock,
+    KubeControllersConfiguration,
+    ClusterInformation,
 }
 
 impl Kind {
@@ -55,6 +64,12 @@ impl Kind {
         Kind::NetworkSet,
         Kind::HostEndpoint,
         Kind::WorkloadEndpoint,
+        Kind::FelixConfiguration,
+        Kind::Profile,
+        Kind::BlockAffinity,
+        Kind::IPAMBlock,
+        Kind::KubeControllersConfiguration,
+        Kind::ClusterInformation,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -68,10 +83,28 @@ impl Kind {
             Kind::NetworkSet => "NetworkSet",
             Kind::HostEndpoint => "HostEndpoint",
             Kind::WorkloadEndpoint => "WorkloadEndpoint",
+            Kind::FelixConfiguration => "FelixConfiguration",
+            Kind::Profile => "Profile",
+            Kind::BlockAffinity => "BlockAffinity",
+            Kind::IPAMBlock => "IPAMBlock",
+            Kind::KubeControllersConfiguration => "KubeControllersConfiguration",
+            Kind::ClusterInformation => "ClusterInformation",
         }
     }
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+    /// Kinds netc reads and checks but compiles into no artifact.
+    pub fn compiled(self) -> bool {
+        !matches!(
+            self,
+            Kind::FelixConfiguration
+                | Kind::Profile
+                | Kind::BlockAffinity
+                | Kind::IPAMBlock
+                | Kind::KubeControllersConfiguration
+                | Kind::ClusterInformation
+        )
     }
     /// Namespaced kinds are named uniquely per namespace.
     pub fn namespaced(self) -> bool {
@@ -128,6 +161,12 @@ pub struct Model {
     pub network_sets: Vec<Resource<NetworkSetSpec>>,
     pub host_endpoints: Vec<Resource<HostEndpointSpec>>,
     pub workload_endpoints: Vec<Resource<WorkloadEndpointSpec>>,
+    pub felix_configs: Vec<Resource<FelixConfigurationSpec>>,
+    pub profiles: Vec<Resource<ProfileSpec>>,
+    pub block_affinities: Vec<Resource<BlockAffinitySpec>>,
+    pub ipam_blocks: Vec<Resource<IpamBlockSpec>>,
+    pub kube_controllers_configs: Vec<Resource<OpaqueSpec>>,
+    pub cluster_informations: Vec<Resource<OpaqueSpec>>,
 }
 
 impl Model {

@@ -21,8 +21,21 @@ impl fmt::Display for NumOrStr {
     }
 }
 
-/// Parse an AS number: plain `0..=4294967295` or asdot `X.Y` (16-bit halves).
+/// Parse an AS number: plain `1..=4294967295` or asdot `X.Y` (16-bit
+/// halves). AS 0 is reserved (RFC 7607) and BIRD refuses it.
 pub fn parse_as_number(v: &NumOrStr) -> Result<u32, String> {
+    match parse_as_any(v)? {
+        0 => Err(match v {
+            NumOrStr::Num(_) => "AS 0 is reserved (RFC 7607) and BIRD refuses it".to_string(),
+            NumOrStr::Str(s) => {
+                format!("`{s}` is AS 0, which is reserved (RFC 7607) and BIRD refuses it")
+            }
+        }),
+        n => Ok(n),
+    }
+}
+
+fn parse_as_any(v: &NumOrStr) -> Result<u32, String> {
     match v {
         NumOrStr::Num(n) => {
             u32::try_from(*n).map_err(|_| format!("AS number {n} is outside 0..4294967295"))

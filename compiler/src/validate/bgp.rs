@@ -39,7 +39,7 @@ pub(super) fn as_number<T>(
             out.push(
                 c.err(codes::BAD_AS, ptr, format!("invalid AS number: {e}"))
                     .label("not an AS number")
-                    .note("an AS number is 0..4294967295, or asdot `X.Y` with X and Y in 0..65535 (quote asdot values: `asNumber: \"1.10\"`, or YAML reads a number)"),
+                    .note("an AS number is 1..4294967295, or asdot `X.Y` with X and Y in 0..65535, not 0.0 (quote asdot values: `asNumber: \"1.10\"`, or YAML reads a number)"),
             );
             None
         }
@@ -206,6 +206,14 @@ fn config(m: &Model, c: &Ctx<BgpConfigurationSpec>, default_mesh: bool, out: &mu
         ("serviceLoadBalancerIPs", &s.service_load_balancer_ips),
     ] {
         for (i, e) in list.iter().enumerate() {
+            if e.cidr.is_empty() {
+                out.push(
+                    c.warn(codes::EMPTY_SERVICE_RANGE, &format!("/spec/{field}/{i}"), format!("empty {field} entry is ignored"))
+                        .label("no `cidr`")
+                        .note("calicoctl accepts an entry without a cidr and advertises nothing for it; remove it, or give it a `cidr: 10.96.0.0/12`"),
+                );
+                continue;
+            }
             if let Err(e) = parse_net_strict(&e.cidr) {
                 out.push(
                     c.err(codes::BAD_CIDR, &format!("/spec/{field}/{i}/cidr"), format!("invalid {field} entry: {e}"))
@@ -672,6 +680,26 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
         s.keepalive_time.as_deref(),
         out,
     );
+    // BIRD refuses a keepalive longer than the hold time ("Keepalive time
+    // must be at most hold time"); neither Calico nor netc sets a hold time,
+    // so BIRD's default of 240 s is the bound.
+    if let Some(k) = s
+        .keepalive_time
+        .as_deref()
+        .and_then(|k| parse_duration_secs(k).ok())
+    {
+        if k.round() > 240.0 {
+            out.push(
+                c.err(
+                    codes::BAD_DURATION,
+                    "/spec/keepaliveTime",
+                    format!("keepaliveTime is {}s, longer than BIRD's hold time of 240s", k.round()),
+                )
+                .label("at most 240s")
+                .note("BIRD rejects the whole configuration when the keepalive time exceeds the hold time (\"Keepalive time must be at most hold time\"); the hold time is BIRD's default, 240s, so keepaliveTime must be at most 240s (conventionally a third of it, 80s)"),
+            );
+        }
+    }
     if let Some(rp) = &s.reverse_peering {
         if rp != "Auto" && rp != "Manual" {
             out.push(

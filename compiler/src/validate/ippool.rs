@@ -119,21 +119,72 @@ fn one<'a>(c: Ctx<'a, IpPoolSpec>, out: &mut Vec<Diagnostic>) -> Option<Pool<'a>
             .note("set ipipMode: Never and use vxlanMode (Always or CrossSubnet) to encapsulate an IPv6 pool"),
         );
     }
-    let link_local: IpNet = if v6 {
-        IpNet::V6("fe80::/10".parse().ok()?)
+    // Calico (CEL rules on IPPoolSpec) rejects link-local overlap; netc also
+    // rejects the ranges no workload address can come from.
+    let reserved: &[(&str, &str, &str)] = if v6 {
+        &[
+            (
+                "fe80::/10",
+                "link-local",
+                "link-local addresses are never routed",
+            ),
+            (
+                "::1/128",
+                "loopback",
+                "the loopback address never leaves the host",
+            ),
+            (
+                "ff00::/8",
+                "multicast",
+                "multicast addresses cannot be workload addresses",
+            ),
+            ("::/128", "unspecified", "`::` means \"no address\""),
+        ]
     } else {
-        IpNet::V4("169.254.0.0/16".parse().ok()?)
+        &[
+            (
+                "169.254.0.0/16",
+                "link-local",
+                "link-local addresses are never routed",
+            ),
+            (
+                "127.0.0.0/8",
+                "loopback",
+                "loopback addresses never leave the host",
+            ),
+            (
+                "224.0.0.0/4",
+                "multicast",
+                "multicast addresses cannot be workload addresses",
+            ),
+            (
+                "0.0.0.0/32",
+                "unspecified",
+                "`0.0.0.0` means \"no address\"",
+            ),
+        ]
     };
-    if net.contains(&link_local) || link_local.contains(&net) {
-        out.push(
-            c.err(
-                codes::LINK_LOCAL,
-                "/spec/cidr",
-                format!("pool {net} overlaps the link-local range {link_local}"),
-            )
-            .label("overlaps link-local addresses")
-            .note("link-local addresses are never routed; choose a pool outside 169.254.0.0/16 (IPv4) and fe80::/10 (IPv6)"),
-        );
+    for (range, what, why) in reserved {
+        let Ok(r) = range.parse::<IpNet>() else {
+            continue;
+        };
+        if net.contains(&r) || r.contains(&net) {
+            let mut d = c
+                .err(
+                    codes::LINK_LOCAL,
+                    "/spec/cidr",
+                    format!("pool {net} overlaps the {what} range {r}"),
+                )
+                .label(format!("overlaps {what} addresses"))
+                .note(format!(
+                    "{why}; choose a pool outside 169.254.0.0/16, 127.0.0.0/8, 224.0.0.0/4 and 0.0.0.0 (IPv4), fe80::/10, ::1, ff00::/8 and :: (IPv6)"
+                ));
+            if *what != "link-local" {
+                d = d.note("calicoctl accepts this pool (it only checks link-local); netc refuses it because no block of it can work");
+            }
+            out.push(d);
+            break;
+        }
     }
     Some(Pool {
         net,
@@ -174,15 +225,15 @@ fn cidr(c: &Ctx<IpPoolSpec>, out: &mut Vec<Diagnostic>) -> Option<IpNet> {
         );
         return None;
     }
-    let net: IpNet = match text.parse() {
+    let net: IpNet = match super::util::parse_cidr(text) {
         Ok(n) => n,
-        Err(_) => {
+        Err(e) => {
             let why = match text.split_once('/') {
-                Some((a, _)) if a.parse::<IpAddr>().is_ok() => {
+                Some((a, l)) if a.parse::<IpAddr>().is_ok() && !l.starts_with('0') => {
                     let max = if a.contains(':') { 128 } else { 32 };
                     format!("the prefix length must be 0..{max}")
                 }
-                _ => "not an IP address".into(),
+                _ => e,
             };
             out.push(
                 c.err(

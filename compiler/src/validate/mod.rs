@@ -16,6 +16,7 @@
 mod bgp;
 mod cross;
 mod endpoint;
+mod export;
 mod ippool;
 mod names;
 mod node;
@@ -26,6 +27,7 @@ use crate::diag::{codes, Diagnostic, Diagnostics};
 use crate::load::{Origin, RawResource};
 use crate::model::*;
 use serde::de::DeserializeOwned;
+pub use util::{parse_addr, parse_cidr};
 
 /// A model that passed validation with no errors (warnings allowed).
 #[derive(Debug, Clone)]
@@ -51,16 +53,28 @@ impl std::ops::Deref for ValidModel {
 pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut model = Model::default();
-    for raw in raws {
-        let schema_diags = crate::schema::check(&raw);
+    // Kinds read but not compiled: one note per kind, at its first resource.
+    let mut uncompiled: Vec<(Kind, RawResource, usize)> = Vec::new();
+    for mut raw in raws {
+        let mut schema_diags = crate::schema::coerce(&mut raw);
+        schema_diags.extend(crate::schema::check(&raw));
         let failed = schema_diags.iter().any(|d| d.is_error());
         diags.extend(schema_diags);
         if failed {
             continue;
         }
+        if !raw.kind.compiled() {
+            match uncompiled.iter_mut().find(|(k, _, _)| *k == raw.kind) {
+                Some((_, _, n)) => *n += 1,
+                None => uncompiled.push((raw.kind, raw.clone(), 1)),
+            }
+        }
         // Fields the schema accepts that netc does not compile (W0108).
         diags.extend(crate::fields::check(&raw));
         type_resource(raw, &mut model, &mut diags);
+    }
+    for (_, raw, n) in &uncompiled {
+        diags.push(not_compiled(raw, *n));
     }
     let mut out = Vec::new();
     names::check(&model, &mut out);
@@ -70,6 +84,7 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     policy::check(&model, &mut out);
     endpoint::check(&model, &mut out);
     cross::check(&model, &mut out);
+    export::check(&model, &mut out);
     diags.extend(out);
     diags.sort();
     if diags.has_errors() {
@@ -132,7 +147,51 @@ fn type_resource(raw: RawResource, model: &mut Model, diags: &mut Diagnostics) {
         Kind::NetworkSet => push!(network_sets),
         Kind::HostEndpoint => push!(host_endpoints),
         Kind::WorkloadEndpoint => push!(workload_endpoints),
+        Kind::FelixConfiguration => push!(felix_configs),
+        Kind::Profile => push!(profiles),
+        Kind::BlockAffinity => push!(block_affinities),
+        Kind::IPAMBlock => push!(ipam_blocks),
+        Kind::KubeControllersConfiguration => push!(kube_controllers_configs),
+        Kind::ClusterInformation => push!(cluster_informations),
     }
+}
+
+/// Where a resource starts, for a note about the whole resource: its `kind:`
+/// key, or for a List item without one, its `metadata:` key.
+fn first_key_span(o: &Origin) -> crate::source::Span {
+    if o.spans.get(&format!("{}/kind", o.base)).is_some() {
+        o.key_span("/kind")
+    } else {
+        o.key_span("/metadata")
+    }
+}
+
+/// The note (I0009) for a kind netc reads but does not compile: `n`
+/// resources of `raw`'s kind, `raw` the first.
+fn not_compiled(raw: &RawResource, n: usize) -> Diagnostic {
+    let what = match raw.kind {
+        Kind::FelixConfiguration => {
+            "its failsafe ports and MTUs are read into the model; nothing is compiled from it yet"
+        }
+        Kind::BlockAffinity | Kind::IPAMBlock => {
+            "it is read as the live block allocation (checked against the other sources), not compiled"
+        }
+        _ => "it is read and checked, not compiled into any artifact",
+    };
+    let kind = raw.kind.as_str();
+    let mut d = Diagnostic::info(
+        codes::KIND_NOT_COMPILED,
+        format!("{kind} is not compiled by netc: {what}"),
+    )
+    .at(first_key_span(&raw.origin))
+    .label(format!("first {kind} of the input"))
+    .resource(raw.display());
+    if n > 1 {
+        d = d.note(format!(
+            "this note covers all {n} {kind} resources of the input"
+        ));
+    }
+    d
 }
 
 fn type_error(origin: &Origin, ptr: &str, display: &str, e: serde_json::Error) -> Diagnostic {

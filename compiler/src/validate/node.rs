@@ -105,10 +105,11 @@ fn node_address(c: &Ctx<NodeSpec>, field: &str, text: &str, v6: bool, out: &mut 
             format!("this belongs in {other}"),
         )
     } else if parsed.is_none() {
-        (
-            format!("{field} `{text}` is not an {fam} address"),
-            format!("expected an {fam} address with prefix length"),
-        )
+        let label = match super::util::parse_addr(addr) {
+            Err(e) if e.contains("leading zero") => e,
+            _ => format!("expected an {fam} address with prefix length"),
+        };
+        (format!("{field} `{text}` is not an {fam} address"), label)
     } else {
         match len {
             None => (
@@ -119,7 +120,13 @@ fn node_address(c: &Ctx<NodeSpec>, field: &str, text: &str, v6: bool, out: &mut 
                 ),
             ),
             Some(l) => match l.parse::<u8>() {
-                Ok(n) if n <= host && l.bytes().all(|b| b.is_ascii_digit()) => return,
+                Ok(n)
+                    if n <= host
+                        && l.bytes().all(|b| b.is_ascii_digit())
+                        && (l == "0" || !l.starts_with('0')) =>
+                {
+                    return
+                }
                 _ => (
                     format!("{field} `{text}` has an invalid prefix length `{l}`"),
                     format!("the prefix length must be 0..{host}"),

@@ -158,6 +158,11 @@ pub(crate) fn dns_label_problem(s: &str) -> Option<String> {
     if s.is_empty() {
         return Some("it is empty".into());
     }
+    if s == "." || s == ".." {
+        return Some(format!(
+            "`{s}` is a directory name, which the kernel refuses as an interface name"
+        ));
+    }
     let n = s.chars().count();
     if n > 63 {
         return Some(format!("it is {n} characters long (at most 63)"));
@@ -170,6 +175,11 @@ pub(crate) fn dns_label_problem(s: &str) -> Option<String> {
 pub(crate) fn dns_subdomain_problem(s: &str) -> Option<String> {
     if s.is_empty() {
         return Some("it is empty".into());
+    }
+    if s == "." || s == ".." {
+        return Some(format!(
+            "`{s}` is a directory name, which the kernel refuses as an interface name"
+        ));
     }
     let n = s.chars().count();
     if n > 253 {
@@ -275,6 +285,11 @@ pub(crate) fn interface_problem(s: &str) -> Option<String> {
     if s.is_empty() {
         return Some("it is empty".into());
     }
+    if s == "." || s == ".." {
+        return Some(format!(
+            "`{s}` is a directory name, which the kernel refuses as an interface name"
+        ));
+    }
     let n = s.chars().count();
     if n > 15 {
         return Some(format!(
@@ -300,18 +315,68 @@ pub(crate) fn describe_char(c: char) -> String {
 /// as Calico's `cidr` format and policy rule nets do.
 pub(crate) fn parse_net_loose(s: &str) -> Result<IpNet, String> {
     if s.contains('/') {
-        s.parse::<IpNet>().map_err(|_| match s.split_once('/') {
-            Some((a, l)) if a.parse::<IpAddr>().is_ok() => {
-                let max = if a.contains(':') { 128 } else { 32 };
-                format!("`{l}` is not a prefix length (0..{max})")
-            }
-            _ => format!("`{s}` is not an IP address or CIDR"),
-        })
+        parse_cidr(s)
     } else {
-        s.parse::<IpAddr>()
-            .map(IpNet::from)
-            .map_err(|_| format!("`{s}` is not an IP address or CIDR"))
+        s.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
+            leading_zero(s).unwrap_or_else(|| format!("`{s}` is not an IP address or CIDR"))
+        })
     }
+}
+
+/// An IPv4 octet written with a leading zero (`010.0.0.0`): Go (and so
+/// Calico) rejects it, and C's inet_aton reads it as octal; never guess.
+fn leading_zero(addr: &str) -> Option<String> {
+    let v4 = addr.rsplit(':').next().unwrap_or(addr);
+    let octets: Vec<&str> = v4.split('.').collect();
+    if octets.len() != 4
+        || !octets
+            .iter()
+            .all(|o| !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let bad = octets.iter().find(|o| o.len() > 1 && o.starts_with('0'))?;
+    Some(format!(
+        "`{addr}` has the IPv4 octet `{bad}` with a leading zero; Calico rejects it and other tools read it as octal: write `{}`",
+        octets
+            .iter()
+            .map(|o| o.trim_start_matches('0'))
+            .map(|o| if o.is_empty() { "0" } else { o })
+            .collect::<Vec<_>>()
+            .join(".")
+    ))
+}
+
+/// Parse a bare IP address the way Go's net.ParseIP does (no leading zeros
+/// in IPv4 octets, no zone).
+pub fn parse_addr(s: &str) -> Result<IpAddr, String> {
+    s.parse::<IpAddr>()
+        .map_err(|_| leading_zero(s).unwrap_or_else(|| format!("`{s}` is not an IP address")))
+}
+
+/// Parse `address/prefix-length` (host bits allowed) strictly: the address
+/// as [`parse_addr`], the length decimal without leading zeros. Unlike the
+/// ipnet crate's parser, `010.0.0.0/8` and `10.0.0.0/08` are errors.
+pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    let Some((a, l)) = s.split_once('/') else {
+        return Err(format!("`{s}` has no prefix length"));
+    };
+    let addr = parse_addr(a)?;
+    let max = if addr.is_ipv6() { 128 } else { 32 };
+    let len_ok =
+        !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()) && (l == "0" || !l.starts_with('0'));
+    if len_ok || l.len() < 2 || !l.bytes().all(|b| b.is_ascii_digit()) {
+    } else {
+        return Err(format!(
+            "prefix length `{l}` has a leading zero: write `{}`",
+            l.trim_start_matches('0')
+        ));
+    }
+    let len: u8 = match l.parse::<u8>() {
+        Ok(n) if len_ok && n <= max => n,
+        _ => return Err(format!("`{l}` is not a prefix length (0..{max})")),
+    };
+    IpNet::new(addr, len).map_err(|_| format!("`{l}` is not a prefix length (0..{max})"))
 }
 
 /// Parse a strictly masked CIDR (or a bare address, taken as /32 or /128),
@@ -390,6 +455,15 @@ mod tests {
         assert!(parse_net_strict("10.0.0.0/24").is_ok());
         assert!(parse_net_loose("10.0.0.0/33").is_err());
         assert!(parse_net_loose("x").is_err());
+        // ipnet's own parser reads these as 10.0.0.0/8; Calico rejects them.
+        assert!(parse_net_loose("010.0.0.0/8").is_err());
+        assert!(parse_net_loose("10.0.0.0/08").is_err());
+        assert!(parse_net_loose("10.00.0.1").is_err());
+        assert!(parse_net_loose("::ffff:10.0.0.1").is_ok());
+        assert!(parse_net_loose("10.0.0.0/0").is_ok());
+        assert!(parse_cidr("010.0.0.0/8")
+            .unwrap_err()
+            .contains("write `10.0.0.0`"));
     }
 
     #[test]

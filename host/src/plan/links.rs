@@ -106,7 +106,13 @@ fn dormant_fallback(l: &Link, live: &State) -> bool {
 }
 
 /// Returns the changes, the ops, and the names of devices destroyed or replaced.
-pub fn diff(live: &State, desired: &State) -> (Vec<Change>, Vec<Op>, Vec<String>) {
+/// `replace`: devices to destroy and create again even when unchanged
+/// (`--replace`).
+pub fn diff(
+    live: &State,
+    desired: &State,
+    force_replace: &BTreeSet<String>,
+) -> (Vec<Change>, Vec<Op>, Vec<String>) {
     let mut changes = Vec::new();
     let mut batch = Vec::new();
     let mut gone = Vec::new();
@@ -197,20 +203,36 @@ pub fn diff(live: &State, desired: &State) -> (Vec<Change>, Vec<Op>, Vec<String>
                         });
                     }
                 }
-                if attrs.is_empty() {
+                let forced = force_replace.contains(*name);
+                if attrs.is_empty() && !forced {
                     continue;
                 }
+                let fallback_forced = forced && !replace && fallback_ipip;
+                replace |= forced;
                 let action = if replace {
                     Action::Replace
                 } else {
                     Action::Update
                 };
                 let mut c = Change::new(Step::Links, action, "tunnel", *name);
+                let only_forced = attrs.is_empty();
                 c.attrs = attrs;
-                if replace {
+                if only_forced {
+                    c.note = Some(
+                        "replacement requested (--replace): its addresses, neighbours, FDB entries and routes are re-created".into(),
+                    );
+                } else if replace {
                     c.note = Some(
                         "its addresses, neighbours, FDB entries and routes are re-created".into(),
                     );
+                }
+                if fallback_forced {
+                    // tunl0 cannot be deleted: down and flushed, then set up again.
+                    batch.push(format!("link set {name} down"));
+                    batch.push(format!("addr flush dev {name}"));
+                    batch.extend(create_cmds(d));
+                    gone.push(name.to_string());
+                } else if replace {
                     batch.push(format!("link del {name}"));
                     batch.extend(create_cmds(d));
                     gone.push(name.to_string());

@@ -278,9 +278,15 @@ impl Plan {
 
 /// Plan the way from `live` to `desired`.
 pub fn diff(live: &State, desired: &State) -> Plan {
+    diff_with(live, desired, &BTreeSet::new())
+}
+
+/// [`diff`], destroying and re-creating the tunnel devices named in
+/// `replace` even when they are unchanged (`--replace DEVICE`).
+pub fn diff_with(live: &State, desired: &State, replace: &BTreeSet<String>) -> Plan {
     let mut plan = Plan::default();
 
-    let (changes, ops, gone) = links::diff(live, desired);
+    let (changes, ops, gone) = links::diff(live, desired, replace);
     plan.push(Step::Links, changes, ops);
     // What goes with a destroyed or replaced device is not deleted separately.
     let gone: BTreeSet<&str> = gone.iter().map(String::as_str).collect();
@@ -461,6 +467,35 @@ mod tests {
                 ],
             ]
         );
+    }
+
+    #[test]
+    fn replace_forces_an_unchanged_device_to_be_recreated() {
+        let p = diff_with(
+            &state(4096),
+            &state(4096),
+            &["vxlan.calico".to_string()].into(),
+        );
+        let got: Vec<(Action, &str)> = p
+            .changes
+            .iter()
+            .map(|c| (c.action, c.resource.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Action::Replace, "tunnel"),
+                (Action::Create, "address"),
+                (Action::Create, "neighbour"),
+                (Action::Create, "route"),
+            ]
+        );
+        assert!(p.changes[0]
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("--replace"));
+        assert!(diff_with(&state(4096), &state(4096), &BTreeSet::new()).is_empty());
     }
 
     #[test]
