@@ -552,11 +552,10 @@ impl<'c, 'a> Ctx<'c, 'a> {
             if s.reverse_peering.as_deref() == Some("Manual") {
                 continue;
             }
-            let locals: Vec<&NodeFacts> = if let Some(sel) = nonempty(&s.peer_selector) {
-                c.nodes
-                    .iter()
-                    .filter(|nd| self.selects(sel, &nd.labels))
-                    .collect()
+            // Is this node a local end of the reverse peering? (Only this
+            // node's own membership matters; the selector is parsed once.)
+            let is_local = if let Some(sel) = nonempty(&s.peer_selector) {
+                self.selects(sel, &n.labels)
             } else if let Some((ip, port)) = nonempty(&s.peer_ip).and_then(parse_peer_ip) {
                 let asn = s
                     .as_number
@@ -564,18 +563,23 @@ impl<'c, 'a> Ctx<'c, 'a> {
                     .and_then(|a| parse_as_number(a).ok())
                     .filter(|a| *a != 0);
                 self.nodes_with_ip_port_as(ip, asn, port)
+                    .iter()
+                    .any(|nd| nd.name == n.name)
             } else {
-                Vec::new()
+                false
             };
-            if !locals.iter().any(|nd| nd.name == n.name) {
+            if !is_local {
                 continue;
             }
             let remotes: Vec<&NodeFacts> = match (nonempty(&s.node), nonempty(&s.node_selector)) {
-                (_, Some(sel)) => c
-                    .nodes
-                    .iter()
-                    .filter(|nd| self.selects(sel, &nd.labels))
-                    .collect(),
+                (_, Some(sel)) => match Selector::parse(sel) {
+                    Ok(sel) => c
+                        .nodes
+                        .iter()
+                        .filter(|nd| sel.matches(&nd.labels))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                },
                 (Some(node), None) => c.nodes.iter().filter(|nd| nd.name == node).collect(),
                 (None, None) => c.nodes.iter().collect(),
             };
