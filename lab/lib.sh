@@ -92,9 +92,10 @@ for node in sorted(os.listdir(root)):
     if not os.path.exists(p):
         continue
     ir = json.load(open(p))
-    a, u = ir["address"], ir["underlay"]
-    net = ipaddress.ip_interface(f"{a['addr']}/{a['prefix_len']}").network
-    nodes.append((ir["node"], a["addr"], a["prefix_len"], u["interface"], net))
+    # "address" is the node's ipv4Address with its prefix, e.g. "10.0.0.1/24".
+    a, u = ipaddress.ip_interface(ir["address"]), ir["underlay"]
+    net = a.network
+    nodes.append((ir["node"], str(a.ip), a.network.prefixlen, u["interface"], net))
 subnets = sorted({n[4] for n in nodes})
 for i, net in enumerate(subnets):
     print("subnet", i, net, next(net.hosts()))

@@ -91,7 +91,7 @@ pub struct Topology {
 /// (`Cluster::lower_bgp`), its address and its group.
 pub struct NodeBgp<'a> {
     pub node: &'a str,
-    pub address: Option<netc_ir::Ipv4Cidr>,
+    pub address: Option<ipnet::Ipv4Net>,
     pub bgp: Option<&'a netc_ir::Bgp>,
     pub group: String,
 }

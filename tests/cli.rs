@@ -109,6 +109,7 @@ fn schema_and_explain() {
         all.as_object().map(|m| m.len()),
         Some(netc_compiler::model::Kind::ALL.len())
     );
+    assert!(all.as_object().is_some_and(|m| m.contains_key("BGPFilter")));
     let o = netc(&["explain", "E0509"]);
     assert!(text(&o).contains("Only internal neighbor can be RR client"));
     assert_eq!(netc(&["explain", "E9999"]).status.code(), Some(1));

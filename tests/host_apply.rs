@@ -77,7 +77,9 @@ fn edits_show_exactly_their_changes_and_converge() {
     lab.take_writes();
 
     // 1. Add a node: its block's route, its VTEP's neighbour and FDB entry,
-    //    and a new mesh session in bird.conf. Nothing else.
+    //    a new mesh session in bird.conf, and its address in the set of
+    //    cluster hosts the VXLAN overlay is accepted from and to (node-a
+    //    has a host endpoint). Nothing else.
     lab.write_input("node-c.yaml", NODE_C);
     let p = lab.plan_json(&[]);
     let mut kinds: Vec<(String, String)> =
@@ -89,6 +91,7 @@ fn edits_show_exactly_their_changes_and_converge() {
             ("fdb entry".into(), "create".into()),
             ("file".into(), "update".into()),
             ("neighbour".into(), "create".into()),
+            ("nft set".into(), "update".into()),
             ("route".into(), "create".into()),
         ],
         "{p:#}"

@@ -33,6 +33,7 @@ pub fn schema_source(kind: Kind) -> &'static str {
         Kind::IPPool => include_str!("../../schemas/ippool.schema.json"),
         Kind::BGPConfiguration => include_str!("../../schemas/bgpconfiguration.schema.json"),
         Kind::BGPPeer => include_str!("../../schemas/bgppeer.schema.json"),
+        Kind::BGPFilter => include_str!("../../schemas/bgpfilter.schema.json"),
         Kind::Node => include_str!("../../schemas/node.schema.json"),
         Kind::NetworkPolicy => include_str!("../../schemas/networkpolicy.schema.json"),
         Kind::GlobalNetworkPolicy => {
@@ -67,6 +68,7 @@ pub fn schema_text(kind: Kind) -> &'static str {
         Kind::IPPool => bundled!("ippool.schema.json"),
         Kind::BGPConfiguration => bundled!("bgpconfiguration.schema.json"),
         Kind::BGPPeer => bundled!("bgppeer.schema.json"),
+        Kind::BGPFilter => bundled!("bgpfilter.schema.json"),
         Kind::Node => bundled!("node.schema.json"),
         Kind::NetworkPolicy => bundled!("networkpolicy.schema.json"),
         Kind::GlobalNetworkPolicy => bundled!("globalnetworkpolicy.schema.json"),

@@ -281,10 +281,6 @@ fn defaults_empty_values_and_quiet_fields_do_not_warn() {
 fn fields_reported_by_other_codes_are() {
     let cases = [
         (
-            "BGPPeer/spec/filters",
-            "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: p\nspec:\n  peerIP: 192.0.2.1\n  asNumber: 64513\n  filters: [f]\n",
-        ),
-        (
             "ServiceAccountMatch/names",
             "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: g\nspec:\n  ingress:\n  - action: Allow\n    source:\n      serviceAccounts:\n        names: [a]\n        selector: all()\n",
         ),

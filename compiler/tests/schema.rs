@@ -551,6 +551,30 @@ spec:
   reversePeering: Auto
 ---
 apiVersion: projectcalico.org/v3
+kind: BGPFilter
+metadata:
+  name: upstream
+spec:
+  exportV4:
+  - action: Accept
+    matchOperator: In
+    cidr: 10.244.0.0/16
+    prefixLength: {min: 16, max: 26}
+    source: RemotePeers
+    interface: "eth*"
+    peerType: eBGP
+    communities: {values: ["65000:1"]}
+    asPathPrefix: [65000, "1.10"]
+    priority: 512
+    operations:
+    - addCommunity: {value: "65000:100:1"}
+    - prependASPath: {prefix: [64512]}
+    - setPriority: {value: 256}
+  - action: Reject
+  importV6:
+  - {action: Reject, matchOperator: NotIn, cidr: "fd00::/8"}
+---
+apiVersion: projectcalico.org/v3
 kind: BGPPeer
 metadata:
   name: workloads
@@ -854,6 +878,14 @@ fn realistic_examples_are_valid_and_typed() {
                     assert_eq!(s.ttl_security, Some(1));
                 }
             }
+            Kind::BGPFilter => {
+                let s: BgpFilterSpec = typed(raw);
+                let r = &s.export_v4[0];
+                assert_eq!(r.prefix_length.as_ref().and_then(|p| p.max), Some(26));
+                assert_eq!(r.as_path_prefix[1], NumOrStr::Str("1.10".into()));
+                assert_eq!(r.operations.len(), 3);
+                assert_eq!(s.import_v6[0].cidr.as_deref(), Some("fd00::/8"));
+            }
             Kind::Node => {
                 let s: NodeSpec = typed(raw);
                 let bgp = s.bgp.unwrap();
@@ -1066,6 +1098,7 @@ fn every_schema_property_is_known_to_the_model() {
             Kind::IPPool => roundtrip::<IpPoolSpec>(spec),
             Kind::BGPConfiguration => roundtrip::<BgpConfigurationSpec>(spec),
             Kind::BGPPeer => roundtrip::<BgpPeerSpec>(spec),
+            Kind::BGPFilter => roundtrip::<BgpFilterSpec>(spec),
             Kind::Node => roundtrip::<NodeSpec>(spec),
             Kind::NetworkPolicy => {
                 // PolicySpec also carries the GNP-only fields, which the

@@ -23,6 +23,14 @@
 //!    before the deadline; after the deadline it refuses (the revert is due
 //!    or done). `netc confirm --rollback` restores the snapshot at once.
 //!
+//! 5. Safety net: every `netc plan`, `apply` and `confirm` on the target
+//!    first calls [`revert_overdue`]. If the deadline has passed and the
+//!    pending file is still there — the reverter was killed, or the machine
+//!    was suspended past the deadline — that invocation restores the
+//!    snapshot itself (under the same lock, so never twice) and says so.
+//!    An unconfirmed apply can thus outlive its deadline only until the
+//!    next netc command touches the target.
+//!
 //! While an apply is pending, another apply is refused: confirm or roll
 //! back first. If the machine reboots inside the window, the kernel state
 //! is gone anyway but the new bird.conf stays: the pending file survives,
@@ -344,6 +352,68 @@ pub fn worker(pending_file: &Path) -> Result<u8, Error> {
         }
     };
     Ok(code)
+}
+
+/// If an unconfirmed apply on `t` is past its deadline and still pending
+/// (its reverter died or has not run), restore its snapshot now. Returns
+/// what happened, for the caller to print; None when nothing was overdue.
+/// `who` names the command, for the log.
+pub fn revert_overdue(t: &Target, who: &str) -> Result<Option<Pending>, Error> {
+    let overdue = |p: &Pending| now_ms() >= p.deadline_unix_ms;
+    match load(t)? {
+        Some(p) if overdue(&p) => {}
+        _ => return Ok(None),
+    }
+    let _guard = lock::acquire(&t.lock_path(), Mode::Exclusive, LOCK_WAIT)?;
+    // Under the lock: the reverter may have done it meanwhile.
+    let Some(p) = load(t)? else {
+        return Ok(None);
+    };
+    if !overdue(&p) {
+        return Ok(None);
+    }
+    let alive = p.worker_pid.is_some_and(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.contains("--revert-worker"))
+    });
+    log(
+        t,
+        &format!(
+            "apply {} of node {} was not confirmed by {} and is still in place (reverter {}): `{who}` restores the previous state",
+            p.id,
+            p.node,
+            utc(p.deadline_unix_ms),
+            match (p.worker_pid, alive) {
+                (Some(pid), true) => format!("pid {pid} still running"),
+                (Some(pid), false) => format!("pid {pid} is gone"),
+                (None, _) => "unknown".to_string(),
+            }
+        ),
+    );
+    let exec = t.exec();
+    match crate::apply::restore(&exec, &p.target, &p.snapshot) {
+        Ok(_) => {
+            let path = pending_path(t);
+            let _ = std::fs::remove_file(&path);
+            log(t, "restored and verified");
+            Ok(Some(p))
+        }
+        Err(differences) => {
+            log(
+                t,
+                &format!(
+                    "REVERT INCOMPLETE; the snapshot stays in {} (retry: netc confirm --rollback):\n  {}",
+                    pending_path(t).display(),
+                    differences.join("\n  ")
+                ),
+            );
+            Err(PendingError::RollbackIncomplete {
+                snapshot: pending_path(t),
+                differences,
+            }
+            .into())
+        }
+    }
 }
 
 /// What `netc confirm` did.

@@ -327,6 +327,7 @@ pub fn run(prog: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, Exe
         .stderr(Stdio::piped())
         // Tool output is parsed: keep it in the C locale.
         .env("LC_ALL", "C");
+    die_with_parent(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| ExecError::Spawn {
         prog: prog.to_string(),
         source: e,
@@ -355,6 +356,39 @@ pub fn run(prog: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, Exe
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         cmd: describe(prog, args, None),
     })
+}
+
+/// The child gets SIGKILL when netc dies (`PR_SET_PDEATHSIG`), so a tool
+/// netc started (a long `nft -f`, an `iptables-restore`) can never change the
+/// target after netc was killed — possibly while the next apply already
+/// holds the lock. The signal is tied to the thread that spawned the child;
+/// every caller waits for the child on that thread (`run` below). A parent
+/// that died between fork and prctl is caught by comparing `getppid`.
+/// `ip netns exec` execs the tool in the same process, and the setting
+/// survives exec (the tools are not set-uid).
+pub(crate) fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl, getppid and _exit are async-signal-safe; the closure
+    // allocates nothing and touches no lock between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) == -1
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                libc::_exit(137);
+            }
+            Ok(())
+        });
+    }
 }
 
 /// Is `prog` on PATH?

@@ -6,7 +6,7 @@
 //! by lowering and recorded here; the BIRD emitter only writes syntax.
 
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A reference to a secret; the value is resolved only when an artifact is
 /// written, never stored in the IR or printed.
@@ -86,6 +86,112 @@ pub struct BgpSession {
     /// The session is the automatic reverse side of `bgp_peer` (it selects
     /// this node through peerIP/peerSelector), not a forward peering.
     pub reverse: bool,
+    /// BGPFilter functions the import filter calls first, in the order the
+    /// BGPPeer lists the filters (only filters with rules for this
+    /// session's family and direction, as confd's buildImportFilter).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub import_filters: Vec<FilterCall>,
+    /// Same for the export filter (buildExportFilter).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub export_filters: Vec<FilterCall>,
+}
+
+/// A call of a BGPFilter function from a session's filter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterCall {
+    /// The function's symbol, [`BgpFilterFn::symbol`].
+    pub symbol: String,
+    /// For a function taking the peer type (a rule uses peerType): whether
+    /// the peer is in the session's effective local AS (iBGP).
+    pub same_as: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterDirection {
+    Import,
+    Export,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterAction {
+    Accept,
+    Reject,
+}
+
+/// How a route's prefix is compared with a rule's CIDR (BIRD `=`, `!=`, `~`, `!~`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MatchOperator {
+    Equal,
+    NotEqual,
+    In,
+    NotIn,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixMatch {
+    pub operator: MatchOperator,
+    pub cidr: ipnet::IpNet,
+    /// With prefixLength: the prefix lengths matched, already clamped to
+    /// (cidr length, family maximum) as confd does; the match is then
+    /// against the prefix set `[ cidr{lo,hi} ]`. Without: against `cidr`.
+    pub lengths: Option<(u8, u8)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Community {
+    Standard(u16, u16),
+    Large(u32, u32, u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerType {
+    /// Same AS (`is_same_as`).
+    Ibgp,
+    Ebgp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FilterOperation {
+    AddCommunity(Community),
+    /// AS numbers in the order the path should start with them.
+    PrependAsPath(Vec<u32>),
+    /// Route priority (kernel metric units); BIRD carries it as
+    /// `bgp_local_pref = 2147483647 - priority`.
+    SetPriority(u32),
+}
+
+/// One BGPFilter rule; every match that is set must hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterRule {
+    pub prefix: Option<PrefixMatch>,
+    /// source: RemotePeers — only routes learned over BGP.
+    pub remote_peers_only: bool,
+    /// Outgoing interface name or `*` pattern.
+    pub interface: Option<String>,
+    pub community: Option<Community>,
+    pub as_path_prefix: Vec<u32>,
+    /// Route priority to match (kernel metric units).
+    pub priority: Option<u32>,
+    pub peer_type: Option<PeerType>,
+    pub operations: Vec<FilterOperation>,
+    pub action: FilterAction,
+}
+
+/// The function confd generates for one BGPFilter, direction and family.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BgpFilterFn {
+    /// The BGPFilter resource.
+    pub filter: String,
+    pub direction: FilterDirection,
+    pub ipv6: bool,
+    /// confd's name, `bgp_<filter>_<direction>FilterV<4|6>`, the filter name
+    /// truncated and hashed so the symbol fits BIRD's 64 characters.
+    pub symbol: String,
+    /// Some rule matches on peerType, so the function takes the peer type.
+    pub takes_peer_type: bool,
+    pub rules: Vec<FilterRule>,
 }
 
 /// Export and kernel policy for one pool.
@@ -131,6 +237,10 @@ pub struct PeerRoute {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bgp {
     pub router_id: Ipv4Addr,
+    /// The node's `spec.bgp.ipv6Address`: IPv6 sessions (Calico's bird6)
+    /// exist only when it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<Ipv6Addr>,
     pub asn: u32,
     /// Port BIRD listens on (per-node BGPConfiguration, else default, else 179).
     pub listen_port: u16,
@@ -142,7 +252,8 @@ pub struct Bgp {
     pub cluster_id: Option<Ipv4Addr>,
     /// Interfaces excluded from `protocol direct` (plus Calico's fixed ones).
     pub ignored_interfaces: Vec<String>,
-    /// This node's blocks: blackholed statically and advertised as aggregates.
+    /// This node's blocks, IPv4 and (once the allocator hands them out)
+    /// IPv6: blackholed statically and advertised as aggregates.
     pub local_blocks: Vec<ipnet::IpNet>,
     /// Static /32 routes for reachableBy peers.
     pub static_routes: Vec<PeerRoute>,
@@ -160,6 +271,13 @@ pub struct Bgp {
     pub reflected_cidrs: Vec<ipnet::IpNet>,
     /// Kernel route metric for BGP-learned routes (ipv4NormalRoutePriority).
     pub route_priority: u32,
+    /// The same for IPv6 (ipv6NormalRoutePriority).
+    #[serde(default)]
+    pub route_priority_v6: u32,
+    /// Every declared BGPFilter's functions (confd defines them all, used
+    /// or not), by filter name, then import before export, IPv4 then IPv6.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<BgpFilterFn>,
     /// Sorted by name.
     pub sessions: Vec<BgpSession>,
 }

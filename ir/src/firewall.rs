@@ -315,6 +315,11 @@ pub struct HookChain {
     pub accept_icmpv6: Vec<u8>,
     /// Accept `ct state established,related`, drop `ct state invalid`.
     pub conntrack: bool,
+    /// Accept packets matching any of these rules (after conntrack, before
+    /// the stages; every action is Allow): the overlay between cluster
+    /// hosts, which host endpoint policy must not cut.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept: Vec<FwRule>,
     /// Dispatch stages, run in order.
     pub stages: Vec<Ref<DispatchChain>>,
 }
@@ -511,6 +516,9 @@ impl Firewall {
         }
         for h in &self.hooks {
             let from = Name::compose("hook", &format!("{:?}", h.hook), "");
+            for r in &h.accept {
+                matches(self, &from, &r.matches)?;
+            }
             for s in &h.stages {
                 resolves(self, &from, s)?;
             }

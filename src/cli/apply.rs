@@ -113,6 +113,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         ),
     };
 
+    super::common::revert_overdue(&target, "netc apply")?;
     let session = Session::open(target.clone(), Mode::Exclusive, a.target.lock_timeout)?;
     // Even a no-op apply waits for the pending decision: it must not look
     // like a confirmation.

@@ -155,3 +155,24 @@ pub fn default_lock_path(paths: &[PathBuf]) -> PathBuf {
             .unwrap_or_else(|| PathBuf::from(netc_compiler::alloc::LOCK_FILE))
     }
 }
+
+/// The commit-confirmed safety net, run first by plan, apply and confirm:
+/// an unconfirmed apply past its deadline whose reverter did not restore it
+/// (killed, say) is reverted now (netc_host::confirm::revert_overdue).
+/// Returns the apply that was reverted.
+pub fn revert_overdue(
+    t: &netc_host::Target,
+    who: &str,
+) -> anyhow::Result<Option<netc_host::confirm::Pending>> {
+    let r = netc_host::confirm::revert_overdue(t, who)?;
+    if let Some(p) = &r {
+        eprintln!(
+            "warning: the apply of node {} to {} was not confirmed by {} and had not been reverted (its reverter is gone): netc restored the previous state now (verified; see {})",
+            p.node,
+            t.label(),
+            netc_host::confirm::utc(p.deadline_unix_ms),
+            netc_host::confirm::log_path(t).display()
+        );
+    }
+    Ok(r)
+}

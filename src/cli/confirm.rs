@@ -29,6 +29,22 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         netns: a.netns.clone(),
         ..Target::default()
     };
+    if let Some(p) = super::common::revert_overdue(&target, "netc confirm")? {
+        if a.rollback {
+            println!(
+                "Rolled back: the apply of node {} is undone; {} is restored to its state before it (verified).",
+                p.node,
+                target.label()
+            );
+            return Ok(0);
+        }
+        return Err(netc_host::PendingError::Reverted {
+            node: p.node.clone(),
+            target: target.label(),
+            deadline: netc_host::confirm::utc(p.deadline_unix_ms),
+        }
+        .into());
+    }
     if a.rollback {
         let p = netc_host::confirm::rollback_now(&target)?;
         println!(

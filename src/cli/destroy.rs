@@ -44,6 +44,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         only: (!a.only.is_empty()).then(|| a.only.iter().map(|s| s.step()).collect()),
         replace: Default::default(),
     };
+    super::common::revert_overdue(&target, "netc destroy")?;
     let session = Session::open(target.clone(), Mode::Exclusive, a.target.lock_timeout)?;
     netc_host::confirm::refuse_if_pending(&target)?;
     let mut planned = session.plan_destroy(&node, &scope)?;

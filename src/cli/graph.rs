@@ -85,7 +85,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             None => n
                 .address
                 .as_ref()
-                .map(|x| x.network().trunc().to_string())
+                .map(|x| x.trunc().to_string())
                 .unwrap_or_else(|| "no ipv4Address".into()),
         };
         let nodes: Vec<graph::NodeBgp<'_>> = cluster

@@ -351,6 +351,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         Ok(i) => i,
         Err(code) => return Ok(code),
     };
+    super::common::revert_overdue(&target, "netc plan")?;
     let session = Session::open(target.clone(), Mode::Shared, a.target.lock_timeout)?;
     let mut planned = session.plan_with(&input.ir, &input.artifacts, a.force, &scope)?;
     planned.warnings.extend(scope_warning(&scope));
@@ -390,7 +391,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             &target,
             &planned.fingerprint,
             &planned.plan,
-        );
+        )?;
         saved.only = scope.only.clone();
         saved.replace = scope.replace.clone();
         let text = serde_json::to_string_pretty(&saved)?;

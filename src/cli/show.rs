@@ -40,6 +40,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     }
     let node = config::node(a.node.as_deref())?;
     let target = a.target.target()?;
+    super::common::revert_overdue(&target, "netc show")?;
     let session = Session::open(target.clone(), Mode::Shared, a.target.lock_timeout)?;
     let (live, _) = state::read(&session.exec, &target.bird_config, true)?;
     drop(session);

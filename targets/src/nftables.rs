@@ -81,7 +81,7 @@ pub fn emit(ir: &HostIr) -> String {
         }
     }
     for h in &fw.hooks {
-        block(&mut o, hook_chain(h));
+        block(&mut o, hook_chain(fw, h));
     }
     if !fw.nat.is_empty() {
         block(&mut o, nat_chain(fw));
@@ -193,18 +193,11 @@ fn map_name(d: &DispatchChain) -> String {
     format!("{}-map", &d.name)
 }
 
-fn iface_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 15
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
 fn dispatch_map(d: &DispatchChain) -> Option<String> {
     let entries: Vec<String> = d
         .entries
         .iter()
-        .filter(|e| iface_ok(&e.iface))
+        .filter(|e| netc_ir::IfName::is_valid(&e.iface))
         .map(|e| {
             let v = match &e.chain {
                 Some(c) => format!("goto {}", c),
@@ -237,7 +230,10 @@ fn dispatch_chain(d: &DispatchChain) -> String {
         IfaceDir::In => "iifname",
         IfaceDir::Out => "oifname",
     };
-    if d.entries.iter().any(|e| iface_ok(&e.iface)) {
+    if d.entries
+        .iter()
+        .any(|e| netc_ir::IfName::is_valid(&e.iface))
+    {
         c.rule(format!("{field} vmap @{}", map_name(d)), "");
     }
     if let Some(f) = &d.fallback {
@@ -246,7 +242,7 @@ fn dispatch_chain(d: &DispatchChain) -> String {
     c.finish()
 }
 
-fn hook_chain(h: &HookChain) -> String {
+fn hook_chain(fw: &Firewall, h: &HookChain) -> String {
     let (n, ty, hook, prio) = match h.hook {
         Hook::RawPrerouting => ("hook-raw-prerouting", "filter", "prerouting", "raw"),
         Hook::RawOutput => ("hook-raw-output", "filter", "output", "raw"),
@@ -277,6 +273,17 @@ fn hook_chain(h: &HookChain) -> String {
     if h.conntrack {
         c.rule("ct state established,related accept".into(), "");
         c.rule("ct state invalid drop".into(), "");
+    }
+    for r in &h.accept {
+        let m = matches(fw, &r.matches);
+        c.rule(
+            if m.is_empty() {
+                "accept".into()
+            } else {
+                format!("{m} accept")
+            },
+            &r.comment,
+        );
     }
     for s in &h.stages {
         c.rule(format!("jump {}", s), "");

@@ -212,7 +212,7 @@ fn mesh_sessions_both_directions_exactly_one_passive() {
             if a >= b {
                 continue;
             }
-            let addr = |ir: &HostIr| ir.address.expect("address").addr.to_string();
+            let addr = |ir: &HostIr| ir.address.expect("address").addr().to_string();
             let ab = session(ia, &format!("Mesh_{}", addr(ib).replace('.', "_")));
             let ba = session(ib, &format!("Mesh_{}", addr(ia).replace('.', "_")));
             assert_eq!(ab.kind, SessionKind::Mesh);
@@ -880,4 +880,158 @@ spec: {bgp: {ipv4Address: 10.0.0.2/24}}
         "  if (net ~ 10.96.0.0/12) then { reject; } # Service range: never programmed.\n"
     ));
     assert!(!quiet.contains("Route reflector"));
+}
+
+fn filtered_peering(reject_import: &str) -> String {
+    format!(
+        r#"
+apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {{name: default}}
+spec: {{asNumber: 64512, nodeToNodeMeshEnabled: false}}
+---
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {{name: flat}}
+spec: {{cidr: 172.30.0.0/16, blockSize: 26}}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {{name: left}}
+spec: {{bgp: {{ipv4Address: 10.199.0.1/24, ipv6Address: "fd00:199::1/64"}}}}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {{name: right}}
+spec: {{bgp: {{ipv4Address: 10.199.0.2/24, ipv6Address: "fd00:199::2/64"}}}}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {{name: all}}
+spec: {{nodeSelector: all(), peerSelector: all(), filters: [tag-and-drop]}}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPFilter
+metadata: {{name: tag-and-drop}}
+spec:
+  exportV4:
+  - action: Accept
+    matchOperator: In
+    cidr: 172.30.0.0/16
+    operations: [{{addCommunity: {{value: "65000:7"}}}}]
+  importV4:
+  - {{action: Reject, matchOperator: Equal, cidr: "{reject_import}"}}
+  importV6:
+  - {{action: Reject}}
+"#
+    )
+}
+
+/// BGPFilters and IPv6 sessions in real daemons: both families establish,
+/// the export function tags the block it accepts with a community, and the
+/// import function drops the one block it names (on both ends, as the
+/// filter applies to both directions of the peering).
+#[test]
+fn bgp_filters_act_on_routes_between_two_daemons() {
+    const TEST: &str = "bgp_filters_act_on_routes_between_two_daemons";
+    if !require_root(TEST) {
+        return;
+    }
+    // Allocation is deterministic: learn right's block, then drop it on import.
+    let first = lower_all(&filtered_peering("192.0.2.0/24"));
+    let block = |ir: &HostIr| ir.bgp.as_ref().expect("bgp").local_blocks[0].to_string();
+    let rblock = block(&first["right"]);
+    let irs = lower_all(&filtered_peering(&rblock));
+    let lblock = block(&irs["left"]);
+    assert_eq!(block(&irs["right"]), rblock);
+    let none = SecretMap::default();
+    let left = emit_ok(&irs["left"], &none).contents;
+    let right = emit_ok(&irs["right"], &none).contents;
+
+    let nl = Netns::new("fl");
+    let nr = Netns::new("fr");
+    let dir = TempDir::new("filters");
+    let veth_l = format!("fl{}", std::process::id() % 100000);
+    let veth_r = format!("fr{}", std::process::id() % 100000);
+    nl.exec_ok(&[
+        "ip", "link", "add", &veth_l, "type", "veth", "peer", "name", &veth_r,
+    ]);
+    nl.exec_ok(&["ip", "link", "set", &veth_r, "netns", &nr.name]);
+    nl.exec_ok(&["ip", "addr", "add", "10.199.0.1/24", "dev", &veth_l]);
+    nr.exec_ok(&["ip", "addr", "add", "10.199.0.2/24", "dev", &veth_r]);
+    nl.exec_ok(&[
+        "ip",
+        "addr",
+        "add",
+        "fd00:199::1/64",
+        "dev",
+        &veth_l,
+        "nodad",
+    ]);
+    nr.exec_ok(&[
+        "ip",
+        "addr",
+        "add",
+        "fd00:199::2/64",
+        "dev",
+        &veth_r,
+        "nodad",
+    ]);
+    nl.exec_ok(&["ip", "link", "set", &veth_l, "up"]);
+    nr.exec_ok(&["ip", "link", "set", &veth_r, "up"]);
+
+    let dl = Daemon::start(&nl, &dir, "left", &left);
+    let dr = Daemon::start(&nr, &dir, "right", &right);
+    let established = |d: &Daemon, proto: &str| {
+        d.birdc(&["show", "protocols", proto])
+            .lines()
+            .any(|l| l.starts_with(proto) && l.contains("Established"))
+    };
+    let t0 = Instant::now();
+    let mut ok = false;
+    while t0.elapsed() < Duration::from_secs(30) {
+        if established(&dl, "Node_10_199_0_2")
+            && established(&dr, "Node_10_199_0_1")
+            && established(&dl, "Node_fd00_199__2")
+            && established(&dr, "Node_fd00_199__1")
+            && dr
+                .birdc(&["show", "route", &lblock, "protocol", "Node_10_199_0_1"])
+                .contains(&lblock)
+        {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        ok,
+        "no filtered peering within 30 s\n--- left ---\n{}\n{}\n--- right ---\n{}\n{}",
+        dl.birdc(&["show", "protocols", "all"]),
+        dl.birdc(&["show", "route"]),
+        dr.birdc(&["show", "protocols", "all"]),
+        dr.birdc(&["show", "route"]),
+    );
+    // Export: left's block reached right tagged by the BGPFilter.
+    let all = dr.birdc(&[
+        "show",
+        "route",
+        "all",
+        &lblock,
+        "protocol",
+        "Node_10_199_0_1",
+    ]);
+    assert!(all.contains("(65000,7)"), "community missing:\n{all}");
+    // Import: left dropped right's block (right has it, it was offered).
+    let dropped = dl.birdc(&["show", "route", &rblock, "protocol", "Node_10_199_0_2"]);
+    assert!(
+        !dropped.contains(&rblock),
+        "import filter let it in:\n{dropped}"
+    );
+    let exported = dr.birdc(&["show", "route", "export", "Node_10_199_0_1"]);
+    assert!(
+        exported.contains(&rblock),
+        "right did not offer its block:\n{exported}"
+    );
+    drop(dl);
+    drop(dr);
 }

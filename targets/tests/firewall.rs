@@ -775,7 +775,13 @@ fn host_endpoints() {
         Hook::Input,
     );
     assert_eq!(eth0_in.failsafe.as_ref().map(Ref::as_str), Some("fs-in"));
-    assert_eq!(eth0_in.default, Verdict::Return);
+    assert_eq!(eth0_in.default, Verdict::Drop, "host endpoints fail closed");
+    // egress: no normal egress policy selects gw-1-any, yet its output chain
+    // exists and drops after the failsafe outbound ports (Felix's th- chain)
+    let any_out = chain_of(fw, "HostEndpoint gw-1-any", Direction::Egress, Hook::Output);
+    assert!(any_out.tiers.is_empty());
+    assert_eq!(any_out.failsafe.as_ref().map(Ref::as_str), Some("fs-out"));
+    assert_eq!(any_out.default, Verdict::Drop);
     let raw_in = chain_of(
         fw,
         "HostEndpoint gw-1-eth0",
@@ -1430,4 +1436,154 @@ fn host_endpoint_traffic_both_backends() {
     let with_ipt = probe("iptables");
     assert_eq!(with_ipt, with_nft, "both backends give the same verdicts");
     drop(server);
+}
+
+/// Fail closed as Felix does (docs/calico.md §4.1, "Host endpoints"): the
+/// only policy selecting the host endpoint Passes every ingress packet, and
+/// no policy has egress. Felix drops both ways after the failsafe ports.
+const HEP_FAIL_CLOSED: &str = r#"
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: pods}
+spec: {cidr: 10.68.0.0/16, vxlanMode: Always}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: host}
+spec: {bgp: {ipv4Address: 10.67.0.1/24}}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: peer}
+spec: {bgp: {ipv4Address: 10.67.0.2/24}}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata:
+  name: host-up
+  labels: {role: uplink}
+spec: {node: host, interfaceName: netcup2, expectedIPs: [10.67.0.1]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: pass-only}
+spec:
+  selector: role == "uplink"
+  ingress:
+  - action: Pass
+"#;
+
+/// client → host: 22 failsafe inbound, 8080 passed out of the last tier.
+const FC_IN: &[(u16, bool)] = &[(22, true), (8080, false)];
+/// host → client (no egress policy): 179 and 6443 failsafe outbound, 8080
+/// nothing allows it.
+const FC_OUT: &[(u16, bool)] = &[(179, true), (6443, true), (8080, false)];
+
+#[test]
+fn host_endpoint_fails_closed_both_backends() {
+    if !kernel_ok(
+        "host_endpoint_fails_closed_both_backends",
+        &["ip", "nft", "iptables", "iptables-restore", "python3"],
+    ) {
+        return;
+    }
+    let ir = compile(HEP_FAIL_CLOSED, "host");
+    let host = Netns::new("fch");
+    let client = Netns::new("fcc");
+    host.sh(&format!(
+        "ip link add netcup2 type veth peer name eth0 netns {} && \
+         ip addr add 10.67.0.1/24 dev netcup2 && ip link set netcup2 up",
+        client.0
+    ));
+    client.sh("ip addr add 10.67.0.2/24 dev eth0 && ip link set eth0 up");
+    let listen = |ns: &Netns, addr: &str, ports: &[(u16, bool)]| -> Proc {
+        let ports: Vec<String> = ports.iter().map(|(p, _)| p.to_string()).collect();
+        let mut args = vec!["netns", "exec", &ns.0, "python3", "-c", LISTEN, addr];
+        args.extend(ports.iter().map(String::as_str));
+        Proc(
+            Command::new("ip")
+                .args(&args)
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("start listener"),
+        )
+    };
+    let _on_host = listen(&host, "10.67.0.1", FC_IN);
+    let _on_client = listen(&client, "10.67.0.2", FC_OUT);
+    type Verdicts = Vec<(u16, bool)>;
+    let probe = |label: &str| -> (Verdicts, Verdicts) {
+        let (h, c) = (&host, &client);
+        let got = std::thread::scope(|sc| {
+            let i: Vec<_> = FC_IN
+                .iter()
+                .map(|(p, _)| (*p, sc.spawn(move || connects(c, "10.67.0.1", *p, 1.5))))
+                .collect();
+            let o: Vec<_> = FC_OUT
+                .iter()
+                .map(|(p, _)| (*p, sc.spawn(move || connects(h, "10.67.0.2", *p, 1.5))))
+                .collect();
+            let j = |v: Vec<(u16, std::thread::ScopedJoinHandle<bool>)>| -> Verdicts {
+                v.into_iter()
+                    .map(|(p, h)| (p, h.join().expect("probe")))
+                    .collect()
+            };
+            (j(i), j(o))
+        });
+        eprintln!("{label}: in {:?} out {:?}", got.0, got.1);
+        got
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (i, o) = probe("before");
+        if i.iter().chain(&o).all(|(_, ok)| *ok) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not reachable before the firewall"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let want = (FC_IN.to_vec(), FC_OUT.to_vec());
+    // The overlay to another cluster host stays open (Felix accepts VXLAN
+    // to and from cluster hosts before host endpoint policy): a datagram
+    // from the host to the peer's VXLAN port arrives.
+    let vxlan_reaches_peer = || -> bool {
+        let recv = "import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('10.67.0.2', 4789))\n\
+s.settimeout(3)\nprint(s.recv(64).decode())\n";
+        let rx = Command::new("ip")
+            .args(["netns", "exec", &client.0, "python3", "-c", recv])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("receiver");
+        std::thread::sleep(Duration::from_millis(400));
+        host.sh("python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'vx', ('10.67.0.2', 4789))\"");
+        let out = rx.wait_with_output().expect("receiver");
+        String::from_utf8_lossy(&out.stdout).contains("vx")
+    };
+
+    let nft = nftables::emit(&ir);
+    must(host.exec("nft", &["-f", "-"], Some(&nft)), "nft -f", &nft);
+    assert_eq!(probe("nftables"), want, "nftables verdicts");
+    assert!(vxlan_reaches_peer(), "nftables: VXLAN to a cluster host");
+    host.sh("nft delete table inet netc");
+
+    let rules = iptables::emit(&ir);
+    must(
+        host.exec("iptables-restore", &["--noflush"], Some(&rules)),
+        "iptables-restore",
+        &rules,
+    );
+    for j in iptables::hook_jumps() {
+        host.sh(&format!(
+            "iptables -t {t} -C {c} -j {j} 2>/dev/null || iptables -t {t} -I {c} 1 -j {j}",
+            t = j.table,
+            c = j.chain,
+            j = j.target
+        ));
+    }
+    assert_eq!(probe("iptables"), want, "iptables verdicts");
+    assert!(vxlan_reaches_peer(), "iptables: VXLAN to a cluster host");
 }

@@ -31,7 +31,7 @@ codes! {
     API_VERSION = "E0006", "unsupported apiVersion",
         "netc reads Calico v3 resources: `apiVersion: projectcalico.org/v3`, or `crd.projectcalico.org/v1` as written through kubectl.";
     UNKNOWN_KIND = "E0007", "unknown kind",
-        "The kind is not one netc reads. Kinds: IPPool, BGPConfiguration, BGPPeer, Node, NetworkPolicy, GlobalNetworkPolicy, GlobalNetworkSet, NetworkSet, HostEndpoint, WorkloadEndpoint; read but not compiled: FelixConfiguration, Profile, BlockAffinity, IPAMBlock, KubeControllersConfiguration, ClusterInformation; each also with a `List` suffix holding `items`.";
+        "The kind is not one netc reads. Kinds: IPPool, BGPConfiguration, BGPPeer, BGPFilter, Node, NetworkPolicy, GlobalNetworkPolicy, GlobalNetworkSet, NetworkSet, HostEndpoint, WorkloadEndpoint; read but not compiled: FelixConfiguration, Profile, BlockAffinity, IPAMBlock, KubeControllersConfiguration, ClusterInformation; each also with a `List` suffix holding `items`.";
     IO = "E0008", "cannot read input",
         "A path given on the command line could not be read, or a directory held no *.yaml/*.yml files.";
     KIND_NOT_COMPILED = "I0009", "resource read but not compiled",
@@ -135,7 +135,31 @@ codes! {
     BAD_DURATION = "E0512", "invalid duration",
         "Durations are Go durations such as `120s`, `2m`, `1h30m`.";
     UNKNOWN_FILTER = "E0513", "unknown BGPFilter",
-        "The BGPPeer lists a BGPFilter that is not declared. netc does not read BGPFilter resources yet, so `filters` must be empty.";
+        "The BGPPeer lists a BGPFilter that is not declared. Calico silently skips a missing filter (the peering then runs unfiltered); netc refuses it. Declare the BGPFilter or fix the name.";
+    SESSION_COLLISION = "W0514", "mesh and BGPPeer sessions to the same neighbour",
+        "With the node-to-node mesh on, a BGPPeer to another node's address makes a second session to the same neighbour (Calico's `Mesh_<ip>` and `Node_<ip>`/`Global_<ip>`). netc writes both, as Calico does, but BIRD can only keep one TCP connection per neighbour address and port: the sessions fight over it. Disable the mesh (use route reflectors / BGPPeers), or drop the BGPPeer.";
+
+    // ---- BGPFilter ----
+    FILTER_CIDR_OPERATOR = "E0520", "cidr and matchOperator",
+        "In a BGPFilter rule, `cidr` and `matchOperator` go together: a cidr needs an operator (Equal, NotEqual, In, NotIn) and an operator needs a cidr. `prefixLength` needs a cidr too. Calico rejects such rules.";
+    FILTER_PREFIX_LENGTH = "E0521", "invalid prefixLength",
+        "prefixLength min and max are 0..32 in IPv4 rules and 0..128 in IPv6 rules, min is at most max, and the range must leave some length at or beyond the cidr's own prefix length (confd matches `cidr{max(len, min), max}`; an empty range makes an invalid BIRD prefix pattern).";
+    FILTER_FAMILY = "E0522", "cidr of the wrong family",
+        "importV4/exportV4 rules match IPv4 CIDRs and importV6/exportV6 rules IPv6 CIDRs; the cidr must also be strictly masked (no host bits), e.g. `10.0.0.0/8`.";
+    FILTER_INTERFACE = "E0523", "invalid filter interface",
+        "A BGPFilter rule's `interface` is an interface name or pattern: 1..15 characters of `[A-Za-z0-9_.-]` and `*` wildcards (Calico's `bgpFilterInterface`).";
+    FILTER_COMMUNITY = "E0524", "invalid filter community",
+        "Communities in a BGPFilter (communities.values, addCommunity.value) are `aa:nn` with two 16-bit numbers or `aa:nn:mm` with three 32-bit numbers, and `communities.values` holds exactly one value.";
+    FILTER_OPERATION = "E0525", "invalid filter operation",
+        "Each entry of `operations` sets exactly one of addCommunity, prependASPath (1..10 AS numbers), setPriority (1..2147483646); operations are only allowed with action Accept (a rejected route is not modified).";
+    FILTER_EMPTY_REF = "W0526", "BGPFilter with no rules for a session",
+        "A BGPPeer lists a BGPFilter that has no rules for the address family of any of its sessions (e.g. only IPv6 rules on an IPv4 peering). Calico then calls no filter function for that session; netc does the same and warns, since the filter has no effect there.";
+    V6_PEER_WITHOUT_V6 = "W0529", "IPv6 peering on a node without an IPv6 address",
+        "A BGPPeer with an IPv6 peerIP applies to a node that has no spec.bgp.ipv6Address. IPv6 sessions are sourced from that address (Calico's bird6.cfg says \"IPv6 disabled on this node\"), so the node gets no session for this peering; Calico drops it silently, netc warns. Give the node an ipv6Address or restrict the BGPPeer with node/nodeSelector.";
+    FILTER_LISTED_TWICE = "W0527", "BGPFilter listed twice",
+        "A BGPPeer lists the same BGPFilter twice. Its functions are called twice, but the first call already accepts or rejects every route one of its rules matches, so the second has no effect. Remove the repetition.";
+    FILTER_EQUAL_PREFIX_LENGTH = "W0528", "Equal/NotEqual with prefixLength",
+        "With prefixLength, confd compares the route with a prefix pattern `[ cidr{min,max} ]`. BIRD's `=` and `!=` compare values of one type, and a route's prefix never equals a pattern: `Equal` never matches and `NotEqual` always does. netc writes what confd writes and warns; use `In` / `NotIn` to match a range of prefix lengths, or drop prefixLength to match the cidr exactly.";
 
     // ---- Node ----
     BAD_NODE_ADDRESS = "E0601", "invalid node address",

@@ -7,10 +7,17 @@
 //! `buildPeerFromData`: names, passive, route-reflector clients, next hop).
 //! Where netc decides differently the comment says so and why.
 //!
-//! Only IPv4 is lowered: the BIRD config netc writes is the IPv4 daemon's
-//! (Calico's `bird.cfg`); IPv6 peers and pools are carried by validation only.
+//! Both families are lowered: IPv4 sessions are Calico's `bird.cfg` ones,
+//! IPv6 sessions (nodes' `spec.bgp.ipv6Address`, `[v6]:port` peers) its
+//! `bird6.cfg` ones — confd runs the same rules once per family. A node
+//! without an IPv4 address has no BGP at all (confd needs the IPv4 address
+//! for the router id); one without an IPv6 address has no IPv6 sessions
+//! (bird6.cfg: "IPv6 disabled on this node").
+//!
+//! BGPFilters (bgp_filter.rs) are attached to the sessions of the BGPPeers
+//! that list them, never to the mesh (processMeshPeers passes no filters).
 
-use super::{Cluster, LowerError, NodeFacts};
+use super::{bgp_filter, Cluster, LowerError, NodeFacts};
 use crate::ir::*;
 use crate::model::{
     parse_as_number, parse_duration_secs, BgpConfigurationSpec, BgpPassword, BgpPeerSpec,
@@ -19,7 +26,7 @@ use crate::model::{
 use crate::selector::Selector;
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Node label that keeps a node from advertising service ranges
 /// (Calico's `ExcludeServiceAdvertisement`).
@@ -29,8 +36,9 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
     let Some(addr) = n.address else {
         return Ok(None);
     };
-    let me = addr.addr;
+    let me = addr.addr();
     let ctx = Ctx::new(c, n, me);
+    let me6 = ctx.v6(&n.name);
     let default_cfg = c.model.default_bgp_config().map(|r| &r.spec);
     let node_cfg = c.model.node_bgp_config(&n.name).map(|r| &r.spec);
 
@@ -52,7 +60,7 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
     let mut pools: Vec<PoolRouting> = c
         .pools
         .iter()
-        .filter(|p| p.cidr.addr().is_ipv4())
+        .filter(|p| p.cidr.addr().is_ipv4() || me6.is_some())
         .map(|p| PoolRouting {
             cidr: p.cidr,
             export: !p.disabled && !p.disable_bgp_export,
@@ -68,7 +76,7 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
         .blocks
         .iter()
         .map(|(_, b)| *b)
-        .filter(|b| b.addr().is_ipv4())
+        .filter(|b| b.addr().is_ipv4() || me6.is_some())
         .collect();
     local_blocks.sort();
     local_blocks.dedup();
@@ -81,7 +89,7 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
             .map(|s| {
                 f(s).iter()
                     .filter_map(|e| parse_net(&e.cidr))
-                    .filter(|n| n.addr().is_ipv4())
+                    .filter(|n| n.addr().is_ipv4() || me6.is_some())
                     .collect()
             })
             .unwrap_or_default()
@@ -125,6 +133,7 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
 
     Ok(Some(Bgp {
         router_id: me,
+        ipv6_address: me6,
         asn: n.asn,
         listen_port: ctx.ports.of(&n.name).unwrap_or(DEFAULT_LISTEN_PORT),
         listen_address,
@@ -143,6 +152,10 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
         route_priority: default_cfg
             .and_then(|s| s.ipv4_normal_route_priority)
             .unwrap_or(DEFAULT_ROUTE_PRIORITY),
+        route_priority_v6: default_cfg
+            .and_then(|s| s.ipv6_normal_route_priority)
+            .unwrap_or(DEFAULT_ROUTE_PRIORITY),
+        filters: super::bgp_filter::functions(c.model)?,
         sessions,
     }))
 }
@@ -171,7 +184,7 @@ fn parse_net(s: &str) -> Option<IpNet> {
 fn communities(s: &BgpConfigurationSpec) -> Vec<CommunityAdvert> {
     let mut out = Vec::new();
     for adv in &s.prefix_advertisements {
-        let Some(cidr) = parse_net(&adv.cidr).filter(|n| n.addr().is_ipv4()) else {
+        let Some(cidr) = parse_net(&adv.cidr) else {
             continue;
         };
         let mut standard = Vec::new();
@@ -326,15 +339,48 @@ struct Ctx<'c, 'a> {
     n: &'c NodeFacts,
     me: Ipv4Addr,
     ports: ListenPorts,
+    /// Nodes' `spec.bgp.ipv6Address` (address part), by node name.
+    v6: BTreeMap<String, Ipv6Addr>,
 }
 
 impl<'c, 'a> Ctx<'c, 'a> {
     fn new(c: &'c Cluster<'a>, n: &'c NodeFacts, me: Ipv4Addr) -> Self {
+        // The node facts hold the parsed `spec.bgp.ipv6Address` (one parse,
+        // shared with the dataplane's vxlan-v6 lowering).
+        let v6 = c
+            .nodes
+            .iter()
+            .filter_map(|nd| Some((nd.name.clone(), nd.address_v6?.addr())))
+            .collect();
         Ctx {
             c,
             n,
             me,
             ports: ListenPorts::new(c),
+            v6,
+        }
+    }
+
+    /// A node's IPv6 BGP address.
+    fn v6(&self, node: &str) -> Option<Ipv6Addr> {
+        self.v6.get(node).copied()
+    }
+
+    /// A node's BGP address in one family (IPv4 only for nodes that run BGP).
+    fn addr_of(&self, nd: &NodeFacts, ipv6: bool) -> Option<IpAddr> {
+        if ipv6 {
+            nd.address?;
+            self.v6(&nd.name).map(IpAddr::V6)
+        } else {
+            nd.address.map(|a| IpAddr::V4(a.addr()))
+        }
+    }
+
+    /// This node's address in the family of `ip`.
+    fn me_like(&self, ip: IpAddr) -> Option<IpAddr> {
+        match ip {
+            IpAddr::V4(_) => Some(IpAddr::V4(self.me)),
+            IpAddr::V6(_) => self.v6(&self.n.name).map(IpAddr::V6),
         }
     }
 
@@ -352,35 +398,44 @@ impl<'c, 'a> Ctx<'c, 'a> {
             cfg.and_then(|s| s.node_mesh_max_restart_time.as_deref()),
         )?;
         let mut out = Vec::new();
-        for other in &c.nodes {
-            let Some(a) = other.address else { continue };
-            if a.addr == self.me || other.cluster_id.is_some() {
+        for ipv6 in [false, true] {
+            let Some(mine) = self.addr_of(n, ipv6) else {
                 continue;
+            };
+            for other in &c.nodes {
+                let Some(ip) = self.addr_of(other, ipv6) else {
+                    continue;
+                };
+                if ip == mine || other.cluster_id.is_some() {
+                    continue;
+                }
+                out.push(BgpSession {
+                    name: format!("Mesh_{}", symbol_ip(ip)),
+                    kind: SessionKind::Mesh,
+                    neighbor: ip,
+                    port: self.ports.of(&other.name),
+                    peer_as: other.asn,
+                    local_as: None,
+                    // Only the end with the lower address (as a string) connects.
+                    passive: ip.to_string() > mine.to_string(),
+                    rr_client: false,
+                    rr_cluster_id: None,
+                    next_hop: None,
+                    password: password.clone(),
+                    source_address: Some(mine),
+                    ttl_security: None,
+                    graceful_restart_time: restart,
+                    keepalive_time: None,
+                    allow_local_as: None,
+                    internal: other.asn == n.asn,
+                    remote_node: Some(other.name.clone()),
+                    bgp_peer: None,
+                    reverse: false,
+                    // processMeshPeers passes no filters.
+                    import_filters: Vec::new(),
+                    export_filters: Vec::new(),
+                });
             }
-            let ip = IpAddr::V4(a.addr);
-            out.push(BgpSession {
-                name: format!("Mesh_{}", symbol_ip(ip)),
-                kind: SessionKind::Mesh,
-                neighbor: ip,
-                port: self.ports.of(&other.name),
-                peer_as: other.asn,
-                local_as: None,
-                // Only the end with the lower address (as a string) connects.
-                passive: a.addr.to_string() > self.me.to_string(),
-                rr_client: false,
-                rr_cluster_id: None,
-                next_hop: None,
-                password: password.clone(),
-                source_address: Some(IpAddr::V4(self.me)),
-                ttl_security: None,
-                graceful_restart_time: restart,
-                keepalive_time: None,
-                allow_local_as: None,
-                internal: other.asn == n.asn,
-                remote_node: Some(other.name.clone()),
-                bgp_peer: None,
-                reverse: false,
-            });
         }
         Ok(out)
     }
@@ -406,7 +461,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
         self.c
             .nodes
             .iter()
-            .filter(|nd| nd.address.map(|a| IpAddr::V4(a.addr)) == Some(ip))
+            .filter(|nd| self.addr_of(nd, ip.is_ipv6()) == Some(ip))
             .filter(|nd| nd.asn == want_as)
             .filter(|nd| match port {
                 None => true,
@@ -415,28 +470,35 @@ impl<'c, 'a> Ctx<'c, 'a> {
             .collect()
     }
 
-    /// `nodeAsBGPPeers`: a declared node as the remote end (IPv4 only).
-    fn node_as_peer<'m>(
+    /// `nodeAsBGPPeers`: a declared node as the remote end, once per
+    /// requested family in which it has an address.
+    fn node_as_peers<'m>(
         &self,
         nd: &NodeFacts,
         r: &'m Resource<BgpPeerSpec>,
         reverse: bool,
-    ) -> Option<PeerData<'m>> {
-        let a = nd.address?;
-        Some(PeerData {
-            ip: IpAddr::V4(a.addr),
-            port: self.ports.of(&nd.name),
-            asn: nd.asn,
-            rr_cluster_id: nd.cluster_id,
-            calico_node: false,
-            remote_node: Some(nd.name.clone()),
-            keep_next_hop: false,
-            allow_local_as: None,
-            ttl_security: r.spec.ttl_security.filter(|t| *t > 0),
-            reachable_by: None,
-            resource: r,
-            reverse,
-        })
+        families: &[bool],
+    ) -> Vec<PeerData<'m>> {
+        families
+            .iter()
+            .filter_map(|ipv6| {
+                let ip = self.addr_of(nd, *ipv6)?;
+                Some(PeerData {
+                    ip,
+                    port: self.ports.of(&nd.name),
+                    asn: nd.asn,
+                    rr_cluster_id: nd.cluster_id,
+                    calico_node: false,
+                    remote_node: Some(nd.name.clone()),
+                    keep_next_hop: false,
+                    allow_local_as: None,
+                    ttl_security: r.spec.ttl_security.filter(|t| *t > 0),
+                    reachable_by: None,
+                    resource: r,
+                    reverse,
+                })
+            })
+            .collect()
     }
 
     /// The remote ends a BGPPeer names (forward direction).
@@ -454,7 +516,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
                 .nodes
                 .iter()
                 .filter(|nd| sel.matches(&nd.labels))
-                .filter_map(|nd| self.node_as_peer(nd, r, false))
+                .flat_map(|nd| self.node_as_peers(nd, r, false, &[false, true]))
                 .collect());
         }
         let Some(text) = nonempty(&s.peer_ip) else {
@@ -465,9 +527,6 @@ impl<'c, 'a> Ctx<'c, 'a> {
         let (ip, mut port) = parse_peer_ip(text).ok_or_else(|| {
             LowerError::Internal(format!("BGPPeer {}: bad peerIP `{text}`", r.meta.name))
         })?;
-        if !ip.is_ipv4() {
-            return Ok(Vec::new());
-        }
         let asn = s
             .as_number
             .as_ref()
@@ -486,7 +545,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
             .c
             .nodes
             .iter()
-            .find(|nd| nd.address.map(|a| IpAddr::V4(a.addr)) == Some(ip));
+            .find(|nd| self.addr_of(nd, ip.is_ipv6()) == Some(ip));
         let reachable_by = nonempty(&s.reachable_by).and_then(|g| g.parse::<IpAddr>().ok());
         Ok(vec![PeerData {
             ip,
@@ -552,22 +611,27 @@ impl<'c, 'a> Ctx<'c, 'a> {
             if s.reverse_peering.as_deref() == Some("Manual") {
                 continue;
             }
-            // Is this node a local end of the reverse peering? (Only this
-            // node's own membership matters; the selector is parsed once.)
-            let is_local = if let Some(sel) = nonempty(&s.peer_selector) {
-                self.selects(sel, &n.labels)
-            } else if let Some((ip, port)) = nonempty(&s.peer_ip).and_then(parse_peer_ip) {
-                let asn = s
-                    .as_number
-                    .as_ref()
-                    .and_then(|a| parse_as_number(a).ok())
-                    .filter(|a| *a != 0);
-                self.nodes_with_ip_port_as(ip, asn, port)
-                    .iter()
-                    .any(|nd| nd.name == n.name)
-            } else {
-                false
-            };
+            // A peerSelector peering is reversed over both families, a
+            // peerIP one over the family of the address. Only this node's
+            // own membership matters, so the selector is matched once.
+            let (is_local, families): (bool, &[bool]) =
+                if let Some(sel) = nonempty(&s.peer_selector) {
+                    (self.selects(sel, &n.labels), &[false, true])
+                } else if let Some((ip, port)) = nonempty(&s.peer_ip).and_then(parse_peer_ip) {
+                    let asn = s
+                        .as_number
+                        .as_ref()
+                        .and_then(|a| parse_as_number(a).ok())
+                        .filter(|a| *a != 0);
+                    let fam: &[bool] = if ip.is_ipv6() { &[true] } else { &[false] };
+                    let local = self
+                        .nodes_with_ip_port_as(ip, asn, port)
+                        .iter()
+                        .any(|nd| nd.name == n.name);
+                    (local, fam)
+                } else {
+                    (false, &[])
+                };
             if !is_local {
                 continue;
             }
@@ -584,7 +648,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
                 (None, None) => c.nodes.iter().collect(),
             };
             for nd in remotes {
-                if let Some(p) = self.node_as_peer(nd, r, true) {
+                for p in self.node_as_peers(nd, r, true, families) {
                     pending.push((Scope::Node, p));
                 }
             }
@@ -605,7 +669,10 @@ impl<'c, 'a> Ctx<'c, 'a> {
         let mut sessions = Vec::new();
         let mut routes = Vec::new();
         for (scope, p) in &chosen {
-            if p.ip == IpAddr::V4(self.me) {
+            let Some(mine) = self.me_like(p.ip) else {
+                continue; // no address in this family: no sessions in it
+            };
+            if p.ip == mine {
                 continue; // ourselves
             }
             if let Some(gw) = p.reachable_by {
@@ -614,7 +681,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
                     via: gw,
                 });
             }
-            sessions.push(self.build(*scope, p)?);
+            sessions.push(self.build(*scope, p, mine)?);
         }
         routes.sort();
         routes.dedup();
@@ -623,7 +690,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
 
     /// buildPeerFromData plus the per-resource settings
     /// (setPeerConfigFieldsFromV3Resource).
-    fn build(&self, scope: Scope, p: &PeerData) -> Result<BgpSession, LowerError> {
+    fn build(&self, scope: Scope, p: &PeerData, mine: IpAddr) -> Result<BgpSession, LowerError> {
         let n = self.n;
         let r = p.resource;
         let s = &r.spec;
@@ -670,11 +737,13 @@ impl<'c, 'a> Ctx<'c, 'a> {
         };
         // Global peers that are Calico nodes: only the lower address connects.
         let passive =
-            kind == SessionKind::Global && p.calico_node && p.ip.to_string() > self.me.to_string();
+            kind == SessionKind::Global && p.calico_node && p.ip.to_string() > mine.to_string();
         let source_address = match s.source_address {
             Some(SourceAddress::None) => None,
-            Some(SourceAddress::UseNodeIp) | None => Some(IpAddr::V4(self.me)),
+            Some(SourceAddress::UseNodeIp) | None => Some(mine),
         };
+        let ipv6 = p.ip.is_ipv6();
+        let calls = |d| bgp_filter::calls(self.c.model, &s.filters, d, ipv6, internal);
         Ok(BgpSession {
             name,
             kind,
@@ -696,6 +765,8 @@ impl<'c, 'a> Ctx<'c, 'a> {
             remote_node: p.remote_node.clone(),
             bgp_peer: Some(r.meta.name.clone()),
             reverse: p.reverse,
+            import_filters: calls(FilterDirection::Import),
+            export_filters: calls(FilterDirection::Export),
         })
     }
 }

@@ -29,11 +29,19 @@
 //! **Defaults** ([`EndpointChain::default`]): when no policy decided (no
 //! applicable policy at all, or a Pass out of the last tier), a workload
 //! endpoint allows (Calico's Kubernetes namespace profile allows; netc has no
-//! Profile kind). A host endpoint returns "no decision": netc only firewalls
-//! host interfaces you write policy for — with nftables that is accept
-//! (netc's table has policy accept), with iptables the host's own rules
-//! after netc's jump decide. preDNAT and doNotTrack chains never drop at the
-//! end of a tier and return when undecided, so normal policy still applies.
+//! Profile kind). A host endpoint fails closed as Felix does
+//! (docs/calico.md §4.1, "Host endpoints"): its input (ingress) and output
+//! (egress) chains always exist, whether or not any policy applies in that
+//! direction, and end with "drop if no profiles matched" after the
+//! failsafe ports — so a Pass out of the last tier drops, and a host
+//! endpoint with ingress policy only still drops new outbound connections
+//! other than to the failsafe outbound ports. The one profile netc knows is
+//! Calico's built-in `projectcalico-default-allow` (what auto host endpoints
+//! carry): a host endpoint listing it allows instead. Forward chains exist
+//! only with applyOnForward policies; a Pass out of their last tier returns
+//! "no decision", as in Felix (no profiles on forward). preDNAT and
+//! doNotTrack chains never drop at the end of a tier and return when
+//! undecided, so normal policy still applies.
 //!
 //! **Hooks.** Workload ingress runs on forward (by output interface) and
 //! output; workload egress on forward (by input interface) and input. Host
@@ -110,6 +118,10 @@ pub const DEFAULT_FAILSAFE_OUTBOUND: &[(Protocol, u16)] = &[
     (Protocol::Tcp, 6666),
     (Protocol::Tcp, 6667),
 ];
+
+/// Calico's built-in profile that allows everything (auto host endpoints
+/// carry it; docs/calico.md §4.1, "Host endpoints").
+pub const DEFAULT_ALLOW_PROFILE: &str = "projectcalico-default-allow";
 
 /// ICMPv6 types every hook but forward accepts before any policy, as Felix
 /// does: MLD query/report/done (130-132), router solicitation (133),
@@ -214,14 +226,6 @@ fn collect_policies(m: &Model) -> Vec<Policy<'_>> {
             .then_with(|| a.namespace.cmp(&b.namespace))
     });
     out
-}
-
-/// Interface names Calico accepts: 1..15 of `[A-Za-z0-9_.-]`.
-fn iface_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 15
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Which endpoint chain: endpoint kind × direction × hook stage.
@@ -387,7 +391,8 @@ impl Builder<'_, '_> {
     }
 
     /// The endpoint chain for `e` in `slot`, or None when a host endpoint
-    /// has no applicable policy there.
+    /// has no applicable policy there and the slot has no default drop
+    /// (forward, preDNAT, doNotTrack).
     fn endpoint_chain(
         &mut self,
         e: &Endpoint,
@@ -396,7 +401,10 @@ impl Builder<'_, '_> {
     ) -> Option<Ref<EndpointChain>> {
         let pols = self.applicable(e, slot);
         let workload = e.kind == EndpointKind::Workload;
-        if pols.is_empty() && !workload {
+        // Felix renders a host endpoint's normal input and output chains
+        // whatever policy applies, ending in a drop (docs/calico.md §4.1).
+        let host_normal = !workload && matches!(slot, Slot::HepIn | Slot::HepOut);
+        if pols.is_empty() && !workload && !host_normal {
             return None;
         }
         let dir = slot.direction();
@@ -456,6 +464,12 @@ impl Builder<'_, '_> {
                 on_allow,
                 default: if workload {
                     Verdict::Allow
+                } else if host_normal {
+                    if e.profiles.iter().any(|p| p == DEFAULT_ALLOW_PROFILE) {
+                        Verdict::Allow
+                    } else {
+                        Verdict::Drop
+                    }
                 } else {
                     Verdict::Return
                 },
@@ -557,8 +571,8 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
         .iter()
         .filter(|e| e.node == n.name)
         .filter(|e| match (e.kind, e.iface) {
-            (EndpointKind::Workload, Some(i)) => iface_ok(i),
-            (EndpointKind::Host, Some(i)) => i == "*" || iface_ok(i),
+            (EndpointKind::Workload, Some(i)) => IfName::is_valid(i),
+            (EndpointKind::Host, Some(i)) => i == "*" || IfName::is_valid(i),
             (_, None) => false,
         })
         .collect();
@@ -667,6 +681,7 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
                 ICMPV6_NDP.to_vec()
             },
             conntrack: !matches!(hook, Hook::RawPrerouting | Hook::RawOutput),
+            accept: Vec::new(),
             stages,
         });
     };
@@ -676,6 +691,82 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
     hook(Hook::Input, true, vec![input]);
     hook(Hook::Forward, true, vec![fwd_in, fwd_out]);
     hook(Hook::Output, true, vec![output]);
+
+    // The overlay between cluster hosts is never cut by host endpoint
+    // policy: Felix accepts VXLAN (to the VXLAN port) and IPIP packets from
+    // and to the cluster's hosts before any host endpoint chain
+    // (docs/calico.md §4.1, "Host endpoints"). Only nodes with a host
+    // endpoint chain need it: elsewhere nothing drops host traffic.
+    let host_chains = b
+        .endpoint_chains
+        .values()
+        .any(|e| e.kind == EndpointKind::Host);
+    let vxlan = c.pools.iter().any(|p| !p.disabled && p.vxlan.enabled());
+    let ipip = c.pools.iter().any(|p| !p.disabled && p.ipip.enabled());
+    let hosts: Vec<ipnet::IpNet> = c
+        .nodes
+        .iter()
+        .filter_map(|x| x.address)
+        .map(|a| ipnet::IpNet::V4(ipnet::Ipv4Net::new(a.addr(), 32).unwrap_or_default()))
+        .collect();
+    if host_chains && (vxlan || ipip) && !hosts.is_empty() {
+        let set = b.sets.fixed(
+            "all-hosts4",
+            &hosts,
+            Family::V4,
+            "addresses of the cluster's nodes".into(),
+        );
+        let rule = |outbound: bool, proto: Protocol, port: Option<u16>, what: &str| {
+            let side = SideMatch {
+                in_sets: vec![set.clone()],
+                ..SideMatch::default()
+            };
+            let dst_port = SideMatch {
+                ports: port.map(|p| vec![(p, p)]).unwrap_or_default(),
+                ..SideMatch::default()
+            };
+            let (src, dst) = if outbound {
+                (
+                    SideMatch::default(),
+                    SideMatch {
+                        ports: dst_port.ports.clone(),
+                        ..side
+                    },
+                )
+            } else {
+                (side, dst_port)
+            };
+            FwRule {
+                matches: Match {
+                    family: Some(Family::V4),
+                    protocol: Some(proto),
+                    src,
+                    dst,
+                    ..Match::default()
+                },
+                action: RuleAction::Allow,
+                comment: format!(
+                    "{what} packets {} cluster hosts",
+                    if outbound { "to" } else { "from" }
+                ),
+            }
+        };
+        for h in &mut hooks {
+            let outbound = match h.hook {
+                Hook::Input => false,
+                Hook::Output => true,
+                _ => continue,
+            };
+            if vxlan {
+                h.accept
+                    .push(rule(outbound, Protocol::Udp, Some(VXLAN_PORT), "VXLAN"));
+            }
+            if ipip {
+                h.accept
+                    .push(rule(outbound, Protocol::Number(4), None, "IPIP"));
+            }
+        }
+    }
 
     // Failsafes.
     let (fs_in, fs_out) = failsafe_ports(c, n);
@@ -867,10 +958,10 @@ mod tests {
 
     #[test]
     fn interface_names() {
-        assert!(iface_ok("eth0"));
-        assert!(iface_ok("bond0.100"));
-        assert!(!iface_ok("eth0\"; drop"));
-        assert!(!iface_ok("a-very-long-interface"));
-        assert!(!iface_ok(""));
+        assert!(IfName::is_valid("eth0"));
+        assert!(IfName::is_valid("bond0.100"));
+        assert!(!IfName::is_valid("eth0\"; drop"));
+        assert!(!IfName::is_valid("a-very-long-interface"));
+        assert!(!IfName::is_valid(""));
     }
 }

@@ -7,6 +7,7 @@
 //! offending field when they cannot.
 
 mod bgp_config;
+mod bgp_filter;
 mod bgp_peer;
 mod endpoint;
 mod export;
@@ -17,6 +18,7 @@ mod numorstring;
 mod policy;
 
 pub use bgp_config::*;
+pub use bgp_filter::*;
 pub use bgp_peer::*;
 pub use endpoint::*;
 pub use export::*;
@@ -36,6 +38,7 @@ pub enum Kind {
     IPPool,
     BGPConfiguration,
     BGPPeer,
+    BGPFilter,
     Node,
     NetworkPolicy,
     GlobalNetworkPolicy,
@@ -57,6 +60,7 @@ impl Kind {
         Kind::IPPool,
         Kind::BGPConfiguration,
         Kind::BGPPeer,
+        Kind::BGPFilter,
         Kind::Node,
         Kind::NetworkPolicy,
         Kind::GlobalNetworkPolicy,
@@ -76,6 +80,7 @@ impl Kind {
             Kind::IPPool => "IPPool",
             Kind::BGPConfiguration => "BGPConfiguration",
             Kind::BGPPeer => "BGPPeer",
+            Kind::BGPFilter => "BGPFilter",
             Kind::Node => "Node",
             Kind::NetworkPolicy => "NetworkPolicy",
             Kind::GlobalNetworkPolicy => "GlobalNetworkPolicy",
@@ -154,6 +159,7 @@ pub struct Model {
     pub ip_pools: Vec<Resource<IpPoolSpec>>,
     pub bgp_configs: Vec<Resource<BgpConfigurationSpec>>,
     pub bgp_peers: Vec<Resource<BgpPeerSpec>>,
+    pub bgp_filters: Vec<Resource<BgpFilterSpec>>,
     pub nodes: Vec<Resource<NodeSpec>>,
     pub network_policies: Vec<Resource<PolicySpec>>,
     pub global_network_policies: Vec<Resource<PolicySpec>>,
@@ -172,6 +178,9 @@ pub struct Model {
 impl Model {
     pub fn node(&self, name: &str) -> Option<&Resource<NodeSpec>> {
         self.nodes.iter().find(|n| n.meta.name == name)
+    }
+    pub fn bgp_filter(&self, name: &str) -> Option<&Resource<BgpFilterSpec>> {
+        self.bgp_filters.iter().find(|f| f.meta.name == name)
     }
     /// The cluster-wide BGPConfiguration (`default`), if declared.
     pub fn default_bgp_config(&self) -> Option<&Resource<BgpConfigurationSpec>> {

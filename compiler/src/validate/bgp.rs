@@ -275,7 +275,7 @@ fn config(m: &Model, c: &Ctx<BgpConfigurationSpec>, default_mesh: bool, out: &mu
 }
 
 /// `aa:nn` with 16-bit parts or `aa:nn:mm` with 32-bit parts.
-fn community_problem(v: &str) -> Option<String> {
+pub(super) fn community_problem(v: &str) -> Option<String> {
     let parts: Vec<&str> = v.split(':').collect();
     let bits = match parts.len() {
         2 => 16,
@@ -714,15 +714,62 @@ fn peer(m: &Model, c: &Ctx<BgpPeerSpec>, out: &mut Vec<Diagnostic>) {
     }
 
     for (i, f) in s.filters.iter().enumerate() {
-        out.push(
-            c.err(
-                codes::UNKNOWN_FILTER,
-                &format!("/spec/filters/{i}"),
-                format!("BGPFilter `{f}` is not declared"),
-            )
-            .label("unknown BGPFilter")
-            .note("netc does not read BGPFilter resources yet, so a BGPPeer's `filters` must be empty: netc will not silently drop a filter the peering depends on"),
-        );
+        let ptr = format!("/spec/filters/{i}");
+        let Some(filter) = m.bgp_filter(f) else {
+            let mut d = c
+                .err(
+                    codes::UNKNOWN_FILTER,
+                    &ptr,
+                    format!("BGPFilter `{f}` is not declared"),
+                )
+                .label("unknown BGPFilter");
+            if let Some(sug) = did_you_mean(f, m.bgp_filters.iter().map(|x| x.meta.name.as_str())) {
+                d = d.note(format!("did you mean `{sug}`?"));
+            }
+            out.push(d.note("Calico would skip the missing filter and run the peering unfiltered; declare the BGPFilter or fix the name"));
+            continue;
+        };
+        if let Some(j) = s.filters[..i].iter().position(|g| g == f) {
+            out.push(
+                c.warn(codes::FILTER_LISTED_TWICE, &ptr, format!("BGPFilter `{f}` is listed twice"))
+                    .label("listed again")
+                    .related(c.r.origin.value_span(&format!("/spec/filters/{j}")), "first listed here")
+                    .note("the first occurrence decides every route it matches (its functions accept or reject), so the second has no effect"),
+            );
+            continue;
+        }
+        // Which families this peering has sessions in: a peerIP peering one,
+        // a peerSelector peering (nodes may have both addresses) either.
+        let fams: &[bool] = match peer_addr {
+            Some(IpAddr::V4(_)) => &[false],
+            Some(IpAddr::V6(_)) => &[true],
+            None => &[false, true],
+        };
+        let fs = &filter.spec;
+        let has = |v6: bool| {
+            if v6 {
+                !fs.import_v6.is_empty() || !fs.export_v6.is_empty()
+            } else {
+                !fs.import_v4.is_empty() || !fs.export_v4.is_empty()
+            }
+        };
+        if !fams.iter().any(|v6| has(*v6)) {
+            let fam = match fams {
+                [false] => "IPv4",
+                [true] => "IPv6",
+                _ => "any",
+            };
+            out.push(
+                c.warn(
+                    codes::FILTER_EMPTY_REF,
+                    &ptr,
+                    format!("BGPFilter `{f}` has no {fam} rules, so it does nothing on this peering"),
+                )
+                .label("no effect here")
+                .related(filter.origin.value_span("/metadata/name"), "BGPFilter declared here")
+                .note("IPv4 sessions use importV4/exportV4, IPv6 sessions importV6/exportV6; add rules for this peering's family or remove the reference"),
+            );
+        }
     }
 
     // References to nodes.

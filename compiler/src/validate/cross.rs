@@ -5,6 +5,8 @@
 //!   (BIRD: "Only internal neighbor can be RR client").
 //! - W0406: the node-to-node mesh is off and a BGP node is left with no
 //!   peering at all (the mesh → route-reflector migration outage).
+//! - W0514: the mesh is on and a BGPPeer adds a second session between two
+//!   nodes that already peer over the mesh (Calico writes both; so does netc).
 
 use super::bgp::{parse_peer_ip, set};
 use super::node::node_addr;
@@ -86,6 +88,122 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
         .collect();
     rr_clients(&nodes, &peers, out);
     mesh_off(m, &nodes, &peers, out);
+    mesh_collisions(m, &nodes, &peers, out);
+    v6_without_address(&nodes, &peers, out);
+}
+
+/// W0529: an IPv6 peerIP peering on nodes with no IPv6 BGP address has no
+/// session there (confd's bird6.cfg: "IPv6 disabled on this node").
+fn v6_without_address(nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Diagnostic>) {
+    for p in peers {
+        let Some(IpAddr::V6(_)) = p.peer_ip else {
+            continue;
+        };
+        let missing: Vec<&str> =
+            p.on.iter()
+                .map(|&i| &nodes[i])
+                .filter(|n| {
+                    let b = n.r.spec.bgp.as_ref();
+                    node_addr(b.and_then(|b| b.ipv4_address.as_deref())).is_some()
+                        && node_addr(b.and_then(|b| b.ipv6_address.as_deref())).is_none()
+                })
+                .map(|n| n.r.meta.name.as_str())
+                .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        out.push(
+            Diagnostic::warning(
+                codes::V6_PEER_WITHOUT_V6,
+                format!(
+                    "{} no IPv6 address, so this IPv6 peering has no session there",
+                    if missing.len() == 1 {
+                        format!("node `{}` has", missing[0])
+                    } else {
+                        format!("{} nodes have", missing.len())
+                    }
+                ),
+            )
+            .at(p.r.origin.value_span("/spec/peerIP"))
+            .label(format!("no session on {}", list_names(&missing, 4)))
+            .resource(format!("BGPPeer {}", p.r.meta.name))
+            .note("IPv6 sessions use the node's spec.bgp.ipv6Address as their source; add one, or limit the BGPPeer to nodes that have one (node / nodeSelector)"),
+        );
+    }
+}
+
+/// W0514: with the mesh on, every two BGP nodes that are not route
+/// reflectors have a `Mesh_<ip>` session (per family both have an address
+/// in). A BGPPeer between two such nodes adds a `Node_`/`Global_` session to
+/// the same neighbour address: Calico (confd's processMeshPeers and
+/// processPeersFromPath) writes both protocols, and BIRD then has two
+/// sessions competing for one TCP connection.
+fn mesh_collisions(m: &Model, nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Diagnostic>) {
+    let mesh = m
+        .default_bgp_config()
+        .and_then(|c| c.spec.node_to_node_mesh_enabled)
+        .unwrap_or(true);
+    if !mesh {
+        return;
+    }
+    let addrs = |i: usize| {
+        let b = nodes[i].r.spec.bgp.as_ref();
+        (
+            node_addr(b.and_then(|b| b.ipv4_address.as_deref())),
+            node_addr(b.and_then(|b| b.ipv6_address.as_deref())),
+        )
+    };
+    // In the mesh: has an IPv4 address (netc and confd need it) and is no
+    // route reflector.
+    let meshed = |i: usize| nodes[i].cluster.is_none() && addrs(i).0.is_some();
+    for p in peers {
+        let mut pairs: Vec<String> = Vec::new();
+        for &ni in &p.on {
+            if !meshed(ni) {
+                continue;
+            }
+            for &mi in &p.remotes {
+                if mi == ni || !meshed(mi) {
+                    continue;
+                }
+                // A peerIP names one family; a peerSelector peering has a
+                // session per family both nodes have an address in.
+                let collides = match p.peer_ip {
+                    Some(IpAddr::V4(_)) => true,
+                    Some(IpAddr::V6(_)) => addrs(ni).1.is_some(),
+                    None => true,
+                };
+                if collides {
+                    pairs.push(format!(
+                        "{} → {}",
+                        nodes[ni].r.meta.name, nodes[mi].r.meta.name
+                    ));
+                }
+            }
+        }
+        if pairs.is_empty() {
+            continue;
+        }
+        let ptr = if p.peer_ip.is_some() {
+            "/spec/peerIP"
+        } else {
+            "/spec/peerSelector"
+        };
+        let n = pairs.len();
+        out.push(
+            Diagnostic::warning(
+                codes::SESSION_COLLISION,
+                format!(
+                    "the node-to-node mesh already connects {}; this BGPPeer adds a second session to the same neighbour",
+                    if n == 1 { "these nodes".to_string() } else { format!("these {n} node pairs") }
+                ),
+            )
+            .at(p.r.origin.value_span(ptr))
+            .label(format!("{} also peer over the mesh", list_names(&pairs, 4)))
+            .resource(format!("BGPPeer {}", p.r.meta.name))
+            .note("netc writes both sessions (`Mesh_<ip>` and `Node_`/`Global_<ip>`), as Calico does; BIRD keeps one TCP connection per neighbour address, so they compete for it. Disable the mesh (nodeToNodeMeshEnabled: false) and peer explicitly, or drop this BGPPeer"),
+        );
+    }
 }
 
 /// Parse a selector field, treating a parse failure as "selects nothing"

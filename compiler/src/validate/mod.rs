@@ -14,6 +14,7 @@
 //! (naga's validate → ModuleInfo idea).
 
 mod bgp;
+mod bgp_filter;
 mod cross;
 mod endpoint;
 mod export;
@@ -80,6 +81,7 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     names::check(&model, &mut out);
     ippool::check(&model, &mut out);
     bgp::check(&model, &mut out);
+    bgp_filter::check(&model, &mut out);
     node::check(&model, &mut out);
     policy::check(&model, &mut out);
     endpoint::check(&model, &mut out);
@@ -140,6 +142,7 @@ fn type_resource(raw: RawResource, model: &mut Model, diags: &mut Diagnostics) {
         Kind::IPPool => push!(ip_pools),
         Kind::BGPConfiguration => push!(bgp_configs),
         Kind::BGPPeer => push!(bgp_peers),
+        Kind::BGPFilter => push!(bgp_filters),
         Kind::Node => push!(nodes),
         Kind::NetworkPolicy => push!(network_policies),
         Kind::GlobalNetworkPolicy => push!(global_network_policies),

@@ -58,6 +58,9 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     for r in &m.bgp_peers {
         common(&ctx(r, Kind::BGPPeer), out);
     }
+    for r in &m.bgp_filters {
+        common(&ctx(r, Kind::BGPFilter), out);
+    }
     for r in &m.nodes {
         common(&ctx(r, Kind::Node), out);
     }
@@ -102,6 +105,7 @@ fn each_kind<'a>(m: &'a Model, f: &mut dyn FnMut(Kind, Items<'a>)) {
     f(Kind::IPPool, items(&m.ip_pools));
     f(Kind::BGPConfiguration, items(&m.bgp_configs));
     f(Kind::BGPPeer, items(&m.bgp_peers));
+    f(Kind::BGPFilter, items(&m.bgp_filters));
     f(Kind::Node, items(&m.nodes));
     f(Kind::NetworkPolicy, items(&m.network_policies));
     f(Kind::GlobalNetworkPolicy, items(&m.global_network_policies));

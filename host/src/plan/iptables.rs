@@ -25,8 +25,11 @@ pub fn diff(live: &IptState, want: &IptState) -> (Vec<Change>, Vec<Op>) {
         name: n.to_string(),
         chains: Vec::new(),
         jumps: Vec::new(),
+        only_netc: false,
     };
     let mut scripts: BTreeMap<String, String> = BTreeMap::new();
+    // iptables-nft tables that held only netc's objects, all of which go.
+    let mut drop_tables = String::new();
     for (fam, name) in &keys {
         let l = live
             .table(fam, name)
@@ -39,9 +42,32 @@ pub fn diff(live: &IptState, want: &IptState) -> (Vec<Change>, Vec<Op>) {
         if let Some(s) = diff_table(&l, &w, &mut changes) {
             scripts.entry(fam.clone()).or_default().push_str(&s);
         }
+        if l.only_netc && w.chains.is_empty() && w.jumps.is_empty() {
+            let nft_family = if fam == "ipv6" { "ip6" } else { "ip" };
+            changes.push(
+                Change::new(
+                    Step::Firewall,
+                    Action::Delete,
+                    "iptables table",
+                    format!("{} {name}", prefix(&l)),
+                )
+                .note(format!(
+                    "iptables-nft's table `{nft_family} {name}`: empty once netc's chains are gone"
+                )),
+            );
+            drop_tables.push_str(&format!("delete table {nft_family} {name}\n"));
+        }
     }
     for (family, script) in scripts {
         ops.push(Op::IptRestore { family, script });
+    }
+    if !drop_tables.is_empty() {
+        // After the restores: they empty the tables first.
+        ops.push(Op::Nft {
+            script: drop_tables,
+            full: false,
+            fallback: None,
+        });
     }
     (changes, ops)
 }
@@ -241,6 +267,7 @@ mod tests {
                     })
                     .into_iter()
                     .collect(),
+                only_netc: false,
             }],
         }
     }

@@ -6,14 +6,26 @@
 //! fork-only `krt_tunnel` is not used — netc's routes.batch programs the
 //! routes that need a tunnel, and the kernel export rejects them.
 //!
+//! IPv6 (confd's separate bird6 daemon) lives in the same file: the
+//! per-family functions, filters and protocols exist twice, the IPv6 ones
+//! suffixed `_v6`, and each session has the channel of its neighbour's family.
+//!
+//! BGPFilters become BIRD functions named as confd names them
+//! (`'bgp_<filter>_importFilterV4'`, …), written from the typed rules the way
+//! confd's `filterStatement` writes them (docs/diagnostics.md, E0520).
+//!
 //! Every value reaches the file typed (addresses, prefixes, numbers) except
-//! three strings, which are checked here: passwords (see [`bird_string`]),
-//! `ignoredInterfaces` patterns and the node name in the header comment.
+//! four strings, which are checked here: passwords (see [`bird_string`]),
+//! `ignoredInterfaces` and BGPFilter interface patterns, and the node name
+//! in the header comment.
 
 use crate::{EmitError, Secrets};
-use netc_ir::{Bgp, BgpSession, BirdLogLevel, HostIr, NextHop};
+use ipnet::IpNet;
+use netc_ir::{
+    Bgp, BgpFilterFn, BgpSession, BirdLogLevel, Community as Com, FilterAction, FilterCall,
+    FilterDirection, FilterOperation, FilterRule, HostIr, MatchOperator, NextHop, PeerType,
+};
 use serde::Serialize;
-use std::net::IpAddr;
 
 const TEMPLATE_NAME: &str = "bird.conf";
 const TEMPLATE: &str = include_str!("bird.conf.j2");
@@ -120,20 +132,22 @@ struct Session {
     allow_local_as: Option<u32>,
     next_hop: Option<&'static str>,
     internal: bool,
+    /// `` or `_v6`: which template and export function the session uses.
+    suffix: &'static str,
+    channel: &'static str,
+    local_pref_threshold: u64,
+    priority: u32,
+    import_calls: Vec<String>,
+    export_calls: Vec<String>,
 }
 
+/// The per-family half of the config.
 #[derive(Serialize)]
-struct Context {
-    node: String,
-    router_id: String,
-    asn: u32,
+struct Family {
+    suffix: &'static str,
+    channel: &'static str,
     listen_address: Option<String>,
-    listen_port: Option<u16>,
-    debug: Option<&'static str>,
-    peer_debug: Option<&'static str>,
-    direct_interfaces: String,
     priority: u32,
-    local_pref_threshold: u64,
     communities: Vec<Community>,
     local_blocks: Vec<String>,
     blackholes: Vec<String>,
@@ -144,11 +158,29 @@ struct Context {
     reflected_cidrs: Vec<String>,
     reject_cidrs: Vec<String>,
     static_routes: Vec<StaticRoute>,
-    sessions: Vec<Session>,
 }
 
-fn strings<T: ToString>(v: &[T]) -> Vec<String> {
-    v.iter().map(ToString::to_string).collect()
+#[derive(Serialize)]
+struct FilterFn {
+    symbol: String,
+    comment: String,
+    takes_peer_type: bool,
+    lines: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Context {
+    node: String,
+    router_id: String,
+    asn: u32,
+    listen_port: Option<u16>,
+    debug: Option<&'static str>,
+    peer_debug: Option<&'static str>,
+    direct_interfaces: String,
+    v6: bool,
+    families: Vec<Family>,
+    filters: Vec<FilterFn>,
+    sessions: Vec<Session>,
 }
 
 impl Context {
@@ -182,27 +214,20 @@ impl Context {
             direct.push(fixed.to_string());
         }
 
-        let communities = b
-            .communities
-            .iter()
-            .map(|c| Community {
-                cidr: c.cidr.to_string(),
-                adds: c
-                    .standard
-                    .iter()
-                    .map(|(x, y)| format!("bgp_community.add(({x}, {y}));"))
-                    .chain(
-                        c.large
-                            .iter()
-                            .map(|(x, y, z)| format!("bgp_large_community.add(({x}, {y}, {z}));")),
-                    )
-                    .collect(),
-            })
-            .collect();
+        let v6 = b.ipv6_address.is_some();
+        let mut families = vec![family(b, false)];
+        if v6 {
+            families.push(family(b, true));
+        }
+
+        let mut filters = Vec::new();
+        for f in &b.filters {
+            filters.push(filter_fn(f)?);
+        }
 
         let mut sessions = Vec::new();
         for s in &b.sessions {
-            sessions.push(session(s, secrets)?);
+            sessions.push(session(b, s, secrets)?);
         }
 
         Ok(Context {
@@ -218,65 +243,273 @@ impl Context {
                 .collect(),
             router_id: b.router_id.to_string(),
             asn: b.asn,
-            listen_address: b.listen_address.map(|a| a.to_string()),
             listen_port: Some(b.listen_port).filter(|p| *p != 179),
             debug,
             peer_debug,
             direct_interfaces: direct.join(", "),
-            priority: b.route_priority,
-            local_pref_threshold: BIRD_INT_MAX.saturating_sub(u64::from(b.route_priority)),
-            communities,
-            local_blocks: strings(&b.local_blocks),
-            // A /32 block is one address: aggregated, but not blackholed
-            // (that would shadow the workload), as confd does.
-            blackholes: b
-                .local_blocks
-                .iter()
-                .filter(|n| n.prefix_len() < n.max_prefix_len())
-                .map(ToString::to_string)
-                .collect(),
-            no_export_pools: b
-                .pools
-                .iter()
-                .filter(|p| !p.export)
-                .map(|p| p.cidr.to_string())
-                .collect(),
-            export_pools: b
-                .pools
-                .iter()
-                .filter(|p| p.export)
-                .map(|p| p.cidr.to_string())
-                .collect(),
-            kernel_pools: b
-                .pools
-                .iter()
-                .map(|p| KernelPool {
-                    cidr: p.cidr.to_string(),
-                    accept: p.bird_programs_kernel,
-                })
-                .collect(),
-            service_cidrs: strings(&b.service_cidrs),
-            reflected_cidrs: strings(&b.reflected_cidrs),
-            reject_cidrs: strings(&b.reject_cidrs),
-            static_routes: b
-                .static_routes
-                .iter()
-                .map(|r| StaticRoute {
-                    dst: r.dst.to_string(),
-                    via: r.via.to_string(),
-                })
-                .collect(),
+            v6,
+            families,
+            filters,
             sessions,
         })
     }
 }
 
-fn session(s: &BgpSession, secrets: &dyn Secrets) -> Result<Session, EmitError> {
-    if !matches!(s.neighbor, IpAddr::V4(_)) {
+/// The nets of one family, as strings.
+fn of_family(v: &[IpNet], ipv6: bool) -> Vec<String> {
+    v.iter()
+        .filter(|n| n.addr().is_ipv6() == ipv6)
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn family(b: &Bgp, ipv6: bool) -> Family {
+    let fam = |n: &IpNet| n.addr().is_ipv6() == ipv6;
+    let priority = if ipv6 {
+        b.route_priority_v6
+    } else {
+        b.route_priority
+    };
+    Family {
+        suffix: if ipv6 { "_v6" } else { "" },
+        channel: if ipv6 { "ipv6" } else { "ipv4" },
+        // bindMode NodeIP: each family's template binds the node's address
+        // of that family (confd: ListenAddress = NodeIP / NodeIPv6).
+        listen_address: match (b.listen_address, ipv6) {
+            (None, _) => None,
+            (Some(a), false) => Some(a.to_string()),
+            (Some(_), true) => b.ipv6_address.map(|a| a.to_string()),
+        },
+        priority,
+        communities: b
+            .communities
+            .iter()
+            .filter(|c| fam(&c.cidr))
+            .map(|c| Community {
+                cidr: c.cidr.to_string(),
+                adds: c
+                    .standard
+                    .iter()
+                    .map(|(x, y)| format!("bgp_community.add(({x}, {y}));"))
+                    .chain(
+                        c.large
+                            .iter()
+                            .map(|(x, y, z)| format!("bgp_large_community.add(({x}, {y}, {z}));")),
+                    )
+                    .collect(),
+            })
+            .collect(),
+        local_blocks: of_family(&b.local_blocks, ipv6),
+        // A /32 (/128) block is one address: aggregated, but not blackholed
+        // (that would shadow the workload), as confd does.
+        blackholes: b
+            .local_blocks
+            .iter()
+            .filter(|n| fam(n) && n.prefix_len() < n.max_prefix_len())
+            .map(ToString::to_string)
+            .collect(),
+        no_export_pools: b
+            .pools
+            .iter()
+            .filter(|p| fam(&p.cidr) && !p.export)
+            .map(|p| p.cidr.to_string())
+            .collect(),
+        export_pools: b
+            .pools
+            .iter()
+            .filter(|p| fam(&p.cidr) && p.export)
+            .map(|p| p.cidr.to_string())
+            .collect(),
+        kernel_pools: b
+            .pools
+            .iter()
+            .filter(|p| fam(&p.cidr))
+            .map(|p| KernelPool {
+                cidr: p.cidr.to_string(),
+                accept: p.bird_programs_kernel,
+            })
+            .collect(),
+        service_cidrs: of_family(&b.service_cidrs, ipv6),
+        reflected_cidrs: of_family(&b.reflected_cidrs, ipv6),
+        reject_cidrs: of_family(&b.reject_cidrs, ipv6),
+        static_routes: b
+            .static_routes
+            .iter()
+            .filter(|r| fam(&r.dst))
+            .map(|r| StaticRoute {
+                dst: r.dst.to_string(),
+                via: r.via.to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// A BGPFilter function symbol: confd's `bgp_<name>_<dir>FilterV<n>`, quoted
+/// with `'` in BIRD because filter names may contain `-` and `.`. Checked
+/// here since it is written between quotes.
+fn filter_symbol(sym: &str) -> Result<String, EmitError> {
+    let ok = !sym.is_empty()
+        && sym.len() <= 64
+        && sym
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(format!("'{sym}'"))
+    } else {
+        Err(EmitError::Template(
+            TEMPLATE_NAME,
+            format!("BGPFilter function name {sym:?} is not a valid BIRD symbol"),
+        ))
+    }
+}
+
+fn call(c: &FilterCall) -> Result<String, EmitError> {
+    let sym = filter_symbol(&c.symbol)?;
+    Ok(match c.same_as {
+        Some(same) => format!("{sym}({same});"),
+        None => format!("{sym}();"),
+    })
+}
+
+fn community_value(c: Com) -> (String, &'static str) {
+    match c {
+        Com::Standard(a, b) => (format!("({a}, {b})"), "bgp_community"),
+        Com::Large(a, b, c) => (format!("({a}, {b}, {c})"), "bgp_large_community"),
+    }
+}
+
+/// confd's `filterStatement` for one rule.
+fn rule_text(f: &BgpFilterFn, r: &FilterRule) -> Result<String, EmitError> {
+    let mut conds = Vec::new();
+    if let Some(p) = &r.prefix {
+        let op = match p.operator {
+            MatchOperator::Equal => "=",
+            MatchOperator::NotEqual => "!=",
+            MatchOperator::In => "~",
+            MatchOperator::NotIn => "!~",
+        };
+        match p.lengths {
+            Some((lo, hi)) => conds.push(format!("(net {op} [ {}{{{lo},{hi}}} ])", p.cidr)),
+            None => conds.push(format!("(net {op} {})", p.cidr)),
+        }
+    }
+    if r.remote_peers_only {
+        conds.push("((defined(source))&&(source ~ [ RTS_BGP ]))".to_string());
+    }
+    if let Some(i) = &r.interface {
+        let ok = (1..=15).contains(&i.len())
+            && i.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'*' | b'-'));
+        if !ok {
+            return Err(EmitError::Template(
+                TEMPLATE_NAME,
+                format!("BGPFilter {}: interface pattern {i:?} is not 1..15 characters of [A-Za-z0-9_.*-]", f.filter),
+            ));
+        }
+        conds.push(format!("((defined(ifname))&&(ifname ~ \"{i}\"))"));
+    }
+    if let Some(c) = r.community {
+        let (v, attr) = community_value(c);
+        conds.push(format!("({v} ~ {attr})"));
+    }
+    if !r.as_path_prefix.is_empty() {
+        let asns: Vec<String> = r.as_path_prefix.iter().map(u32::to_string).collect();
+        conds.push(format!("(bgp_path ~ [= {} * =])", asns.join(" ")));
+    }
+    if let Some(p) = r.priority {
+        conds.push(format!(
+            "(defined(bgp_local_pref)&&(bgp_local_pref = {}))",
+            BIRD_INT_MAX.saturating_sub(u64::from(p))
+        ));
+    }
+    let mut body = Vec::new();
+    for op in &r.operations {
+        match op {
+            FilterOperation::AddCommunity(c) => {
+                let (v, attr) = community_value(*c);
+                body.push(format!("{attr}.add({v});"));
+            }
+            // BIRD prepends one AS at a time: the last prepended ends up
+            // first, so prepend in reverse to get the listed order.
+            FilterOperation::PrependAsPath(asns) => {
+                for a in asns.iter().rev() {
+                    body.push(format!("bgp_path.prepend({a});"));
+                }
+            }
+            FilterOperation::SetPriority(p) => body.push(format!(
+                "bgp_local_pref = {};",
+                BIRD_INT_MAX.saturating_sub(u64::from(*p))
+            )),
+        }
+    }
+    body.push(
+        match r.action {
+            FilterAction::Accept => "accept;",
+            FilterAction::Reject => "reject;",
+        }
+        .to_string(),
+    );
+    let body = body.join(" ");
+    let stmt = if conds.is_empty() {
+        body
+    } else {
+        format!("if ({}) then {{ {body} }}", conds.join("&&"))
+    };
+    Ok(match r.peer_type {
+        Some(PeerType::Ibgp) => format!("if (is_same_as) then {{ {stmt} }}"),
+        Some(PeerType::Ebgp) => format!("if (!is_same_as) then {{ {stmt} }}"),
+        None => stmt,
+    })
+}
+
+fn filter_fn(f: &BgpFilterFn) -> Result<FilterFn, EmitError> {
+    let mut lines = Vec::new();
+    for r in &f.rules {
+        lines.push(rule_text(f, r)?);
+    }
+    Ok(FilterFn {
+        // The template writes the quotes.
+        symbol: {
+            filter_symbol(&f.symbol)?;
+            f.symbol.clone()
+        },
+        comment: format!(
+            "v{} BGPFilter {}, {} rules",
+            if f.ipv6 { 6 } else { 4 },
+            f.filter,
+            match f.direction {
+                FilterDirection::Import => "import",
+                FilterDirection::Export => "export",
+            }
+        ),
+        takes_peer_type: f.takes_peer_type,
+        lines,
+    })
+}
+
+fn session(b: &Bgp, s: &BgpSession, secrets: &dyn Secrets) -> Result<Session, EmitError> {
+    let ipv6 = s.neighbor.is_ipv6();
+    if ipv6 && b.ipv6_address.is_none() {
         return Err(EmitError::Template(
             TEMPLATE_NAME,
-            format!("session {}: IPv6 neighbours are not supported yet", s.name),
+            format!(
+                "session {}: an IPv6 neighbour on a node without spec.bgp.ipv6Address",
+                s.name
+            ),
         ));
+    }
+    let priority = if ipv6 {
+        b.route_priority_v6
+    } else {
+        b.route_priority
+    };
+    let mut import_calls = Vec::new();
+    for c in &s.import_filters {
+        import_calls.push(call(c)?);
+    }
+    let mut export_calls = Vec::new();
+    for c in &s.export_filters {
+        export_calls.push(call(c)?);
     }
     // The name is a BIRD symbol: built by lowering from the kind, address
     // and port, but checked here as well since it is written bare.
@@ -334,6 +567,12 @@ fn session(s: &BgpSession, secrets: &dyn Secrets) -> Result<Session, EmitError> 
             NextHop::Keep => "keep",
         }),
         internal: s.internal,
+        suffix: if ipv6 { "_v6" } else { "" },
+        channel: if ipv6 { "ipv6" } else { "ipv4" },
+        local_pref_threshold: BIRD_INT_MAX.saturating_sub(u64::from(priority)),
+        priority,
+        import_calls,
+        export_calls,
     })
 }
 

@@ -32,6 +32,9 @@ pub(super) struct Endpoint<'a> {
     pub ports: &'a [EndpointPort],
     /// Interface name; `*` for a host endpoint on all interfaces.
     pub iface: Option<&'a str>,
+    /// `spec.profiles` (netc reads no Profile resources; only Calico's
+    /// built-in `projectcalico-default-allow` has a meaning here).
+    pub profiles: &'a [String],
 }
 
 /// A GlobalNetworkSet (namespace None) or NetworkSet.
@@ -123,6 +126,7 @@ impl<'a> World<'a> {
                     .collect(),
                 ports: &w.spec.ports,
                 iface: Some(w.spec.interface_name.as_str()).filter(|i| !i.is_empty()),
+                profiles: &w.spec.profiles,
             });
         }
         for h in &m.host_endpoints {
@@ -140,6 +144,7 @@ impl<'a> World<'a> {
                     .collect(),
                 ports: &h.spec.ports,
                 iface: h.spec.interface_name.as_deref().filter(|i| !i.is_empty()),
+                profiles: &h.spec.profiles,
             });
         }
         let mut net_sets = Vec::new();

@@ -1,0 +1,332 @@
+//! Reliability of the host layer (RELIABILITY.md, "Host layer: faults,
+//! kills, concurrency, secrets"): backend switches leave nothing behind,
+//! children die with netc, saved plans are bound to their secrets, and an
+//! overdue commit-confirmed apply is reverted by the next netc command even
+//! when its reverter is gone.
+//!
+//! Root only: skipped with a message otherwise, unless CI=true (then a
+//! skip is a failure). Every test creates its own namespace (removed on
+//! drop, also when the test fails).
+
+mod common;
+mod host_util;
+
+use common::text;
+use host_util::*;
+use std::time::Duration;
+
+/// `nft list tables` in the lab's namespace, one `family name` per line, sorted.
+fn nft_tables(lab: &Lab) -> Vec<String> {
+    let mut v: Vec<String> = lab
+        .ns
+        .exec_ok("nft", &["list", "tables"])
+        .lines()
+        .filter_map(|l| l.strip_prefix("table "))
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn switching_backends_leaves_nothing_of_the_other_behind() {
+    if !ready("switching_backends") {
+        return;
+    }
+    let lab = Lab::new("sw");
+    let before = nft_tables(&lab);
+    assert!(
+        before.is_empty(),
+        "fresh namespace has no tables: {before:?}"
+    );
+
+    // nftables → iptables: the inet netc table goes.
+    lab.apply_ok(&[]);
+    assert_eq!(nft_tables(&lab), ["inet netc"]);
+    lab.apply_ok(&["--firewall", "iptables"]);
+    let tables = nft_tables(&lab);
+    assert!(!tables.contains(&"inet netc".to_string()), "{tables:?}");
+    assert!(lab.ns.exec_ok("iptables-save", &[]).contains("netc-INPUT"));
+
+    // iptables → nftables: no netc- chain, no jump, and no table iptables
+    // created only for netc's chains (iptables-nft's ip/ip6 raw, mangle,
+    // filter, nat with nothing in them).
+    lab.apply_ok(&["--firewall", "nftables"]);
+    assert_eq!(
+        nft_tables(&lab),
+        ["inet netc"],
+        "only netc's own table is left"
+    );
+    for tool in ["iptables-save", "ip6tables-save"] {
+        let save = lab.ns.exec_ok(tool, &[]);
+        assert!(!save.contains("netc-"), "{tool}: {save}");
+    }
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // A foreign iptables rule keeps its table; netc's chains still go.
+    lab.apply_ok(&["--firewall", "iptables"]);
+    lab.ns.exec_ok(
+        "iptables",
+        &[
+            "-A", "INPUT", "-p", "tcp", "--dport", "9999", "-j", "ACCEPT",
+        ],
+    );
+    lab.apply_ok(&["--firewall", "nftables"]);
+    let save = lab.ns.exec_ok("iptables-save", &[]);
+    assert!(!save.contains("netc-"), "{save}");
+    assert!(save.contains("--dport 9999 -j ACCEPT"), "{save}");
+    assert!(nft_tables(&lab).contains(&"ip filter".to_string()));
+    let _ = Duration::ZERO;
+}
+
+/// A BGP peer with an MD5 password; returns the secrets file holding `secret`.
+fn password_peer(lab: &Lab, file: &str, secret: &str) -> String {
+    lab.write_input(
+        "peer.yaml",
+        r#"apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata:
+  name: upstream
+spec:
+  peerIP: 192.168.10.1
+  asNumber: 65001
+  password:
+    secretKeyRef:
+      name: bgp-secrets
+      key: upstream
+"#,
+    );
+    let p = lab.dir.join(file);
+    std::fs::write(&p, format!("bgp-secrets:\n  upstream: {secret}\n")).expect("secrets");
+    p.display().to_string()
+}
+
+#[test]
+fn a_saved_plan_is_bound_to_its_secret_values() {
+    if !ready("saved_plan_secrets") {
+        return;
+    }
+    let lab = Lab::new("sec");
+    let planned = password_peer(&lab, "a.secrets.yaml", "first-Secret-1");
+    let other = password_peer(&lab, "b.secrets.yaml", "other-Secret-2");
+    let pf = lab.dir.join("plan.json").display().to_string();
+    let o = lab.plan(&["--secrets", &planned, "--out", &pf]);
+    assert!(o.status.success(), "{}", text(&o));
+    let saved = std::fs::read_to_string(&pf).expect("plan file");
+    assert!(!saved.contains("first-Secret-1") && !saved.contains("other-Secret-2"));
+    assert!(saved.contains("\"secrets_digest\""), "{saved}");
+
+    // Another secret: refused before anything changes (the masked copies
+    // are equal, so only the digest can tell).
+    let o = lab.netc(&["apply", &pf, "--secrets", &other]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("does not match the given --secrets"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("other-Secret-2"));
+    assert!(!lab.bird_conf().exists(), "nothing was written");
+
+    // A plan file stripped of its digest cannot be checked: refused too.
+    let v: serde_json::Value = serde_json::from_str(&saved).expect("json");
+    let mut stripped = v.clone();
+    stripped
+        .as_object_mut()
+        .expect("object")
+        .remove("secrets_digest");
+    let spf = lab.dir.join("stripped.json");
+    std::fs::write(&spf, serde_json::to_string(&stripped).expect("json")).expect("write");
+    let o = lab.netc(&["apply", &spf.display().to_string(), "--secrets", &planned]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("no digest of its secrets"),
+        "{}",
+        text(&o)
+    );
+
+    // The secret it was planned with: applied.
+    let o = lab.netc(&["apply", &pf, "--secrets", &planned]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let conf = std::fs::read_to_string(lab.bird_conf()).expect("bird.conf");
+    assert!(conf.contains("first-Secret-1"));
+}
+
+/// Is the process gone (no /proc entry, or a zombie nobody reaped yet)?
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+    }
+}
+
+#[test]
+fn children_die_with_netc() {
+    if !ready("children_die_with_netc") {
+        return;
+    }
+    let lab = Lab::new("kill");
+    let real_nft = String::from_utf8_lossy(
+        &std::process::Command::new("sh")
+            .args(["-c", "command -v nft"])
+            .output()
+            .expect("sh")
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    assert!(!real_nft.is_empty(), "nft not found");
+    // A `nft` first on PATH that, for `nft -f` in the lab's namespace (not
+    // the scratch namespace netc canonicalises in), records its pid and
+    // hangs for a minute: a long transaction.
+    let bin = lab.dir.join("slowbin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let pidfile = lab.dir.join("nft.pid");
+    let shim = format!(
+        "#!/bin/sh\n\
+         if [ \"$(ip netns identify 2>/dev/null)\" = \"{ns}\" ]; then\n\
+           for a in \"$@\"; do\n\
+             if [ \"$a\" = \"-f\" ]; then echo $$ > {pid}.tmp; mv {pid}.tmp {pid}; exec sleep 60; fi\n\
+           done\n\
+         fi\n\
+         exec {real_nft} \"$@\"\n",
+        ns = lab.ns.name,
+        pid = pidfile.display()
+    );
+    let shim_path = bin.join("nft");
+    std::fs::write(&shim_path, shim).expect("shim");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim_path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let mut args: Vec<String> = vec!["apply".into(), "--auto-approve".into()];
+    args.extend(lab.target_args());
+    args.push(lab.input().display().to_string());
+    let mut netc = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(&args)
+        .env("PATH", &path)
+        .env("NETC_STATE_DIR", lab.dir.join("state"))
+        .env("NETC_RUN_DIR", lab.dir.join("run"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start netc");
+    wait_until("the slow nft -f to start", 60, || pidfile.exists());
+    let child: u32 = std::fs::read_to_string(&pidfile)
+        .expect("pid")
+        .trim()
+        .parse()
+        .expect("pid number");
+    assert!(!gone(child), "the slow nft runs");
+    let _ = netc.kill(); // SIGKILL
+    let _ = netc.wait();
+    let start = std::time::Instant::now();
+    while !gone(child) && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let survived = !gone(child);
+    eprintln!(
+        "nft -f child gone {} ms after SIGKILL of netc: {}",
+        start.elapsed().as_millis(),
+        !survived
+    );
+    if survived {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &child.to_string()])
+            .status();
+    }
+    assert!(
+        !survived,
+        "nft -f (pid {child}) outlived netc, killed with SIGKILL"
+    );
+
+    // The lock died with netc: the next apply converges at once.
+    lab.apply_ok(&[]);
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+fn pending_file(lab: &Lab) -> std::path::PathBuf {
+    lab.dir
+        .join("state")
+        .join(format!("netns-{}", lab.ns.name))
+        .join("pending.json")
+}
+
+/// Apply with a 2s window, kill the reverter, let the deadline pass.
+/// Returns the state before the apply.
+fn overdue_apply(lab: &Lab) -> String {
+    lab.apply_ok(&[]);
+    lab.write_input("node-c.yaml", NODE_C);
+    lab.write_input("policy.yaml", &policy(2222));
+    let before = lab.dump();
+    lab.apply_ok(&["--confirm-within", "2s"]);
+    assert_ne!(lab.dump(), before);
+    let pending: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pending_file(lab)).expect("pending file"))
+            .expect("pending json");
+    let pid = pending["worker_pid"].as_u64().expect("worker pid");
+    let o = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .output()
+        .expect("kill");
+    assert!(o.status.success(), "{}", text(&o));
+    std::thread::sleep(Duration::from_millis(2600));
+    assert!(pending_file(lab).exists(), "nobody reverted yet");
+    before
+}
+
+#[test]
+fn an_overdue_apply_whose_reverter_died_is_reverted_by_the_next_command() {
+    if !ready("overdue_apply") {
+        return;
+    }
+    // netc plan
+    let lab = Lab::new("due");
+    let before = overdue_apply(&lab);
+    let t0 = std::time::Instant::now();
+    let o = lab.plan(&[]);
+    eprintln!(
+        "netc plan reverted the overdue apply and planned in {} ms",
+        t0.elapsed().as_millis()
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("was not confirmed by")
+            && text(&o).contains("restored the previous state"),
+        "{}",
+        text(&o)
+    );
+    assert!(!pending_file(&lab).exists());
+    assert_same(&before, &lab.dump(), "after netc plan");
+
+    // netc confirm: too late, says so, and reverts.
+    let lab = Lab::new("due2");
+    let before = overdue_apply(&lab);
+    let o = lab.netc(&["confirm", "--netns", &lab.ns.name]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("has been reverted"), "{}", text(&o));
+    assert_same(&before, &lab.dump(), "after netc confirm");
+
+    // netc apply: reverts first, then applies the new desired state.
+    let lab = Lab::new("due3");
+    let _ = overdue_apply(&lab);
+    let o = lab.apply(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("restored the previous state"),
+        "{}",
+        text(&o)
+    );
+    assert!(!pending_file(&lab).exists());
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
