@@ -257,6 +257,9 @@ pub struct NodeInput {
     pub artifacts: Vec<Artifact>,
     /// netc.lock would change (path, new text).
     pub lock_update: Option<(PathBuf, String)>,
+    /// Nodes that are route reflectors (routeReflectorClusterID set), for
+    /// status's peer types: a node's IR does not say whether its peer reflects.
+    pub route_reflectors: std::collections::BTreeSet<String>,
 }
 
 /// Load, validate and compile one node. Err(code): diagnostics were printed.
@@ -285,6 +288,18 @@ pub fn compile_node(
     )?;
     let lock_update =
         (previous.as_ref() != Some(&compiled.lock)).then(|| (lock_path, compiled.lock.to_text()));
+    let route_reflectors = model
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.spec
+                .bgp
+                .as_ref()
+                .and_then(|b| b.route_reflector_cluster_id.as_deref())
+                .is_some_and(|c| !c.is_empty())
+        })
+        .map(|n| n.meta.name.clone())
+        .collect();
     let n = compiled
         .nodes
         .into_iter()
@@ -294,6 +309,7 @@ pub fn compile_node(
         ir: n.ir,
         artifacts: n.artifacts,
         lock_update,
+        route_reflectors,
     }))
 }
 

@@ -612,15 +612,11 @@ impl<'c, 'a> Ctx<'c, 'a> {
                 continue;
             }
             // A peerSelector peering is reversed over both families, a
-            // peerIP one over the family of the address.
-            let (locals, families): (Vec<&NodeFacts>, &[bool]) =
+            // peerIP one over the family of the address. Only this node's
+            // own membership matters, so the selector is matched once.
+            let (is_local, families): (bool, &[bool]) =
                 if let Some(sel) = nonempty(&s.peer_selector) {
-                    let locals = c
-                        .nodes
-                        .iter()
-                        .filter(|nd| self.selects(sel, &nd.labels))
-                        .collect();
-                    (locals, &[false, true])
+                    (self.selects(sel, &n.labels), &[false, true])
                 } else if let Some((ip, port)) = nonempty(&s.peer_ip).and_then(parse_peer_ip) {
                     let asn = s
                         .as_number
@@ -628,19 +624,26 @@ impl<'c, 'a> Ctx<'c, 'a> {
                         .and_then(|a| parse_as_number(a).ok())
                         .filter(|a| *a != 0);
                     let fam: &[bool] = if ip.is_ipv6() { &[true] } else { &[false] };
-                    (self.nodes_with_ip_port_as(ip, asn, port), fam)
+                    let local = self
+                        .nodes_with_ip_port_as(ip, asn, port)
+                        .iter()
+                        .any(|nd| nd.name == n.name);
+                    (local, fam)
                 } else {
-                    (Vec::new(), &[])
+                    (false, &[])
                 };
-            if !locals.iter().any(|nd| nd.name == n.name) {
+            if !is_local {
                 continue;
             }
             let remotes: Vec<&NodeFacts> = match (nonempty(&s.node), nonempty(&s.node_selector)) {
-                (_, Some(sel)) => c
-                    .nodes
-                    .iter()
-                    .filter(|nd| self.selects(sel, &nd.labels))
-                    .collect(),
+                (_, Some(sel)) => match Selector::parse(sel) {
+                    Ok(sel) => c
+                        .nodes
+                        .iter()
+                        .filter(|nd| sel.matches(&nd.labels))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                },
                 (Some(node), None) => c.nodes.iter().filter(|nd| nd.name == node).collect(),
                 (None, None) => c.nodes.iter().collect(),
             };

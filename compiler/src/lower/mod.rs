@@ -193,6 +193,16 @@ impl<'a> Cluster<'a> {
         }
     }
 
+    /// Only a node's BGP part of [`Cluster::lower_node`] (its sessions and
+    /// daemon settings), for whole-cluster views such as `netc graph` that
+    /// do not need the firewall, by far the costliest part.
+    pub fn lower_bgp(&self, name: &str) -> Result<Option<crate::ir::Bgp>, LowerError> {
+        let node = self
+            .node(name)
+            .ok_or_else(|| LowerError::UnknownNode(name.to_string()))?;
+        bgp::lower(self, node)
+    }
+
     /// Lower one node.
     pub fn lower_node(&self, name: &str) -> Result<HostIr, LowerError> {
         let node = self
