@@ -152,6 +152,9 @@ fn summarize(items: &[String], n: usize) -> String {
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
     let target = a.target.target()?;
+    // An overdue unconfirmed apply is reverted before the health is read, so
+    // status reports the host as it will stay.
+    super::common::revert_overdue(&target, "netc status")?;
     let input = match compile_node(&a.paths, &a.node, &a.target)? {
         Ok(i) => i,
         Err(_) => return Ok(1),
