@@ -14,20 +14,20 @@
 //!    through the switch; their loss is reported.
 //! 3. **vxlan** (Always): every node-to-node packet moves `vxlan.calico`'s
 //!    counters; a DF ping of exactly the tunnel MTU passes, one byte more fails.
-//! 3a. **dualstack**: IPv6 underlay, an IPv6 VXLAN pool, workloads with a
+//! 4. **dualstack**: IPv6 underlay, an IPv6 VXLAN pool, workloads with a
 //!    /128 each: IPv4 and IPv6 reflector sessions Established, remote IPv6
 //!    blocks learned by BIRD and routed through `vxlan-v6.calico`, every
 //!    pair pings over IPv6, and `ping -6 -M do` of exactly the tunnel MTU
 //!    (1430) passes, one byte more fails.
-//! 3b. **bgpfilter**: a BGPFilter on the reflector's peering towards rack1
+//! 5. **bgpfilter**: a BGPFilter on the reflector's peering towards rack1
 //!    rejects r2n2's blocks (IPv4 and IPv6): `birdc show route` on r1n2 lacks
 //!    them, r1n1 and r2n1 have them; no session restarts.
-//! 4. **policy**: the verdict of every (source, destination, port/ICMP) triple
+//! 6. **policy**: the verdict of every (source, destination, port/ICMP) triple
 //!    equals the table in [`expected`], written from the policy YAML's
 //!    intent; once with `--firewall nftables`, once with `--firewall
 //!    iptables`; the two observed matrices are identical.
-//! 5. **ipip** (only on kernels with the ipip module; this machine's has none).
-//! 6. **teardown**: `lab/down.sh` leaves no namespace, process, link or file
+//! 7. **ipip** (only on kernels with the ipip module; this machine's has none).
+//! 8. **teardown**: `lab/down.sh` leaves no namespace, process, link or file
 //!    (a guard runs it also when the test fails).
 //!
 //! Skips without root unless CI=true. Prints a report (also written to
@@ -1219,7 +1219,7 @@ fn lab_end_to_end() {
         counters.join(", ")
     ));
 
-    // ---- 3a. dual stack: IPv6 underlay, pool, sessions, workloads ---------
+    // ---- 4. dual stack: IPv6 underlay, pool, sessions, workloads ---------
     let v6 = V6::load(&repo.join("lab/cluster/dualstack"));
     let t = Instant::now();
     lab.script("stage.sh", &["dualstack"]);
@@ -1340,7 +1340,7 @@ fn lab_end_to_end() {
         ds_conv.as_secs_f64()
     ));
 
-    // ---- 3b. BGPFilter: the reflector hides r2n2's blocks from r1n2 -------
+    // ---- 5. BGPFilter: the reflector hides r2n2's blocks from r1n2 -------
     let hidden = [c.node("r2n2").block.to_string(), v6.nodes["r2n2"].1.clone()];
     // Before the filter, r1n2 has them (so their absence below is the filter's).
     let before = lab.bird_routes("r1n2");
@@ -1398,7 +1398,7 @@ fn lab_end_to_end() {
         r2n1_from[&hidden[0]], r2n1_from[&hidden[1]],
     ));
 
-    // ---- 4. policy matrix, nftables then iptables -------------------------
+    // ---- 6. policy matrix, nftables then iptables -------------------------
     let mut matrices: Vec<(&str, Matrix, f64, usize)> = Vec::new();
     for fw in ["nftables", "iptables"] {
         lab.script("stage.sh", &["policy", fw]);
@@ -1460,7 +1460,7 @@ fn lab_end_to_end() {
         matrix_table(&c, m).trim_end()
     ));
 
-    // ---- 5. IPIP, where the kernel has it ---------------------------------
+    // ---- 7. IPIP, where the kernel has it ---------------------------------
     if common::kernel_has_link_type("ipip") {
         let t = Instant::now();
         lab.script("stage.sh", &["ipip"]);
@@ -1496,7 +1496,7 @@ fn lab_end_to_end() {
         );
     }
 
-    // ---- 6. teardown ------------------------------------------------------
+    // ---- 8. teardown ------------------------------------------------------
     let o = lab.down();
     assert!(o.status.success(), "lab/down.sh: {}", text(&o));
     let ns_left = lab_namespaces();
