@@ -262,19 +262,22 @@ pub struct NodeInput {
     pub route_reflectors: std::collections::BTreeSet<String>,
 }
 
-/// Load, validate and compile one node. Err(code): diagnostics were printed.
-pub fn compile_node(
-    paths: &[PathBuf],
-    node: &str,
-    t: &TargetArgs,
-) -> anyhow::Result<Result<NodeInput, u8>> {
+/// What compiling one node gave: the node, or the exit code after the
+/// input's diagnostics were printed (not an error of netc's own).
+pub enum Compiled {
+    Node(Box<NodeInput>),
+    Rejected(u8),
+}
+
+/// Load, validate and compile one node.
+pub fn compile_node(paths: &[PathBuf], node: &str, t: &TargetArgs) -> anyhow::Result<Compiled> {
     let c = common::check_inputs(paths);
     if !c.diags.items.is_empty() {
         common::print_diagnostics(&c);
     }
     let Some(model) = c.model.as_ref() else {
         eprintln!("{}", common::summary(&c.diags, c.sources.len()));
-        return Ok(Err(1));
+        return Ok(Compiled::Rejected(1));
     };
     let lock_path = t.lockfile.path(paths);
     let previous = super::build::read_lock(&lock_path)?;
@@ -305,12 +308,12 @@ pub fn compile_node(
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!("node `{node}` is not declared"))?;
-    Ok(Ok(NodeInput {
+    Ok(Compiled::Node(Box::new(NodeInput {
         ir: n.ir,
         artifacts: n.artifacts,
         lock_update,
         route_reflectors,
-    }))
+    })))
 }
 
 pub fn color_stdout() -> bool {
@@ -348,8 +351,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let scope = a.scope.scope()?;
     let target = a.target.target()?;
     let input = match compile_node(&paths, &node, &a.target)? {
-        Ok(i) => i,
-        Err(code) => return Ok(code),
+        Compiled::Node(i) => i,
+        Compiled::Rejected(code) => return Ok(code),
     };
     super::common::revert_overdue(&target, "netc plan")?;
     let session = Session::open(target.clone(), Mode::Shared, a.target.lock_timeout)?;

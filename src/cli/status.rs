@@ -12,7 +12,7 @@
 //! Exit codes: 0 all as desired, 2 degraded, 1 error (input does not
 //! compile, the target cannot be read).
 
-use super::plan::{compile_node, TargetArgs};
+use super::plan::{compile_node, Compiled, TargetArgs};
 use anyhow::Context;
 use netc_host::confirm::{self, Pending};
 use netc_host::lock::Mode;
@@ -156,8 +156,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     // status reports the host as it will stay.
     super::common::revert_overdue(&target, "netc status")?;
     let input = match compile_node(&a.paths, &a.node, &a.target)? {
-        Ok(i) => i,
-        Err(_) => return Ok(1),
+        Compiled::Node(i) => i,
+        Compiled::Rejected(_) => return Ok(1),
     };
     let session = Session::open(target.clone(), Mode::Shared, a.target.lock_timeout)?;
     let planned = session
