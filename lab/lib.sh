@@ -64,8 +64,9 @@ compose_stage() {
   mkdir -p "$dir"
   for layer in $(stage_layers "$stage"); do
     cp "$CLUSTER/$layer"/*.yaml "$dir"/
+    # The lock of the last layer that has one (a stage adding a pool has its own).
+    if [ -f "$CLUSTER/$layer/netc.lock" ]; then cp "$CLUSTER/$layer/netc.lock" "$dir/netc.lock"; fi
   done
-  cp "$CLUSTER/base/netc.lock" "$dir/netc.lock"
   echo "$dir"
 }
 
@@ -82,6 +83,7 @@ build_stage() {
 #   subnet INDEX NETWORK/LEN ROUTER-ADDRESS   (the router takes the first host address)
 #   node NAME ADDRESS PREFIXLEN UNDERLAY-IFACE SUBNET-INDEX
 #   workload NODE IFACE ADDRESS
+#   subnet6 / node6 / workload6 …   the same for IPv6, where the stage has it
 topology() {
   python3 - "$STATE/build/$1" <<'EOF'
 import ipaddress, json, os, sys
@@ -92,22 +94,69 @@ for node in sorted(os.listdir(root)):
     if not os.path.exists(p):
         continue
     ir = json.load(open(p))
-    a, u = ir["address"], ir["underlay"]
-    net = ipaddress.ip_interface(f"{a['addr']}/{a['prefix_len']}").network
-    nodes.append((ir["node"], a["addr"], a["prefix_len"], u["interface"], net))
+    # "address" is the node's ipv4Address with its prefix, e.g. "10.0.0.1/24".
+    a, u = ipaddress.ip_interface(ir["address"]), ir["underlay"]
+    net = a.network
+    nodes.append((ir["node"], str(a.ip), a.network.prefixlen, u["interface"], net))
 subnets = sorted({n[4] for n in nodes})
 for i, net in enumerate(subnets):
     print("subnet", i, net, next(net.hosts()))
 for name, addr, plen, iface, net in nodes:
     print("node", name, addr, plen, iface, subnets.index(net))
+# IPv6 underlay ("address_v6": the node's ipv6Address), where the stage has one.
+nodes6 = []
+for node in sorted(os.listdir(root)):
+    p = os.path.join(root, node, "ir.json")
+    if os.path.exists(p) and json.load(open(p)).get("address_v6"):
+        ir = json.load(open(p))
+        a = ipaddress.ip_interface(ir["address_v6"])
+        nodes6.append((node, str(a.ip), a.network.prefixlen, ir["underlay"]["interface"], a.network))
+subnets6 = sorted({n[4] for n in nodes6})
+for i, net in enumerate(subnets6):
+    print("subnet6", i, net, next(net.hosts()))
+for name, addr, plen, iface, net in nodes6:
+    print("node6", name, addr, plen, iface, subnets6.index(net))
 for node in sorted(os.listdir(root)):
     p = os.path.join(root, node, "ir.json")
     if not os.path.exists(p):
         continue
     for r in json.load(open(p))["routes"]:
         if r.get("origin") == "workload" and r["kind"]["type"] == "dev":
-            print("workload", node, r["kind"]["dev"], r["dst"].split("/")[0])
+            kind = "workload6" if ":" in r["dst"] else "workload"
+            print(kind, node, r["kind"]["dev"], r["dst"].split("/")[0])
 EOF
+}
+
+# IPv6 plumbing for a stage that has it (idempotent; nothing for an IPv4-only
+# stage): the router's ::1 leg on each IPv6 underlay subnet, each node's
+# ipv6Address on its underlay interface with a default route via the router,
+# and, playing the CNI, each workload's /128 with a default route via
+# fe80::ecee:eeff:feee:eeee (the host side's link-local: up.sh gives it the
+# MAC ee:ee:ee:ee:ee:ee). DAD is off in every lab namespace (up.sh), and the
+# addresses are added nodad, so nothing waits on it.
+plumb_v6() {
+  local topo r
+  topo=$(topology "$1")
+  r=$(router_ns)
+  grep -q '^subnet6 ' <<<"$topo" || return 0
+  ip netns exec "$r" sysctl -qw net.ipv6.conf.all.forwarding=1
+  while read -r _ idx net gw; do
+    ip -n "$r" -6 addr replace "$gw/${net#*/}" dev "eth$idx" nodad
+  done < <(awk '$1 == "subnet6"' <<<"$topo")
+  while read -r _ node addr plen iface idx; do
+    local ns gw
+    ns=$(node_ns "$node")
+    gw=$(awk -v i="$idx" '$1 == "subnet6" && $2 == i { print $4 }' <<<"$topo")
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1
+    ip -n "$ns" -6 addr replace "$addr/$plen" dev "$iface" nodad
+    ip -n "$ns" -6 route replace default via "$gw" dev "$iface"
+  done < <(awk '$1 == "node6"' <<<"$topo")
+  while read -r _ node ifname addr; do
+    local w
+    w=$(wl_ns "$ifname")
+    ip -n "$w" -6 addr replace "$addr/128" dev eth0 nodad
+    ip -n "$w" -6 route replace default via fe80::ecee:eeff:feee:eeee dev eth0
+  done < <(awk '$1 == "workload6"' <<<"$topo")
 }
 
 nodes_of() { topology "$1" | awk '$1 == "node" { print $2 }'; }

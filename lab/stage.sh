@@ -26,6 +26,10 @@ if [ -n "$PLAN" ]; then
   exit 0
 fi
 
-apply_stage "$STAGE" "$FW"
+build_stage "$STAGE"
+plumb_v6 "$STAGE"
+for node in $(nodes_of "$STAGE"); do
+  apply_node "$STAGE" "$node" "$FW"
+done
 echo "$STAGE" >"$STATE/stage"
 log "stage '$STAGE' ($FW) applied on every node"

@@ -35,6 +35,11 @@ F=$(fabric_ns)
 R=$(router_ns)
 ip netns add "$F"
 ip netns add "$R"
+# No IPv6 duplicate address detection anywhere in the lab: addresses are
+# usable at once (the dualstack stage), no timing flakes.
+nodad() { ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0; }
+nodad "$F"
+nodad "$R"
 ip -n "$F" link set lo up
 ip -n "$R" link set lo up
 ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
@@ -56,6 +61,7 @@ while read -r _ node addr plen iface idx; do
   ns=$(node_ns "$node")
   gw=$(awk -v i="$idx" '$1 == "subnet" && $2 == i { print $4 }' <<<"$TOPO")
   ip netns add "$ns"
+  nodad "$ns"
   ip -n "$ns" link set lo up
   ip -n "$ns" link add "$iface" type veth peer name "$node" netns "$F"
   ip -n "$F" link set "$node" master "br$idx" up
@@ -74,8 +80,12 @@ while read -r _ node ifname addr; do
   ns=$(node_ns "$node")
   w=$(wl_ns "$ifname")
   ip netns add "$w"
+  nodad "$w"
   ip -n "$w" link set lo up
   ip -n "$w" link add eth0 type veth peer name "$ifname" netns "$ns"
+  # Calico's host-side MAC: its link-local fe80::ecee:eeff:feee:eeee is the
+  # workload's IPv6 gateway (plumb_v6).
+  ip -n "$ns" link set "$ifname" address ee:ee:ee:ee:ee:ee
   ip netns exec "$ns" sysctl -qw "net.ipv4.conf.$ifname.proxy_arp=1" \
     "net.ipv4.neigh.$ifname.proxy_delay=0" "net.ipv4.conf.$ifname.forwarding=1"
   ip -n "$ns" link set "$ifname" up
@@ -89,6 +99,8 @@ while read -r _ node ifname addr; do
   echo $! >"$STATE/nodes/$node/listen-$ifname.pid"
   log "workload $addr on $node ($ifname), namespace $w"
 done < <(awk '$1 == "workload"' <<<"$TOPO")
+
+plumb_v6 "$STAGE"
 
 # BIRD 2 in every node, started on a minimal config; netc apply installs the
 # real one and reconfigures the running daemon.

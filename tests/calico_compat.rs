@@ -78,6 +78,9 @@ const TOLERATED_FORMS: &[&str] = &[
 const NOT_COMPARED: &[&str] = &[
     "IPAM block CIDRs: Calico's come from the test harness's IPAM state, netc's from its own \
      allocation (netc.lock); only per-pool actions are compared",
+    "the kernel, device and direct protocols' options: netc's differ by design (README, \
+     \"Differences from Calico\": kernel `learn` + import; tunnel devices excluded from \
+     `protocol direct`); checked by `bird -p` in scenario_configs_pass_bird_parse, not here",
 ];
 
 fn scenarios_dir() -> PathBuf {
@@ -512,6 +515,57 @@ fn compare(name: &str, dir: &Path) -> Result<Vec<Difference>, String> {
             });
         }
     };
+
+    // Daemon settings: router id (bird6.cfg has its own; netc's one daemon
+    // has one, which must equal both) and the BGP listen port (Calico:
+    // `listen bgp [address A] port N;`, netc: `local [A] port N as …` in the
+    // session templates; 179 when neither says).
+    let router_id = |conf: &str| {
+        strip(conf).lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("router id ")
+                .map(|r| r.trim_end_matches(';').trim().to_string())
+        })
+    };
+    let listen_port = |conf: &str, calico_form: bool| {
+        let port_of = |l: &str| {
+            l.split_whitespace()
+                .skip_while(|w| *w != "port")
+                .nth(1)
+                .map(|p| p.trim_end_matches(';').to_string())
+        };
+        let text = strip(conf);
+        let found = if calico_form {
+            text.lines()
+                .find(|l| l.trim().starts_with("listen bgp"))
+                .and_then(port_of)
+        } else {
+            text.lines()
+                .find(|l| l.trim().starts_with("local ") && l.contains(" port "))
+                .and_then(port_of)
+        };
+        Some(found.unwrap_or_else(|| "179".into()))
+    };
+    diff(
+        "(daemon)",
+        "router id",
+        router_id(&calico).as_ref(),
+        router_id(&netc).as_ref(),
+    );
+    if !calico6.is_empty() {
+        diff(
+            "(daemon v6)",
+            "router id",
+            router_id(&calico6).as_ref(),
+            router_id(&netc).as_ref(),
+        );
+    }
+    diff(
+        "(daemon)",
+        "listen port",
+        listen_port(&calico, true).as_ref(),
+        listen_port(&netc, false).as_ref(),
+    );
 
     let all = parse_sessions(&netc);
     // Guard against a parser that silently finds nothing: a scenario with

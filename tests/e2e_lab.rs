@@ -14,12 +14,20 @@
 //!    through the switch; their loss is reported.
 //! 3. **vxlan** (Always): every node-to-node packet moves `vxlan.calico`'s
 //!    counters; a DF ping of exactly the tunnel MTU passes, one byte more fails.
-//! 4. **policy**: the verdict of every (source, destination, port/ICMP) triple
+//! 4. **dualstack**: IPv6 underlay, an IPv6 VXLAN pool, workloads with a
+//!    /128 each: IPv4 and IPv6 reflector sessions Established, remote IPv6
+//!    blocks learned by BIRD and routed through `vxlan-v6.calico`, every
+//!    pair pings over IPv6, and `ping -6 -M do` of exactly the tunnel MTU
+//!    (1430) passes, one byte more fails.
+//! 5. **bgpfilter**: a BGPFilter on the reflector's peering towards rack1
+//!    rejects r2n2's blocks (IPv4 and IPv6): `birdc show route` on r1n2 lacks
+//!    them, r1n1 and r2n1 have them; no session restarts.
+//! 6. **policy**: the verdict of every (source, destination, port/ICMP) triple
 //!    equals the table in [`expected`], written from the policy YAML's
 //!    intent; once with `--firewall nftables`, once with `--firewall
 //!    iptables`; the two observed matrices are identical.
-//! 5. **ipip** (only on kernels with the ipip module; this machine's has none).
-//! 6. **teardown**: `lab/down.sh` leaves no namespace, process, link or file
+//! 7. **ipip** (only on kernels with the ipip module; this machine's has none).
+//! 8. **teardown**: `lab/down.sh` leaves no namespace, process, link or file
 //!    (a guard runs it also when the test fails).
 //!
 //! Skips without root unless CI=true. Prints a report (also written to
@@ -30,7 +38,7 @@ mod common;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -134,6 +142,58 @@ impl Cluster {
 
     fn same_subnet(&self, a: &str, b: &str) -> bool {
         self.node(a).subnet == self.node(b).subnet
+    }
+}
+
+/// The IPv6 half of the cluster, read from lab/cluster/dualstack (the
+/// "dualstack" and "bgpfilter" stages).
+struct V6 {
+    /// node -> (ipv6Address, its block of the IPv6 pool)
+    nodes: BTreeMap<String, (Ipv6Addr, String)>,
+    /// workload name -> its /128
+    wls: BTreeMap<String, Ipv6Addr>,
+}
+
+impl V6 {
+    fn load(dir: &Path) -> V6 {
+        let lock = yaml(&dir.join("netc.lock"));
+        let blocks = &lock["pools"]["fd10::/112"]["blocks"];
+        let mut nodes = BTreeMap::new();
+        for n in yaml(&dir.join("nodes.yaml"))["items"]
+            .as_sequence()
+            .expect("NodeList items")
+        {
+            let name = s(&n["metadata"]["name"]);
+            let a = s(&n["spec"]["bgp"]["ipv6Address"]);
+            let addr: Ipv6Addr = a.split('/').next().unwrap().parse().expect("ipv6Address");
+            let block = s(&blocks[name.as_str()][0]);
+            assert!(!block.is_empty(), "no IPv6 block for {name} in netc.lock");
+            nodes.insert(name, (addr, block));
+        }
+        let mut wls = BTreeMap::new();
+        for w in yaml(&dir.join("workloads.yaml"))["items"]
+            .as_sequence()
+            .expect("WorkloadEndpointList items")
+        {
+            let ifname = s(&w["spec"]["interfaceName"]);
+            let short = ifname.strip_prefix("cali-").unwrap_or(&ifname).to_string();
+            let v6 = w["spec"]["ipNetworks"]
+                .as_sequence()
+                .expect("ipNetworks")
+                .iter()
+                .map(s)
+                .find(|n| n.contains(':'))
+                .unwrap_or_else(|| panic!("{short} has no IPv6 address"));
+            wls.insert(short, v6.split('/').next().unwrap().parse().expect("/128"));
+        }
+        V6 { nodes, wls }
+    }
+
+    fn proto(&self, kind: &str, node: &str) -> String {
+        format!(
+            "{kind}_{}",
+            self.nodes[node].0.to_string().replace(':', "_")
+        )
     }
 }
 
@@ -267,6 +327,59 @@ impl Lab {
         out
     }
 
+    /// IPv6 kernel routes netc owns (proto 233): dst -> dev.
+    fn netc_routes6(&self, node: &str) -> BTreeMap<String, String> {
+        let o = self.exec_ok(
+            &self.node_ns(node),
+            &["ip", "-6", "-j", "route", "show", "proto", "233"],
+        );
+        let v: Value = serde_json::from_str(&o).expect("ip -6 -j route");
+        let mut out = BTreeMap::new();
+        for r in v.as_array().into_iter().flatten() {
+            let dst = r["dst"].as_str().unwrap_or_default().to_string();
+            let dev = r["dev"].as_str().unwrap_or_default().to_string();
+            out.insert(dst, dev);
+        }
+        out
+    }
+
+    /// ping -6 between every ordered pair of workloads (one shell loop per
+    /// source, all sources at once); the pairs that failed.
+    fn unreachable_pairs6(&self, c: &Cluster, v6: &V6) -> Vec<String> {
+        let children: Vec<(&Workload, Child)> = c
+            .workloads
+            .iter()
+            .map(|src| {
+                let dsts: Vec<String> = c
+                    .workloads
+                    .iter()
+                    .filter(|d| d.name != src.name)
+                    .map(|d| v6.wls[&d.name].to_string())
+                    .collect();
+                let script = format!(
+                    "for d in {}; do ping -6 -n -q -c1 -W1 $d >/dev/null 2>&1 || echo $d; done",
+                    dsts.join(" ")
+                );
+                let child = Command::new("ip")
+                    .args(["netns", "exec", &src.ns, "sh", "-c", &script])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("spawn ping -6 loop");
+                (src, child)
+            })
+            .collect();
+        let mut bad = Vec::new();
+        for (src, child) in children {
+            let o = child.wait_with_output().expect("ping -6 loop");
+            for d in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                bad.push(format!("{} -> {d}", src.name));
+            }
+        }
+        bad
+    }
+
     /// TX packets of a device in a node (`ip -s -j link`).
     fn tx_packets(&self, node: &str, dev: &str) -> u64 {
         let o = self.exec_ok(
@@ -291,6 +404,14 @@ impl Lab {
     fn ping(&self, from: &Workload, to: Ipv4Addr, extra: &[&str]) -> bool {
         let to = to.to_string();
         let mut args = vec!["ping", "-n", "-q", "-c1", "-W1"];
+        args.extend_from_slice(extra);
+        args.push(&to);
+        self.exec(&from.ns, &args).status.success()
+    }
+
+    fn ping6(&self, from: &Workload, to: Ipv6Addr, extra: &[&str]) -> bool {
+        let to = to.to_string();
+        let mut args = vec!["ping", "-6", "-n", "-q", "-c1", "-W1"];
         args.extend_from_slice(extra);
         args.push(&to);
         self.exec(&from.ns, &args).status.success()
@@ -1098,7 +1219,186 @@ fn lab_end_to_end() {
         counters.join(", ")
     ));
 
-    // ---- 4. policy matrix, nftables then iptables -------------------------
+    // ---- 4. dual stack: IPv6 underlay, pool, sessions, workloads ---------
+    let v6 = V6::load(&repo.join("lab/cluster/dualstack"));
+    let t = Instant::now();
+    lab.script("stage.sh", &["dualstack"]);
+    let ds_apply = t.elapsed();
+    // The reflector's sessions (IPv4 and IPv6) for each node.
+    let rr_sessions = |n: &str| -> BTreeSet<String> {
+        if n == rr.name {
+            c.nodes
+                .iter()
+                .filter(|o| o.name != rr.name)
+                .flat_map(|o| [proto_name("Node", o.addr), v6.proto("Node", &o.name)])
+                .collect()
+        } else {
+            [proto_name("Node", rr.addr), v6.proto("Node", &rr.name)]
+                .into_iter()
+                .collect()
+        }
+    };
+    let ds_bgp = wait_for(
+        "dualstack: IPv4 and IPv6 sessions Established on every node",
+        || {
+            for n in &c.nodes {
+                let want = rr_sessions(&n.name);
+                let (up, all) = lab.bgp_sessions(&n.name);
+                if all != want || up != want {
+                    return Err(format!(
+                        "{}: established {up:?}, configured {all:?}, want {want:?}",
+                        n.name
+                    ));
+                }
+            }
+            Ok(())
+        },
+    );
+    wait_for(
+        "dualstack: every remote IPv6 block learned (BIRD) and routed through vxlan-v6.calico (kernel)",
+        || {
+            for n in &c.nodes {
+                let bird = lab.bird_routes(&n.name);
+                let kernel = lab.netc_routes6(&n.name);
+                for o in c.nodes.iter().filter(|o| o.name != n.name) {
+                    let block = &v6.nodes[&o.name].1;
+                    let want = if n.name == rr.name {
+                        v6.proto("Node", &o.name)
+                    } else {
+                        v6.proto("Node", &rr.name)
+                    };
+                    if bird.get(block) != Some(&want) {
+                        return Err(format!(
+                            "{}: BIRD has {block} from {:?}, want {want}",
+                            n.name,
+                            bird.get(block)
+                        ));
+                    }
+                    if kernel.get(block).map(String::as_str) != Some("vxlan-v6.calico") {
+                        return Err(format!(
+                            "{}: kernel route {block} -> {:?}",
+                            n.name,
+                            kernel.get(block)
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
+    let ds_reach = wait_for(
+        "dualstack: every workload pings every other over IPv6",
+        || {
+            let bad = lab.unreachable_pairs6(&c, &v6);
+            if bad.is_empty() {
+                Ok(())
+            } else {
+                Err(bad.join("; "))
+            }
+        },
+    );
+    let bad = lab.unreachable_pairs(&c);
+    assert!(bad.is_empty(), "dualstack: IPv4 pairs lost: {bad:?}");
+    let ds_conv = t.elapsed();
+    let (s6, d6) = (c.wl("r1n1-w1"), c.wl("r2n2-w1"));
+    let before = lab.tx_packets("r1n1", "vxlan-v6.calico");
+    for _ in 0..5 {
+        assert!(
+            lab.ping6(s6, v6.wls[&d6.name], &[]),
+            "dualstack: ping -6 r1n1-w1 -> r2n2-w1"
+        );
+    }
+    let v6_delta = lab.tx_packets("r1n1", "vxlan-v6.calico") - before;
+    assert!(
+        v6_delta >= 5,
+        "dualstack: IPv6 traffic did not go through vxlan-v6.calico (+{v6_delta})"
+    );
+    // IPv6 is never fragmented in flight: ping -6 -M do of exactly the
+    // tunnel MTU (40 IPv6 + 8 ICMPv6 header bytes) passes, one byte more fails.
+    let mtu6 = lab.mtu("r1n1", "vxlan-v6.calico");
+    assert_eq!(mtu6, 1430, "vxlan-v6.calico MTU: underlay 1500 - 70");
+    let fit6 = (mtu6 - 48).to_string();
+    let over6 = (mtu6 - 47).to_string();
+    for (src, dst) in [("r1n1-w1", "r1n2-w1"), ("r1n1-w1", "r2n2-w1")] {
+        let (s, d) = (c.wl(src), v6.wls[dst]);
+        assert!(
+            lab.ping6(s, d, &["-M", "do", "-s", &fit6]),
+            "dualstack: ping -6 of {mtu6} bytes (payload {fit6}) {src} -> {dst} should pass"
+        );
+        assert!(
+            !lab.ping6(s, d, &["-M", "do", "-s", &over6]),
+            "dualstack: ping -6 of {} bytes (payload {over6}) {src} -> {dst} should fail",
+            mtu6 + 1
+        );
+    }
+    ran.push("dualstack");
+    say(&mut report, format!(
+        "dualstack (IPv6 underlay fd00:10::/64 + fd00:20::/64, pool fd10::/112 VXLAN Always): apply {:.1}s; all 12 IPv4+IPv6 reflector session ends Established {:.1}s and all 56 pairs reachable over IPv6 {:.1}s after it (IPv4 still all reachable; total {:.1}s); vxlan-v6.calico tx +{v6_delta} for 5 cross-subnet ping6; ping -6 -M do payload {fit6} (= MTU {mtu6}) passes, {over6} fails",
+        ds_apply.as_secs_f64(),
+        ds_bgp.as_secs_f64(),
+        ds_reach.as_secs_f64(),
+        ds_conv.as_secs_f64()
+    ));
+
+    // ---- 5. BGPFilter: the reflector hides r2n2's blocks from r1n2 -------
+    let hidden = [c.node("r2n2").block.to_string(), v6.nodes["r2n2"].1.clone()];
+    // Before the filter, r1n2 has them (so their absence below is the filter's).
+    let before = lab.bird_routes("r1n2");
+    for p in &hidden {
+        assert!(
+            before.contains_key(p),
+            "bgpfilter: r1n2 lacks {p} before the filter: {before:?}"
+        );
+    }
+    lab.script("stage.sh", &["bgpfilter"]);
+    let kept = [c.node("r2n1").block.to_string(), v6.nodes["r2n1"].1.clone()];
+    let bf_conv = wait_for(
+        "bgpfilter: r2n2's blocks gone from r1n2's BIRD, still on r1n1 and r2n1",
+        || {
+            let filtered = lab.bird_routes("r1n2");
+            for p in &hidden {
+                if let Some(from) = filtered.get(p) {
+                    return Err(format!("r1n2 still has {p} from {from}"));
+                }
+            }
+            for p in &kept {
+                if !filtered.contains_key(p) {
+                    return Err(format!("r1n2 lost {p}, which the filter does not match"));
+                }
+            }
+            for n in ["r1n1", "r2n1"] {
+                let routes = lab.bird_routes(n);
+                for p in &hidden {
+                    if !routes.contains_key(p) {
+                        return Err(format!("{n} lacks {p}"));
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
+    // The export filter changed in place: every session stays Established.
+    for n in &c.nodes {
+        let want = rr_sessions(&n.name);
+        let (up, all) = lab.bgp_sessions(&n.name);
+        assert!(
+            all == want && up == want,
+            "bgpfilter: {}: established {up:?}, configured {all:?}, want {want:?}",
+            n.name
+        );
+    }
+    let r1n1_from = lab.bird_routes("r1n1");
+    let r2n1_from = lab.bird_routes("r2n1");
+    ran.push("bgpfilter");
+    say(&mut report, format!(
+        "bgpfilter (BGPFilter hide-r2n2 on the reflector's rr-to-rack1 peering): after {:.1}s `birdc show route` on r1n2 has neither {} nor {} (but keeps r2n1's {} and {}); r1n1 has them from {} / {}, r2n1 from {} / {}; all sessions stayed Established",
+        bf_conv.as_secs_f64(),
+        hidden[0], hidden[1], kept[0], kept[1],
+        r1n1_from[&hidden[0]], r1n1_from[&hidden[1]],
+        r2n1_from[&hidden[0]], r2n1_from[&hidden[1]],
+    ));
+
+    // ---- 6. policy matrix, nftables then iptables -------------------------
     let mut matrices: Vec<(&str, Matrix, f64, usize)> = Vec::new();
     for fw in ["nftables", "iptables"] {
         lab.script("stage.sh", &["policy", fw]);
@@ -1160,7 +1460,7 @@ fn lab_end_to_end() {
         matrix_table(&c, m).trim_end()
     ));
 
-    // ---- 5. IPIP, where the kernel has it ---------------------------------
+    // ---- 7. IPIP, where the kernel has it ---------------------------------
     if common::kernel_has_link_type("ipip") {
         let t = Instant::now();
         lab.script("stage.sh", &["ipip"]);
@@ -1196,7 +1496,7 @@ fn lab_end_to_end() {
         );
     }
 
-    // ---- 6. teardown ------------------------------------------------------
+    // ---- 8. teardown ------------------------------------------------------
     let o = lab.down();
     assert!(o.status.success(), "lab/down.sh: {}", text(&o));
     let ns_left = lab_namespaces();

@@ -1,4 +1,4 @@
-//! Fleet (issue 15): the Ansible collection in `ansible/` and the systemd
+//! Fleet: the Ansible collection in `ansible/` and the systemd
 //! units in `contrib/systemd/`, tested for real.
 //!
 //! * [`ansible_rollout`] runs `ansible/tests/run.sh`: ansible-core from PyPI in

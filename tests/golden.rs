@@ -239,7 +239,14 @@ fn golden_artifacts_pass_real_checkers() {
                     ],
                 );
                 ns.exec_ok("ip", &["addr", "add", &addr.to_string(), "dev", "eth0"]);
-                ns.exec_ok("ip", &["link", "set", "eth0", "up"]);
+                if let Some(a6) = n.ir.address_v6 {
+                    let a6 = a6.to_string();
+                    ns.exec_ok("ip", &["addr", "add", &a6, "dev", "eth0", "nodad"]);
+                }
+                // The node's underlay MTU: the kernel refuses a VXLAN MTU
+                // above its lower device's.
+                let mtu = n.ir.underlay.mtu.to_string();
+                ns.exec_ok("ip", &["link", "set", "eth0", "mtu", &mtu, "up"]);
                 ns.exec_ok("ip", &["link", "set", "eth0-peer", "up"]);
             }
             for r in &n.ir.routes {
@@ -271,7 +278,9 @@ fn golden_artifacts_pass_real_checkers() {
                     failures.push(format!("{what}: {tool} -batch {f} failed:\n{}", text(&o)));
                 }
             }
-            let installed = ns.exec_ok("ip", &["route", "show", "proto", "233"]);
+            // Both families: `ip route show` alone lists IPv4 only.
+            let installed = ns.exec_ok("ip", &["-4", "route", "show", "proto", "233"])
+                + &ns.exec_ok("ip", &["-6", "route", "show", "proto", "233"]);
             let want = n.ir.routes.len();
             let have = installed.lines().count();
             if have != want {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fleet test (issue 15): the netc.netc collection rolls a cluster out to
+# The fleet test: the netc.netc collection rolls a cluster out to
 # the namespace lab (lab/up.sh) for real, with ansible-core from PyPI.
 #
 #   ansible/tests/run.sh            as root; tests/fleet_ansible.rs runs it

@@ -7,6 +7,14 @@
 //! nodes free theirs. So adding a node never moves another node's block, and
 //! `--locked` (CI, pre-commit) can insist that the lock is already current.
 //!
+//! **The live cluster's blocks win.** When the input is a calicoctl export,
+//! the blocks Calico already gave each node are in it (BlockAffinity,
+//! IPAMBlock affinities, the Node's tunnel addresses:
+//! [`crate::model::live_blocks`]). Those blocks are taken as they are, so
+//! netc routes to where the pods really are; a `netc.lock` that says
+//! otherwise is an error ([`AllocError::LiveMismatch`]), never silently
+//! overridden either way.
+//!
 //! The lock is YAML written with serde_yaml: it needs no spans (it is
 //! generated, not hand-written) and BTreeMaps make the text deterministic.
 
@@ -49,6 +57,13 @@ impl Default for Lock {
 pub enum AllocError {
     #[error("netc.lock is not valid: {0}")]
     BadLock(String),
+    #[error("netc.lock gives node {node} block {locked} in pool {pool}, but the cluster's live allocation in the input (BlockAffinity / IPAMBlock / the Node's tunnel address) says {live}: fix the input or delete the node's entry in netc.lock to take the live block")]
+    LiveMismatch {
+        pool: String,
+        node: String,
+        locked: String,
+        live: String,
+    },
     #[error("pool {pool} has no free block of size /{block_size} left for node {node}")]
     Exhausted {
         pool: String,
@@ -88,6 +103,7 @@ impl Lock {
 /// Compute the allocation for `model`, keeping every still-valid allocation of `previous`.
 pub fn allocate(model: &ValidModel, previous: Option<&Lock>) -> Result<Lock, AllocError> {
     let mut out = Lock::default();
+    let live = crate::model::live_blocks(model);
     for pool in &model.ip_pools {
         let Ok(cidr) = pool.spec.cidr.parse::<IpNet>() else {
             continue; // validation guarantees this parses
@@ -115,11 +131,52 @@ pub fn allocate(model: &ValidModel, previous: Option<&Lock>) -> Result<Lock, All
             blocks: BTreeMap::new(),
         };
         let mut used: BTreeSet<IpNet> = BTreeSet::new();
+        // The live cluster's blocks first (see the module comment).
+        for node in &selected {
+            let mine: Vec<IpNet> = live
+                .iter()
+                .filter(|(n, b)| n == node && b.prefix_len() == block_size && cidr.contains(b))
+                .map(|(_, b)| *b)
+                .filter(|b| !used.contains(b))
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            if let Some(locked) = prev.and_then(|p| p.blocks.get(*node)) {
+                if locked.iter().any(|b| !mine.contains(b)) {
+                    let list = |v: &[IpNet]| {
+                        v.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    return Err(AllocError::LiveMismatch {
+                        pool: pool.meta.name.clone(),
+                        node: node.to_string(),
+                        locked: list(locked),
+                        live: list(&mine),
+                    });
+                }
+            }
+            used.extend(mine.iter().copied());
+            lock.blocks.insert(node.to_string(), mine);
+        }
         // Keep what the previous lock gave to nodes that are still selected.
         if let Some(prev) = prev {
             for (node, blocks) in &prev.blocks {
-                if !selected.contains(node.as_str()) {
+                if !selected.contains(node.as_str()) || lock.blocks.contains_key(node) {
                     continue;
+                }
+                if let Some((owner, b)) = live
+                    .iter()
+                    .find(|(n, b)| n != node && blocks.contains(b) && cidr.contains(b))
+                {
+                    return Err(AllocError::LiveMismatch {
+                        pool: pool.meta.name.clone(),
+                        node: node.clone(),
+                        locked: b.to_string(),
+                        live: format!("{b} belongs to node {owner}"),
+                    });
                 }
                 let keep: Vec<IpNet> = blocks
                     .iter()
@@ -172,4 +229,123 @@ fn free_blocks(
         .into_iter()
         .flatten()
         .filter(move |b| !used.contains(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_source;
+    use crate::source::SourceMap;
+    use crate::validate::validate;
+
+    fn model(yaml: &str) -> ValidModel {
+        let mut sources = SourceMap::new();
+        let id = sources.add("test.yaml", yaml);
+        let (raws, diags) = load_source(id, &sources);
+        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+        let (m, diags) = validate(raws);
+        m.unwrap_or_else(|| panic!("{diags:?}"))
+    }
+
+    fn pool(name: &str, cidr: &str) -> String {
+        format!("---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: {name}\nspec:\n  cidr: {cidr}\n  vxlanMode: Always\n")
+    }
+
+    fn node(name: &str) -> String {
+        format!("---\napiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: {name}\nspec: {{}}\n")
+    }
+
+    #[test]
+    fn ipv6_blocks_are_allocated_and_locked_like_ipv4() {
+        let nodes = node("node-a") + &node("node-b");
+        let v4_only = model(&(pool("v4", "10.70.0.0/16") + &nodes));
+        let v4_lock = allocate(&v4_only, None).unwrap();
+
+        // Adding an IPv6 pool to a locked IPv4 cluster: the existing lock is
+        // still valid and the IPv4 blocks do not move.
+        let dual = model(&(pool("v4", "10.70.0.0/16") + &pool("v6", "fd70::/48") + &nodes));
+        let lock = allocate(&dual, Some(&v4_lock)).unwrap();
+        assert_eq!(lock.pools["10.70.0.0/16"], v4_lock.pools["10.70.0.0/16"]);
+        let v6 = &lock.pools["fd70::/48"];
+        assert_eq!(v6.block_size, 122);
+        assert_eq!(
+            v6.blocks["node-a"],
+            vec!["fd70::/122".parse::<IpNet>().unwrap()]
+        );
+        assert_eq!(
+            v6.blocks["node-b"],
+            vec!["fd70::40/122".parse::<IpNet>().unwrap()]
+        );
+
+        // The lock text round-trips, and a rebuild from it changes nothing.
+        let text = lock.to_text();
+        let parsed = Lock::parse(&text).unwrap();
+        assert_eq!(parsed, lock);
+        assert_eq!(allocate(&dual, Some(&parsed)).unwrap(), lock);
+        // Deterministic without a lock too.
+        assert_eq!(allocate(&dual, None).unwrap(), lock);
+    }
+
+    const LIVE: &str = r#"
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: p}
+spec: {cidr: 10.244.0.0/16, vxlanMode: Always}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: a}
+spec: {bgp: {ipv4Address: 10.0.0.1/24}, ipv4VXLANTunnelAddr: 10.244.12.1}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: b}
+spec: {bgp: {ipv4Address: 10.0.0.2/24}}
+---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinity
+metadata: {name: b-1}
+spec: {state: confirmed, node: b, cidr: 10.244.0.0/26}
+"#;
+
+    #[test]
+    fn live_blocks_seed_the_lock() {
+        let m = model(LIVE);
+        let lock = allocate(&m, None).unwrap();
+        // a's tunnel address lives in 10.244.12.0/26: that is a's block, not
+        // the lowest free one; b keeps its affinity.
+        assert_eq!(
+            lock.blocks("10.244.0.0/16", "a"),
+            ["10.244.12.0/26".parse().unwrap()]
+        );
+        assert_eq!(
+            lock.blocks("10.244.0.0/16", "b"),
+            ["10.244.0.0/26".parse().unwrap()]
+        );
+        // and a lock that agrees is kept as is
+        assert_eq!(allocate(&m, Some(&lock)).unwrap(), lock);
+    }
+
+    #[test]
+    fn a_lock_that_disagrees_with_the_live_allocation_is_an_error() {
+        let m = model(LIVE);
+        let mut lock = allocate(&m, None).unwrap();
+        let p = lock.pools.get_mut("10.244.0.0/16").unwrap();
+        p.blocks
+            .insert("a".into(), vec!["10.244.1.0/26".parse().unwrap()]);
+        let e = allocate(&m, Some(&lock)).unwrap_err();
+        assert!(
+            matches!(&e, AllocError::LiveMismatch { node, .. } if node == "a"),
+            "{e}"
+        );
+        // a lock giving b's live block to a is refused too
+        let p = lock.pools.get_mut("10.244.0.0/16").unwrap();
+        p.blocks.remove("a");
+        p.blocks
+            .insert("b".into(), vec!["10.244.12.0/26".parse().unwrap()]);
+        assert!(matches!(
+            allocate(&m, Some(&lock)),
+            Err(AllocError::LiveMismatch { .. })
+        ));
+    }
 }

@@ -10,9 +10,7 @@
 //! netc's chains from the old one).
 
 use crate::scratch::Scratch;
-use crate::state::{
-    self, Address, BirdFile, BirdState, Link, LinkKind, LiveRoute, RouteSpec, State,
-};
+use crate::state::{self, Address, BirdFile, BirdState, Link, LinkKind, LiveRoute, State};
 use crate::{DesiredError, Error};
 use netc_ir::{HostIr, TunnelKind};
 use netc_targets::{Artifact, ArtifactKind};
@@ -141,18 +139,18 @@ pub fn build(
 }
 
 /// Tunnels, addresses, neighbours, FDB entries and routes, from the IR.
+/// Names and MACs are the IR's checked types, so nothing here can put an
+/// unsafe word on a command line; only the set of devices netc manages is
+/// checked.
 pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
     let mut st = State::default();
     for t in &ir.tunnels {
         if !state::OWNED_LINKS.contains(&t.name.as_str()) {
             return Err(DesiredError::UnownedTunnel {
-                name: t.name.clone(),
+                name: t.name.to_string(),
                 owned: state::OWNED_LINKS.iter().map(|s| s.to_string()).collect(),
             }
             .into());
-        }
-        if let Some(p) = &t.parent {
-            check_name("underlay device", p)?;
         }
         let (kind, mac) = match &t.kind {
             TunnelKind::Vxlan { vni, port, mac } => (
@@ -163,10 +161,7 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
                     parent: t.parent.clone(),
                     learning: false,
                 },
-                {
-                    check_mac("tunnel", mac)?;
-                    Some(mac.to_ascii_lowercase())
-                },
+                Some(*mac),
             ),
             // tunl0 is the kernel's fallback IPIP device: any-to-any, no local.
             TunnelKind::Ipip => (LinkKind::Ipip { local: None }, None),
@@ -180,43 +175,14 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
         });
         st.addresses.push(Address {
             dev: t.name.clone(),
-            addr: ipnet::IpNet::from(std::net::IpAddr::V4(t.address)),
+            addr: netc_targets::iproute::host_prefix(t.address),
         });
     }
     st.links.sort_by(|a, b| a.name.cmp(&b.name));
     st.addresses.sort();
-    for n in &ir.neighbors {
-        check_name("neighbour device", &n.dev)?;
-        check_mac("neighbour", &n.mac)?;
-    }
-    for f in &ir.fdb {
-        check_name("FDB device", &f.dev)?;
-        check_mac("FDB", &f.mac)?;
-    }
-    for r in &ir.routes {
-        if let Some(d) = RouteSpec::from(&r.kind).dev() {
-            check_name("route device", d)?;
-        }
-    }
-    st.neighbors = ir
-        .neighbors
-        .iter()
-        .map(|n| {
-            let mut n = n.clone();
-            n.mac = n.mac.to_ascii_lowercase();
-            n
-        })
-        .collect();
+    st.neighbors = ir.neighbors.clone();
     st.neighbors.sort();
-    st.fdb = ir
-        .fdb
-        .iter()
-        .map(|f| {
-            let mut f = f.clone();
-            f.mac = f.mac.to_ascii_lowercase();
-            f
-        })
-        .collect();
+    st.fdb = ir.fdb.clone();
     st.fdb.sort();
     st.routes = ir
         .routes
@@ -255,45 +221,5 @@ pub fn add_hook_jumps(st: &mut state::IptState) {
                 });
             }
         }
-    }
-}
-
-/// A Linux interface name as the kernel and Calico accept it; anything else
-/// could smuggle a second command into an `ip -batch` line.
-fn safe_ifname(s: &str) -> bool {
-    (1..=15).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
-fn safe_mac(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-fn check_name(what: &str, s: &str) -> Result<(), Error> {
-    if safe_ifname(s) {
-        Ok(())
-    } else {
-        Err(DesiredError::BadInterfaceName {
-            what: what.to_string(),
-            name: s.to_string(),
-        }
-        .into())
-    }
-}
-
-fn check_mac(what: &str, s: &str) -> Result<(), Error> {
-    if safe_mac(s) {
-        Ok(())
-    } else {
-        Err(DesiredError::BadMac {
-            what: what.to_string(),
-            mac: s.to_string(),
-        }
-        .into())
     }
 }

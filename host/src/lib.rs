@@ -24,6 +24,7 @@
 //! | [`destroy`]   | `netc destroy`: the desired state of a host netc leaves            |
 //! | [`scope`]     | `--only` (plan some steps, verify those) and `--replace`            |
 //! | [`cache`]     | canonicalised firewalls by artifact hash (skip the scratch load)    |
+//! | [`status`]    | BIRD's protocols (birdc), sessions and routes against the IR, last apply |
 //!
 //! Everything that changes the target goes through [`exec::Exec`], so tests
 //! can count writes (a second apply must perform none).
@@ -45,6 +46,7 @@ pub mod scope;
 pub mod scratch;
 pub mod session;
 pub mod state;
+pub mod status;
 pub mod target;
 pub mod verify;
 

@@ -2,7 +2,8 @@
 //! wrong and that nothing was changed.
 //!
 //! - the target exists (`--netns NAME`);
-//! - the guard: node N's state is only applied where N's `ipv4Address` is
+//! - the guard: node N's state is only applied where N's `ipv4Address` (or,
+//!   for a node with only an IPv6 underlay, its `ipv6Address`) is
 //!   configured on some interface (`--force` overrides), so a plan for one
 //!   node is never applied to another by mistake;
 //! - kernel features: a tunnel kind the target does not have yet is probed
@@ -30,20 +31,20 @@ pub fn target_exists(t: &Target) -> Result<(), Error> {
 /// Ok(None): the node's address is here. Ok(Some(warning)): it is not, but
 /// `force` is set. Err: it is not.
 pub fn guard(ir: &HostIr, facts: &Facts, t: &Target, force: bool) -> Result<Option<String>, Error> {
-    let problem = match &ir.address {
+    let problem = match ir.address.or(ir.address_v6) {
         None => GuardProblem::NoAddress {
             node: ir.node.clone(),
             target: t.label(),
         },
         Some(a) => {
-            let ip = std::net::IpAddr::V4(a.addr);
+            let ip = a.addr();
             if facts.addresses.iter().any(|(_, n)| n.addr() == ip) {
                 return Ok(None);
             }
             GuardProblem::AddressAbsent {
                 node: ir.node.clone(),
                 target: t.label(),
-                address: a.addr,
+                address: ip,
             }
         }
     };

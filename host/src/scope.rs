@@ -80,7 +80,7 @@ mod tests {
             spec: RouteSpec::Blackhole,
         });
         want.addresses.push(crate::state::Address {
-            dev: "vxlan.calico".into(),
+            dev: netc_ir::vxlan_device(),
             addr: "10.0.0.1/32".parse().unwrap(),
         });
         let sc = Scope {

@@ -189,6 +189,7 @@ impl Session {
                 crate::cache::remember_applied(&self.target, k);
             }
         }
+        crate::status::record_apply(&self.target, &p.node, r.summary);
         Ok(r)
     }
 }

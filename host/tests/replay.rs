@@ -222,13 +222,13 @@ fn reading_an_applied_node_keeps_netcs_objects_only() {
             vni: 4096,
             port: 4789,
             local: Some("10.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"))),
-            parent: Some("eth0".into()),
+            parent: Some("eth0".parse().unwrap_or_else(|e| panic!("{e}"))),
             learning: false,
         }
     );
     assert_eq!(
-        (l.mtu, l.mac.as_deref(), l.up),
-        (1450, Some("66:57:0f:f0:5a:20"), true)
+        (l.mtu, l.mac.map(|m| m.to_string()), l.up),
+        (1450, Some("66:57:0f:f0:5a:20".to_string()), true)
     );
     // IPv6 link-local address of vxlan.calico is the kernel's.
     let addrs: Vec<String> = st

@@ -12,18 +12,19 @@
 mod bgp;
 pub mod digest;
 mod firewall;
+mod link;
 mod names;
 mod net;
 mod protocol;
 
 pub use bgp::*;
 pub use firewall::*;
+pub use link::*;
 pub use names::{Name, NameError, Ref, MAX_NAME_LEN};
 pub use net::*;
 pub use protocol::Protocol;
 
 use serde::{Deserialize, Serialize};
-use std::net::Ipv4Addr;
 
 /// Route protocol number netc marks its kernel routes with, so it owns
 /// exactly its routes (`ip route show proto 233`). Not assigned in iproute2's
@@ -41,8 +42,12 @@ pub const IPT_CHAIN_PREFIX: &str = "netc-";
 pub struct HostIr {
     /// Node name (metadata.name).
     pub node: String,
-    /// The node's underlay address and prefix (`spec.bgp.ipv4Address`).
-    pub address: Option<Ipv4Cidr>,
+    /// The node's IPv4 underlay address and prefix, host bits kept
+    /// (`spec.bgp.ipv4Address`, e.g. `10.0.0.5/24`).
+    pub address: Option<ipnet::IpNet>,
+    /// The node's IPv6 underlay address and prefix (`spec.bgp.ipv6Address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_v6: Option<ipnet::IpNet>,
     /// The underlay interface and MTU (netc.dev/ annotations, defaults documented).
     pub underlay: Underlay,
     /// Tunnel devices netc creates, sorted by name.
@@ -63,28 +68,6 @@ pub struct HostIr {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Underlay {
     /// Interface name; `None` when not annotated (then VXLAN has no `dev`).
-    pub interface: Option<String>,
+    pub interface: Option<IfName>,
     pub mtu: u32,
-}
-
-/// An IPv4 address with its prefix length (host bits kept), e.g. 10.0.0.5/24.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Ipv4Cidr {
-    pub addr: Ipv4Addr,
-    pub prefix_len: u8,
-}
-
-impl Ipv4Cidr {
-    /// The subnet this address is in.
-    pub fn network(&self) -> ipnet::Ipv4Net {
-        ipnet::Ipv4Net::new(self.addr, self.prefix_len)
-            .map(|n| n.trunc())
-            .unwrap_or_else(|_| ipnet::Ipv4Net::from(self.addr))
-    }
-}
-
-impl std::fmt::Display for Ipv4Cidr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix_len)
-    }
 }

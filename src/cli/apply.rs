@@ -83,7 +83,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             let node = config::node(a.node.as_deref())?;
             let paths = config::inputs(&a.paths)?;
             match planc::compile_node(&paths, &node, &a.target)? {
-                Ok(i) => {
+                planc::Compiled::Node(i) => {
                     if a.locked {
                         if let Some((p, _)) = &i.lock_update {
                             bail!(
@@ -92,9 +92,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                             );
                         }
                     }
-                    Source::Compiled(Box::new(i))
+                    Source::Compiled(i)
                 }
-                Err(code) => return Ok(code),
+                planc::Compiled::Rejected(code) => return Ok(code),
             }
         }
     };

@@ -99,7 +99,7 @@ fn show(a: ShowArgs) -> anyhow::Result<u8> {
             if cluster.nodes.iter().any(|n| &n.name == node) {
                 let ir = cluster.lower_node(node)?;
                 for t in &ir.tunnels {
-                    addrs.insert((IpAddr::V4(t.address), "tunnel"));
+                    addrs.insert((t.address, "tunnel"));
                 }
                 for r in &ir.routes {
                     if r.origin == Some(RouteOrigin::Workload)

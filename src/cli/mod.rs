@@ -8,11 +8,13 @@ mod config;
 mod confirm;
 mod destroy;
 mod explain;
+mod graph;
 mod ipam;
 mod man;
 mod plan;
 mod schema;
 mod show;
+mod status;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +46,8 @@ pub enum Command {
     Plan(plan::Args),
     /// Converge the host (or --netns) to a node's desired state: verified, rolled back on failure.
     Apply(apply::Args),
+    /// A node's BGP sessions, routes and drift against its desired state (exit 0 ok, 2 degraded).
+    Status(status::Args),
     /// Remove everything netc owns from the host (or --netns): planned, confirmed, verified, rolled back on failure.
     Destroy(destroy::Args),
     /// Show what netc owns on the host (or --netns) now, or render a saved plan.
@@ -52,6 +56,8 @@ pub enum Command {
     Ipam(ipam::Args),
     /// Keep an apply made with --confirm-within (or --rollback to undo it now).
     Confirm(confirm::Args),
+    /// Draw the cluster's BGP topology (or one node's policy path) as DOT, Mermaid or SVG.
+    Graph(graph::Args),
     /// Print the JSON Schema of one kind, or of all kinds as a JSON object.
     Schema(schema::Args),
     /// Explain a diagnostic code (e.g. `netc explain E0301`).
@@ -72,7 +78,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Build(a) => build::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Apply(a) => apply::run(a),
+        Command::Status(a) => status::run(a),
         Command::Confirm(a) => confirm::run(a),
+        Command::Graph(a) => graph::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Completions(a) => completions::run(a),
@@ -91,6 +99,7 @@ impl Command {
                 | Command::Confirm(_)
                 | Command::Destroy(_)
                 | Command::Show(_)
+                | Command::Status(_)
         )
     }
 }

@@ -257,21 +257,27 @@ pub struct NodeInput {
     pub artifacts: Vec<Artifact>,
     /// netc.lock would change (path, new text).
     pub lock_update: Option<(PathBuf, String)>,
+    /// Nodes that are route reflectors (routeReflectorClusterID set), for
+    /// status's peer types: a node's IR does not say whether its peer reflects.
+    pub route_reflectors: std::collections::BTreeSet<String>,
 }
 
-/// Load, validate and compile one node. Err(code): diagnostics were printed.
-pub fn compile_node(
-    paths: &[PathBuf],
-    node: &str,
-    t: &TargetArgs,
-) -> anyhow::Result<Result<NodeInput, u8>> {
+/// What compiling one node gave: the node, or the exit code after the
+/// input's diagnostics were printed (not an error of netc's own).
+pub enum Compiled {
+    Node(Box<NodeInput>),
+    Rejected(u8),
+}
+
+/// Load, validate and compile one node.
+pub fn compile_node(paths: &[PathBuf], node: &str, t: &TargetArgs) -> anyhow::Result<Compiled> {
     let c = common::check_inputs(paths);
     if !c.diags.items.is_empty() {
         common::print_diagnostics(&c);
     }
     let Some(model) = c.model.as_ref() else {
         eprintln!("{}", common::summary(&c.diags, c.sources.len()));
-        return Ok(Err(1));
+        return Ok(Compiled::Rejected(1));
     };
     let lock_path = t.lockfile.path(paths);
     let previous = super::build::read_lock(&lock_path)?;
@@ -285,16 +291,29 @@ pub fn compile_node(
     )?;
     let lock_update =
         (previous.as_ref() != Some(&compiled.lock)).then(|| (lock_path, compiled.lock.to_text()));
+    let route_reflectors = model
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.spec
+                .bgp
+                .as_ref()
+                .and_then(|b| b.route_reflector_cluster_id.as_deref())
+                .is_some_and(|c| !c.is_empty())
+        })
+        .map(|n| n.meta.name.clone())
+        .collect();
     let n = compiled
         .nodes
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!("node `{node}` is not declared"))?;
-    Ok(Ok(NodeInput {
+    Ok(Compiled::Node(Box::new(NodeInput {
         ir: n.ir,
         artifacts: n.artifacts,
         lock_update,
-    }))
+        route_reflectors,
+    })))
 }
 
 pub fn color_stdout() -> bool {
@@ -332,8 +351,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let scope = a.scope.scope()?;
     let target = a.target.target()?;
     let input = match compile_node(&paths, &node, &a.target)? {
-        Ok(i) => i,
-        Err(code) => return Ok(code),
+        Compiled::Node(i) => i,
+        Compiled::Rejected(code) => return Ok(code),
     };
     super::common::revert_overdue(&target, "netc plan")?;
     let session = Session::open(target.clone(), Mode::Shared, a.target.lock_timeout)?;

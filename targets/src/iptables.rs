@@ -347,7 +347,11 @@ impl<'f> Table<'f> {
             IfaceDir::In => "-i",
             IfaceDir::Out => "-o",
         };
-        for e in d.entries.iter().filter(|e| iface_ok(&e.iface)) {
+        for e in d
+            .entries
+            .iter()
+            .filter(|e| netc_ir::IfName::is_valid(&e.iface))
+        {
             let t = match &e.chain {
                 Some(ch) => format!("-g {}", self.reach(ch)),
                 None => "-j RETURN".into(),
@@ -663,13 +667,6 @@ fn proto(p: Protocol, fam: Family) -> String {
         Protocol::UdpLite => "udplite".into(),
         Protocol::Number(n) => n.to_string(),
     }
-}
-
-fn iface_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 15
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 fn hash(s: &str, bytes: usize) -> String {

@@ -14,6 +14,7 @@
 //! | [`bird`]     | `bird.conf`      | `bird -p -c`              |
 
 pub mod bird;
+pub mod iproute;
 pub mod iptables;
 pub mod mask;
 pub mod nftables;

@@ -193,18 +193,11 @@ fn map_name(d: &DispatchChain) -> String {
     format!("{}-map", &d.name)
 }
 
-fn iface_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 15
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
 fn dispatch_map(d: &DispatchChain) -> Option<String> {
     let entries: Vec<String> = d
         .entries
         .iter()
-        .filter(|e| iface_ok(&e.iface))
+        .filter(|e| netc_ir::IfName::is_valid(&e.iface))
         .map(|e| {
             let v = match &e.chain {
                 Some(c) => format!("goto {}", c),
@@ -237,7 +230,10 @@ fn dispatch_chain(d: &DispatchChain) -> String {
         IfaceDir::In => "iifname",
         IfaceDir::Out => "oifname",
     };
-    if d.entries.iter().any(|e| iface_ok(&e.iface)) {
+    if d.entries
+        .iter()
+        .any(|e| netc_ir::IfName::is_valid(&e.iface))
+    {
         c.rule(format!("{field} vmap @{}", map_name(d)), "");
     }
     if let Some(f) = &d.fallback {

@@ -5,7 +5,7 @@
 //! Apply order (dependency order; each file stops at its first failing line):
 //!
 //! 1. `ip -batch tunnels.batch` — devices, addresses, neighbour entries;
-//! 2. `bridge -batch fdb.batch` — FDB entries need `vxlan.calico` to exist
+//! 2. `bridge -batch fdb.batch` — FDB entries need the VXLAN devices to exist
 //!    (`bridge fdb` commands are not accepted by `ip -batch`, hence a file of
 //!    their own);
 //! 3. `ip -batch routes.batch` ([`crate::routes`]) — routes via the devices.
@@ -32,22 +32,23 @@
 //!   fallback device). Felix uses it as is: any local, any remote, so each
 //!   route's gateway becomes the outer destination. netc does the same:
 //!   ```text
-//!   link set dev tunl0 mtu <mtu> up
+//!   link set tunl0 mtu <mtu> up
 //!   addr replace <tunnel-ip>/32 dev tunl0
 //!   ```
 //!   These need the `ipip` module loaded (`modprobe ipip`). On a kernel
 //!   without it the first line fails ("Cannot find device") before anything
 //!   changed, since `tunl0` sorts before `vxlan.calico`; the host layer checks
 //!   for the module first and reports "kernel lacks ipip".
+//! - IPv6 VXLAN (`vxlan-v6.calico`): the same lines with IPv6 addresses
+//!   (`local <node-ipv6>`, a /128 tunnel address, IPv6 neighbours and FDB
+//!   destinations); `ip` infers the family from the address.
 //!
-//! Every name that reaches a line is checked against the kernel's interface
-//! name alphabet (`[A-Za-z0-9_.-]`, 1..15) and every MAC against
-//! `xx:xx:xx:xx:xx:xx`; an item that fails (validation should have rejected
-//! it) is replaced by a comment without the offending text, so nothing can
-//! smuggle a second command into the batch.
+//! Every line comes from the shared builders in [`crate::iproute`]. Names
+//! and MACs are the IR's checked [`netc_ir::IfName`] / [`netc_ir::Mac`]
+//! values, so nothing can smuggle a second command into a batch.
 
+use crate::iproute;
 use netc_ir::{FdbEntry, HostIr, Neighbor, Tunnel, TunnelKind};
-use std::fmt::Write;
 
 /// `tunnels.batch`: `ip -batch` input.
 pub fn emit(ir: &HostIr) -> String {
@@ -59,7 +60,8 @@ pub fn emit(ir: &HostIr) -> String {
         }
     }
     for n in &ir.neighbors {
-        line_or_skip(&mut out, neighbor_command(n), "neighbour entry");
+        out.push_str(&neighbor_command(n));
+        out.push('\n');
     }
     out
 }
@@ -68,72 +70,41 @@ pub fn emit(ir: &HostIr) -> String {
 pub fn emit_fdb(ir: &HostIr) -> String {
     let mut out = header(ir, "fdb (bridge -batch)");
     for f in &ir.fdb {
-        line_or_skip(&mut out, fdb_command(f), "FDB entry");
+        out.push_str(&fdb_command(f));
+        out.push('\n');
     }
     out
 }
 
 /// The `ip -batch` lines that configure one tunnel device, in order.
 pub fn tunnel_commands(t: &Tunnel) -> Vec<String> {
-    if !safe_ifname(&t.name) {
-        return vec!["# netc: skipped a tunnel with an invalid device name".to_string()];
-    }
     let name = &t.name;
+    let addr = iproute::addr_replace(iproute::host_prefix(t.address), name);
     match &t.kind {
-        TunnelKind::Ipip => vec![
-            format!("link set dev {name} mtu {} up", t.mtu),
-            format!("addr replace {}/32 dev {name}", t.address),
+        TunnelKind::Ipip => vec![iproute::link_set(name, None, t.mtu, true), addr],
+        TunnelKind::Vxlan { vni, port, mac } => vec![
+            iproute::vxlan_add(&iproute::Vxlan {
+                name,
+                vni: *vni,
+                port: *port,
+                local: Some(t.local),
+                parent: t.parent.as_ref(),
+                learning: false,
+            }),
+            iproute::link_set(name, Some(mac), t.mtu, true),
+            addr,
         ],
-        TunnelKind::Vxlan { vni, port, mac } => {
-            if !safe_mac(mac) {
-                return vec!["# netc: skipped a VXLAN tunnel with an invalid MAC".to_string()];
-            }
-            let mut add = format!(
-                "link add {name} type vxlan id {vni} dstport {port} local {}",
-                t.local
-            );
-            match t.parent.as_deref() {
-                Some(p) if safe_ifname(p) => {
-                    let _ = write!(add, " dev {p}");
-                }
-                Some(_) => {
-                    return vec![
-                        "# netc: skipped a VXLAN tunnel with an invalid underlay device name"
-                            .to_string(),
-                    ]
-                }
-                None => {}
-            }
-            add.push_str(" nolearning");
-            vec![
-                add,
-                format!("link set {name} address {mac} mtu {} up", t.mtu),
-                format!("addr replace {}/32 dev {name}", t.address),
-            ]
-        }
     }
 }
 
-/// `neigh replace <ip> lladdr <mac> dev <dev> nud permanent`, or None when a
-/// field is not safe to emit.
-pub fn neighbor_command(n: &Neighbor) -> Option<String> {
-    (safe_ifname(&n.dev) && safe_mac(&n.mac)).then(|| {
-        format!(
-            "neigh replace {} lladdr {} dev {} nud permanent",
-            n.ip, n.mac, n.dev
-        )
-    })
+/// `neigh replace <ip> lladdr <mac> dev <dev> nud permanent`.
+pub fn neighbor_command(n: &Neighbor) -> String {
+    iproute::neigh_replace(n.ip, &n.mac, &n.dev)
 }
 
-/// `fdb replace <mac> dev <dev> dst <ip> self permanent` (a `bridge -batch`
-/// line), or None when a field is not safe to emit.
-pub fn fdb_command(f: &FdbEntry) -> Option<String> {
-    (safe_ifname(&f.dev) && safe_mac(&f.mac)).then(|| {
-        format!(
-            "fdb replace {} dev {} dst {} self permanent",
-            f.mac, f.dev, f.dst
-        )
-    })
+/// `fdb replace <mac> dev <dev> dst <ip> self permanent` (a `bridge -batch` line).
+pub fn fdb_command(f: &FdbEntry) -> String {
+    iproute::fdb_replace(&f.mac, &f.dev, f.dst)
 }
 
 /// `# netc <node> <what> — generated, do not edit` (both `ip -batch` and
@@ -143,34 +114,6 @@ pub(crate) fn header(ir: &HostIr, what: &str) -> String {
         "# netc {} {what} — generated, do not edit\n",
         comment_text(&ir.node)
     )
-}
-
-pub(crate) fn line_or_skip(out: &mut String, line: Option<String>, what: &str) {
-    match line {
-        Some(l) => {
-            out.push_str(&l);
-            out.push('\n');
-        }
-        None => {
-            let _ = writeln!(out, "# netc: skipped an {what} with an invalid field");
-        }
-    }
-}
-
-/// A Linux interface name as Calico validates it: `^[a-zA-Z0-9_.-]{1,15}$`.
-pub(crate) fn safe_ifname(s: &str) -> bool {
-    (1..=15).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
-/// Six colon-separated pairs of hex digits.
-pub(crate) fn safe_mac(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Text safe inside a one-line `#` comment: anything outside
@@ -196,8 +139,9 @@ mod tests {
         HostIr {
             node: node.into(),
             address: None,
+            address_v6: None,
             underlay: Underlay {
-                interface: Some("eth0".into()),
+                interface: Some("eth0".parse().unwrap()),
                 mtu: 1500,
             },
             tunnels: vec![],
@@ -211,14 +155,14 @@ mod tests {
 
     fn vxlan(parent: Option<&str>, mac: &str) -> Tunnel {
         Tunnel {
-            name: VXLAN_DEVICE.into(),
+            name: vxlan_device(),
             kind: TunnelKind::Vxlan {
                 vni: VXLAN_VNI,
                 port: VXLAN_PORT,
-                mac: mac.into(),
+                mac: mac.parse().unwrap(),
             },
             local: "10.0.0.1".parse().unwrap(),
-            parent: parent.map(str::to_string),
+            parent: parent.map(|p| p.parse().unwrap()),
             mtu: 1450,
             address: "10.67.0.0".parse().unwrap(),
         }
@@ -229,7 +173,7 @@ mod tests {
         let mut ir = empty_ir("node-a");
         ir.tunnels = vec![
             Tunnel {
-                name: IPIP_DEVICE.into(),
+                name: ipip_device(),
                 kind: TunnelKind::Ipip,
                 local: "10.0.0.1".parse().unwrap(),
                 parent: None,
@@ -239,19 +183,19 @@ mod tests {
             vxlan(Some("eth0"), "66:00:00:00:00:01"),
         ];
         ir.neighbors = vec![Neighbor {
-            dev: VXLAN_DEVICE.into(),
+            dev: vxlan_device(),
             ip: "10.67.0.64".parse().unwrap(),
-            mac: "66:00:00:00:00:02".into(),
+            mac: "66:00:00:00:00:02".parse().unwrap(),
         }];
         ir.fdb = vec![FdbEntry {
-            dev: VXLAN_DEVICE.into(),
-            mac: "66:00:00:00:00:02".into(),
+            dev: vxlan_device(),
+            mac: "66:00:00:00:00:02".parse().unwrap(),
             dst: "10.0.0.2".parse().unwrap(),
         }];
         assert_eq!(
             emit(&ir),
             "# netc node-a tunnels — generated, do not edit\n\
-             link set dev tunl0 mtu 1480 up\n\
+             link set tunl0 mtu 1480 up\n\
              addr replace 10.66.0.0/32 dev tunl0\n\
              link add vxlan.calico type vxlan id 4096 dstport 4789 local 10.0.0.1 dev eth0 nolearning\n\
              link set vxlan.calico address 66:00:00:00:00:01 mtu 1450 up\n\
@@ -275,27 +219,31 @@ mod tests {
     }
 
     #[test]
-    fn hostile_values_never_reach_a_command() {
-        let mut ir = empty_ir("evil\nlink del eth0");
-        ir.tunnels = vec![
-            vxlan(Some("eth0\nlink del lo"), "66:00:00:00:00:01"),
-            vxlan(Some("eth0"), "66:00:00:00:00:01 dev lo"),
-        ];
-        ir.neighbors = vec![Neighbor {
-            dev: "x; y".into(),
-            ip: "10.0.0.9".parse().unwrap(),
-            mac: "66:00:00:00:00:02".into(),
-        }];
-        ir.fdb = vec![FdbEntry {
-            dev: VXLAN_DEVICE.into(),
-            mac: "zz:00:00:00:00:02".into(),
-            dst: "10.0.0.2".parse().unwrap(),
-        }];
-        for text in [emit(&ir), emit_fdb(&ir)] {
-            for line in text.lines() {
-                assert!(line.starts_with('#'), "unexpected command: {line}");
-            }
-        }
+    fn ipv6_vxlan() {
+        let mut t = vxlan(Some("eth0"), "66:00:00:00:00:03");
+        t.name = vxlan_v6_device();
+        t.local = "fd00::1".parse().unwrap();
+        t.address = "fd10::".parse().unwrap();
+        t.mtu = 1430;
+        assert_eq!(
+            tunnel_commands(&t),
+            [
+                "link add vxlan-v6.calico type vxlan id 4096 dstport 4789 local fd00::1 dev eth0 nolearning",
+                "link set vxlan-v6.calico address 66:00:00:00:00:03 mtu 1430 up",
+                "addr replace fd10::/128 dev vxlan-v6.calico",
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_values_cannot_be_built() {
+        // The IR's types refuse them, so an emitter is never handed one.
+        assert!("eth0\nlink del lo".parse::<IfName>().is_err());
+        assert!("66:00:00:00:00:01 dev lo".parse::<Mac>().is_err());
+        assert!(serde_json::from_str::<Neighbor>(
+            r#"{"dev":"x; y","ip":"10.0.0.9","mac":"66:00:00:00:00:02"}"#
+        )
+        .is_err());
     }
 
     #[test]

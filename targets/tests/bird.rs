@@ -212,7 +212,7 @@ fn mesh_sessions_both_directions_exactly_one_passive() {
             if a >= b {
                 continue;
             }
-            let addr = |ir: &HostIr| ir.address.expect("address").addr.to_string();
+            let addr = |ir: &HostIr| ir.address.expect("address").addr().to_string();
             let ab = session(ia, &format!("Mesh_{}", addr(ib).replace('.', "_")));
             let ba = session(ib, &format!("Mesh_{}", addr(ia).replace('.', "_")));
             assert_eq!(ab.kind, SessionKind::Mesh);

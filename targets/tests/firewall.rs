@@ -855,8 +855,10 @@ fn checkers_accept_policies() {
 
 #[test]
 fn empty_firewall() {
-    let y = "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n}\nspec: {}\n";
-    let ir = compile(y, "n");
+    // (Not `name: n`: calicoctl, and so netc, reads an unquoted `n` as the
+    // YAML 1.1 boolean false, i.e. the name "false".)
+    let y = "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: lone}\nspec: {}\n";
+    let ir = compile(y, "lone");
     assert!(ir.firewall.is_empty());
     assert!(ir.firewall.hooks.is_empty());
     check_kernel("empty_firewall", &ir);

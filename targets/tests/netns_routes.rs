@@ -154,7 +154,7 @@ fn find_route(ir: &HostIr, dst: ipnet::IpNet) -> &Route {
 fn via(gw: IpAddr, dev: &str, onlink: bool) -> RouteKind {
     RouteKind::Via {
         gateway: gw,
-        dev: Some(dev.to_string()),
+        dev: Some(dev.parse().unwrap()),
         onlink,
     }
 }
@@ -388,7 +388,7 @@ fn apply_and_verify(ns: &Netns, ir: &HostIr) {
     let links = ns.json("ip", &["-j", "-d", "link", "show", VXLAN_DEVICE]);
     let link = links.first().expect("vxlan.calico exists");
     assert_eq!(link["mtu"], t.mtu, "{link}");
-    assert_eq!(link["address"], mac.as_str(), "{link}");
+    assert_eq!(link["address"], mac.to_string(), "{link}");
     assert!(
         link["flags"]
             .as_array()
@@ -442,7 +442,7 @@ fn apply_and_verify(ns: &Netns, ir: &HostIr) {
     let want_neigh: BTreeSet<(String, String)> = ir
         .neighbors
         .iter()
-        .map(|n| (n.ip.to_string(), n.mac.clone()))
+        .map(|n| (n.ip.to_string(), n.mac.to_string()))
         .collect();
     assert_eq!(neigh, want_neigh);
 
@@ -461,7 +461,7 @@ fn apply_and_verify(ns: &Netns, ir: &HostIr) {
     let want_fdb: BTreeSet<(String, String)> = ir
         .fdb
         .iter()
-        .map(|f| (f.mac.clone(), f.dst.to_string()))
+        .map(|f| (f.mac.to_string(), f.dst.to_string()))
         .collect();
     assert_eq!(fdb, want_fdb);
 
@@ -492,8 +492,8 @@ fn vxlan_always_lowers_to_routes_via_remote_vteps() {
     assert_eq!(t.name, VXLAN_DEVICE);
     assert_eq!(t.mtu, 1450);
     assert_eq!(t.parent.as_deref(), Some("eth0"));
-    assert_eq!(IpAddr::V4(t.local), ip("10.0.0.1"));
-    assert_eq!(IpAddr::V4(t.address), first_addr(a));
+    assert_eq!(t.local, ip("10.0.0.1"));
+    assert_eq!(t.address, first_addr(a));
 
     // Own block dropped; every remote block via that node's VTEP, whatever
     // its subnet; the workload on its veth.
@@ -511,7 +511,7 @@ fn vxlan_always_lowers_to_routes_via_remote_vteps() {
     assert_eq!(
         wl.kind,
         RouteKind::Dev {
-            dev: "cali0a1b2c3d4e5".into()
+            dev: "cali0a1b2c3d4e5".parse().unwrap()
         }
     );
     assert_eq!(ir.routes.len(), 4, "{:#?}", ir.routes);
@@ -581,7 +581,7 @@ fn ipip_cross_subnet_emits_encapsulation_only_across_subnets() {
         (t.name.as_str(), &t.kind, t.mtu),
         (IPIP_DEVICE, &TunnelKind::Ipip, 1480)
     );
-    assert_eq!(IpAddr::V4(t.address), first_addr(a));
+    assert_eq!(t.address, first_addr(a));
     assert!(ir.neighbors.is_empty() && ir.fdb.is_empty());
 
     assert_eq!(find_route(&ir, a).kind, RouteKind::Blackhole);
@@ -598,7 +598,7 @@ fn ipip_cross_subnet_emits_encapsulation_only_across_subnets() {
         tunnels::emit(&ir),
         format!(
             "# netc node-a tunnels — generated, do not edit\n\
-             link set dev tunl0 mtu 1480 up\n\
+             link set tunl0 mtu 1480 up\n\
              addr replace {}/32 dev tunl0\n",
             first_addr(a)
         )
@@ -649,4 +649,108 @@ fn ipip_cross_subnet_emits_encapsulation_only_across_subnets() {
     ns.apply("ip", "tunnels.batch", &tunnels::emit(&ir));
     ns.apply("ip", "routes.batch", &text);
     assert_eq!(ns.kernel_routes(), ir_routes(&ir));
+}
+
+const DUAL_STACK: &str = r#"
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata:
+  name: v6
+spec:
+  cidr: fd70::/48
+  ipipMode: Never
+  vxlanMode: Always
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata:
+  name: node-a
+  annotations:
+    netc.dev/underlay-interface: eth0
+spec:
+  bgp:
+    ipv4Address: 10.0.0.1/24
+    ipv6Address: fd00::1/64
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata:
+  name: node-b
+  annotations:
+    netc.dev/underlay-interface: eth0
+spec:
+  bgp:
+    ipv4Address: 10.0.0.2/24
+    ipv6Address: fd00::2/64
+"#;
+
+/// Two nodes in two namespaces joined by a veth "underlay" carrying their
+/// IPv6 addresses: each applies its own emitted tunnels.batch, fdb.batch and
+/// routes.batch, then node-a's IPv6 VTEP address reaches node-b's through
+/// `vxlan-v6.calico` (encapsulated in IPv6 UDP to port 4789).
+#[test]
+fn ipv6_vxlan_carries_traffic_between_two_namespaces() {
+    if !netns_available("ipv6_vxlan_carries_traffic_between_two_namespaces")
+        || !netc_test_support::require_tool("ipv6_vxlan", "ping")
+    {
+        return;
+    }
+    let (model, lock) = compile(DUAL_STACK);
+    let a = Netns::new("v6a");
+    let b = Netns::new("v6b");
+    let veth = format!("v6u{}", std::process::id() % 100_000);
+    check(
+        netc_test_support::run(
+            "ip",
+            &[
+                "link", "add", &veth, "netns", &a.name, "type", "veth", "peer", "name", "eth0",
+                "netns", &b.name,
+            ],
+        ),
+        "veth pair",
+    );
+    a.ok("ip", &["link", "set", &veth, "name", "eth0"]);
+    let mut vteps = Vec::new();
+    for (ns, node, addr) in [(&a, "node-a", "fd00::1/64"), (&b, "node-b", "fd00::2/64")] {
+        let ir = lower(&model, &lock, node);
+        let t = ir
+            .tunnels
+            .iter()
+            .find(|t| t.name == VXLAN_V6_DEVICE)
+            .expect("vxlan-v6.calico in the IR");
+        assert_eq!(
+            (t.mtu, t.local.to_string()),
+            (1430, addr.replace("/64", ""))
+        );
+        vteps.push(t.address);
+        ns.ok("ip", &["addr", "add", addr, "dev", "eth0", "nodad"]);
+        ns.ok("ip", &["link", "set", "eth0", "up"]);
+        // Tunnel addresses usable at once (no duplicate address detection).
+        for key in ["all", "default"] {
+            let kv = format!("net.ipv6.conf.{key}.accept_dad=0");
+            check(
+                netc_test_support::run("ip", &["netns", "exec", &ns.name, "sysctl", "-qw", &kv]),
+                "sysctl",
+            );
+        }
+        ns.apply("ip", "tunnels.batch", &tunnels::emit(&ir));
+        ns.apply("bridge", "fdb.batch", &tunnels::emit_fdb(&ir));
+        ns.apply("ip", "routes.batch", &routes::emit(&ir));
+    }
+    let (from, to) = (vteps[0].to_string(), vteps[1].to_string());
+    let mut last = String::new();
+    for _ in 0..10 {
+        let o = netc_test_support::run(
+            "ip",
+            &[
+                "netns", "exec", &a.name, "ping", "-6", "-c", "1", "-W", "1", "-I", &from, &to,
+            ],
+        );
+        if o.status.success() {
+            return;
+        }
+        last = netc_test_support::text(&o);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    panic!("{from} cannot reach {to} over vxlan-v6.calico:\n{last}");
 }

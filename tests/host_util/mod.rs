@@ -42,6 +42,56 @@ spec:
     ipv4Address: 192.168.10.13/24
 "#;
 
+/// The same two nodes with IPv6 underlay addresses too (node-a's is put on
+/// eth0 by [`Lab::dual_stack`]).
+pub const NODES_DUAL: &str = r#"apiVersion: projectcalico.org/v3
+kind: Node
+metadata:
+  name: node-a
+  annotations:
+    netc.dev/underlay-interface: eth0
+spec:
+  bgp:
+    ipv4Address: 192.168.10.11/24
+    ipv6Address: fd00:10::11/64
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata:
+  name: node-b
+  annotations:
+    netc.dev/underlay-interface: eth0
+spec:
+  bgp:
+    ipv4Address: 192.168.10.12/24
+    ipv6Address: fd00:10::12/64
+"#;
+
+pub const NODE_C_DUAL: &str = r#"apiVersion: projectcalico.org/v3
+kind: Node
+metadata:
+  name: node-c
+  annotations:
+    netc.dev/underlay-interface: eth0
+spec:
+  bgp:
+    ipv4Address: 192.168.10.13/24
+    ipv6Address: fd00:10::13/64
+"#;
+
+/// An IPv6 VXLAN pool (Calico's default IPv6 block size, /122).
+pub const POOL_V6: &str = r#"apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata:
+  name: pool-v6
+spec:
+  cidr: fd00:250::/64
+  vxlanMode: Always
+  ipipMode: Never
+  natOutgoing: true
+  nodeSelector: all()
+"#;
+
 pub fn pool(vxlan_mode: &str, ipip_mode: &str) -> String {
     format!(
         r#"apiVersion: projectcalico.org/v3
@@ -146,6 +196,24 @@ impl Lab {
         lab.write_input("bgp.yaml", BGP);
         lab.write_input("policy.yaml", &policy(22));
         lab
+    }
+
+    /// Make the lab dual stack: node-a's IPv6 address on eth0, both nodes
+    /// with `ipv6Address`, an IPv6 VXLAN pool. Duplicate address detection
+    /// is off in the lab namespace: a fresh address is tentative (and has no
+    /// local route) for about a second, which would make state dumps depend
+    /// on timing.
+    pub fn dual_stack(&self) {
+        for key in ["all", "default", "eth0"] {
+            let kv = format!("net.ipv6.conf.{key}.accept_dad=0");
+            self.ns.exec_ok("sysctl", &["-qw", &kv]);
+        }
+        self.ns.exec_ok(
+            "ip",
+            &["addr", "add", "fd00:10::11/64", "dev", "eth0", "nodad"],
+        );
+        self.write_input("nodes.yaml", NODES_DUAL);
+        self.write_input("pools-v6.yaml", POOL_V6);
     }
 
     pub fn input(&self) -> PathBuf {
@@ -253,7 +321,8 @@ impl Lab {
     }
 
     /// Everything observable on the target, as text: ruleset, routes, links,
-    /// IPv4 addresses, permanent neighbours, FDB, iptables (comments and
+    /// addresses (IPv6 ones without their DAD flags, which change on their
+    /// own), permanent neighbours, FDB, iptables (comments and
     /// empty built-in-only tables dropped), the BIRD config. IPv6 link-local
     /// and multicast lines are left out: the kernel adds them on its own,
     /// some time after a link comes up.
@@ -292,6 +361,13 @@ impl Lab {
                     s.push_str(l);
                     s.push('\n');
                 }
+            }
+        }
+        s.push_str("## ip -6 -o addr show (device, address)\n");
+        for l in self.ns.exec_ok("ip", &["-6", "-o", "addr", "show"]).lines() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() > 3 && !f[3].starts_with("fe80:") {
+                s.push_str(&format!("{} {}\n", f[1], f[3]));
             }
         }
         s.push_str("## iptables-save\n");

@@ -36,7 +36,7 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts) -> Result<Option<Bgp>, LowerErro
     let Some(addr) = n.address else {
         return Ok(None);
     };
-    let me = addr.addr;
+    let me = addr.addr();
     let ctx = Ctx::new(c, n, me);
     let me6 = ctx.v6(&n.name);
     let default_cfg = c.model.default_bgp_config().map(|r| &r.spec);
@@ -345,16 +345,12 @@ struct Ctx<'c, 'a> {
 
 impl<'c, 'a> Ctx<'c, 'a> {
     fn new(c: &'c Cluster<'a>, n: &'c NodeFacts, me: Ipv4Addr) -> Self {
+        // The node facts hold the parsed `spec.bgp.ipv6Address` (one parse,
+        // shared with the dataplane's vxlan-v6 lowering).
         let v6 = c
-            .model
             .nodes
             .iter()
-            .filter(|nd| nd.spec.bgp.is_some())
-            .filter_map(|nd| {
-                let text = nd.spec.bgp.as_ref()?.ipv6_address.as_deref()?;
-                let addr = text.split('/').next()?.parse::<Ipv6Addr>().ok()?;
-                Some((nd.meta.name.clone(), addr))
-            })
+            .filter_map(|nd| Some((nd.name.clone(), nd.address_v6?.addr())))
             .collect();
         Ctx {
             c,
@@ -376,7 +372,7 @@ impl<'c, 'a> Ctx<'c, 'a> {
             nd.address?;
             self.v6(&nd.name).map(IpAddr::V6)
         } else {
-            nd.address.map(|a| IpAddr::V4(a.addr))
+            nd.address.map(|a| IpAddr::V4(a.addr()))
         }
     }
 
@@ -616,15 +612,11 @@ impl<'c, 'a> Ctx<'c, 'a> {
                 continue;
             }
             // A peerSelector peering is reversed over both families, a
-            // peerIP one over the family of the address.
-            let (locals, families): (Vec<&NodeFacts>, &[bool]) =
+            // peerIP one over the family of the address. Only this node's
+            // own membership matters, so the selector is matched once.
+            let (is_local, families): (bool, &[bool]) =
                 if let Some(sel) = nonempty(&s.peer_selector) {
-                    let locals = c
-                        .nodes
-                        .iter()
-                        .filter(|nd| self.selects(sel, &nd.labels))
-                        .collect();
-                    (locals, &[false, true])
+                    (self.selects(sel, &n.labels), &[false, true])
                 } else if let Some((ip, port)) = nonempty(&s.peer_ip).and_then(parse_peer_ip) {
                     let asn = s
                         .as_number
@@ -632,19 +624,26 @@ impl<'c, 'a> Ctx<'c, 'a> {
                         .and_then(|a| parse_as_number(a).ok())
                         .filter(|a| *a != 0);
                     let fam: &[bool] = if ip.is_ipv6() { &[true] } else { &[false] };
-                    (self.nodes_with_ip_port_as(ip, asn, port), fam)
+                    let local = self
+                        .nodes_with_ip_port_as(ip, asn, port)
+                        .iter()
+                        .any(|nd| nd.name == n.name);
+                    (local, fam)
                 } else {
-                    (Vec::new(), &[])
+                    (false, &[])
                 };
-            if !locals.iter().any(|nd| nd.name == n.name) {
+            if !is_local {
                 continue;
             }
             let remotes: Vec<&NodeFacts> = match (nonempty(&s.node), nonempty(&s.node_selector)) {
-                (_, Some(sel)) => c
-                    .nodes
-                    .iter()
-                    .filter(|nd| self.selects(sel, &nd.labels))
-                    .collect(),
+                (_, Some(sel)) => match Selector::parse(sel) {
+                    Ok(sel) => c
+                        .nodes
+                        .iter()
+                        .filter(|nd| sel.matches(&nd.labels))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                },
                 (Some(node), None) => c.nodes.iter().filter(|nd| nd.name == node).collect(),
                 (None, None) => c.nodes.iter().collect(),
             };

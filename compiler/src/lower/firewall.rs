@@ -228,14 +228,6 @@ fn collect_policies(m: &Model) -> Vec<Policy<'_>> {
     out
 }
 
-/// Interface names Calico accepts: 1..15 of `[A-Za-z0-9_.-]`.
-fn iface_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 15
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
 /// Which endpoint chain: endpoint kind × direction × hook stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Slot {
@@ -579,8 +571,8 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
         .iter()
         .filter(|e| e.node == n.name)
         .filter(|e| match (e.kind, e.iface) {
-            (EndpointKind::Workload, Some(i)) => iface_ok(i),
-            (EndpointKind::Host, Some(i)) => i == "*" || iface_ok(i),
+            (EndpointKind::Workload, Some(i)) => IfName::is_valid(i),
+            (EndpointKind::Host, Some(i)) => i == "*" || IfName::is_valid(i),
             (_, None) => false,
         })
         .collect();
@@ -715,7 +707,7 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
         .nodes
         .iter()
         .filter_map(|x| x.address)
-        .map(|a| ipnet::IpNet::V4(ipnet::Ipv4Net::new(a.addr, 32).unwrap_or_default()))
+        .map(|a| ipnet::IpNet::V4(ipnet::Ipv4Net::new(a.addr(), 32).unwrap_or_default()))
         .collect();
     if host_chains && (vxlan || ipip) && !hosts.is_empty() {
         let set = b.sets.fixed(
@@ -966,10 +958,10 @@ mod tests {
 
     #[test]
     fn interface_names() {
-        assert!(iface_ok("eth0"));
-        assert!(iface_ok("bond0.100"));
-        assert!(!iface_ok("eth0\"; drop"));
-        assert!(!iface_ok("a-very-long-interface"));
-        assert!(!iface_ok(""));
+        assert!(IfName::is_valid("eth0"));
+        assert!(IfName::is_valid("bond0.100"));
+        assert!(!IfName::is_valid("eth0\"; drop"));
+        assert!(!IfName::is_valid("a-very-long-interface"));
+        assert!(!IfName::is_valid(""));
     }
 }

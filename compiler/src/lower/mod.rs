@@ -18,10 +18,10 @@ use crate::ir::*;
 use crate::model::*;
 use crate::selector::Selector;
 use crate::validate::ValidModel;
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LowerError {
@@ -53,8 +53,11 @@ pub struct PoolFacts {
 pub struct NodeFacts {
     pub name: String,
     pub labels: BTreeMap<String, String>,
-    /// `spec.bgp.ipv4Address` with its prefix; None for a node without BGP address.
-    pub address: Option<Ipv4Cidr>,
+    /// `spec.bgp.ipv4Address` with its prefix (host bits kept); None for a
+    /// node without an IPv4 address.
+    pub address: Option<Ipv4Net>,
+    /// `spec.bgp.ipv6Address` with its prefix (host bits kept).
+    pub address_v6: Option<Ipv6Net>,
     /// Effective AS: node's, else BGPConfiguration default's, else 64512.
     pub asn: u32,
     pub cluster_id: Option<Ipv4Addr>,
@@ -62,10 +65,49 @@ pub struct NodeFacts {
     pub blocks: Vec<(usize, IpNet)>,
     pub ipip_tunnel_addr: Option<Ipv4Addr>,
     pub vxlan_tunnel_addr: Option<Ipv4Addr>,
-    pub vxlan_mac: String,
+    /// The `vxlan-v6.calico` address: `ipv6VXLANTunnelAddr`, else the first
+    /// address of the node's block in an enabled IPv6 VXLAN pool.
+    pub vxlan_tunnel_addr_v6: Option<Ipv6Addr>,
+    pub vxlan_mac: Mac,
+    /// `vxlanTunnelMACAddrV6`, else derived from the node name.
+    pub vxlan_mac_v6: Mac,
     pub underlay: Underlay,
     /// Node runs BGP (has spec.bgp with an IPv4 address).
     pub runs_bgp: bool,
+}
+
+impl NodeFacts {
+    /// The node's underlay address and prefix in one family.
+    pub fn underlay_net(&self, v6: bool) -> Option<IpNet> {
+        if v6 {
+            self.address_v6.map(IpNet::V6)
+        } else {
+            self.address.map(IpNet::V4)
+        }
+    }
+
+    /// The node's underlay address in one family.
+    pub fn underlay_addr(&self, v6: bool) -> Option<IpAddr> {
+        self.underlay_net(v6).map(|n| n.addr())
+    }
+
+    /// The node's VXLAN tunnel (VTEP) address in one family.
+    pub fn vtep(&self, v6: bool) -> Option<IpAddr> {
+        if v6 {
+            self.vxlan_tunnel_addr_v6.map(IpAddr::V6)
+        } else {
+            self.vxlan_tunnel_addr.map(IpAddr::V4)
+        }
+    }
+
+    /// The node's VTEP MAC in one family (Calico gives each device its own).
+    pub fn vtep_mac(&self, v6: bool) -> Mac {
+        if v6 {
+            self.vxlan_mac_v6
+        } else {
+            self.vxlan_mac
+        }
+    }
 }
 
 /// Cluster-wide BGP settings (BGPConfiguration `default`, with Calico's defaults).
@@ -151,6 +193,16 @@ impl<'a> Cluster<'a> {
         }
     }
 
+    /// Only a node's BGP part of [`Cluster::lower_node`] (its sessions and
+    /// daemon settings), for whole-cluster views such as `netc graph` that
+    /// do not need the firewall, by far the costliest part.
+    pub fn lower_bgp(&self, name: &str) -> Result<Option<crate::ir::Bgp>, LowerError> {
+        let node = self
+            .node(name)
+            .ok_or_else(|| LowerError::UnknownNode(name.to_string()))?;
+        bgp::lower(self, node)
+    }
+
     /// Lower one node.
     pub fn lower_node(&self, name: &str) -> Result<HostIr, LowerError> {
         let node = self
@@ -163,7 +215,8 @@ impl<'a> Cluster<'a> {
         firewall.check()?;
         Ok(HostIr {
             node: node.name.clone(),
-            address: node.address,
+            address: node.address.map(IpNet::V4),
+            address_v6: node.address_v6.map(IpNet::V6),
             underlay: node.underlay.clone(),
             tunnels,
             routes,
@@ -182,9 +235,14 @@ fn node_facts(
     global_asn: u32,
 ) -> NodeFacts {
     let bgp = n.spec.bgp.as_ref();
+    // `a.b.c.d/len` with host bits kept (ipnet keeps them); validation has
+    // checked the syntax, so a value that does not parse is left out.
     let address = bgp
         .and_then(|b| b.ipv4_address.as_deref())
-        .and_then(parse_ipv4_cidr);
+        .and_then(|s| s.parse::<Ipv4Net>().ok());
+    let address_v6 = bgp
+        .and_then(|b| b.ipv6_address.as_deref())
+        .and_then(|s| s.parse::<Ipv6Net>().ok());
     let asn = bgp
         .and_then(|b| b.as_number.as_ref())
         .and_then(|a| parse_as_number(a).ok())
@@ -206,6 +264,12 @@ fn node_facts(
             _ => None,
         })
     };
+    let first_addr_v6_in = |pred: &dyn Fn(&PoolFacts) -> bool| -> Option<Ipv6Addr> {
+        blocks.iter().find_map(|(i, b)| match b {
+            IpNet::V6(b6) if pred(&pools[*i]) && !pools[*i].disabled => Some(b6.network()),
+            _ => None,
+        })
+    };
     let ipip_tunnel_addr = bgp
         .and_then(|b| b.ipv4_ipip_tunnel_addr.as_deref())
         .and_then(|s| s.parse().ok())
@@ -216,18 +280,30 @@ fn node_facts(
         .as_deref()
         .and_then(|s| s.parse().ok())
         .or_else(|| first_addr_in(&|p| p.vxlan.enabled()));
+    let vxlan_tunnel_addr_v6 = n
+        .spec
+        .ipv6_vxlan_tunnel_addr
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| first_addr_v6_in(&|p| p.vxlan.enabled()));
     let vxlan_mac = n
         .spec
         .vxlan_tunnel_mac_addr
         .as_deref()
-        .map(|m| m.to_ascii_lowercase())
+        .and_then(|m| m.parse::<Mac>().ok())
         .unwrap_or_else(|| derived_mac(&n.meta.name));
+    let vxlan_mac_v6 = n
+        .spec
+        .vxlan_tunnel_mac_addr_v6
+        .as_deref()
+        .and_then(|m| m.parse::<Mac>().ok())
+        .unwrap_or_else(|| derived_mac(&format!("{}/ipv6", n.meta.name)));
     let underlay = Underlay {
         interface: n
             .meta
             .annotations
             .get(annotations::UNDERLAY_INTERFACE)
-            .cloned(),
+            .and_then(|i| IfName::try_from(i.as_str()).ok()),
         mtu: n
             .meta
             .annotations
@@ -239,32 +315,25 @@ fn node_facts(
         name: n.meta.name.clone(),
         labels: n.meta.labels.clone(),
         address,
+        address_v6,
         asn,
         cluster_id,
         blocks,
         ipip_tunnel_addr,
         vxlan_tunnel_addr,
+        vxlan_tunnel_addr_v6,
         vxlan_mac,
+        vxlan_mac_v6,
         underlay,
         runs_bgp: address.is_some(),
     }
 }
 
-/// Parse `a.b.c.d/len` keeping host bits.
-pub fn parse_ipv4_cidr(s: &str) -> Option<Ipv4Cidr> {
-    let (a, l) = s.split_once('/')?;
-    let addr: Ipv4Addr = a.parse().ok()?;
-    let prefix_len: u8 = l.parse().ok()?;
-    (prefix_len <= 32).then_some(Ipv4Cidr { addr, prefix_len })
-}
-
 /// A stable, locally administered unicast MAC derived from the node name,
-/// so every build gives every node the same VTEP MAC.
-pub fn derived_mac(name: &str) -> String {
+/// so every build gives every node the same VTEP MAC. The IPv6 device's
+/// MAC is derived from `<name>/ipv6` (Calico also gives it its own MAC).
+pub fn derived_mac(name: &str) -> Mac {
     let h = Sha256::digest(name.as_bytes());
     let b0 = (h[0] & 0xfe) | 0x02;
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        b0, h[1], h[2], h[3], h[4], h[5]
-    )
+    Mac::new([b0, h[1], h[2], h[3], h[4], h[5]])
 }

@@ -1,6 +1,6 @@
 //! Kernel routes netc owns (protocol [`NETC_ROUTE_PROTO`]).
 //!
-//! For each enabled IPv4 pool, this node (N) gets:
+//! For each enabled pool, IPv4 and IPv6 alike, this node (N) gets:
 //!
 //! - a blackhole for each of its own blocks ([`RouteOrigin::LocalBlock`]), so
 //!   traffic to an unused address of its block is dropped instead of
@@ -11,12 +11,16 @@
 //! - for each other node R with an underlay address and a block in the pool,
 //!   a route to that block, *if netc programs the pool* ([`netc_programs`]):
 //!   - VXLAN (Always, or CrossSubnet with R in another subnet):
-//!     `via <R's VTEP address> dev vxlan.calico onlink` ([`RouteOrigin::VxlanBlock`]);
+//!     `via <R's VTEP address> dev vxlan.calico onlink` ([`RouteOrigin::VxlanBlock`]),
+//!     for an IPv6 pool `via <R's IPv6 VTEP address> dev vxlan-v6.calico onlink`;
 //!   - IPIP (Always, or CrossSubnet with R in another subnet):
 //!     `via <R's address> dev tunl0 onlink` ([`RouteOrigin::IpipBlock`]);
 //!   - no encapsulation (CrossSubnet with R in N's subnet, or a pool with both
 //!     modes Never): `via <R's address> [dev <underlay>]` ([`RouteOrigin::NoEncapBlock`]).
-//!     "Same subnet" means N's `ipv4Address` network contains R's address.
+//!     "Same subnet" means N's `ipv4Address` network contains R's address
+//!     (for an IPv6 pool: N's `ipv6Address` network and R's `ipv6Address`).
+//!     Routes to an IPv6 pool's blocks go to R's IPv6 addresses; a node
+//!     without an `ipv6Address` neither gets nor is the target of them.
 //!     For a Never pool and R in another subnet the route is `onlink` on the
 //!     underlay interface, as Felix programs it (RTNH_F_ONLINK; it works when
 //!     the nodes share the L2 segment); without a known underlay interface
@@ -54,9 +58,9 @@
 //! `reachableBy` static routes are BIRD's (static protocol), not netc's.
 //!
 //! Disabled pools get no routes at all (their blocks are kept in the lock
-//! but not routed); IPv6 pools are not lowered to routes yet.
+//! but not routed).
 
-use super::tunnels::{active_v4, Encap};
+use super::tunnels::{active, is_v6, vxlan_dev, Encap};
 use super::{Cluster, NodeFacts, PoolFacts};
 use crate::ir::*;
 use crate::model::{EncapMode, ProgramClusterRoutes};
@@ -85,13 +89,14 @@ pub(crate) fn netc_programs(pool: &PoolFacts, cluster: &Cluster) -> bool {
 
 pub(super) fn lower(c: &Cluster, n: &NodeFacts, tunnels: &[Tunnel]) -> Vec<Route> {
     let has = |dev: &str| tunnels.iter().any(|t| t.name == dev);
-    let (has_ipip, has_vxlan) = (has(IPIP_DEVICE), has(VXLAN_DEVICE));
+    let has_ipip = has(IPIP_DEVICE);
     let mut routes = Vec::new();
 
     for (pi, pool) in c.pools.iter().enumerate() {
-        if !active_v4(pool) {
+        if !active(pool) {
             continue;
         }
+        let v6 = is_v6(pool);
         for (_, b) in n.blocks.iter().filter(|(i, _)| *i == pi) {
             routes.push(Route {
                 dst: *b,
@@ -102,16 +107,27 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts, tunnels: &[Tunnel]) -> Vec<Route
         if !netc_programs(pool, c) {
             continue;
         }
-        let Some(local) = n.address else { continue };
+        let Some(local) = n.underlay_net(v6) else {
+            continue;
+        };
+        let has_vxlan = has(&vxlan_dev(v6));
         for r in c.nodes.iter().filter(|r| r.name != n.name) {
-            let Some(raddr) = r.address else { continue };
-            if raddr.addr == local.addr {
+            let Some(raddr) = r.underlay_addr(v6) else {
+                continue;
+            };
+            if raddr == local.addr() {
                 continue; // duplicate address: validation reports it
             }
-            let same_subnet = local.network().contains(&raddr.addr);
+            let same_subnet = local.trunc().contains(&raddr);
+            let here = Here {
+                n,
+                same_subnet,
+                has_ipip: has_ipip && !v6,
+                has_vxlan,
+                v6,
+            };
             for (_, b) in r.blocks.iter().filter(|(i, _)| *i == pi) {
-                let kind = remote_block(pool, n, r, raddr.addr, same_subnet, has_ipip, has_vxlan);
-                if let Some((kind, origin)) = kind {
+                if let Some((kind, origin)) = remote_block(pool, &here, r, raddr) {
                     routes.push(Route {
                         dst: *b,
                         kind,
@@ -123,16 +139,18 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts, tunnels: &[Tunnel]) -> Vec<Route
     }
 
     for wep in &c.model.workload_endpoints {
-        if wep.spec.node != n.name || wep.spec.interface_name.is_empty() {
+        if wep.spec.node != n.name {
             continue;
         }
+        // Validation has checked the name; an invalid one gets no route.
+        let Ok(dev) = IfName::try_from(wep.spec.interface_name.as_str()) else {
+            continue;
+        };
         for net in &wep.spec.ip_networks {
             if let Some(dst) = parse_net(net) {
                 routes.push(Route {
                     dst,
-                    kind: RouteKind::Dev {
-                        dev: wep.spec.interface_name.clone(),
-                    },
+                    kind: RouteKind::Dev { dev: dev.clone() },
                     origin: Some(RouteOrigin::Workload),
                 });
             }
@@ -147,16 +165,24 @@ pub(super) fn lower(c: &Cluster, n: &NodeFacts, tunnels: &[Tunnel]) -> Vec<Route
     routes
 }
 
-/// The route to remote node R's block in `pool`, or None when N cannot reach
-/// it by a route netc may program.
-fn remote_block(
-    pool: &PoolFacts,
-    n: &NodeFacts,
-    r: &NodeFacts,
-    raddr: std::net::Ipv4Addr,
+/// What N has for the pool's family: whether R is in its subnet and which
+/// tunnel devices exist.
+struct Here<'a> {
+    n: &'a NodeFacts,
     same_subnet: bool,
     has_ipip: bool,
     has_vxlan: bool,
+    v6: bool,
+}
+
+/// The route to remote node R's block in `pool` (R's underlay address in the
+/// pool's family is `raddr`), or None when N cannot reach it by a route netc
+/// may program.
+fn remote_block(
+    pool: &PoolFacts,
+    h: &Here,
+    r: &NodeFacts,
+    raddr: IpAddr,
 ) -> Option<(RouteKind, RouteOrigin)> {
     let encap = if pool.vxlan.enabled() {
         Some((Encap::Vxlan, pool.vxlan))
@@ -166,45 +192,41 @@ fn remote_block(
         None
     };
     match encap {
-        Some((_, EncapMode::CrossSubnet)) if same_subnet => no_encap(n, raddr, true),
+        Some((_, EncapMode::CrossSubnet)) if h.same_subnet => no_encap(h.n, raddr, true),
         Some((Encap::Vxlan, _)) => {
-            let vtep = r.vxlan_tunnel_addr.filter(|_| has_vxlan)?;
+            let vtep = r.vtep(h.v6).filter(|_| h.has_vxlan)?;
             Some((
                 RouteKind::Via {
-                    gateway: IpAddr::V4(vtep),
-                    dev: Some(VXLAN_DEVICE.to_string()),
+                    gateway: vtep,
+                    dev: Some(vxlan_dev(h.v6)),
                     onlink: true,
                 },
                 RouteOrigin::VxlanBlock,
             ))
         }
-        Some((Encap::Ipip, _)) => has_ipip.then(|| {
+        Some((Encap::Ipip, _)) => h.has_ipip.then(|| {
             (
                 RouteKind::Via {
-                    gateway: IpAddr::V4(raddr),
-                    dev: Some(IPIP_DEVICE.to_string()),
+                    gateway: raddr,
+                    dev: Some(ipip_device()),
                     onlink: true,
                 },
                 RouteOrigin::IpipBlock,
             )
         }),
-        None => no_encap(n, raddr, same_subnet),
+        None => no_encap(h.n, raddr, h.same_subnet),
     }
 }
 
 /// An unencapsulated route via the remote node's underlay address.
-fn no_encap(
-    n: &NodeFacts,
-    raddr: std::net::Ipv4Addr,
-    same_subnet: bool,
-) -> Option<(RouteKind, RouteOrigin)> {
+fn no_encap(n: &NodeFacts, raddr: IpAddr, same_subnet: bool) -> Option<(RouteKind, RouteOrigin)> {
     let dev = n.underlay.interface.clone();
     if !same_subnet && dev.is_none() {
         return None;
     }
     Some((
         RouteKind::Via {
-            gateway: IpAddr::V4(raddr),
+            gateway: raddr,
             dev,
             onlink: !same_subnet,
         },
@@ -246,7 +268,7 @@ mod tests {
     fn via(gw: &str, dev: Option<&str>, onlink: bool) -> RouteKind {
         RouteKind::Via {
             gateway: gw.parse::<IpAddr>().unwrap(),
-            dev: dev.map(str::to_string),
+            dev: dev.map(|d| d.parse().unwrap()),
             onlink,
         }
     }
@@ -291,7 +313,7 @@ mod tests {
         let c = Cluster::new(&m, &lock);
         let routes = lower(&c, "node-a");
         for name in ["node-b", "node-c", "node-d"] {
-            let vtep = c.node(name).unwrap().vxlan_tunnel_addr.unwrap().to_string();
+            let vtep = c.node(name).unwrap().vtep(false).unwrap().to_string();
             let r = route_to(&routes, block(&c, name, 0)).unwrap();
             assert_eq!(r.kind, via(&vtep, Some("vxlan.calico"), true));
             assert_eq!(r.origin, Some(RouteOrigin::VxlanBlock));
@@ -307,12 +329,7 @@ mod tests {
         let d = route_to(&routes, block(&c, "node-d", 0)).unwrap();
         assert_eq!(d.kind, via("10.0.1.4", Some("eth0"), false));
         let a = route_to(&routes, block(&c, "node-a", 0)).unwrap();
-        let vtep = c
-            .node("node-a")
-            .unwrap()
-            .vxlan_tunnel_addr
-            .unwrap()
-            .to_string();
+        let vtep = c.node("node-a").unwrap().vtep(false).unwrap().to_string();
         assert_eq!(a.kind, via(&vtep, Some("vxlan.calico"), true));
     }
 
@@ -374,7 +391,7 @@ mod tests {
         assert_eq!(
             w.kind,
             RouteKind::Dev {
-                dev: "cali0a1b2c3d4e5".into()
+                dev: "cali0a1b2c3d4e5".parse().unwrap()
             }
         );
         assert_eq!(w.origin, Some(RouteOrigin::Workload));
@@ -384,6 +401,68 @@ mod tests {
         assert_eq!(routes, sorted);
         // Deterministic.
         assert_eq!(routes, lower(&c, "node-a"));
+    }
+
+    #[test]
+    fn dual_stack_routes() {
+        use super::super::tunnels::tests::node6;
+        let wep = "---\napiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata:\n  name: node--a-k8s-web-eth0\n  namespace: default\nspec:\n  node: node-a\n  interfaceName: cali0a1b2c3d4e5\n  ipNetworks: [10.67.0.5/32, \"fd10::5/128\"]\n";
+        let yaml = pool("v4", "10.67.0.0/16", "Never", "Always", "")
+            + &pool("v6", "fd10::/48", "Never", "Always", "")
+            + &pool("v6plain", "fd20::/48", "Never", "Never", "")
+            + &node6("node-a", "10.0.0.1/24", "fd00::1/64")
+            + &node6("node-b", "10.0.0.2/24", "fd00::2/64")
+            + &node("node-c", "10.0.1.3/24", "")
+            + wep;
+        let (m, lock) = model(&yaml);
+        let c = Cluster::new(&m, &lock);
+        let routes = lower(&c, "node-a");
+        // Own v6 blocks are blackholed, in both v6 pools.
+        for pi in [1, 2] {
+            let own = route_to(&routes, block(&c, "node-a", pi)).unwrap();
+            assert_eq!(own.kind, RouteKind::Blackhole);
+            assert_eq!(own.dst.prefix_len(), 122);
+        }
+        // node-b's v6 VXLAN block: via its v6 VTEP on vxlan-v6.calico.
+        let vtep6 = c.node("node-b").unwrap().vtep(true).unwrap().to_string();
+        let b6 = route_to(&routes, block(&c, "node-b", 1)).unwrap();
+        assert_eq!(b6.kind, via(&vtep6, Some("vxlan-v6.calico"), true));
+        assert_eq!(b6.origin, Some(RouteOrigin::VxlanBlock));
+        // node-c has no ipv6Address: no route to its v6 block.
+        assert!(route_to(&routes, block(&c, "node-c", 1)).is_none());
+        // v4 is unchanged by the v6 pools.
+        let c4 = route_to(&routes, block(&c, "node-c", 0)).unwrap();
+        let vtep4 = c.node("node-c").unwrap().vtep(false).unwrap().to_string();
+        assert_eq!(c4.kind, via(&vtep4, Some("vxlan.calico"), true));
+        // The no-encap v6 pool is BIRD's by default: only the blackhole.
+        assert!(route_to(&routes, block(&c, "node-b", 2)).is_none());
+        // The workload's v6 address.
+        let w6 = route_to(&routes, "fd10::5/128".parse().unwrap()).unwrap();
+        assert_eq!(w6.origin, Some(RouteOrigin::Workload));
+        // node-c: v4 only, no v6 device, so no route to node-a's v6 block.
+        let rc = lower(&c, "node-c");
+        assert!(route_to(&rc, block(&c, "node-a", 1)).is_none());
+        assert!(route_to(&rc, block(&c, "node-c", 1)).is_some()); // its own blackhole
+    }
+
+    #[test]
+    fn ipv6_cross_subnet_uses_the_ipv6_subnets() {
+        use super::super::tunnels::tests::node6;
+        // node-a and node-b share an IPv4 subnet but not an IPv6 one; node-c
+        // is the other way round. Only the IPv6 subnets decide for a v6 pool.
+        let yaml = pool("v6", "fd10::/48", "Never", "CrossSubnet", "")
+            + &node6("node-a", "10.0.0.1/24", "fd00:1::1/64")
+            + &node6("node-b", "10.0.0.2/24", "fd00:2::2/64")
+            + &node6("node-c", "10.0.1.3/24", "fd00:1::3/64");
+        let (m, lock) = model(&yaml);
+        let c = Cluster::new(&m, &lock);
+        let routes = lower(&c, "node-a");
+        let vtep_b = c.node("node-b").unwrap().vtep(true).unwrap().to_string();
+        let b = route_to(&routes, block(&c, "node-b", 0)).unwrap();
+        assert_eq!(b.kind, via(&vtep_b, Some("vxlan-v6.calico"), true));
+        let cc = route_to(&routes, block(&c, "node-c", 0)).unwrap();
+        assert_eq!(cc.kind, via("fd00:1::3", Some("eth0"), false));
+        assert_eq!(cc.origin, Some(RouteOrigin::NoEncapBlock));
     }
 
     #[test]

@@ -200,6 +200,11 @@ pub fn block_claims(m: &Model) -> Vec<BlockClaim<'_>> {
                 BlockSource::IpipTunnelAddr,
                 "/spec/bgp/ipv4IPIPTunnelAddr",
             ),
+            (
+                n.spec.ipv6_vxlan_tunnel_addr.as_deref(),
+                BlockSource::VxlanTunnelAddr,
+                "/spec/ipv6VXLANTunnelAddr",
+            ),
         ];
         for (addr, source, ptr) in tunnels {
             if let Some(block) = addr.and_then(block_of) {

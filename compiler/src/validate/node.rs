@@ -174,29 +174,19 @@ fn tunnel_addr(
     );
 }
 
-/// A MAC for a VXLAN device: six hex octets, unicast, not all zero.
+/// A MAC for a VXLAN device: six hex octets ([`crate::ir::Mac`]'s syntax),
+/// unicast, not all zero.
 fn mac_problem(s: &str) -> Option<String> {
-    let parts: Vec<&str> = if s.contains(':') {
-        s.split(':').collect()
-    } else {
-        s.split('-').collect()
+    let mac = match s.parse::<crate::ir::Mac>() {
+        Ok(m) => m,
+        Err(e) => return Some(e.to_string()),
     };
-    if parts.len() != 6
-        || parts
-            .iter()
-            .any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return Some(format!(
-            "`{s}` is not a MAC address (six hex octets, e.g. `66:9a:1b:2c:3d:4e`)"
-        ));
-    }
-    let first = u8::from_str_radix(parts[0], 16).ok()?;
-    if first & 1 == 1 {
+    if mac.is_multicast() {
         return Some(format!(
             "`{s}` is a multicast MAC (the lowest bit of the first octet is set)"
         ));
     }
-    if parts.iter().all(|p| *p == "00") {
+    if mac.is_zero() {
         return Some(format!("`{s}` is the all-zero MAC"));
     }
     None

@@ -280,36 +280,13 @@ pub(crate) fn label_value_problem(value: &str) -> Option<String> {
 }
 
 /// Why `s` is not a Linux interface name as Calico accepts it
-/// (`^[a-zA-Z0-9_.-]{1,15}$`), or `None`.
+/// (`^[a-zA-Z0-9_.-]{1,15}$`, and not `.` or `..`), or `None`. The rule is
+/// [`crate::ir::IfName`]'s, the one every later stage relies on.
 pub(crate) fn interface_problem(s: &str) -> Option<String> {
-    if s.is_empty() {
-        return Some("it is empty".into());
-    }
-    if s == "." || s == ".." {
-        return Some(format!(
-            "`{s}` is a directory name, which the kernel refuses as an interface name"
-        ));
-    }
-    let n = s.chars().count();
-    if n > 15 {
-        return Some(format!(
-            "it is {n} characters long (Linux allows at most 15)"
-        ));
-    }
-    s.chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-        .map(|c| format!("it contains {}", describe_char(c)))
+    crate::ir::IfName::check(s).err().map(|e| e.to_string())
 }
 
-/// A character as a message shows it: `x`, or a word for blanks.
-pub(crate) fn describe_char(c: char) -> String {
-    match c {
-        ' ' => "a space".into(),
-        '\t' => "a tab".into(),
-        c if c.is_control() => format!("the control character `{}`", c.escape_default()),
-        c => format!("`{c}`"),
-    }
-}
+pub(crate) use crate::ir::describe_char;
 
 /// Parse an address or a CIDR with host bits allowed (`10.0.0.1/24`),
 /// as Calico's `cidr` format and policy rule nets do.

@@ -2,7 +2,10 @@
 
 use super::{Action, Attr, Change, Op, Step};
 use crate::state::{Link, LinkKind, State};
+use netc_ir::{IfName, Mac};
+use netc_targets::iproute;
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 fn opt<T: ToString>(v: &Option<T>) -> Option<String> {
     v.as_ref().map(T::to_string)
@@ -22,7 +25,7 @@ fn identity(k: &LinkKind) -> Vec<(&'static str, Option<String>)> {
             ("vni", Some(vni.to_string())),
             ("dstport", Some(port.to_string())),
             ("local", opt(local)),
-            ("dev", parent.clone()),
+            ("dev", opt(parent)),
             ("learning", Some(learning.to_string())),
         ],
         LinkKind::Ipip { local } => vec![("kind", Some("ipip".into())), ("local", opt(local))],
@@ -32,7 +35,7 @@ fn identity(k: &LinkKind) -> Vec<(&'static str, Option<String>)> {
 
 fn mutable(l: &Link) -> Vec<(&'static str, Option<String>)> {
     vec![
-        ("mac", l.mac.clone()),
+        ("mac", opt(&l.mac)),
         ("mtu", Some(l.mtu.to_string())),
         ("state", Some(if l.up { "up" } else { "down" }.to_string())),
     ]
@@ -47,21 +50,14 @@ fn create_cmds(d: &Link) -> Vec<String> {
             local,
             parent,
             learning,
-        } => {
-            let mut c = format!("link add {} type vxlan id {vni} dstport {port}", d.name);
-            if let Some(l) = local {
-                c.push_str(&format!(" local {l}"));
-            }
-            if let Some(p) = parent {
-                c.push_str(&format!(" dev {p}"));
-            }
-            c.push_str(if *learning {
-                " learning"
-            } else {
-                " nolearning"
-            });
-            v.push(c);
-        }
+        } => v.push(iproute::vxlan_add(&iproute::Vxlan {
+            name: &d.name,
+            vni: *vni,
+            port: *port,
+            local: *local,
+            parent: parent.as_ref(),
+            learning: *learning,
+        })),
         // tunl0 is the fallback device the ipip module creates in every
         // namespace; it cannot be added, only configured (the preflight
         // check has made sure the module is there).
@@ -73,13 +69,7 @@ fn create_cmds(d: &Link) -> Vec<String> {
 }
 
 fn set_cmd(d: &Link) -> String {
-    let mut c = format!("link set {}", d.name);
-    if let Some(m) = &d.mac {
-        c.push_str(&format!(" address {m}"));
-    }
-    c.push_str(&format!(" mtu {}", d.mtu));
-    c.push_str(if d.up { " up" } else { " down" });
-    c
+    iproute::link_set(&d.name, d.mac.as_ref(), d.mtu, d.up)
 }
 
 /// `link set` for an in-place update. The address is set only when it
@@ -141,10 +131,10 @@ pub fn diff(
                 "tunl0 is the kernel's fallback device: it is set down and its addresses removed"
                     .into(),
             );
-            batch.push(format!("link set {name} down"));
-            batch.push(format!("addr flush dev {name}"));
+            batch.push(iproute::link_down(&l.name));
+            batch.push(iproute::addr_flush(&l.name));
         } else {
-            batch.push(format!("link del {name}"));
+            batch.push(iproute::link_del(&l.name));
         }
         gone.push(name.to_string());
         changes.push(c);
@@ -228,12 +218,12 @@ pub fn diff(
                 }
                 if fallback_forced {
                     // tunl0 cannot be deleted: down and flushed, then set up again.
-                    batch.push(format!("link set {name} down"));
-                    batch.push(format!("addr flush dev {name}"));
+                    batch.push(iproute::link_down(&l.name));
+                    batch.push(iproute::addr_flush(&l.name));
                     batch.extend(create_cmds(d));
                     gone.push(name.to_string());
                 } else if replace {
-                    batch.push(format!("link del {name}"));
+                    batch.push(iproute::link_del(&l.name));
                     batch.extend(create_cmds(d));
                     gone.push(name.to_string());
                 } else {
@@ -271,7 +261,7 @@ pub fn diff_addresses(
             "address",
             format!("{} dev {}", a.addr, a.dev),
         ));
-        batch.push(format!("addr del {} dev {}", a.addr, a.dev));
+        batch.push(iproute::addr_del(a.addr, &a.dev));
     }
     for a in want.difference(&have) {
         changes.push(Change::new(
@@ -280,7 +270,7 @@ pub fn diff_addresses(
             "address",
             format!("{} dev {}", a.addr, a.dev),
         ));
-        batch.push(format!("addr add {} dev {}", a.addr, a.dev));
+        batch.push(iproute::addr_add(a.addr, &a.dev));
     }
     let ops = if batch.is_empty() {
         Vec::new()
@@ -300,16 +290,16 @@ pub fn diff_neighbors(
     let mut br = Vec::new();
 
     // Neighbours: (dev, ip) → mac.
-    let have: BTreeMap<_, _> = live
+    let have: BTreeMap<(&IfName, IpAddr), &Mac> = live
         .neighbors
         .iter()
         .filter(|n| !gone.contains(n.dev.as_str()))
-        .map(|n| ((n.dev.as_str(), n.ip), n.mac.as_str()))
+        .map(|n| ((&n.dev, n.ip), &n.mac))
         .collect();
-    let want: BTreeMap<_, _> = desired
+    let want: BTreeMap<(&IfName, IpAddr), &Mac> = desired
         .neighbors
         .iter()
-        .map(|n| ((n.dev.as_str(), n.ip), n.mac.as_str()))
+        .map(|n| ((&n.dev, n.ip), &n.mac))
         .collect();
     for ((dev, addr), mac) in &have {
         if !want.contains_key(&(*dev, *addr)) {
@@ -322,7 +312,7 @@ pub fn diff_neighbors(
                 )
                 .attr("lladdr", Some(mac.to_string()), None),
             );
-            ip.push(format!("neigh del {addr} dev {dev}"));
+            ip.push(iproute::neigh_del(*addr, dev));
         }
     }
     for ((dev, addr), mac) in &want {
@@ -344,22 +334,18 @@ pub fn diff_neighbors(
             )
             .attr("lladdr", old.map(|m| m.to_string()), Some(mac.to_string())),
         );
-        ip.push(format!(
-            "neigh replace {addr} lladdr {mac} dev {dev} nud permanent"
-        ));
+        ip.push(iproute::neigh_replace(*addr, mac, dev));
     }
 
     // FDB: (dev, mac) → destinations (normally one).
-    let mut have: BTreeMap<(&str, &str), Vec<std::net::IpAddr>> = BTreeMap::new();
+    let mut have: BTreeMap<(&IfName, &Mac), Vec<IpAddr>> = BTreeMap::new();
     for f in live.fdb.iter().filter(|f| !gone.contains(f.dev.as_str())) {
-        have.entry((f.dev.as_str(), f.mac.as_str()))
-            .or_default()
-            .push(f.dst);
+        have.entry((&f.dev, &f.mac)).or_default().push(f.dst);
     }
-    let want: BTreeMap<(&str, &str), std::net::IpAddr> = desired
+    let want: BTreeMap<(&IfName, &Mac), IpAddr> = desired
         .fdb
         .iter()
-        .map(|f| ((f.dev.as_str(), f.mac.as_str()), f.dst))
+        .map(|f| ((&f.dev, &f.mac), f.dst))
         .collect();
     for ((dev, mac), dsts) in &have {
         // Stale destinations: all of them when the MAC is no longer wanted;
@@ -381,7 +367,7 @@ pub fn diff_neighbors(
                 )
                 .attr("dst", Some(d.to_string()), None),
             );
-            br.push(format!("fdb del {mac} dev {dev} dst {d} self"));
+            br.push(iproute::fdb_del(mac, dev, *d));
         }
     }
     for ((dev, mac), dst) in &want {
@@ -398,14 +384,12 @@ pub fn diff_neighbors(
                     )
                     .attr("dst", Some(d[0].to_string()), Some(dst.to_string())),
                 );
-                br.push(format!(
-                    "fdb replace {mac} dev {dev} dst {dst} self permanent"
-                ));
+                br.push(iproute::fdb_replace(mac, dev, *dst));
             }
             Some(d) => {
                 // Several stale destinations: delete them all, then add.
                 for x in d {
-                    br.push(format!("fdb del {mac} dev {dev} dst {x} self"));
+                    br.push(iproute::fdb_del(mac, dev, *x));
                 }
                 changes.push(
                     Change::new(
@@ -425,9 +409,7 @@ pub fn diff_neighbors(
                         Some(dst.to_string()),
                     ),
                 );
-                br.push(format!(
-                    "fdb append {mac} dev {dev} dst {dst} self permanent"
-                ));
+                br.push(iproute::fdb_append(mac, dev, *dst));
             }
             None => {
                 changes.push(
@@ -439,9 +421,7 @@ pub fn diff_neighbors(
                     )
                     .attr("dst", None, Some(dst.to_string())),
                 );
-                br.push(format!(
-                    "fdb replace {mac} dev {dev} dst {dst} self permanent"
-                ));
+                br.push(iproute::fdb_replace(mac, dev, *dst));
             }
         }
     }

@@ -358,26 +358,26 @@ mod tests {
     fn state(vni: u32) -> State {
         State {
             links: vec![Link {
-                name: "vxlan.calico".into(),
+                name: "vxlan.calico".parse().unwrap(),
                 kind: LinkKind::Vxlan {
                     vni,
                     port: 4789,
                     local: Some("192.168.10.11".parse().unwrap()),
-                    parent: Some("eth0".into()),
+                    parent: Some("eth0".parse().unwrap()),
                     learning: false,
                 },
                 mtu: 1450,
-                mac: Some("66:00:00:00:00:01".into()),
+                mac: Some("66:00:00:00:00:01".parse().unwrap()),
                 up: true,
             }],
             addresses: vec![Address {
-                dev: "vxlan.calico".into(),
+                dev: "vxlan.calico".parse().unwrap(),
                 addr: "10.250.0.0/32".parse().unwrap(),
             }],
             neighbors: vec![Neighbor {
-                dev: "vxlan.calico".into(),
+                dev: "vxlan.calico".parse().unwrap(),
                 ip: "10.250.0.64".parse().unwrap(),
-                mac: "66:00:00:00:00:02".into(),
+                mac: "66:00:00:00:00:02".parse().unwrap(),
             }],
             routes: vec![LiveRoute {
                 table: None,
@@ -385,7 +385,7 @@ mod tests {
                 metric: None,
                 spec: RouteSpec::Via {
                     gateway: "10.250.0.64".parse().unwrap(),
-                    dev: Some("vxlan.calico".into()),
+                    dev: Some("vxlan.calico".parse().unwrap()),
                     onlink: true,
                 },
             }],
@@ -437,7 +437,7 @@ mod tests {
     #[test]
     fn a_new_mac_in_place_recreates_the_neighbours_it_flushes() {
         let mut want = state(4096);
-        want.links[0].mac = Some("66:00:00:00:00:09".into());
+        want.links[0].mac = Some("66:00:00:00:00:09".parse().unwrap());
         let p = diff(&state(4096), &want);
         let got: Vec<(Action, &str)> = p
             .changes

@@ -2,7 +2,8 @@
 //! metric); `ip route replace` changes one in place atomically.
 
 use super::{Action, Change, Op, Step};
-use crate::state::{LiveRoute, RouteSpec, State, NETC_ROUTE_PROTO};
+use crate::state::{LiveRoute, RouteSpec, State};
+use netc_targets::iproute::{self, RouteKey};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Does the live route do what the desired one asks? A desired gateway
@@ -25,39 +26,30 @@ fn satisfies(live: &RouteSpec, want: &RouteSpec) -> bool {
     }
 }
 
-fn selector(r: &LiveRoute) -> String {
-    let mut s = String::new();
-    match &r.spec {
-        RouteSpec::Blackhole => s.push_str("blackhole "),
-        RouteSpec::Other { route_type } if route_type != "multipath" => {
-            s.push_str(route_type);
-            s.push(' ');
-        }
-        _ => {}
+fn key(r: &LiveRoute) -> RouteKey<'_> {
+    RouteKey {
+        table: r.table.as_deref(),
+        metric: r.metric,
     }
-    s.push_str(&r.dst.to_string());
-    if let Some(t) = &r.table {
-        s.push_str(&format!(" table {t}"));
-    }
-    if let Some(m) = r.metric {
-        s.push_str(&format!(" metric {m}"));
-    }
-    s
 }
 
-fn replace_cmd(r: &LiveRoute) -> String {
-    let mut s = match &r.spec {
-        RouteSpec::Blackhole => format!("route replace blackhole {}", r.dst),
-        spec => format!("route replace {} {}", r.dst, spec.words()),
+/// `route del [<type>] <dst> [table T] [metric M] proto 233` for a live route.
+fn del_cmd(r: &LiveRoute) -> String {
+    let rtype = match &r.spec {
+        RouteSpec::Blackhole => Some("blackhole"),
+        RouteSpec::Other { route_type } if route_type != "multipath" && route_type != "unicast" => {
+            Some(route_type.as_str())
+        }
+        _ => None,
     };
-    if let Some(t) = &r.table {
-        s.push_str(&format!(" table {t}"));
-    }
-    if let Some(m) = r.metric {
-        s.push_str(&format!(" metric {m}"));
-    }
-    s.push_str(&format!(" proto {NETC_ROUTE_PROTO}"));
-    s
+    iproute::route_del(r.dst, rtype, &key(r))
+}
+
+/// `route replace …` for a desired route (never `Other`: the IR has none).
+fn replace_cmd(r: &LiveRoute) -> Option<String> {
+    r.spec
+        .target()
+        .map(|t| iproute::route_replace(r.dst, &t, &key(r)))
 }
 
 pub fn diff(live: &State, desired: &State, gone: &BTreeSet<&str>) -> (Vec<Change>, Vec<Op>) {
@@ -81,10 +73,7 @@ pub fn diff(live: &State, desired: &State, gone: &BTreeSet<&str>) -> (Vec<Change
                 None,
             ),
         );
-        batch.push(format!(
-            "route del {} proto {NETC_ROUTE_PROTO}",
-            selector(r)
-        ));
+        batch.push(del_cmd(r));
     }
     for (k, r) in &want {
         let old = have.get(k);
@@ -101,14 +90,13 @@ pub fn diff(live: &State, desired: &State, gone: &BTreeSet<&str>) -> (Vec<Change
             old.map(|o| o.spec.words()),
             Some(r.spec.words()),
         ));
-        if old.is_some_and(|o| matches!(o.spec, RouteSpec::Other { .. })) {
+        if let Some(o) = old.filter(|o| matches!(o.spec, RouteSpec::Other { .. })) {
             // `replace` cannot turn a multipath or odd-typed route into ours.
-            batch.push(format!(
-                "route del {} proto {NETC_ROUTE_PROTO}",
-                selector(old.expect("checked"))
-            ));
+            batch.push(del_cmd(o));
         }
-        batch.push(replace_cmd(r));
+        if let Some(cmd) = replace_cmd(r) {
+            batch.push(cmd);
+        }
     }
     let ops = if batch.is_empty() {
         Vec::new()
@@ -138,7 +126,7 @@ mod tests {
                 "10.65.1.0/26",
                 RouteSpec::Via {
                     gateway: "10.0.0.2".parse().unwrap(),
-                    dev: Some("eth0".into()),
+                    dev: Some("eth0".parse().unwrap()),
                     onlink: false,
                 },
             )],

@@ -62,6 +62,9 @@ pub struct InfoData {
     pub port: Option<u16>,
     #[serde(default, deserialize_with = "lenient")]
     pub local: Option<String>,
+    /// The source address of an IPv6 VXLAN device.
+    #[serde(default, deserialize_with = "lenient")]
+    pub local6: Option<String>,
     /// Underlay device.
     #[serde(default, deserialize_with = "lenient")]
     pub link: Option<String>,

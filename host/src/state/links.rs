@@ -6,8 +6,9 @@
 use super::{iproute, Facts};
 use crate::exec::Exec;
 use crate::Error;
+use netc_ir::{IfName, Mac};
 use serde::{Deserialize, Serialize};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -15,13 +16,14 @@ pub enum LinkKind {
     Vxlan {
         vni: u32,
         port: u16,
-        local: Option<Ipv4Addr>,
+        /// `local` (IPv4) or `local6` (IPv6).
+        local: Option<IpAddr>,
         /// Underlay device (`dev`), when set.
-        parent: Option<String>,
+        parent: Option<IfName>,
         learning: bool,
     },
     Ipip {
-        local: Option<Ipv4Addr>,
+        local: Option<IpAddr>,
     },
     /// A device with an owned name but another kind (someone else made it).
     Other {
@@ -41,18 +43,18 @@ impl LinkKind {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
-    pub name: String,
+    pub name: IfName,
     pub kind: LinkKind,
     pub mtu: u32,
     /// Link-layer address (VXLAN); None for IPIP.
-    pub mac: Option<String>,
+    pub mac: Option<Mac>,
     /// Administratively up.
     pub up: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Address {
-    pub dev: String,
+    pub dev: IfName,
     /// Address with its prefix length (host bits kept).
     pub addr: ipnet::IpNet,
 }
@@ -81,18 +83,25 @@ pub fn parse(json: &str) -> Result<LinksRead, Error> {
         if !super::OWNED_LINKS.contains(&name) {
             continue;
         }
+        // Every owned name is a valid interface name.
+        let Ok(ifname) = IfName::try_from(name) else {
+            continue;
+        };
         let info = l.linkinfo.as_ref();
         let kind_s = info.and_then(|i| i.info_kind.as_deref()).unwrap_or("");
         let data = info.and_then(|i| i.info_data.as_ref());
+        // iproute2 prints an IPv6 VXLAN source as `local6`.
         let local = data
-            .and_then(|d| d.local.as_deref())
-            .and_then(|s| s.parse::<Ipv4Addr>().ok());
+            .and_then(|d| d.local.as_deref().or(d.local6.as_deref()))
+            .and_then(|s| s.parse::<IpAddr>().ok());
         let kind = match kind_s {
             "vxlan" => LinkKind::Vxlan {
                 vni: data.and_then(|d| d.id).unwrap_or(0),
                 port: data.and_then(|d| d.port).unwrap_or(0),
                 local,
-                parent: data.and_then(|d| d.link.clone()),
+                parent: data
+                    .and_then(|d| d.link.as_deref())
+                    .and_then(|p| IfName::try_from(p).ok()),
                 learning: data.and_then(|d| d.learning).unwrap_or(true),
             },
             "ipip" => LinkKind::Ipip { local },
@@ -106,10 +115,10 @@ pub fn parse(json: &str) -> Result<LinksRead, Error> {
         };
         let mac = match kind {
             LinkKind::Ipip { .. } => None,
-            _ => l.address.as_deref().map(str::to_ascii_lowercase),
+            _ => l.address.as_deref().and_then(|m| m.parse::<Mac>().ok()),
         };
         links.push(Link {
-            name: name.to_string(),
+            name: ifname.clone(),
             kind,
             mtu: l.mtu.unwrap_or(0),
             mac,
@@ -123,7 +132,7 @@ pub fn parse(json: &str) -> Result<LinksRead, Error> {
                 }
             }
             addresses.push(Address {
-                dev: name.to_string(),
+                dev: ifname.clone(),
                 addr: a,
             });
         }
@@ -153,11 +162,28 @@ mod tests {
                        {"family":"inet6","local":"fe80::1","prefixlen":64}]}]"#;
         let (links, addrs, facts) = super::parse(j).unwrap();
         assert_eq!(links.len(), 1);
-        assert_eq!(links[0].mac.as_deref(), Some("66:d0:00:00:00:01"));
+        assert_eq!(
+            links[0].mac.map(|m| m.to_string()).as_deref(),
+            Some("66:d0:00:00:00:01")
+        );
         assert!(links[0].up);
         assert_eq!(addrs.len(), 1);
         assert_eq!(addrs[0].addr.to_string(), "10.65.0.0/32");
         assert_eq!(facts.links, vec!["veth0", "vxlan.calico"]);
         assert_eq!(facts.addresses.len(), 3);
+    }
+
+    #[test]
+    fn parses_ipv6_vxlan_local6() {
+        let j = r#"[{"ifname":"vxlan-v6.calico","flags":["UP"],"mtu":1430,"address":"66:00:00:00:00:03",
+          "linkinfo":{"info_kind":"vxlan","info_data":{"id":4096,"local6":"fd00::1","link":"veth0","port":4789,"learning":false}},
+          "addr_info":[{"family":"inet6","local":"fd10::","prefixlen":128}]}]"#;
+        let (links, addrs, _) = super::parse(j).unwrap();
+        assert_eq!(links.len(), 1);
+        let super::LinkKind::Vxlan { local, .. } = &links[0].kind else {
+            panic!("{:?}", links[0].kind)
+        };
+        assert_eq!(local.map(|l| l.to_string()).as_deref(), Some("fd00::1"));
+        assert_eq!(addrs[0].addr.to_string(), "fd10::/128");
     }
 }

@@ -42,7 +42,7 @@ pub use nft::{NftChain, NftRule, NftSet, NftState};
 pub use routes::{LiveRoute, RouteSpec};
 
 /// Links netc creates and therefore owns, by name (Calico's device names).
-pub const OWNED_LINKS: &[&str] = &[ir::IPIP_DEVICE, ir::VXLAN_DEVICE];
+pub const OWNED_LINKS: &[&str] = &[ir::IPIP_DEVICE, ir::VXLAN_DEVICE, ir::VXLAN_V6_DEVICE];
 
 pub use netc_ir::{NETC_ROUTE_PROTO, NFT_TABLE};
 
@@ -77,7 +77,7 @@ pub struct Facts {
 /// `nft_text`: also list netc's nft table as text (see [`nft::read`]).
 pub fn read(exec: &Exec, bird_path: &Path, nft_text: bool) -> Result<(State, Facts), Error> {
     let (links, addresses, facts) = links::read(exec)?;
-    let owned: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
+    let owned: Vec<&netc_ir::IfName> = links.iter().map(|l| &l.name).collect();
     let neighbors = neigh::read_neighbors(exec, &owned)?;
     let fdb = neigh::read_fdb(exec, &owned)?;
     let routes = routes::read(exec)?;

@@ -5,6 +5,9 @@
 use super::iproute;
 use crate::exec::Exec;
 use crate::Error;
+use netc_ir::IfName;
+use netc_targets::iproute as cmd;
+use netc_targets::iproute::RouteTarget;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -16,14 +19,15 @@ pub enum RouteSpec {
     Via {
         gateway: IpAddr,
         /// None in desired state when the IR leaves the device to the kernel.
-        dev: Option<String>,
+        dev: Option<IfName>,
         onlink: bool,
     },
     Dev {
-        dev: String,
+        dev: IfName,
     },
-    /// Any other route type (unreachable, prohibit, multipath …) carrying
-    /// netc's protocol: netc owns it but never creates it.
+    /// Any other route type (unreachable, prohibit, multipath …, or a
+    /// route on a device whose name netc would never use) carrying netc's
+    /// protocol: netc owns it but never creates it.
     Other {
         route_type: String,
     },
@@ -33,32 +37,36 @@ impl RouteSpec {
     /// The device this route is bound to, if any.
     pub fn dev(&self) -> Option<&str> {
         match self {
-            RouteSpec::Via { dev, .. } => dev.as_deref(),
-            RouteSpec::Dev { dev } => Some(dev),
+            RouteSpec::Via { dev, .. } => dev.as_ref().map(IfName::as_str),
+            RouteSpec::Dev { dev } => Some(dev.as_str()),
             _ => None,
         }
     }
 
-    /// `blackhole` / `via G dev D onlink` / `dev D`: the ip-route words after the destination.
-    pub fn words(&self) -> String {
+    /// What `ip route replace` would install, or None for a route netc never creates.
+    pub fn target(&self) -> Option<RouteTarget<'_>> {
         match self {
-            RouteSpec::Blackhole => "blackhole".into(),
+            RouteSpec::Blackhole => Some(RouteTarget::Blackhole),
             RouteSpec::Via {
                 gateway,
                 dev,
                 onlink,
-            } => {
-                let mut s = format!("via {gateway}");
-                if let Some(d) = dev {
-                    s.push_str(&format!(" dev {d}"));
-                }
-                if *onlink {
-                    s.push_str(" onlink");
-                }
-                s
-            }
-            RouteSpec::Dev { dev } => format!("dev {dev} scope link"),
-            RouteSpec::Other { route_type } => route_type.clone(),
+            } => Some(RouteTarget::Via {
+                gateway: *gateway,
+                dev: dev.as_ref(),
+                onlink: *onlink,
+            }),
+            RouteSpec::Dev { dev } => Some(RouteTarget::Dev { dev }),
+            RouteSpec::Other { .. } => None,
+        }
+    }
+
+    /// `blackhole` / `via G dev D onlink` / `dev D scope link`: the ip-route words after the destination.
+    pub fn words(&self) -> String {
+        match (self, self.target()) {
+            (_, Some(t)) => cmd::route_words(&t),
+            (RouteSpec::Other { route_type }, None) => route_type.clone(),
+            _ => String::new(),
         }
     }
 }
@@ -145,8 +153,14 @@ pub fn parse(json: &str, v6: bool) -> Result<Vec<LiveRoute>, Error> {
         let multipath = r.nexthops.is_some();
         let onlink = r.has_flag("onlink");
         let rtype = r.route_type.as_deref().unwrap_or("unicast");
-        let spec = match (rtype, r.gateway, r.dev) {
+        let dev = r.dev.as_deref().and_then(|d| IfName::try_from(d).ok());
+        // A device name netc would never write: keep the route as `Other`.
+        let odd_dev = r.dev.is_some() && dev.is_none();
+        let spec = match (rtype, r.gateway, dev) {
             ("blackhole", _, _) => RouteSpec::Blackhole,
+            ("unicast", _, _) if odd_dev => RouteSpec::Other {
+                route_type: "unicast".to_string(),
+            },
             ("unicast", Some(gw), dev) if !multipath => RouteSpec::Via {
                 gateway: gw,
                 dev,
