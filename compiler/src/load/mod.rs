@@ -331,7 +331,10 @@ fn split_document(
                 )
                 .at(origin.value_span("/apiVersion"))
                 .label(format!("expected {}", wanted.join(" or ")))
-                .note(format!("a {kind_str} has apiVersion {}", wanted.join(" or "))),
+                .note(format!(
+                    "a {kind_str} has apiVersion {}",
+                    wanted.join(" or ")
+                )),
             );
         }
         None if KUBE_API_VERSIONS.contains(&api) => {
