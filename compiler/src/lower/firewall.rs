@@ -169,11 +169,10 @@ impl Policy<'_> {
         match &self.ns_selector {
             None => {}
             Some(None) => return false,
-            Some(Some(ns_sel)) => {
-                if e.namespace.is_none() || !ns_sel.matches(&e.ns_labels) {
-                    return false;
-                }
+            Some(Some(ns_sel)) if e.namespace.is_none() || !ns_sel.matches(&e.ns_labels) => {
+                return false
             }
+            Some(Some(_)) => {}
         }
         match self.namespace {
             Some(ns) => {
