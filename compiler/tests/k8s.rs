@@ -2,7 +2,7 @@
 //! style List (Namespaces, Nodes, Pods, NetworkPolicies) next to Calico
 //! resources → validated model → every node's firewall IR, and a truth table
 //! of who may talk to whom, written from the Kubernetes NetworkPolicy
-//! semantics (docs/k8s.md §5) — not from netc's output.
+//! semantics (docs/k8s.md §6) — not from netc's output.
 //!
 //! The verdicts are read from the IR by a small evaluator that walks an
 //! endpoint chain the way `ir/src/firewall.rs` ("Semantics") defines it:
