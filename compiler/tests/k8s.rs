@@ -509,13 +509,16 @@ fn calico_node_wins_over_kubernetes_node() {
 #[test]
 fn other_kubernetes_kinds_are_skipped_with_a_warning() {
     let d = validate_text(
-        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: s}\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: ok}\n",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: s}\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: ok}\n- apiVersion: v1\n  kind: Namespce\n  metadata: {name: typo}\n",
     );
+    // A misspelt kind netc reads is an error: skipping it would drop the
+    // namespace's labels without a word.
     assert_eq!(
         d,
         [
             (codes::KUBE_KIND_IGNORED.to_string(), 5, 9),
-            (codes::KUBE_KIND_IGNORED.to_string(), 8, 9)
+            (codes::KUBE_KIND_IGNORED.to_string(), 8, 9),
+            (codes::UNKNOWN_KIND.to_string(), 14, 9)
         ]
     );
 }
