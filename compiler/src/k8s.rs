@@ -757,6 +757,98 @@ mod tests {
         );
     }
 
+    fn pod(yaml: &str) -> Resource<PodObject> {
+        let v: serde_json::Value = serde_yaml::from_str(yaml).unwrap();
+        let meta: Metadata = serde_json::from_value(v["metadata"].clone()).unwrap();
+        Resource {
+            meta,
+            spec: serde_json::from_value(v).unwrap(),
+            origin: crate::load::Origin {
+                file: crate::source::FileId(0),
+                base: String::new(),
+                spans: Default::default(),
+            },
+        }
+    }
+
+    const RUNNING: &str = "metadata: {name: p, namespace: ns, labels: {app: a, pcns.team: spoof}}\nspec: {nodeName: n1, serviceAccountName: sa}\nstatus: {phase: Running, podIPs: [{ip: 10.0.0.1}, {ip: 'fd00::1'}]}\n";
+
+    #[test]
+    fn which_pods_count() {
+        assert_eq!(pod_counts(&pod(RUNNING)), Ok(()));
+        let no_node = RUNNING.replace("nodeName: n1, ", "");
+        assert_eq!(pod_counts(&pod(&no_node)), Err(Skip::NotScheduled));
+        let host = RUNNING.replace("nodeName: n1", "nodeName: n1, hostNetwork: true");
+        assert_eq!(pod_counts(&pod(&host)), Err(Skip::HostNetwork));
+        for phase in ["Succeeded", "Failed", "Completed"] {
+            let p = RUNNING.replace("Running", phase);
+            assert_eq!(pod_counts(&pod(&p)), Err(Skip::Finished), "{phase}");
+        }
+        // Unknown keeps its IPs (Calico's phase tests).
+        assert_eq!(
+            pod_counts(&pod(&RUNNING.replace("Running", "Unknown"))),
+            Ok(())
+        );
+        // Being deleted: finished only once the CNI emptied its IP annotation.
+        let deleting = RUNNING.replace(
+            "labels:",
+            "deletionTimestamp: '2025-01-01T00:00:00Z', labels:",
+        );
+        assert_eq!(pod_counts(&pod(&deleting)), Ok(()));
+        let emptied = deleting.replace(
+            "labels:",
+            "annotations: {cni.projectcalico.org/podIP: ''}, labels:",
+        );
+        assert_eq!(pod_counts(&pod(&emptied)), Err(Skip::Finished));
+        let no_ip = RUNNING.replace(", podIPs: [{ip: 10.0.0.1}, {ip: 'fd00::1'}]", "");
+        assert_eq!(pod_counts(&pod(&no_ip)), Err(Skip::NoIp));
+        // The CNI annotation is the last fallback.
+        let ann = no_ip.replace(
+            "labels:",
+            "annotations: {cni.projectcalico.org/podIPs: '10.0.0.7/32,fd00::7/128'}, labels:",
+        );
+        let w = pod_endpoint(&pod(&ann)).unwrap();
+        assert_eq!(w.spec.ip_networks, ["10.0.0.7/32", "fd00::7/128"]);
+    }
+
+    #[test]
+    fn endpoint_fields() {
+        let w = pod_endpoint(&pod(RUNNING)).unwrap();
+        assert_eq!(w.meta.name, "n1-k8s-p-eth0");
+        assert_eq!(w.meta.namespace.as_deref(), Some("ns"));
+        assert_eq!(w.spec.ip_networks, ["10.0.0.1/32", "fd00::1/128"]);
+        assert_eq!(w.spec.profiles, ["kns.ns", "ksa.ns.sa"]);
+        assert_eq!(w.spec.service_account_name.as_deref(), Some("sa"));
+        assert_eq!(w.spec.orchestrator.as_deref(), Some("k8s"));
+        // A pod label that would spoof an inherited namespace label is dropped.
+        assert_eq!(w.meta.labels.len(), 1);
+        assert_eq!(w.meta.labels["app"], "a");
+    }
+
+    #[test]
+    fn named_ports_from_containers_then_init_containers() {
+        let p = RUNNING.replace(
+            "serviceAccountName: sa}",
+            "containers: [{name: c, ports: [{name: http, containerPort: 80}, {containerPort: 81}, {name: dns, containerPort: 53, protocol: UDP}]}], initContainers: [{name: i, ports: [{name: boot, containerPort: 9000, protocol: SCTP}]}]}",
+        );
+        let w = pod_endpoint(&pod(&p)).unwrap();
+        let got: Vec<(&str, &str, u16)> = w
+            .spec
+            .ports
+            .iter()
+            .map(|p| (p.name.as_str(), p.protocol.as_str(), p.port))
+            .collect();
+        // The unnamed port is not a named port; no protocol means TCP.
+        assert_eq!(
+            got,
+            [
+                ("http", "TCP", 80),
+                ("dns", "UDP", 53),
+                ("boot", "SCTP", 9000)
+            ]
+        );
+    }
+
     #[test]
     fn policy_types_default_like_the_api_server() {
         let mut s = KubeNetworkPolicySpec::default();
