@@ -199,9 +199,23 @@ struct World {
     pods: BTreeMap<&'static str, (&'static str, &'static str)>,
 }
 
+const PODS: &[(&str, (&str, &str))] = &[
+    ("prod/web-0", ("node-a", "10.244.1.10")),
+    ("prod/web-1", ("node-b", "10.244.2.10")),
+    ("prod/db", ("node-b", "10.244.2.11")),
+    ("dev/client", ("node-a", "10.244.1.20")),
+    ("dev/web-dev", ("node-a", "10.244.1.21")),
+    ("default/tool", ("node-b", "10.244.2.20")),
+];
+
 fn world() -> World {
+    world_of(INPUT, PODS)
+}
+
+/// Validate `input` (no warning allowed), lower node-a and node-b.
+fn world_of(input: &str, pods: &[(&'static str, (&'static str, &'static str))]) -> World {
     let mut sm = SourceMap::new();
-    let id = sm.add("k8s.yaml", INPUT);
+    let id = sm.add("k8s.yaml", input);
     let (raws, diags) = load::load_source(id, &sm);
     assert!(diags.is_empty(), "load: {diags:#?}");
     let (model, diags) = validate::validate(raws);
@@ -220,17 +234,10 @@ fn world() -> World {
         .iter()
         .map(|n| (n.to_string(), cluster.lower_node(n).expect("lower")))
         .collect();
-    let pods = [
-        ("prod/web-0", ("node-a", "10.244.1.10")),
-        ("prod/web-1", ("node-b", "10.244.2.10")),
-        ("prod/db", ("node-b", "10.244.2.11")),
-        ("dev/client", ("node-a", "10.244.1.20")),
-        ("dev/web-dev", ("node-a", "10.244.1.21")),
-        ("default/tool", ("node-b", "10.244.2.20")),
-    ]
-    .into_iter()
-    .collect();
-    World { irs, pods }
+    World {
+        irs,
+        pods: pods.iter().copied().collect(),
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -521,4 +528,83 @@ fn other_kubernetes_kinds_are_skipped_with_a_warning() {
             (codes::UNKNOWN_KIND.to_string(), 14, 9)
         ]
     );
+}
+
+/// The same cluster with other policies: a GlobalNetworkPolicy with a
+/// namespaceSelector, `ingress: [{}]`, a rule without ports (every protocol,
+/// ICMP included), egress rules under `policyTypes: [Ingress]` (never
+/// enforced), and a Calico rule with a namespaceSelector and no selector
+/// (everything in those namespaces, NetworkSets included).
+fn world2() -> World {
+    let base = &INPUT[..INPUT.find("# prod web pods:").unwrap()];
+    let policies = r#"
+- apiVersion: networking.k8s.io/v1
+  kind: NetworkPolicy
+  metadata: {name: allow-all-in, namespace: prod}
+  spec:
+    podSelector: {matchLabels: {app: web}}
+    ingress: [{}]
+- apiVersion: networking.k8s.io/v1
+  kind: NetworkPolicy
+  metadata: {name: db-from-web-any-proto, namespace: prod}
+  spec:
+    podSelector: {matchLabels: {app: db}}
+    policyTypes: [Ingress]
+    ingress:
+    - from: [{podSelector: {matchLabels: {app: web}}}]
+    egress:
+    - to: [{ipBlock: {cidr: 192.0.2.0/24}}]
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: dev-ingress}
+spec:
+  namespaceSelector: team == 'b'
+  selector: all()
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    source:
+      namespaceSelector: env == 'prod'
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkSet
+metadata: {name: prod-gw, namespace: prod}
+spec:
+  nets: [198.51.100.0/24]
+"#;
+    world_of(&format!("{base}{policies}"), PODS)
+}
+
+#[test]
+fn empty_rule_allows_everything_and_portless_rules_every_protocol() {
+    let w = world2();
+    // `ingress: [{}]`: every source, every protocol and port.
+    for src in ["dev/client", "default/tool", "192.0.2.9"] {
+        assert!(w.ingress(src, "prod/web-0", Udp, 9), "{src}");
+        assert!(w.ingress(src, "prod/web-1", Protocol::Icmp, 0), "{src}");
+    }
+    // From web pods with no ports: ICMP and SCTP too; from others nothing.
+    assert!(w.ingress("prod/web-0", "prod/db", Protocol::Icmp, 0));
+    assert!(w.ingress("prod/web-1", "prod/db", Protocol::Sctp, 7));
+    assert!(!w.ingress("default/tool", "prod/db", Tcp, 5432));
+    // The egress rule is not enforced: the types are [Ingress] only.
+    assert!(w.egress("prod/db", "default/tool", Tcp, 443));
+}
+
+#[test]
+fn global_policy_namespace_selector_and_namespace_selector_alone() {
+    let w = world2();
+    // dev-ingress applies to dev's pods only (team == 'b')…
+    assert!(!w.ingress("default/tool", "dev/client", Tcp, 80));
+    assert!(!w.ingress("default/tool", "dev/web-dev", Tcp, 80));
+    // …and not to default's or prod's.
+    assert!(w.ingress("dev/client", "default/tool", Tcp, 80));
+    // A namespaceSelector without a selector: every endpoint of env=prod
+    // namespaces, and prod's NetworkSet nets too.
+    assert!(w.ingress("prod/db", "dev/client", Udp, 53));
+    assert!(w.ingress("prod/web-1", "dev/web-dev", Tcp, 80));
+    assert!(w.ingress("198.51.100.7", "dev/client", Tcp, 80));
+    // Not an arbitrary address.
+    assert!(!w.ingress("203.0.113.7", "dev/client", Tcp, 80));
 }
