@@ -242,6 +242,8 @@ codes! {
         "A Calico `Node` (projectcalico.org/v3) and a Kubernetes `Node` (v1) have the same name. The Calico resource wins and the Kubernetes Node's `projectcalico.org/*` annotations and labels are not read. Nothing to do if that is intended; remove one of them otherwise.";
     BAD_POD_IP = "E0908", "invalid pod IP",
         "`status.podIPs[].ip` and `status.podIP` are bare IPv4 or IPv6 addresses. Calico refuses to convert a pod whose IP does not parse.";
+    KUBE_POD_SHADOWED = "I0910", "Calico WorkloadEndpoint overrides a pod",
+        "A Calico `WorkloadEndpoint` (projectcalico.org/v3, as `calicoctl get workloadendpoints -o yaml` prints them) and a Kubernetes `Pod` describe the same endpoint: same namespace, and the endpoint names the pod (spec.pod) or has the name Calico derives for it (`<node>-k8s-<pod>-eth0`). The Calico resource wins and the pod is not converted, so the endpoint is not compiled twice. Nothing to do if that is intended; export only one of them otherwise.";
     KUBE_POLICY_CLASH = "E0909", "Kubernetes NetworkPolicy name taken",
         "A Kubernetes NetworkPolicy `<name>` becomes the Calico policy `knp.default.<name>` in its namespace; a Calico NetworkPolicy of that name in the same namespace already exists. Rename one of them.";
 }

@@ -356,6 +356,38 @@ fn port<T>(c: &Ctx<T>, base: &str, p: &KubePort, out: &mut Vec<Diagnostic>) {
 
 // ------------------------------------------------------------------ pods
 
+/// Whether a Calico WorkloadEndpoint of the input already describes the pod
+/// (then it wins, with note I0910, and the pod is not converted).
+pub(super) fn shadowed_pod(m: &Model, p: &Resource<PodObject>, out: &mut Vec<Diagnostic>) -> bool {
+    let ns = p.meta.namespace.as_deref().unwrap_or("default");
+    let node = p.spec.spec.node_name.as_deref().unwrap_or("");
+    let derived = k8s::endpoint_name(node, &p.meta.name);
+    let Some(w) = m.workload_endpoints.iter().find(|w| {
+        w.meta.namespace.as_deref().unwrap_or("default") == ns
+            && (w.spec.pod.as_deref() == Some(p.meta.name.as_str()) || w.meta.name == derived)
+    }) else {
+        return false;
+    };
+    out.push(
+        Diagnostic::info(
+            codes::KUBE_POD_SHADOWED,
+            format!(
+                "the Calico WorkloadEndpoint `{}` describes this pod and is used instead",
+                w.meta.name
+            ),
+        )
+        .at(p.origin.value_span("/metadata/name"))
+        .label("this pod is not converted")
+        .related(
+            w.origin.value_span("/metadata/name"),
+            "the WorkloadEndpoint used instead",
+        )
+        .resource(format!("{} {}", Kind::Pod.as_str(), p.meta.name))
+        .note("the same endpoint twice would be compiled twice; netc keeps the Calico resource"),
+    );
+    true
+}
+
 fn pod(m: &Model, c: &Ctx<PodObject>, out: &mut Vec<Diagnostic>) {
     let p = &c.r.spec;
     // IPs that do not parse (Calico fails the conversion).

@@ -104,6 +104,7 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     let endpoints: Vec<_> = model
         .pods
         .iter()
+        .filter(|p| !k8s::shadowed_pod(&model, p, &mut out))
         .filter_map(crate::k8s::pod_endpoint)
         .collect();
     model.workload_endpoints.extend(endpoints);
