@@ -12,6 +12,9 @@
 //! * lower+emit of every node, and per node the ruleset size: nft rules
 //!   emitted and address-set elements (mean and max).
 //!
+//! `-- --keep` leaves the generated files in the temp dir (for running
+//! `netc validate` on them or profiling).
+//!
 //! `cargo test --all-targets` also runs this binary (without `--bench`); it
 //! then exits at once.
 
@@ -34,7 +37,12 @@ fn main() {
     );
     let g = generate(&dir, 1000 / scale, 100 / scale, 500 / scale, 50 / scale);
     run(&g);
-    let _ = std::fs::remove_dir_all(&dir);
+    // `-- --keep`: leave the generated input for `netc validate` / profiling.
+    if args.iter().any(|a| a == "--keep") {
+        println!("\ninput kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 struct Generated {
