@@ -152,7 +152,10 @@ fn build_check_and_locked() {
     let r = netc(&["build", "--locked", "-o", o, i, "--secrets", s]);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     assert!(!input.join("netc.lock").exists());
-    assert!(!out.exists(), "--locked with a stale lock must write nothing");
+    assert!(
+        !out.exists(),
+        "--locked with a stale lock must write nothing"
+    );
 
     let r = netc(&["build", "-o", o, i, "--secrets", s]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r));
@@ -254,7 +257,10 @@ fn build_is_byte_identical_across_runs() {
         assert_eq!(r.status.code(), Some(0), "{}", text(&r));
     }
     for other in [&b, &c] {
-        let r = run("diff", &["-r", a.to_str().unwrap(), other.to_str().unwrap()]);
+        let r = run(
+            "diff",
+            &["-r", a.to_str().unwrap(), other.to_str().unwrap()],
+        );
         assert!(r.status.success(), "outputs differ:\n{}", text(&r));
     }
 }

@@ -217,7 +217,11 @@ fn check(
     done?;
     // Some artifact holds a password / the committed ones hold it masked.
     let (mut has_secrets, mut committed_masked) = (false, false);
-    for c in diffs.into_inner().unwrap_or_else(|e| e.into_inner()).values() {
+    for c in diffs
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+    {
         stale += c.stale;
         has_secrets |= c.has_secrets;
         committed_masked |= c.committed_masked;
