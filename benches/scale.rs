@@ -200,6 +200,7 @@ fn bench_fleet_build(g: &Generated) {
 }
 
 /// Wall time and the child's own peak RSS (wait4's rusage), in MiB.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below
 fn run_measured(cmd: &mut std::process::Command) -> (f64, f64) {
     let t = Instant::now();
     let child = cmd

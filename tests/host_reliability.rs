@@ -330,3 +330,66 @@ fn an_overdue_apply_whose_reverter_died_is_reverted_by_the_next_command() {
     let o = lab.plan(&["--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+/// A `vxlan.calico` that netc did not make (calico/node's, say) carries
+/// state netc knows nothing of. A plan that replaces it names everything
+/// that would be lost, apply refuses without `--replace vxlan.calico` and
+/// changes nothing; with the flag it goes ahead, and the new device is
+/// marked as netc's.
+#[test]
+fn a_foreign_tunnel_is_replaced_only_with_consent() {
+    if !ready("foreign_tunnel") {
+        return;
+    }
+    let lab = Lab::new("fgnvx");
+    // VNI 77: netc wants 4096, so the device must be replaced.
+    for cmd in [
+        "link add vxlan.calico type vxlan id 77 dstport 4789 dev eth0",
+        "link set vxlan.calico up",
+        "addr add 10.99.0.1/32 dev vxlan.calico",
+        "neigh add 10.99.0.2 lladdr 66:00:00:00:00:99 dev vxlan.calico nud permanent",
+        "route add 10.98.0.0/24 via 10.99.0.2 dev vxlan.calico onlink",
+    ] {
+        let args: Vec<&str> = cmd.split(' ').collect();
+        lab.ns.exec_ok("ip", &args);
+    }
+    let o = lab.plan(&[]);
+    let t = text(&o);
+    assert!(t.contains("-/+ tunnel vxlan.calico"), "{t}");
+    for lost in [
+        "was not made by netc",
+        "address 10.99.0.1/32",
+        "neighbour 10.99.0.2 lladdr 66:00:00:00:00:99",
+        "route 10.98.0.0/24 via 10.99.0.2",
+        "apply will refuse",
+        "--replace vxlan.calico",
+    ] {
+        assert!(t.contains(lost), "plan must say {lost:?}:\n{t}");
+    }
+    let before = lab.dump();
+    let o = lab.apply(&[]);
+    let t = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("--replace vxlan.calico") && t.contains("nothing was changed"),
+        "{t}"
+    );
+    assert_same(&before, &lab.dump(), "a refused apply");
+    assert!(lab
+        .ns
+        .exec_ok("ip", &["route", "show", "10.98.0.0/24"])
+        .contains("via 10.99.0.2"));
+
+    let out = lab.apply_ok(&["--replace", "vxlan.calico"]);
+    assert!(out.contains("Apply complete!"), "{out}");
+    let d = lab
+        .ns
+        .exec_ok("ip", &["-d", "link", "show", "vxlan.calico"]);
+    assert!(
+        d.contains("vxlan id 4096") && d.contains("alias netc"),
+        "{d}"
+    );
+    // Now the device is netc's: nothing to do, and no refusal on later plans.
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}

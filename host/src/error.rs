@@ -88,6 +88,9 @@ pub enum PreflightError {
         /// What `ip link add` said.
         detail: String,
     },
+    /// Replacing a device netc did not make needs `--replace DEV`.
+    #[error("{0}; {NOTHING_CHANGED}")]
+    Refused(String),
     #[error(
         "`{prog}` is not installed (package {package}) but the plan needs it; {NOTHING_CHANGED}"
     )]

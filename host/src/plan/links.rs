@@ -65,6 +65,7 @@ fn create_cmds(d: &Link) -> Vec<String> {
         LinkKind::Other { .. } => {}
     }
     v.push(set_cmd(d));
+    v.push(iproute::link_mark_owned(&d.name));
     v
 }
 

@@ -237,6 +237,10 @@ pub struct Plan {
     /// Only steps with something to do, in order.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub steps: Vec<StepOps>,
+    /// Why apply must refuse this plan as it stands (e.g. it would replace
+    /// a device netc did not make): checked before the first change.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub refused: Vec<String>,
 }
 
 /// `Plan: X to add, Y to change, Z to destroy.`

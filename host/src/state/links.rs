@@ -117,6 +117,12 @@ pub fn parse(json: &str) -> Result<LinksRead, Error> {
             LinkKind::Ipip { .. } => None,
             _ => l.address.as_deref().and_then(|m| m.parse::<Mac>().ok()),
         };
+        // The kernel's dormant tunl0 (down, no address) belongs to no one.
+        let dormant =
+            matches!(kind, LinkKind::Ipip { .. }) && !l.has_flag("UP") && addrs.is_empty();
+        if !dormant && l.ifalias.as_deref() != Some(netc_targets::iproute::OWNER_ALIAS) {
+            facts.foreign_links.insert(name.to_string(), Vec::new());
+        }
         links.push(Link {
             name: ifname.clone(),
             kind,

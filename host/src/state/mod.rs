@@ -71,12 +71,20 @@ pub struct Facts {
     pub addresses: Vec<(String, ipnet::IpNet)>,
     /// Every link name on the target.
     pub links: Vec<String>,
+    /// Devices under a name netc manages that netc did not make (no
+    /// [`netc_targets::iproute::OWNER_ALIAS`]), with every route through
+    /// them (`ip route show dev …`, any protocol): what replacing one
+    /// would destroy besides its addresses and neighbours.
+    pub foreign_links: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Read everything netc owns on the target, plus the facts the guard needs.
 /// `nft_text`: also list netc's nft table as text (see [`nft::read`]).
 pub fn read(exec: &Exec, bird_path: &Path, nft_text: bool) -> Result<(State, Facts), Error> {
-    let (links, addresses, facts) = links::read(exec)?;
+    let (links, addresses, mut facts) = links::read(exec)?;
+    for (dev, routes) in facts.foreign_links.iter_mut() {
+        *routes = routes::read_through(exec, dev)?;
+    }
     let owned: Vec<&netc_ir::IfName> = links.iter().map(|l| &l.name).collect();
     let neighbors = neigh::read_neighbors(exec, &owned)?;
     let fdb = neigh::read_fdb(exec, &owned)?;
