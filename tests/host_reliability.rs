@@ -393,3 +393,52 @@ fn a_foreign_tunnel_is_replaced_only_with_consent() {
     let o = lab.plan(&["--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+/// A pool whose CIDR changes moves the tunnel address: removing the
+/// device's only address makes the kernel flush its neighbours and the
+/// routes through it. The plan must order and express that so the apply
+/// converges in one run (and the underlay MTU changing at the same time,
+/// which re-sets the device, must not break it either).
+#[test]
+fn a_pool_cidr_change_converges_in_one_apply() {
+    if !ready("pool_cidr_change") {
+        return;
+    }
+    let lab = Lab::new("cidr");
+    lab.apply_ok(&[]);
+    let before = lab
+        .ns
+        .exec_ok("ip", &["-4", "addr", "show", "vxlan.calico"]);
+    assert!(before.contains("10.250."), "{before}");
+    for (cidr, mtu) in [("10.251.0.0/20", None), ("10.252.0.0/20", Some("1400"))] {
+        lab.write_input(
+            "pools.yaml",
+            &pool("Always", "Never").replace("10.250.0.0/20", cidr),
+        );
+        if let Some(m) = mtu {
+            let nodes = std::fs::read_to_string(lab.input().join("nodes.yaml")).unwrap();
+            let nodes = nodes.replacen(
+                "netc.dev/underlay-interface: eth0",
+                &format!("netc.dev/underlay-interface: eth0\n    netc.dev/underlay-mtu: \"{m}\""),
+                1,
+            );
+            lab.write_input("nodes.yaml", &nodes);
+        }
+        let out = lab.apply_ok(&[]);
+        assert!(out.contains("Apply complete!"), "{cidr}: {out}");
+        let prefix = &cidr[..7];
+        let a = lab
+            .ns
+            .exec_ok("ip", &["-4", "addr", "show", "vxlan.calico"]);
+        assert!(a.contains(prefix), "{cidr}: {a}");
+        let n = lab.ns.exec_ok(
+            "ip",
+            &["neigh", "show", "dev", "vxlan.calico", "nud", "permanent"],
+        );
+        assert!(n.contains(prefix), "{cidr}: the peer's VTEP neighbour: {n}");
+        let r = lab.ns.exec_ok("ip", &["route", "show", "proto", "233"]);
+        assert!(r.contains(prefix), "{cidr}: routes: {r}");
+        let o = lab.plan(&["--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(0), "{cidr}: {}", text(&o));
+    }
+}
