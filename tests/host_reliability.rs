@@ -442,3 +442,32 @@ fn a_pool_cidr_change_converges_in_one_apply() {
         assert_eq!(o.status.code(), Some(0), "{cidr}: {}", text(&o));
     }
 }
+
+/// An underlay MTU the parent device cannot carry: the kernel would only
+/// say "Invalid argument". netc says which numbers clash, in the plan and
+/// before apply changes anything.
+#[test]
+fn a_tunnel_mtu_the_underlay_cannot_carry_is_explained() {
+    if !ready("tunnel_mtu") {
+        return;
+    }
+    let lab = Lab::new("mtu");
+    let nodes = std::fs::read_to_string(lab.input().join("nodes.yaml")).unwrap();
+    lab.write_input(
+        "nodes.yaml",
+        &nodes.replacen(
+            "netc.dev/underlay-interface: eth0",
+            "netc.dev/underlay-interface: eth0\n    netc.dev/underlay-mtu: \"9000\"",
+            1,
+        ),
+    );
+    let want = "underlay eth0 has MTU 1500 < 8950 + 50";
+    let t = text(&lab.plan(&[]));
+    assert!(t.contains("apply will refuse") && t.contains(want), "{t}");
+    let before = lab.dump();
+    let o = lab.apply(&[]);
+    let t = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains(want) && t.contains("nothing was changed"), "{t}");
+    assert_same(&before, &lab.dump(), "a refused apply");
+}

@@ -136,6 +136,9 @@ impl Session {
             .iter()
             .map(|r| format!("apply will refuse: {r}"))
             .collect();
+        if let Err(e) = preflight::tunnel_mtus(&desired, &facts) {
+            warnings.push(format!("apply will refuse: {e}"));
+        }
         if let Some(p) = crate::confirm::load(t)? {
             warnings.push(format!(
                 "an apply of node {} is waiting for confirmation (reverts at {}): `netc confirm` keeps it, `netc confirm --rollback` undoes it",
@@ -180,6 +183,7 @@ impl Session {
         if let Some(r) = p.plan.refused.first() {
             return Err(crate::error::PreflightError::Refused(r.clone()).into());
         }
+        preflight::tunnel_mtus(&p.desired, &p.facts)?;
         preflight::kernel_features(&p.live, &p.desired)?;
         preflight::tools(&p.plan)?;
         Ok(w)

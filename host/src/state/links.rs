@@ -76,6 +76,9 @@ pub fn parse(json: &str) -> Result<LinksRead, Error> {
             continue;
         };
         facts.links.push(name.to_string());
+        if let Some(m) = l.mtu {
+            facts.mtus.insert(name.to_string(), m);
+        }
         let addrs = parse_addrs(&l);
         for a in &addrs {
             facts.addresses.push((name.to_string(), *a));

@@ -76,6 +76,8 @@ pub struct Facts {
     /// them (`ip route show dev …`, any protocol): what replacing one
     /// would destroy besides its addresses and neighbours.
     pub foreign_links: std::collections::BTreeMap<String, Vec<String>>,
+    /// Every link's MTU (a tunnel's MTU must fit inside its parent's).
+    pub mtus: std::collections::BTreeMap<String, u32>,
 }
 
 /// Read everything netc owns on the target, plus the facts the guard needs.
