@@ -32,12 +32,19 @@ pub struct Planned {
     pub facts: Facts,
     pub desired: State,
     pub plan: Plan,
-    /// Fingerprint of `live` (saved plans).
-    pub fingerprint: String,
     /// Things the operator should know (shown with the plan).
     pub warnings: Vec<String>,
     /// Cache key of the desired nft table (remembered once applied).
     pub nft_key: Option<String>,
+}
+
+impl Planned {
+    /// Fingerprint of `live` (saved plans, JSON output). Computed on demand:
+    /// it serialises the whole live state, which for a large ruleset costs
+    /// more than the diff, and a plain plan never needs it.
+    pub fn fingerprint(&self) -> String {
+        self.live.fingerprint()
+    }
 }
 
 impl Session {
@@ -155,7 +162,6 @@ impl Session {
         }
         Ok(Planned {
             node: node.to_string(),
-            fingerprint: live.fingerprint(),
             live,
             facts,
             desired,

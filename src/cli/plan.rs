@@ -380,7 +380,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 &planned.plan,
                 &planned.node,
                 &target,
-                &planned.fingerprint,
+                &planned.fingerprint(),
                 &planned.warnings,
             );
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -392,7 +392,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             &input.ir,
             &input.artifacts,
             &target,
-            &planned.fingerprint,
+            &planned.fingerprint(),
             &planned.plan,
         )?;
         saved.only = scope.only.clone();
