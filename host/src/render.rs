@@ -79,6 +79,7 @@ pub fn text(plan: &Plan, ctx: &Context) -> String {
     let mut out = String::new();
     if plan.changes.is_empty() {
         let _ = writeln!(out, "{}", no_changes(ctx.node, ctx.target));
+        notes(&mut out, plan, c);
         return out;
     }
     let _ = writeln!(
@@ -121,7 +122,16 @@ pub fn text(plan: &Plan, ctx: &Context) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", paint(c, "1", &summary_line(plan.summary())));
+    notes(&mut out, plan, c);
     mask_secrets(&out)
+}
+
+/// What the plan leaves alone on purpose (e.g. a workload interface the
+/// CNI plugin has not created yet).
+fn notes(out: &mut String, plan: &Plan, c: bool) {
+    for n in &plan.notes {
+        let _ = writeln!(out, "{} {n}", paint(c, "2", "Note:"));
+    }
 }
 
 fn change(out: &mut String, ch: &Change, ctx: &Context) {
@@ -136,8 +146,20 @@ fn change(out: &mut String, ch: &Change, ctx: &Context) {
     };
     // One line for simple resources.
     if ch.lines.is_empty() && ch.diff.is_none() && ch.attrs.len() <= 1 && ch.note.is_none() {
+        // A workload interface's attribute is one of several parameters: name it.
+        let named = |a: &crate::plan::Attr| {
+            if ch.resource == "workload interface" {
+                format!(" {}", a.name)
+            } else {
+                String::new()
+            }
+        };
         let detail = match ch.attrs.first() {
             None => String::new(),
+            Some(a) if !named(a).is_empty() => match (&a.old, &a.new) {
+                (Some(o), Some(n)) => format!(":{} {o} -> {n}", named(a)),
+                _ => format!(":{}", named(a)),
+            },
             Some(a) => match (&a.old, &a.new) {
                 (Some(o), Some(n)) => format!(": {o} -> {n}"),
                 (None, Some(n)) => format!(": {n}"),
@@ -226,5 +248,6 @@ pub fn json(
         "summary": { "add": s.add, "change": s.change, "destroy": s.destroy },
         "steps": plan.steps,
         "warnings": warnings,
+        "notes": plan.notes,
     })
 }

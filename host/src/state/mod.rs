@@ -19,7 +19,9 @@
 //! - the nftables table `inet netc`;
 //! - iptables chains whose name starts with `netc-`, and rules in built-in
 //!   chains that jump to them;
-//! - the BIRD config file given on the command line.
+//! - the BIRD config file given on the command line;
+//! - the kernel parameters of the workload interfaces the desired state
+//!   names (`sysctl.rs`; the interfaces themselves are the CNI plugin's).
 
 pub mod bird;
 pub mod iproute;
@@ -28,6 +30,7 @@ pub mod links;
 pub mod neigh;
 pub mod nft;
 pub mod routes;
+pub mod sysctl;
 
 use crate::exec::Exec;
 use crate::Error;
@@ -40,6 +43,7 @@ pub use iptables::{IptChain, IptJump, IptState, IptTable};
 pub use links::{Address, Link, LinkKind};
 pub use nft::{NftChain, NftRule, NftSet, NftState};
 pub use routes::{LiveRoute, RouteSpec};
+pub use sysctl::IfaceValue;
 
 /// Links netc creates and therefore owns, by name (Calico's device names).
 pub const OWNED_LINKS: &[&str] = &[ir::IPIP_DEVICE, ir::VXLAN_DEVICE, ir::VXLAN_V6_DEVICE];
@@ -62,6 +66,10 @@ pub struct State {
     pub nft: NftState,
     pub iptables: IptState,
     pub bird: BirdState,
+    /// Workload interface parameters netc owns, sorted; live: only those
+    /// asked for that exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sysctls: Vec<IfaceValue>,
 }
 
 /// Facts about the target that netc does not own but checks (the guard).
@@ -76,6 +84,17 @@ pub struct Facts {
 /// Read everything netc owns on the target, plus the facts the guard needs.
 /// `nft_text`: also list netc's nft table as text (see [`nft::read`]).
 pub fn read(exec: &Exec, bird_path: &Path, nft_text: bool) -> Result<(State, Facts), Error> {
+    read_with(exec, bird_path, nft_text, &[])
+}
+
+/// [`read`], plus the workload interface parameters `sysctls` names
+/// (normally [`State::sysctl_keys`] of the state it will be compared with).
+pub fn read_with(
+    exec: &Exec,
+    bird_path: &Path,
+    nft_text: bool,
+    sysctls: &[(ir::IfName, ir::IfaceSysctl)],
+) -> Result<(State, Facts), Error> {
     let (links, addresses, facts) = links::read(exec)?;
     let owned: Vec<&netc_ir::IfName> = links.iter().map(|l| &l.name).collect();
     let neighbors = neigh::read_neighbors(exec, &owned)?;
@@ -84,6 +103,7 @@ pub fn read(exec: &Exec, bird_path: &Path, nft_text: bool) -> Result<(State, Fac
     let nft = nft::read(exec, nft_text)?;
     let iptables = iptables::read(exec)?;
     let bird = bird::read(bird_path)?;
+    let sysctls = sysctl::read(exec, sysctls)?;
     Ok((
         State {
             links,
@@ -94,12 +114,22 @@ pub fn read(exec: &Exec, bird_path: &Path, nft_text: bool) -> Result<(State, Fac
             nft,
             iptables,
             bird,
+            sysctls,
         },
         facts,
     ))
 }
 
 impl State {
+    /// The workload interface parameters this state names: what to read
+    /// from a live target to compare it with this one.
+    pub fn sysctl_keys(&self) -> Vec<(ir::IfName, ir::IfaceSysctl)> {
+        self.sysctls
+            .iter()
+            .map(|v| (v.dev.clone(), v.sysctl))
+            .collect()
+    }
+
     /// Fingerprint of the live state, for saved plans: SHA-256 over the
     /// normalised state. The BIRD file enters masked plus its inode, size and
     /// mtime, so a plan file never carries a hash of a secret yet any rewrite
