@@ -123,7 +123,10 @@ mod tests {
             IfaceSysctl::Ipv4ProxyDelay.printed_name(&dev),
             "net.ipv4.neigh.eth0/100.proxy_delay"
         );
-        assert_eq!(IfaceSysctl::Ipv4ProxyDelay.label(), "ipv4 neigh proxy_delay");
+        assert_eq!(
+            IfaceSysctl::Ipv4ProxyDelay.label(),
+            "ipv4 neigh proxy_delay"
+        );
         assert_eq!(IfaceSysctl::Ipv6AcceptRa.label(), "ipv6 accept_ra");
     }
 }

@@ -122,7 +122,10 @@ mod tests {
                 ("cali99".to_string(), dual)
             ]
         );
-        assert_eq!(ir.workload_interfaces[0].endpoint, "shop/node--a-k8s-web-eth0");
+        assert_eq!(
+            ir.workload_interfaces[0].endpoint,
+            "shop/node--a-k8s-web-eth0"
+        );
         // node-b's endpoint is not node-a's business.
         let b = c.lower_node("node-b").unwrap();
         assert_eq!(b.workload_interfaces.len(), 1);

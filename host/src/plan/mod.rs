@@ -337,12 +337,41 @@ pub fn diff_with(live: &State, desired: &State, replace: &BTreeSet<String>) -> P
     };
     let (c, o) = links::diff_neighbors(neigh_live, desired, &gone);
     plan.push(Step::Neighbors, c, o);
-    let (c, o) = routes::diff(live, desired, &gone);
+    // A workload interface the CNI plugin has not created yet cannot take
+    // its route or its settings: both wait, and the plan says so
+    // (docs/calico.md §4.4: Felix's route table waits the same way).
+    let waiting = sysctl::waiting(live, desired);
+    let unwired;
+    let route_desired = if waiting.is_empty() {
+        desired
+    } else {
+        unwired = State {
+            routes: desired
+                .routes
+                .iter()
+                .filter(|r| r.spec.dev().is_none_or(|d| !waiting.contains(d)))
+                .cloned()
+                .collect(),
+            ..State::default()
+        };
+        &unwired
+    };
+    let (c, o) = routes::diff(live, route_desired, &gone);
     plan.push(Step::Routes, c, o);
 
     let (c, o, notes) = sysctl::diff(live, desired);
     plan.push(Step::Interfaces, c, o);
-    plan.notes = notes;
+    for dev in &waiting {
+        let routes = desired
+            .routes
+            .iter()
+            .filter(|r| r.spec.dev() == Some(dev.as_str()))
+            .count();
+        plan.notes.push(format!(
+            "workload interface {dev} does not exist yet: its {routes} route(s) and settings wait for the CNI plugin to create it"
+        ));
+    }
+    plan.notes.extend(notes);
 
     let (mut c, mut o) = nft::diff(&live.nft, &desired.nft);
     let (c2, o2) = iptables::diff(&live.iptables, &desired.iptables);

@@ -47,10 +47,7 @@ pub fn parse(text: &str, keys: &[(IfName, IfaceSysctl)]) -> Vec<IfaceValue> {
         let Some((name, value)) = line.split_once(" = ") else {
             continue;
         };
-        if let Some((dev, sysctl)) = keys
-            .iter()
-            .find(|(d, s)| s.printed_name(d) == name.trim())
-        {
+        if let Some((dev, sysctl)) = keys.iter().find(|(d, s)| s.printed_name(d) == name.trim()) {
             out.push(IfaceValue {
                 dev: dev.clone(),
                 sysctl: *sysctl,
