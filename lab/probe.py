@@ -12,6 +12,7 @@
         {"dst": "10.10.0.74", "proto": "tcp", "port": 80}  -> "open" | "timeout"
                                                               | "refused" | "unreachable"
         {"dst": "10.10.0.74", "proto": "udp", "port": 53}  -> "open" (echoed) | "timeout"
+          (optional "sport": the source port to send from)
                                                               | "refused" | "unreachable"
         {"dst": "10.10.0.74", "proto": "icmp"}             -> "reply" | "timeout"
       A dropped packet shows as "timeout"; "refused" means the packet got
@@ -82,10 +83,14 @@ def tcp(dst, port, timeout):
         s.close()
 
 
-def udp(dst, port, timeout):
+def udp(dst, port, timeout, sport=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
+        if sport:
+            # A source port of the caller's choosing: a new flow, never one
+            # conntrack still remembers from an earlier probe.
+            s.bind(("0.0.0.0", int(sport)))
         s.connect((dst, port))
         s.send(b"netc-probe")
         return "open" if s.recv(2048) == b"netc-probe" else "error: wrong echo"
@@ -117,7 +122,7 @@ def check(timeout):
         if p["proto"] == "tcp":
             return tcp(p["dst"], int(p["port"]), timeout)
         if p["proto"] == "udp":
-            return udp(p["dst"], int(p["port"]), timeout)
+            return udp(p["dst"], int(p["port"]), timeout, p.get("sport"))
         if p["proto"] == "icmp":
             return icmp(p["dst"], timeout)
         return "error: unknown proto " + str(p["proto"])
