@@ -5,7 +5,8 @@
 # Usage: lab/k8s/up.sh [nftables|iptables]
 #
 #   $LAB-fabric          the underlay bridge br0 (192.168.30.0/24)
-#   $LAB-<node>          eth0 on br0, ip_forward=1, BIRD, netc's state
+#   $LAB-<node>          eth0 on br0, a default route via .1, ip_forward=1,
+#                        BIRD, netc's state
 #   $LAB-<ns>-<pod>      a pod: eth0 = <podIP>/32, default via 169.254.1.1
 #                        onlink; its host side is Calico's cali<sha1…>
 #                        name in the node's namespace
@@ -44,6 +45,10 @@ while read -r _ node cidr; do
   ip -n "$F" link set "$node" master br0 up
   ip -n "$ns" addr add "$cidr" dev eth0
   ip -n "$ns" link set eth0 up
+  # Proxy ARP answers only for destinations the node can route
+  # (docs/lab-facts.md, "VXLAN, Calico style"), the pods' gateway 169.254.1.1 included: a default
+  # route, as every real node has (nobody answers at .1; nothing needs to).
+  ip -n "$ns" route add default via "$(python3 -c 'import ipaddress,sys; print(next(ipaddress.ip_interface(sys.argv[1]).network.hosts()))' "$cidr")" dev eth0
   ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
   mkdir -p "$(node_dir "$node")"
   printf 'router id %s;\nprotocol device {\n}\n' "${cidr%/*}" >"$(bird_conf "$node")"
@@ -80,7 +85,7 @@ done
 for f in "$STATE"/nodes/*/listen-*.pid; do
   for _ in $(seq 50); do
     grep -q listening "${f%.pid}.log" 2>/dev/null && break
-    pid_is "$(cat "$f")" python3 || die "listener $f died: $(cat "${f%.pid}.log")"
+    kill -0 "$(cat "$f")" 2>/dev/null || die "listener $f died: $(cat "${f%.pid}.log")"
     sleep 0.1
   done
 done
