@@ -207,7 +207,7 @@ codes! {
     BAD_NET = "E0714", "invalid net",
         "Rule nets are CIDRs (host bits allowed, as Calico does) or bare addresses.";
     UNSUPPORTED_MATCH = "W0715", "match netc cannot enforce",
-        "The rule uses a match that needs a Kubernetes control plane (serviceAccounts, services, http, namespaceSelector other than all()). netc compiles the rule as if that match never matched for Allow (fail closed) and warns.";
+        "The rule uses a match that needs a Kubernetes control plane (serviceAccounts, services, a serviceAccountSelector other than all()) or an application-layer proxy (http). netc compiles the rule as if that match never matched for Allow (fail closed) and warns. (A namespaceSelector is resolved from the Namespace objects of the input, docs/k8s.md §3.)";
     POLICY_ORDER_TIE = "W0716", "policies share an order",
         "Two policies in one tier have the same order; Calico breaks the tie by name. Make the order explicit if the sequence matters.";
     NAMED_PORT_UNKNOWN = "W0717", "named port selects nothing",

@@ -331,7 +331,10 @@ fn split_document(
                 )
                 .at(origin.value_span("/apiVersion"))
                 .label(format!("expected {}", wanted.join(" or ")))
-                .note(format!("a {kind_str} has apiVersion {}", wanted.join(" or "))),
+                .note(format!(
+                    "a {kind_str} has apiVersion {}",
+                    wanted.join(" or ")
+                )),
             );
         }
         None if KUBE_API_VERSIONS.contains(&api) => {
@@ -378,9 +381,63 @@ fn is_kube_api_group(api: &str) -> bool {
     }
 }
 
+/// Kubernetes kinds a `kubectl get` export commonly holds that netc skips.
+const KNOWN_KUBE_KINDS: &[&str] = &[
+    "Binding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "ConfigMap",
+    "CronJob",
+    "CustomResourceDefinition",
+    "DaemonSet",
+    "Deployment",
+    "EndpointSlice",
+    "Endpoints",
+    "Event",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+    "IngressClass",
+    "Job",
+    "Lease",
+    "LimitRange",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "PodDisruptionBudget",
+    "PodTemplate",
+    "ReplicaSet",
+    "ReplicationController",
+    "ResourceQuota",
+    "Role",
+    "RoleBinding",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "StatefulSet",
+];
+
 /// W0011: a Kubernetes object with no bearing on the network (a Service, a
 /// ConfigMap, a Deployment…) in a `kubectl get` export.
 fn ignored_kube_kind(origin: &Origin, kind: &str, api: &str, diags: &mut Vec<Diagnostic>) {
+    // A misspelt kind netc reads would silently drop, say, a Namespace's
+    // labels: an error, unless it is a kind Kubernetes has.
+    const READ: &[&str] = &["Namespace", "Pod", "Node", "NetworkPolicy", "List"];
+    if !KNOWN_KUBE_KINDS.contains(&kind) {
+        let close = READ.iter().copied().find(|r| {
+            let d =
+                strsim::damerau_levenshtein(&kind.to_ascii_lowercase(), &r.to_ascii_lowercase());
+            d <= if r.len() <= 4 { 1 } else { 2 }
+        });
+        if let Some(r) = close {
+            diags.push(
+                Diagnostic::error(codes::UNKNOWN_KIND, format!("unknown kind `{kind}`"))
+                    .at(origin.value_span("/kind"))
+                    .label(format!("did you mean `{r}`?"))
+                    .note("netc reads the Kubernetes kinds Namespace, Pod, Node (v1) and NetworkPolicy (networking.k8s.io/v1); docs/k8s.md"),
+            );
+            return;
+        }
+    }
     diags.push(
         Diagnostic::warning(
             codes::KUBE_KIND_IGNORED,

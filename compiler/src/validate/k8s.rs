@@ -77,6 +77,9 @@ fn policy(m: &Model, c: &Ctx<KubeNetworkPolicySpec>, out: &mut Vec<Diagnostic>) 
             }
             for (pi, p) in r.ports.as_deref().unwrap_or(&[]).iter().enumerate() {
                 port(c, &format!("{base}/ports/{pi}"), p, out);
+                if let Some(NumOrStr::Str(name)) = &p.port {
+                    named_port_declared(m, c, &format!("{base}/ports/{pi}/port"), name, out);
+                }
             }
         }
     }
@@ -97,6 +100,36 @@ fn policy(m: &Model, c: &Ctx<KubeNetworkPolicySpec>, out: &mut Vec<Diagnostic>) 
             .label("converted name taken")
             .related(other.origin.value_span("/metadata/name"), "the Calico NetworkPolicy of that name")
             .note("a Kubernetes NetworkPolicy `<name>` is enforced as the Calico NetworkPolicy `knp.default.<name>`; rename one of them"),
+        );
+    }
+}
+
+/// W0717 for a named port no pod or endpoint declares.
+fn named_port_declared<T>(m: &Model, c: &Ctx<T>, ptr: &str, name: &str, out: &mut Vec<Diagnostic>) {
+    if !is_iana_svc_name(name) {
+        return;
+    }
+    let declared = super::export::pod_port_names(m)
+        .chain(
+            m.workload_endpoints
+                .iter()
+                .flat_map(|w| w.spec.ports.iter().map(|p| p.name.as_str())),
+        )
+        .chain(
+            m.host_endpoints
+                .iter()
+                .flat_map(|h| h.spec.ports.iter().map(|p| p.name.as_str())),
+        )
+        .any(|n| n == name);
+    if !declared {
+        out.push(
+            c.warn(
+                codes::NAMED_PORT_UNKNOWN,
+                ptr,
+                format!("named port `{name}` is declared by no pod, so it matches no port"),
+            )
+            .label("no container port has this name")
+            .note("a named port refers to `spec.containers[].ports[].name` of the destination pods; a rule whose ports are all such names allows nothing"),
         );
     }
 }
