@@ -9,11 +9,11 @@
 //!    make the pods' gateway 169.254.1.1 answer, and `sysctl` in each node
 //!    shows Felix's values on every pod's host-side interface.
 //! 2. **Scenarios** (`lab/k8s/scenarios/*.yaml`, 24 of them): for each, netc
-//!    applies the NetworkPolicies on both nodes, the servers are checked up,
-//!    and every (source pod, destination pod, service) is probed — 9 × 8 ×
+//!    applies the NetworkPolicies on both nodes and every (source pod, destination pod, service) is probed — 9 × 8 ×
 //!    (TCP 80, 5432, 8080, 9090, UDP 53, 5353) = 432 probes — and compared
 //!    with the truth table in the scenario file, written by hand from the
-//!    Kubernetes semantics. Then the policies are removed and every cell that
+//!    Kubernetes semantics. In the same round every pod's servers are probed
+//!    from inside the pod and must answer. Then the policies are removed and every cell that
 //!    was blocked must connect (a broken route must not pass as a deny).
 //!    All of it with `--firewall nftables`, then again with `--firewall
 //!    iptables`.
@@ -34,7 +34,7 @@ use std::time::Instant;
 const LAB: &str = "k8se2e";
 const STATE: &str = "/tmp/k8se2e";
 /// Probe timeout in seconds: a dropped packet costs this much, in parallel.
-const TIMEOUT: &str = "1.0";
+const TIMEOUT: &str = "0.6";
 
 /// The services every pod serves, with the letter truth tables use.
 const SERVICES: [(char, &str, u16); 6] = [
@@ -206,15 +206,23 @@ fn probe(pods: &[Pod], cells: &[Cell], sport: &mut u16) -> BTreeMap<Cell, String
     out
 }
 
-/// Every pod's servers answer inside the pod (no policy is involved).
-fn servers_up(pods: &[Pod], sport: &mut u16) {
-    let cells: Vec<Cell> = pods
+/// [`probe`] `cells`, and in the same round every pod's own servers from
+/// inside the pod (loopback: no policy is involved), which must all answer:
+/// a closed cell then cannot be a dead server.
+fn probe_with_servers(pods: &[Pod], cells: &[Cell], sport: &mut u16) -> BTreeMap<Cell, String> {
+    let mut all: Vec<Cell> = pods
         .iter()
         .flat_map(|p| SERVICES.iter().map(|s| (p.name.clone(), "lo".into(), s.0)))
         .collect();
-    let got = probe(pods, &cells, sport);
-    let down: Vec<_> = got.iter().filter(|(_, r)| *r != "open").collect();
+    all.extend(cells.iter().cloned());
+    let mut got = probe(pods, &all, sport);
+    let down: Vec<_> = got
+        .iter()
+        .filter(|(c, r)| c.1 == "lo" && *r != "open")
+        .collect();
     assert!(down.is_empty(), "servers not up: {down:?}");
+    got.retain(|c, _| c.1 != "lo");
+    got
 }
 
 fn all_cells(pods: &[Pod]) -> Vec<Cell> {
@@ -317,9 +325,8 @@ fn kubernetes_network_policies_in_a_namespace_lab() {
 
     // 1. No policy: everything connects, thanks to netc's settings too.
     check_interface_settings(&pods);
-    servers_up(&pods, &mut sport);
     let cells = all_cells(&pods);
-    let base = probe(&pods, &cells, &mut sport);
+    let base = probe_with_servers(&pods, &cells, &mut sport);
     let closed: Vec<_> = base.iter().filter(|(_, r)| *r != "open").collect();
     assert!(closed.is_empty(), "without policy: {closed:?}");
     report.push_str(&format!("no policy: all {} probes open\n\n", cells.len()));
@@ -342,8 +349,7 @@ fn kubernetes_network_policies_in_a_namespace_lab() {
             let want = expected(file, &pods);
             let t = Instant::now();
             script_ok("apply.sh", &[&name, fw]);
-            servers_up(&pods, &mut sport);
-            let got = probe(&pods, &cells, &mut sport);
+            let got = probe_with_servers(&pods, &cells, &mut sport);
             probes += got.len();
             let mut wrong = Vec::new();
             let mut blocked = Vec::new();
@@ -359,7 +365,7 @@ fn kubernetes_network_policies_in_a_namespace_lab() {
             }
             // Positive control: without the policies, the blocked cells connect.
             script_ok("apply.sh", &["none", fw]);
-            let again = probe(&pods, &blocked, &mut sport);
+            let again = probe_with_servers(&pods, &blocked, &mut sport);
             controls += again.len();
             let dead: Vec<String> = again
                 .iter()
