@@ -17,9 +17,15 @@
         {"dst": "10.10.0.74", "proto": "icmp"}             -> "reply" | "timeout"
       A dropped packet shows as "timeout"; "refused" means the packet got
       through but nothing listened; "unreachable" means an ICMP error came back.
+      A probe with "netns": NAME (a namespace in /run/netns) is sent from
+      that namespace: its thread enters it before opening the socket, so
+      one process (run as root) probes from many namespaces at once. Only
+      "tcp" and "udp" probes can say "netns".
 """
 import concurrent.futures
+import ctypes
 import errno
+import os
 import json
 import socket
 import subprocess
@@ -115,10 +121,31 @@ def icmp(dst, timeout):
     return "reply" if r.returncode == 0 else "timeout"
 
 
+CLONE_NEWNET = 0x40000000
+_libc = None
+
+
+def enter_netns(fd):
+    """Move the calling thread (only it) into the network namespace `fd`."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns")
+
+
 def check(timeout):
     probes = json.load(sys.stdin)
+    fds = {}
+    for p in probes:
+        if "netns" in p and p["netns"] not in fds:
+            fds[p["netns"]] = os.open("/run/netns/" + p["netns"], os.O_RDONLY)
 
     def run(p):
+        if "netns" in p:
+            if p["proto"] not in ("tcp", "udp"):
+                return "error: netns only for tcp and udp"
+            enter_netns(fds[p["netns"]])
         if p["proto"] == "tcp":
             return tcp(p["dst"], int(p["port"]), timeout)
         if p["proto"] == "udp":

@@ -150,13 +150,14 @@ fn expected(file: &Path, pods: &[Pod]) -> BTreeMap<(String, String), BTreeSet<ch
 
 type Cell = (String, String, char);
 
-/// Probe every (source, destination, service) in `cells`, each source's
-/// probes at once in its own namespace, all sources in parallel. Every UDP
-/// probe gets a source port never used before in the run (`sport`), so no
-/// conntrack entry left by an earlier scenario can answer for it.
+/// Probe every (source, destination, service) in `cells`, all at once from
+/// one `lab/probe.py check` whose threads enter each source pod's
+/// namespace. Every UDP probe gets a source port never used before in the
+/// run (`sport`), so no conntrack entry left by an earlier scenario can
+/// answer for it.
 fn probe(pods: &[Pod], cells: &[Cell], sport: &mut u16) -> BTreeMap<Cell, String> {
     let by_name: BTreeMap<&str, &Pod> = pods.iter().map(|p| (p.name.as_str(), p)).collect();
-    let mut per_src: BTreeMap<&str, Vec<(&Cell, serde_json::Value)>> = BTreeMap::new();
+    let mut input = Vec::new();
     for c in cells {
         let (_, proto, port) = SERVICES.iter().find(|s| s.0 == c.2).expect("service");
         let dst = if c.1 == "lo" {
@@ -164,46 +165,32 @@ fn probe(pods: &[Pod], cells: &[Cell], sport: &mut u16) -> BTreeMap<Cell, String
         } else {
             by_name[c.1.as_str()].ip.clone()
         };
-        let mut p = serde_json::json!({"dst": dst, "proto": proto, "port": port});
+        let mut p = serde_json::json!({
+            "netns": by_name[c.0.as_str()].netns,
+            "dst": dst,
+            "proto": proto,
+            "port": port,
+        });
         if *proto == "udp" {
             *sport = if *sport >= 60000 { 20000 } else { *sport + 1 };
             p["sport"] = (*sport).into();
         }
-        per_src.entry(c.0.as_str()).or_default().push((c, p));
+        input.push(p);
     }
-    let probe_py = repo().join("lab/probe.py");
-    let children: Vec<_> = per_src
-        .iter()
-        .map(|(src, probes)| {
-            let input: Vec<&serde_json::Value> = probes.iter().map(|(_, p)| p).collect();
-            let mut child = Command::new("ip")
-                .args(["netns", "exec", &by_name[src].netns, "python3"])
-                .arg(&probe_py)
-                .args(["check", "--timeout", TIMEOUT])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("probe");
-            use std::io::Write;
-            let mut stdin = child.stdin.take().expect("stdin");
-            stdin
-                .write_all(serde_json::to_string(&input).unwrap().as_bytes())
-                .expect("write probes");
-            drop(stdin);
-            child
-        })
-        .collect();
-    let mut out = BTreeMap::new();
-    for ((_, probes), child) in per_src.iter().zip(children) {
-        let o = child.wait_with_output().expect("probe output");
-        assert!(o.status.success(), "probe failed: {}", common::text(&o));
-        let results: Vec<String> = serde_json::from_slice(&o.stdout).expect("probe JSON");
-        for ((c, _), r) in probes.iter().zip(results) {
-            out.insert((*c).clone(), r);
-        }
-    }
-    out
+    let o = common::run_stdin(
+        "python3",
+        &[
+            &repo().join("lab/probe.py").display().to_string(),
+            "check",
+            "--timeout",
+            TIMEOUT,
+        ],
+        &serde_json::to_string(&input).expect("JSON"),
+    );
+    assert!(o.status.success(), "probe failed: {}", common::text(&o));
+    let results: Vec<String> = serde_json::from_slice(&o.stdout).expect("probe JSON");
+    assert_eq!(results.len(), cells.len());
+    cells.iter().cloned().zip(results).collect()
 }
 
 /// [`probe`] `cells`, and in the same round every pod's own servers from
