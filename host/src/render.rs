@@ -251,3 +251,49 @@ pub fn json(
         "notes": plan.notes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Change, Step};
+
+    fn ctx() -> Context<'static> {
+        Context {
+            node: "k1",
+            target: "netns t1",
+            color: false,
+            route_origins: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_workload_interface_names_its_parameter_and_notes_follow_the_plan() {
+        let mut plan = Plan::default();
+        plan.changes.push(
+            Change::new(
+                Step::Interfaces,
+                Action::Update,
+                "workload interface",
+                "cali1",
+            )
+            .attr("ipv4 proxy_arp", Some("0".into()), Some("1".into())),
+        );
+        plan.notes
+            .push("workload interface cali2 does not exist yet".into());
+        let t = text(&plan, &ctx());
+        assert!(t.contains("  # workload interfaces\n"), "{t}");
+        assert!(
+            t.contains("~ workload interface cali1: ipv4 proxy_arp 0 -> 1\n"),
+            "{t}"
+        );
+        assert!(
+            t.ends_with("Plan: 0 to add, 1 to change, 0 to destroy.\nNote: workload interface cali2 does not exist yet\n"),
+            "{t}"
+        );
+        // With nothing to change the note still shows.
+        plan.changes.clear();
+        let t = text(&plan, &ctx());
+        assert!(t.starts_with("No changes."), "{t}");
+        assert!(t.contains("Note: workload interface cali2"), "{t}");
+    }
+}
