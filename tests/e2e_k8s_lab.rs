@@ -7,7 +7,8 @@
 //! 1. **No policy**: every pod reaches every other on every service. The
 //!    lab assigns no proxy ARP: netc's workload interface settings are what
 //!    make the pods' gateway 169.254.1.1 answer, and `sysctl` in each node
-//!    shows Felix's values on every pod's host-side interface.
+//!    shows Felix's values on every pod's host-side interface. `netc plan`
+//!    of each node then finds nothing to do.
 //! 2. **Scenarios** (`lab/k8s/scenarios/*.yaml`, 24 of them): for each, netc
 //!    applies the NetworkPolicies on both nodes and every (source pod, destination pod, service) is probed — 9 × 8 ×
 //!    (TCP 80, 5432, 8080, 9090, UDP 53, 5353) = 432 probes — and compared
