@@ -23,6 +23,7 @@ trap 'log "up.sh failed; lab/k8s/down.sh removes what was created"' ERR
 for c in ip bird birdc nft iptables-restore python3 sysctl; do
   command -v "$c" >/dev/null || die "missing command: $c"
 done
+python3 -c 'import yaml' 2>/dev/null || die "python3 lacks PyYAML (Debian: apt-get install python3-yaml)"
 find_netc
 if ip netns list | grep -q "^$LAB-" || [ -e "$STATE" ]; then
   die "a lab named '$LAB' is already up (or left over): run lab/k8s/down.sh first"
