@@ -416,6 +416,7 @@ fn first_apply_plan_creates_everything_in_dependency_order() {
     assert!(cmds.starts_with(
         "link add vxlan.calico type vxlan id 4096 dstport 4789 local 10.0.0.1 dev eth0 nolearning\n\
          link set vxlan.calico address 66:57:0f:f0:5a:20 mtu 1450 up\n\
+         link set vxlan.calico alias netc\n\
          addr add 10.67.0.0/32 dev vxlan.calico\n"
     ), "{cmds}");
     assert!(

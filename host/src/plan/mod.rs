@@ -246,6 +246,10 @@ pub struct Plan {
     /// Only steps with something to do, in order.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub steps: Vec<StepOps>,
+    /// Why apply must refuse this plan as it stands (e.g. it would replace
+    /// a device netc did not make): checked before the first change.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub refused: Vec<String>,
     /// Things left as they are on purpose, to tell the operator (a workload
     /// interface the CNI plugin has not created yet). Not changes.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
@@ -304,7 +308,20 @@ pub fn diff_with(live: &State, desired: &State, replace: &BTreeSet<String>) -> P
     // What goes with a destroyed or replaced device is not deleted separately.
     let gone: BTreeSet<&str> = gone.iter().map(String::as_str).collect();
 
-    let (c, o) = links::diff_addresses(live, desired, &gone);
+    let (mut c, o) = links::diff_addresses(live, desired, &gone);
+    let v4_flushed = links::v4_flushed(live, desired, &gone);
+    for ch in c.iter_mut() {
+        if let Some(dev) = v4_flushed
+            .iter()
+            .find(|d| ch.id.ends_with(&format!(" dev {d}")))
+        {
+            if ch.action == Action::Delete {
+                ch.note = Some(format!(
+                    "{dev}'s last IPv4 address: the kernel drops its IPv4 neighbours and routes with it"
+                ));
+            }
+        }
+    }
     plan.push(Step::Addresses, c, o);
     // A device whose link-layer address changes in place loses its
     // neighbours (docs/lab-facts.md, "VXLAN, Calico style"): plan them as
@@ -321,14 +338,24 @@ pub fn diff_with(live: &State, desired: &State, replace: &BTreeSet<String>) -> P
         .map(|d| d.name.as_str())
         .collect();
     let unflushed;
-    let neigh_live = if flushed.is_empty() {
+    let neigh_live = if flushed.is_empty() && v4_flushed.is_empty() {
         live
     } else {
+        let v4_gone = |dev: &str, ip: std::net::IpAddr| ip.is_ipv4() && v4_flushed.contains(dev);
         unflushed = State {
             neighbors: live
                 .neighbors
                 .iter()
-                .filter(|n| !flushed.contains(n.dev.as_str()))
+                .filter(|n| !flushed.contains(n.dev.as_str()) && !v4_gone(n.dev.as_str(), n.ip))
+                .cloned()
+                .collect(),
+            routes: live
+                .routes
+                .iter()
+                .filter(|r| {
+                    !(r.dst.addr().is_ipv4()
+                        && r.spec.dev().is_some_and(|d| v4_flushed.contains(d)))
+                })
                 .cloned()
                 .collect(),
             ..live.clone()
@@ -356,7 +383,7 @@ pub fn diff_with(live: &State, desired: &State, replace: &BTreeSet<String>) -> P
         };
         &unwired
     };
-    let (c, o) = routes::diff(live, route_desired, &gone);
+    let (c, o) = routes::diff(neigh_live, route_desired, &gone);
     plan.push(Step::Routes, c, o);
 
     let (c, o, notes) = sysctl::diff(live, desired);
@@ -437,6 +464,57 @@ mod tests {
             }],
             ..State::default()
         }
+    }
+
+    /// A new tunnel address is added before the old one goes, so the
+    /// device never has none and the kernel flushes nothing.
+    #[test]
+    fn a_moved_tunnel_address_is_added_before_the_old_is_removed() {
+        let live = state(4096);
+        let mut want = state(4096);
+        want.addresses[0].addr = "10.251.0.0/32".parse().unwrap();
+        let cmds: Vec<String> = diff(&live, &want)
+            .steps
+            .iter()
+            .flat_map(|s| s.ops.iter())
+            .flat_map(|o| match o {
+                Op::Ip { batch } => batch.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(
+            cmds,
+            vec![
+                "addr add 10.251.0.0/32 dev vxlan.calico",
+                "addr del 10.250.0.0/32 dev vxlan.calico"
+            ]
+        );
+    }
+
+    /// Removing a device's last IPv4 address flushes its IPv4 neighbours and
+    /// routes: the plan does not delete them again (that would fail), and
+    /// re-creates the ones still wanted.
+    #[test]
+    fn the_last_v4_address_takes_neighbours_and_routes_with_it() {
+        let live = state(4096);
+        let mut want = state(4096);
+        want.addresses.clear();
+        want.routes.clear();
+        let p = diff(&live, &want);
+        let got: Vec<(Action, &str)> = p
+            .changes
+            .iter()
+            .map(|c| (c.action, c.resource.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(Action::Delete, "address"), (Action::Create, "neighbour")],
+            "the neighbour is flushed, then wanted again; the route just goes"
+        );
+        assert!(p.changes[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("last IPv4 address")));
     }
 
     #[test]

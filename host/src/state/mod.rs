@@ -79,6 +79,13 @@ pub struct Facts {
     pub addresses: Vec<(String, ipnet::IpNet)>,
     /// Every link name on the target.
     pub links: Vec<String>,
+    /// Devices under a name netc manages that netc did not make (no
+    /// [`netc_targets::iproute::OWNER_ALIAS`]), with every route through
+    /// them (`ip route show dev …`, any protocol): what replacing one
+    /// would destroy besides its addresses and neighbours.
+    pub foreign_links: std::collections::BTreeMap<String, Vec<String>>,
+    /// Every link's MTU (a tunnel's MTU must fit inside its parent's).
+    pub mtus: std::collections::BTreeMap<String, u32>,
 }
 
 /// Read everything netc owns on the target, plus the facts the guard needs.
@@ -95,15 +102,38 @@ pub fn read_with(
     nft_text: bool,
     sysctls: &[(ir::IfName, ir::IfaceSysctl)],
 ) -> Result<(State, Facts), Error> {
-    let (links, addresses, facts) = links::read(exec)?;
-    let owned: Vec<&netc_ir::IfName> = links.iter().map(|l| &l.name).collect();
-    let neighbors = neigh::read_neighbors(exec, &owned)?;
-    let fdb = neigh::read_fdb(exec, &owned)?;
-    let routes = routes::read(exec)?;
-    let nft = nft::read(exec, nft_text)?;
-    let iptables = iptables::read(exec)?;
-    let bird = bird::read(bird_path)?;
-    let sysctls = sysctl::read(exec, sysctls)?;
+    // The readers are independent processes (each `ip netns exec …` costs
+    // tens of milliseconds to start): run them side by side. Only the
+    // neighbour and FDB readers wait for the link list (they ask per device).
+    let (links_r, routes, nft, iptables, bird, sysctls) = std::thread::scope(|sc| {
+        let routes = sc.spawn(|| routes::read(exec));
+        let sysctls = sc.spawn(|| sysctl::read(exec, sysctls));
+        let nft = sc.spawn(|| nft::read(exec, nft_text));
+        let ipt = sc.spawn(|| iptables::read(exec));
+        let bird = sc.spawn(|| bird::read(bird_path));
+        let links_r = links::read(exec).and_then(|(links, addresses, mut facts)| {
+            let owned: Vec<&netc_ir::IfName> = links.iter().map(|l| &l.name).collect();
+            let (neighbors, fdb) = std::thread::scope(|sc2| {
+                let fdb = sc2.spawn(|| neigh::read_fdb(exec, &owned));
+                let n = neigh::read_neighbors(exec, &owned);
+                (n, join(fdb))
+            });
+            for (dev, routes) in facts.foreign_links.iter_mut() {
+                *routes = routes::read_through(exec, dev)?;
+            }
+            Ok((links, addresses, facts, neighbors?, fdb?))
+        });
+        (
+            links_r,
+            join(routes),
+            join(nft),
+            join(ipt),
+            join(bird),
+            join(sysctls),
+        )
+    });
+    let (links, addresses, facts, neighbors, fdb) = links_r?;
+    let (routes, nft, iptables, bird, sysctls) = (routes?, nft?, iptables?, bird?, sysctls?);
     Ok((
         State {
             links,
@@ -146,4 +176,11 @@ impl State {
             netc_ir::digest::sha256_hex(json.as_bytes(), 32)
         )
     }
+}
+
+/// The result of a reader thread; a reader that panicked is an error, not a
+/// panic of the caller.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, Error>>) -> Result<T, Error> {
+    h.join()
+        .unwrap_or_else(|_| Err(Error::parse("a state reader", "panicked".to_string())))
 }
