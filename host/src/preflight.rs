@@ -146,6 +146,7 @@ pub fn tools(plan: &Plan) -> Result<(), Error> {
                 Op::IptRestore { family, .. } => {
                     need.push((crate::state::iptables::tools(family).1, "iptables"))
                 }
+                Op::Sysctl { .. } => need.push(("sysctl", "procps")),
                 Op::Bird(_) => {}
             }
         }

@@ -134,6 +134,9 @@ fn commands(p: &Plan) -> String {
                 }
                 Op::Nft { script, .. } | Op::IptRestore { script, .. } => s.push_str(script),
                 Op::Bird(_) => s.push_str("(bird)\n"),
+                Op::Sysctl { assignments } => {
+                    s.push_str(&format!("sysctl -w {}\n", assignments.join(" ")))
+                }
             }
         }
     }

@@ -81,6 +81,7 @@ fn show_plan(p: &std::path::Path, format: Format) -> anyhow::Result<u8> {
         changes: s.changes.clone(),
         steps: Vec::new(),
         refused: Vec::new(),
+        notes: Vec::new(),
     };
     match format {
         Format::Text => {

@@ -6,8 +6,9 @@
 //! 2. addresses                   `ip -batch`
 //! 3. neighbours / FDB            `ip -batch`, `bridge -batch`
 //! 4. routes                      `ip -batch`
-//! 5. firewall                    one `nft -f` transaction, or `iptables-restore --noflush`
-//! 6. BIRD                        atomic file replace + `birdc configure`
+//! 5. workload interfaces         `sysctl -w` (the CNI plugin's veths, netc's parameters)
+//! 6. firewall                    one `nft -f` transaction, or `iptables-restore --noflush`
+//! 7. BIRD                        atomic file replace + `birdc configure`
 //!
 //! Destroying or replacing a tunnel device takes its addresses, neighbours,
 //! FDB entries and routes with it (the kernel removes them), so those are
@@ -22,6 +23,7 @@ mod iptables;
 mod links;
 mod nft;
 mod routes;
+mod sysctl;
 
 use crate::state::State;
 use serde::{Deserialize, Serialize};
@@ -35,16 +37,18 @@ pub enum Step {
     Addresses,
     Neighbors,
     Routes,
+    Interfaces,
     Firewall,
     Bird,
 }
 
 impl Step {
-    pub const ALL: [Step; 6] = [
+    pub const ALL: [Step; 7] = [
         Step::Links,
         Step::Addresses,
         Step::Neighbors,
         Step::Routes,
+        Step::Interfaces,
         Step::Firewall,
         Step::Bird,
     ];
@@ -55,6 +59,7 @@ impl Step {
             Step::Addresses => "addresses",
             Step::Neighbors => "neighbours/FDB",
             Step::Routes => "routes",
+            Step::Interfaces => "workload interfaces",
             Step::Firewall => "firewall",
             Step::Bird => "BIRD",
         }
@@ -221,6 +226,10 @@ pub enum Op {
         script: String,
     },
     Bird(BirdOp),
+    /// `sysctl -q -w PATH=VALUE…`: workload interface parameters.
+    Sysctl {
+        assignments: Vec<String>,
+    },
 }
 
 /// The commands of one step.
@@ -241,6 +250,10 @@ pub struct Plan {
     /// a device netc did not make): checked before the first change.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub refused: Vec<String>,
+    /// Things left as they are on purpose, to tell the operator (a workload
+    /// interface the CNI plugin has not created yet). Not changes.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub notes: Vec<String>,
 }
 
 /// `Plan: X to add, Y to change, Z to destroy.`
@@ -351,8 +364,41 @@ pub fn diff_with(live: &State, desired: &State, replace: &BTreeSet<String>) -> P
     };
     let (c, o) = links::diff_neighbors(neigh_live, desired, &gone);
     plan.push(Step::Neighbors, c, o);
-    let (c, o) = routes::diff(neigh_live, desired, &gone);
+    // A workload interface the CNI plugin has not created yet cannot take
+    // its route or its settings: both wait, and the plan says so
+    // (docs/calico.md §4.4: Felix's route table waits the same way).
+    let waiting = sysctl::waiting(live, desired);
+    let unwired;
+    let route_desired = if waiting.is_empty() {
+        desired
+    } else {
+        unwired = State {
+            routes: desired
+                .routes
+                .iter()
+                .filter(|r| r.spec.dev().is_none_or(|d| !waiting.contains(d)))
+                .cloned()
+                .collect(),
+            ..State::default()
+        };
+        &unwired
+    };
+    let (c, o) = routes::diff(neigh_live, route_desired, &gone);
     plan.push(Step::Routes, c, o);
+
+    let (c, o, notes) = sysctl::diff(live, desired);
+    plan.push(Step::Interfaces, c, o);
+    for dev in &waiting {
+        let routes = desired
+            .routes
+            .iter()
+            .filter(|r| r.spec.dev() == Some(dev.as_str()))
+            .count();
+        plan.notes.push(format!(
+            "workload interface {dev} does not exist yet: its {routes} route(s) and settings wait for the CNI plugin to create it"
+        ));
+    }
+    plan.notes.extend(notes);
 
     let (mut c, mut o) = nft::diff(&live.nft, &desired.nft);
     let (c2, o2) = iptables::diff(&live.iptables, &desired.iptables);
