@@ -19,6 +19,11 @@
 //! then exits at once.
 
 use std::fmt::Write as _;
+
+/// The allocator the `netc` binary uses (src/main.rs), so the figures are
+/// what users get; the baseline parse runs on it too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
