@@ -215,7 +215,10 @@ pub enum Step {
         oif: Option<String>,
     },
     /// The hook chain decided before any endpoint chain (why).
-    HookRule { outcome: Outcome, why: String },
+    HookRule {
+        outcome: Outcome,
+        why: String,
+    },
     /// A dispatch stage sent the packet to an endpoint chain.
     Dispatch {
         chain: Name,
@@ -235,8 +238,14 @@ pub enum Step {
         port: u16,
         side: PortSide,
     },
-    Tier { chain: Name, tier: String },
-    Policy { chain: Name, policy: String },
+    Tier {
+        chain: Name,
+        tier: String,
+    },
+    Policy {
+        chain: Name,
+        policy: String,
+    },
     /// A rule matched.
     Rule {
         chain: Name,
@@ -250,13 +259,24 @@ pub enum Step {
         comment: String,
     },
     /// No policy of the tier decided: Calico's end-of-tier drop.
-    TierEnd { tier: String, drop: bool },
+    TierEnd {
+        tier: String,
+        drop: bool,
+    },
     /// No policy decided: the endpoint's default.
-    Default { endpoint: String, verdict: Verdict },
+    Default {
+        endpoint: String,
+        verdict: Verdict,
+    },
     /// An allow runs the later dispatch stages of the hook.
-    Continuation { name: Name },
+    Continuation {
+        name: Name,
+    },
     /// The hook's verdict.
-    HookDone { hook: Hook, outcome: Outcome },
+    HookDone {
+        hook: Hook,
+        outcome: Outcome,
+    },
 }
 
 /// The answer: the verdict and every step that led to it.
@@ -391,10 +411,7 @@ impl Eval<'_> {
             IfaceDir::Out => self.oif,
         }
         .unwrap_or("");
-        let (chain, fallback) = match d
-            .entries
-            .binary_search_by(|e| e.iface.as_str().cmp(iface))
-        {
+        let (chain, fallback) = match d.entries.binary_search_by(|e| e.iface.as_str().cmp(iface)) {
             Ok(i) => match &d.entries[i].chain {
                 Some(c) => (c, false),
                 None => return Ret::Return,
@@ -573,7 +590,10 @@ impl Eval<'_> {
         if m.icmp.as_ref().is_some_and(|i| !icmp_hit(i)) {
             return false;
         }
-        if m.not_icmp.as_ref().is_some_and(|i| p.icmp().is_none() || icmp_hit(i)) {
+        if m.not_icmp
+            .as_ref()
+            .is_some_and(|i| p.icmp().is_none() || icmp_hit(i))
+        {
             return false;
         }
         let ports = p.ports();
@@ -673,11 +693,20 @@ mod tests {
         let t = topo();
         let r = route(&t, &pkt("198.51.100.1", "10.65.0.2"));
         assert_eq!(r.kind, RouteKind::Forward);
-        assert_eq!((r.iif.as_deref(), r.oif.as_deref()), (Some("eth0"), Some("cali1")));
+        assert_eq!(
+            (r.iif.as_deref(), r.oif.as_deref()),
+            (Some("eth0"), Some("cali1"))
+        );
         let r = route(&t, &pkt("10.65.0.2", "192.0.2.1"));
-        assert_eq!((r.kind, r.iif.as_deref()), (RouteKind::Input, Some("cali1")));
+        assert_eq!(
+            (r.kind, r.iif.as_deref()),
+            (RouteKind::Input, Some("cali1"))
+        );
         let r = route(&t, &pkt("192.0.2.1", "10.65.0.2"));
-        assert_eq!((r.kind, r.oif.as_deref()), (RouteKind::Output, Some("cali1")));
+        assert_eq!(
+            (r.kind, r.oif.as_deref()),
+            (RouteKind::Output, Some("cali1"))
+        );
         assert_eq!(
             route(&t, &pkt("192.0.2.1", "127.0.0.1")).kind,
             RouteKind::Local
@@ -731,7 +760,10 @@ mod tests {
                         rule(RuleAction::Allow, &[], "allow all"),
                     ],
                 ),
-                pol("pi-b", vec![rule(RuleAction::Allow, &[(80, 80)], "allow 80")]),
+                pol(
+                    "pi-b",
+                    vec![rule(RuleAction::Allow, &[(80, 80)], "allow 80")],
+                ),
             ],
             tiers: vec![
                 TierChain {
@@ -809,6 +841,9 @@ mod tests {
         assert!(matches!(e.deciding(), Some(Step::Rule { comment, .. }) if comment == "allow all"));
         // to another address: no endpoint, no decision.
         let p = pkt("198.51.100.1", "10.65.0.3");
-        assert_eq!(evaluate(&fw, &p, &route(&t, &p)).outcome, Outcome::NoDecision);
+        assert_eq!(
+            evaluate(&fw, &p, &route(&t, &p)).outcome,
+            Outcome::NoDecision
+        );
     }
 }
