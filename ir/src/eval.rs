@@ -29,10 +29,11 @@
 //!
 //! A new packet is conntrack state *new*, except an ICMP message that cannot
 //! open a connection (anything but an echo, timestamp, information or
-//! address-mask request; for ICMPv6 anything but echo request and node
-//! information query): conntrack attaches no entry to it, so `ct state
-//! invalid` matches and every hook chain with conntrack drops it
-//! (docs/lab-facts.md, "Conntrack and ICMP"). Packets allowed by a
+//! address-mask request; for ICMPv6 anything but echo request, node
+//! information query, and the neighbour discovery and MLD types 130-136 and
+//! 143, which conntrack leaves untracked): conntrack attaches no entry to
+//! it, so `ct state invalid` matches and every hook chain with conntrack
+//! drops it (docs/lab-facts.md, "Conntrack and ICMP"). Packets allowed by a
 //! doNotTrack policy in the raw table are untracked, neither new nor
 //! invalid, and carry [`MARK_UNTRACKED_ALLOW`].
 
@@ -82,7 +83,10 @@ impl Packet {
     pub fn ct_invalid(&self) -> bool {
         match (self.protocol, self.family()) {
             (Protocol::Icmp, Family::V4) => !matches!(self.icmp_type, 8 | 13 | 15 | 17),
-            (Protocol::IcmpV6, Family::V6) => !matches!(self.icmp_type, 128 | 139),
+            // Neighbour discovery and MLD (130-136, 143) are untracked, not invalid.
+            (Protocol::IcmpV6, Family::V6) => {
+                !matches!(self.icmp_type, 128 | 139 | 130..=136 | 143)
+            }
             _ => false,
         }
     }
