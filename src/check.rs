@@ -259,7 +259,8 @@ pub fn rule_location(
         Direction::Ingress => "ingress",
         Direction::Egress => "egress",
     };
-    let span = origin.value_span(&format!("/spec/{dir}/{index}"));
+    // The rule's `action` key: the first line of the rule.
+    let span = origin.key_span(&format!("/spec/{dir}/{index}/action"));
     let file = sources.files().find(|(id, _)| *id == span.file)?.1;
     Some(Location {
         file: file.name.clone(),
