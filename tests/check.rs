@@ -101,6 +101,42 @@ fn blocklisted_source_is_denied_by_the_deny_rule_and_named_by_its_line() {
 }
 
 #[test]
+fn forwarded_packet_is_decided_by_the_receiving_endpoints_rule() {
+    // golden/policies: the frontend's egress has no policy (a workload
+    // allows by default), so the api's ingress decides: the security tier
+    // passes, then api-from-web allows TCP to its named port http-alt (8080)
+    // from tier == "web".
+    let (code, out, err) = netc(&[
+        "check",
+        "golden/policies/input",
+        "--node",
+        "node-a",
+        "--from",
+        "wep:shop/node--a-k8s-frontend-eth0",
+        "--to",
+        "wep:shop/node--a-k8s-api-eth0:8080/tcp",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("ALLOWED"), "{out}");
+    let (file, line) = deciding_location(&out);
+    assert_eq!(line_of(&file, line).trim(), "- action: Allow", "{out}");
+    let rule: String = (line..line + 6)
+        .map(|n| line_of(&file, n))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        rule.contains("tier == \"web\"") && rule.contains("http-alt"),
+        "{rule}\n{out}"
+    );
+    // Both endpoints' chains are on the path, sender first.
+    let egress = out
+        .find("node--a-k8s-frontend-eth0 Egress")
+        .expect("egress");
+    let ingress = out.find("node--a-k8s-api-eth0 Ingress").expect("ingress");
+    assert!(egress < ingress, "{out}");
+}
+
+#[test]
 fn failsafe_port_is_allowed_whatever_the_policy() {
     // SSH is a failsafe inbound port (Felix's default list): even a
     // blocklisted source reaches it.

@@ -472,16 +472,15 @@ impl Eval<'_> {
                 return r;
             }
         }
-        let r = match e.default {
-            Verdict::Allow => self.on_allow(&e.on_allow),
-            Verdict::Drop => Ret::Drop,
-            Verdict::Return => Ret::Return,
-        };
         self.path.push(Step::Default {
             endpoint: e.endpoint.clone(),
             verdict: e.default,
         });
-        r
+        match e.default {
+            Verdict::Allow => self.on_allow(&e.on_allow),
+            Verdict::Drop => Ret::Drop,
+            Verdict::Return => Ret::Return,
+        }
     }
 
     fn tier(&mut self, t: &TierChain) -> Ret {

@@ -126,10 +126,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         protocol,
         src_port: src.port.unwrap_or(40000),
         dst_port: dst.port.unwrap_or(0),
-        icmp_type: a.icmp_type.unwrap_or(match protocol {
-            Protocol::IcmpV6 => 128,
-            _ => 8,
-        }),
+        icmp_type: match protocol {
+            Protocol::IcmpV6 => a.icmp_type.unwrap_or(128),
+            Protocol::Icmp => a.icmp_type.unwrap_or(8),
+            _ => 0,
+        },
         icmp_code: a.icmp_code,
     };
     let topo = check::topology(model, &ir);
