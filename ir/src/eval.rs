@@ -173,7 +173,7 @@ pub fn route(t: &Topology, p: &Packet) -> Route {
 impl RouteKind {
     /// The hooks a packet passes, in order, with the interfaces each sees:
     /// (hook, iif, oif).
-    fn hooks<'r>(self, r: &'r Route) -> Vec<(Hook, Option<&'r str>, Option<&'r str>)> {
+    fn hooks(self, r: &Route) -> Vec<(Hook, Option<&str>, Option<&str>)> {
         let (i, o) = (r.iif.as_deref(), r.oif.as_deref());
         match self {
             RouteKind::Input => vec![
