@@ -152,72 +152,55 @@ pub fn parse_protocol(s: &str) -> Result<Protocol, CheckError> {
     })
 }
 
-/// The node's routing view: its own addresses (underlay, its host
-/// endpoints' expected IPs), its workloads' networks by interface, and the
-/// uplink — the underlay interface when annotated, else the interface of
-/// the host endpoint holding the node's address, else of its only named
-/// host endpoint, else `eth0`.
+/// The node's routing view: what the IR says ([`Topology::from_ir`]:
+/// underlay addresses, netc's routes, the underlay interface), plus its host
+/// endpoints' expected IPs as local addresses; without an underlay
+/// annotation, the uplink is the interface of the host endpoint holding the
+/// node's address, else of its only named host endpoint, else `eth0`.
 pub fn topology(model: &Model, ir: &HostIr) -> Topology {
-    let node = ir.node.as_str();
-    let mut local: Vec<IpAddr> = [ir.address, ir.address_v6]
-        .into_iter()
-        .flatten()
-        .map(|n| n.addr())
-        .collect();
+    let mut t = Topology::from_ir(ir);
     let heps: Vec<_> = model
         .host_endpoints
         .iter()
-        .filter(|h| h.spec.node == node)
+        .filter(|h| h.spec.node == ir.node)
         .collect();
     for h in &heps {
-        local.extend(
+        t.local.extend(
             h.spec
                 .expected_ips
                 .iter()
                 .filter_map(|s| s.parse::<IpAddr>().ok()),
         );
     }
-    local.sort();
-    local.dedup();
-    let mut workloads: Vec<(String, Vec<ipnet::IpNet>)> = model
-        .workload_endpoints
-        .iter()
-        .filter(|w| w.spec.node == node)
-        .map(|w| {
-            (
-                w.spec.interface_name.clone(),
-                w.spec
-                    .ip_networks
-                    .iter()
-                    .filter_map(|s| s.parse::<ipnet::IpNet>().ok())
-                    .collect(),
-            )
-        })
-        .collect();
-    workloads.sort();
-    let named: Vec<&str> = heps
-        .iter()
-        .filter_map(|h| h.spec.interface_name.as_deref())
-        .filter(|i| *i != "*")
-        .collect();
-    let node_addr = ir.address.map(|a| a.addr().to_string());
-    let holding = heps.iter().find(|h| {
-        h.spec.interface_name.as_deref().is_some_and(|i| i != "*")
-            && node_addr
-                .as_ref()
-                .is_some_and(|a| h.spec.expected_ips.contains(a))
-    });
-    let uplink = match (&ir.underlay.interface, holding, named.as_slice()) {
-        (Some(i), _, _) => i.to_string(),
-        (None, Some(h), _) => h.spec.interface_name.clone().unwrap_or_default(),
-        (None, None, [one]) => one.to_string(),
-        _ => "eth0".to_string(),
-    };
-    Topology {
-        local,
-        workloads,
-        uplink,
+    t.local.sort();
+    t.local.dedup();
+    if ir.underlay.interface.is_none() {
+        let named: Vec<&str> = heps
+            .iter()
+            .filter_map(|h| h.spec.interface_name.as_deref())
+            .filter(|i| *i != "*")
+            .collect();
+        let node_addr = ir.address.map(|a| a.addr().to_string());
+        let holding = heps.iter().find_map(|h| {
+            let i = h.spec.interface_name.as_deref().filter(|i| *i != "*")?;
+            let a = node_addr.as_ref()?;
+            h.spec.expected_ips.contains(a).then_some(i)
+        });
+        let uplink = match (holding, named.as_slice()) {
+            (Some(i), _) => Some(i),
+            (None, [one]) => Some(*one),
+            _ => None,
+        };
+        if let Some(u) = uplink {
+            let old = std::mem::replace(&mut t.uplink, u.to_string());
+            for (_, dev) in &mut t.routes {
+                if dev.as_deref() == Some(old.as_str()) {
+                    *dev = Some(u.to_string());
+                }
+            }
+        }
     }
+    t
 }
 
 /// Where a policy rule is written.
@@ -301,10 +284,10 @@ pub struct PathStep {
     pub source: Option<Location>,
 }
 
-/// Evaluate `packet` on `ir` and attach source locations.
+/// Evaluate `packet` on `ir` and attach source locations (when the model
+/// and its sources are at hand: not for a compiled IR read from a file).
 pub fn check(
-    model: &Model,
-    sources: &SourceMap,
+    inputs: Option<(&Model, &SourceMap)>,
     ir: &HostIr,
     packet: Packet,
     route: Route,
@@ -325,7 +308,9 @@ pub fn check(
                     direction,
                     source_rule: Some(i),
                     ..
-                } => rule_location(model, sources, policy, *direction, *i),
+                } => inputs.and_then(|(model, sources)| {
+                    rule_location(model, sources, policy, *direction, *i)
+                }),
                 _ => None,
             };
             PathStep { step, source }
@@ -466,6 +451,7 @@ pub fn render_text(r: &Report) -> String {
             }
             Step::Continuation { name } => format!("      then the later stages ({name})"),
             Step::HookDone { hook, outcome } => format!("  → {hook:?}: {outcome:?}"),
+            Step::NoRoute => "  no route: the destination's route is a blackhole".to_string(),
         };
         let _ = writeln!(s, "{mark} {line}");
     }

@@ -201,7 +201,10 @@ fn lab_policy_by_endpoint_names_and_json() {
     assert_eq!(code, 3, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["verdict"], "drop");
-    assert_eq!(v["route"]["iif"], "eth0");
+    // From another node's workload, over the VXLAN pool of this stage: the
+    // packet arrives decapsulated on the VXLAN device (netc's route to
+    // r2n2's block goes through it).
+    assert_eq!(v["route"]["iif"], "vxlan.calico");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -389,8 +392,9 @@ fn draw(
 ) -> Vec<Flow> {
     let fw = &ir.firewall;
     let mut addrs: Vec<IpAddr> = topo.local.clone();
-    for (_, nets) in &topo.workloads {
-        addrs.extend(nets.iter().map(|n| n.addr()));
+    for (net, _) in &topo.routes {
+        addrs.push(net.addr());
+        addrs.push(inside(rng, net));
     }
     for w in &model.workload_endpoints {
         addrs.extend(
@@ -460,14 +464,16 @@ fn draw(
     // endpoint interfaces and one no endpoint has (the `*` endpoint's).
     let other_ifaces: Vec<String> = ifaces(ir, topo)
         .into_iter()
-        .filter(|i| !topo.workloads.iter().any(|(w, _)| w == i))
+        .filter(|i| !workload_ifaces(topo).contains(i))
         .collect();
 
     // The node's own addresses and its workloads': most flows have one end
     // here, so they meet the node's endpoint chains.
     let mut near: Vec<IpAddr> = topo.local.clone();
-    for (_, nets) in &topo.workloads {
-        near.extend(nets.iter().map(|n| n.addr()));
+    for (net, dev) in &topo.routes {
+        if dev.is_some() && net.prefix_len() == net.max_prefix_len() {
+            near.push(net.addr());
+        }
     }
     near.retain(|a| sane(*a));
 
@@ -538,10 +544,19 @@ fn draw(
     out
 }
 
+/// Interfaces of workloads: devices of host routes.
+fn workload_ifaces(topo: &Topology) -> Vec<String> {
+    topo.routes
+        .iter()
+        .filter(|(n, _)| n.prefix_len() == n.max_prefix_len())
+        .filter_map(|(_, d)| d.clone())
+        .collect()
+}
+
 /// Every interface the node's firewall or routing names (not `lo`), plus
 /// `netcx0`, which no endpoint has.
 fn ifaces(ir: &HostIr, topo: &Topology) -> Vec<String> {
-    let mut s: BTreeSet<String> = topo.workloads.iter().map(|(i, _)| i.clone()).collect();
+    let mut s: BTreeSet<String> = topo.routes.iter().filter_map(|(_, d)| d.clone()).collect();
     s.insert(topo.uplink.clone());
     for d in &ir.firewall.dispatch {
         s.extend(d.entries.iter().map(|e| e.iface.clone()));
@@ -576,10 +591,11 @@ fn setup(ns: &Netns, ir: &HostIr, topo: &Topology) -> Vec<(String, String)> {
             if a.is_ipv4() { 32 } else { 128 }
         );
     }
-    for (i, nets) in &topo.workloads {
-        for n in nets {
-            let _ = writeln!(sh, "ip route replace {} dev {i}", n.trunc());
-        }
+    for (net, dev) in &topo.routes {
+        let _ = match dev {
+            Some(d) => writeln!(sh, "ip route replace {net} dev {d}"),
+            None => writeln!(sh, "ip route replace blackhole {net}"),
+        };
     }
     let _ = writeln!(
         sh,
@@ -670,8 +686,17 @@ fn probe_table(flows: &[Flow], notrack: bool) -> String {
     }
     for (chain, hook, kinds) in [
         ("pin", "input", &[RouteKind::Input, RouteKind::Local][..]),
-        ("pfwd", "forward", &[RouteKind::Forward][..]),
-        ("pout", "output", &[RouteKind::Output][..]),
+        // A blackholed packet must reach neither.
+        (
+            "pfwd",
+            "forward",
+            &[RouteKind::Forward, RouteKind::Blackhole][..],
+        ),
+        (
+            "pout",
+            "output",
+            &[RouteKind::Output, RouteKind::Blackhole][..],
+        ),
     ] {
         let _ = writeln!(
             t,
@@ -720,7 +745,7 @@ fn send_and_observe(
     for f in flows {
         let p = &f.packet;
         let (iface, peer) = match (&f.route.kind, &f.route.iif) {
-            (RouteKind::Input | RouteKind::Forward, Some(i)) => {
+            (RouteKind::Input | RouteKind::Forward | RouteKind::Blackhole, Some(i)) => {
                 let peer = pairs
                     .iter()
                     .find(|(a, _)| a == i)
@@ -856,8 +881,7 @@ fn verdicts_equal_the_kernels() {
                 .iter()
                 .map(|f| {
                     netc::check::check(
-                        &sc.model,
-                        &sc.sources,
+                        Some((&sc.model, &sc.sources)),
                         &ir,
                         f.packet.clone(),
                         f.route.clone(),
@@ -871,7 +895,12 @@ fn verdicts_equal_the_kernels() {
                 let ns = Netns::new("chk");
                 let pairs = setup(&ns, &ir, &topo);
                 let base = send_and_observe(&ns, &flows, &pairs, true);
-                let lost: Vec<&Flow> = flows.iter().filter(|f| !base.contains(&f.id)).collect();
+                // Without a firewall every packet reaches its probe, but
+                // a blackholed one, which the kernel drops when routing.
+                let lost: Vec<&Flow> = flows
+                    .iter()
+                    .filter(|f| base.contains(&f.id) == (f.route.kind == RouteKind::Blackhole))
+                    .collect();
                 assert!(
                     lost.is_empty(),
                     "{}/{}: without a firewall these packets did not take the route netc check computed:\n{lost:#?}",

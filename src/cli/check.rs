@@ -13,7 +13,8 @@ use super::config;
 use anyhow::{anyhow, bail, Context};
 use netc::check::{self, Backend, End};
 use netc_compiler::lower::Cluster;
-use netc_ir::eval::{self, Outcome, Packet, RouteKind};
+use netc_compiler::model::Model;
+use netc_ir::eval::{self, Outcome, Packet, RouteKind, Topology};
 use netc_ir::Protocol;
 use std::path::PathBuf;
 
@@ -37,6 +38,11 @@ EXIT STATUS: 0 not dropped (allowed, or no decision), 3 dropped, 1 error.")]
 pub struct Args {
     /// Input files or directories (default: the config file's, else the current directory).
     pub paths: Vec<PathBuf>,
+    /// Evaluate a compiled IR (`ir.json`, as `netc build` writes it for each
+    /// node) instead of compiling the inputs: fast, but ends must be
+    /// addresses and rules are named by policy and index, without file:line.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub ir: Option<PathBuf>,
     /// The node whose firewall decides [default: NETC_NODE, the config file, the host name].
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
@@ -73,12 +79,30 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
-    let node = config::node(a.node.as_deref())?;
-    let paths = config::inputs(&a.paths)?;
     let firewall = match config::firewall(a.firewall)? {
         Some(FirewallArg::Iptables) => Backend::Iptables,
         _ => Backend::Nftables,
     };
+    if let Some(path) = &a.ir {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let ir: netc_ir::HostIr = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a netc IR", path.display()))?;
+        ir.firewall
+            .check()
+            .with_context(|| format!("{}: broken IR", path.display()))?;
+        if let Some(n) = a.node.as_deref().filter(|n| *n != ir.node) {
+            bail!(
+                "--node {n}: {} is the IR of node {}",
+                path.display(),
+                ir.node
+            );
+        }
+        let topo = Topology::from_ir(&ir);
+        return answer(&a, None, &Model::default(), &ir, &topo, firewall);
+    }
+    let node = config::node(a.node.as_deref())?;
+    let paths = config::inputs(&a.paths)?;
     let c = common::check_inputs(&paths);
     let Some(model) = c.model.as_ref() else {
         common::print_diagnostics(&c);
@@ -93,7 +117,30 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         .lower_node(&node)
         .map_err(|e| anyhow!("{e}"))
         .with_context(|| format!("node {node}"))?;
+    let topo = check::topology(model, &ir);
+    answer(&a, Some(&c.sources), model, &ir, &topo, firewall)
+}
 
+/// Parse the question, evaluate, print; the exit code.
+fn answer(
+    a: &Args,
+    sources: Option<&netc_compiler::SourceMap>,
+    model: &Model,
+    ir: &netc_ir::HostIr,
+    topo: &Topology,
+    firewall: Backend,
+) -> anyhow::Result<u8> {
+    if sources.is_none() {
+        for e in [&a.from, &a.to] {
+            let host = e.split('/').next().unwrap_or_default();
+            if ["wep:", "pod:", "hep:", "node:"]
+                .iter()
+                .any(|k| host.starts_with(k))
+            {
+                bail!("`{e}`: endpoint names need the YAML inputs, not --ir");
+            }
+        }
+    }
     let (to, proto) = match a.to.rsplit_once('/') {
         // `wep:ns/name` has a slash too: only a protocol-looking tail is one.
         Some((t, p)) if check::parse_protocol(p).is_ok() && !t.ends_with(':') => {
@@ -133,24 +180,28 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         },
         icmp_code: a.icmp_code,
     };
-    let topo = check::topology(model, &ir);
-    let mut route = eval::route(&topo, &packet);
-    if let Some(i) = a.iif {
+    let mut route = eval::route(topo, &packet);
+    if let Some(i) = a.iif.clone() {
         if route.kind == RouteKind::Output {
             bail!("--iif: a packet from this host arrives on no interface");
         }
         route.iif = Some(i);
     }
-    if let Some(o) = a.oif {
+    if let Some(o) = a.oif.clone() {
         if route.kind == RouteKind::Input {
             bail!("--oif: a packet to this host leaves by no interface");
         }
         route.oif = Some(o);
+        if route.kind == RouteKind::Blackhole {
+            route.kind = match route.iif {
+                Some(_) => RouteKind::Forward,
+                None => RouteKind::Output,
+            };
+        }
     }
     let report = check::check(
-        model,
-        &c.sources,
-        &ir,
+        sources.map(|s| (model, s)),
+        ir,
         packet,
         route,
         firewall,
