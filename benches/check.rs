@@ -4,15 +4,15 @@
 //! it (100 GlobalNetworkPolicies of 100 rules, each rule a TCP allow from
 //! its own /24 to its own port). The packet asked about matches none of
 //! them, so the evaluator walks all 10,000 rules before the end-of-tier
-//! drop: the worst case. Measured in this one process (median of 7 runs):
+//! drop: the worst case. The node alone is compiled (load, validate, lower
+//! n1) and its IR written as `netc build` does. Measured in this one
+//! process, medians of 7 runs:
 //!
-//! * `netc check` end to end: the release binary, started as a user would
-//!   (load + validate the YAML, lower the one node, evaluate, print);
-//! * the same in-process: load + validate, lower the node, evaluate;
-//! * the evaluation alone, on the compiled IR.
-//!
-//! Baseline, same process, same files: parsing the YAML with serde_yaml into
-//! untyped values, the least any YAML tool must do. Ratios are over it.
+//! * `netc check --ir ir.json`, the release binary end to end, and the same
+//!   in process (read, parse and check the IR, evaluate); the evaluation
+//!   alone; baseline: parsing ir.json with serde_json into untyped values;
+//! * `netc check PATHS` end to end, which compiles the node from the YAML
+//!   first; baseline: parsing the YAML with serde_yaml into untyped values.
 //!
 //! `cargo test --all-targets` also runs this binary (without `--bench`); it
 //! then exits at once.
@@ -41,16 +41,6 @@ fn main() {
         "# netc check benchmark: one node, {rules} policy rules on its workload, release build"
     );
 
-    let baseline = median(|| {
-        for f in &files {
-            let text = std::fs::read_to_string(f).expect("read");
-            for doc in serde_yaml::Deserializer::from_str(&text) {
-                let v: serde_yaml::Value = serde::Deserialize::deserialize(doc).expect("yaml");
-                std::hint::black_box(v);
-            }
-        }
-    });
-
     let packet = Packet {
         src: "192.0.2.77".parse().expect("ip"),
         dst: "10.65.0.2".parse().expect("ip"),
@@ -60,47 +50,10 @@ fn main() {
         icmp_type: 0,
         icmp_code: 0,
     };
-    let mut ir = None;
-    let mut model_keep = None;
-    let in_process = median(|| {
-        let mut sources = SourceMap::new();
-        let (raws, _) = load::load_files(&files, &mut sources);
-        let (model, _) = validate::validate(raws);
-        let model = model.expect("valid");
-        let lock = alloc::allocate(&model, None).expect("alloc");
-        let node = Cluster::new(&model, &lock).lower_node("n1").expect("lower");
-        let topo = netc::check::topology(&model, &node);
-        let route = eval::route(&topo, &packet);
-        let ev = eval::evaluate(&node.firewall, &packet, &route);
-        assert_eq!(ev.outcome, Outcome::Drop);
-        ir = Some(node);
-        model_keep = Some(model);
-    });
-    let ir = ir.expect("ir");
-    let fw_rules: usize = ir.firewall.policies.iter().map(|p| p.rules.len()).sum();
-    let model = model_keep.expect("model");
-    let topo = netc::check::topology(&model, &ir);
-    let route = eval::route(&topo, &packet);
-    let eval_only = median(|| {
-        for _ in 0..100 {
-            std::hint::black_box(eval::evaluate(&ir.firewall, &packet, &route));
-        }
-    }) / 100.0;
-
     let bin = env!("CARGO_BIN_EXE_netc");
-    let dir_s = dir.to_str().expect("utf-8");
-    let end_to_end = median(|| {
+    let run = |args: &[&str]| {
         let o = std::process::Command::new(bin)
-            .args([
-                "check",
-                dir_s,
-                "--node",
-                "n1",
-                "--from",
-                "192.0.2.77",
-                "--to",
-                "10.65.0.2:9/tcp",
-            ])
+            .args(args)
             .env_remove("NETC_CONFIG")
             .output()
             .expect("run netc");
@@ -110,34 +63,111 @@ fn main() {
             "{}",
             String::from_utf8_lossy(&o.stderr)
         );
+    };
+    let question = ["--from", "192.0.2.77", "--to", "10.65.0.2:9/tcp"];
+
+    // Compile only the node (what `netc build --node n1` does for the IR).
+    let mut ir = None;
+    let compile = median(|| {
+        let mut sources = SourceMap::new();
+        let (raws, _) = load::load_files(&files, &mut sources);
+        let (model, _) = validate::validate(raws);
+        let model = model.expect("valid");
+        let lock = alloc::allocate(&model, None).expect("alloc");
+        ir = Some(Cluster::new(&model, &lock).lower_node("n1").expect("lower"));
+    });
+    let ir = ir.expect("ir");
+    let fw_rules: usize = ir.firewall.policies.iter().map(|p| p.rules.len()).sum();
+    let ir_path = dir.join("ir.json");
+    std::fs::write(&ir_path, serde_json::to_string_pretty(&ir).expect("json")).expect("write");
+    let ir_s = ir_path.to_str().expect("utf-8");
+
+    // The compiled IR: `netc check --ir`.
+    let ir_process = median(|| {
+        let mut a = vec!["check", "--ir", ir_s];
+        a.extend(question);
+        run(&a);
+    });
+    let ir_in_process = median(|| {
+        let text = std::fs::read_to_string(&ir_path).expect("read");
+        let ir: netc_ir::HostIr = serde_json::from_str(&text).expect("ir");
+        ir.firewall.check().expect("check");
+        let topo = eval::Topology::from_ir(&ir);
+        let route = eval::route(&topo, &packet);
+        assert_eq!(
+            eval::evaluate(&ir.firewall, &packet, &route).outcome,
+            Outcome::Drop
+        );
+    });
+    let json_baseline = median(|| {
+        let text = std::fs::read_to_string(&ir_path).expect("read");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        std::hint::black_box(v);
+    });
+    let topo = eval::Topology::from_ir(&ir);
+    let route = eval::route(&topo, &packet);
+    let eval_only = median(|| {
+        for _ in 0..100 {
+            std::hint::black_box(eval::evaluate(&ir.firewall, &packet, &route));
+        }
+    }) / 100.0;
+
+    // From the YAML: `netc check PATHS` (compiles the node first).
+    let dir_s = dir.to_str().expect("utf-8");
+    let yaml_process = median(|| {
+        let mut a = vec!["check", dir_s, "--node", "n1"];
+        a.extend(question);
+        run(&a);
+    });
+    let yaml_baseline = median(|| {
+        for f in &files {
+            let text = std::fs::read_to_string(f).expect("read");
+            for doc in serde_yaml::Deserializer::from_str(&text) {
+                let v: serde_yaml::Value = serde::Deserialize::deserialize(doc).expect("yaml");
+                std::hint::black_box(v);
+            }
+        }
     });
 
-    let bytes: u64 = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
-        .sum();
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) as f64 / 1048576.0;
+    let yaml_mib: f64 = files.iter().map(|f| size(f)).sum();
     println!(
-        "input: {} files, {:.2} MiB of YAML; the node's IR: {fw_rules} firewall rules",
-        files.len(),
-        bytes as f64 / 1048576.0
+        "input: {:.2} MiB of YAML; the node's compiled IR: {fw_rules} firewall rules, ir.json {:.2} MiB",
+        yaml_mib,
+        size(&ir_path)
     );
+    println!("\n## netc check --ir ir.json (the compiled IR)");
+    println!("end to end (process): {:.1} ms", ir_process * 1e3);
     println!(
-        "netc check, end to end (process): {:.1} ms",
-        end_to_end * 1e3
-    );
-    println!(
-        "load+validate+lower node+evaluate, in process: {:.1} ms",
-        in_process * 1e3
+        "in process: read + parse + check the IR + evaluate: {:.1} ms",
+        ir_in_process * 1e3
     );
     println!(
         "evaluate alone (all {fw_rules} rules walked): {:.3} ms",
         eval_only * 1e3
     );
-    println!("baseline serde_yaml parse: {:.1} ms", baseline * 1e3);
+    println!(
+        "baseline serde_json parse of ir.json into values: {:.1} ms",
+        json_baseline * 1e3
+    );
     println!(
         "ratio end to end / baseline: {:.2}x; in process / baseline: {:.2}x",
-        end_to_end / baseline,
-        in_process / baseline
+        ir_process / json_baseline,
+        ir_in_process / json_baseline
+    );
+    println!("\n## netc check PATHS (compiles the node from YAML first)");
+    println!("end to end (process): {:.1} ms", yaml_process * 1e3);
+    println!(
+        "in process: load + validate + lower the node: {:.1} ms",
+        compile * 1e3
+    );
+    println!(
+        "baseline serde_yaml parse of the YAML into values: {:.1} ms",
+        yaml_baseline * 1e3
+    );
+    println!(
+        "ratio end to end / baseline: {:.2}x",
+        yaml_process / yaml_baseline
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
