@@ -40,7 +40,9 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
     /// Evaluate a compiled IR (`ir.json`, as `netc build` writes it for each
     /// node) instead of compiling the inputs: fast, but ends must be
-    /// addresses and rules are named by policy and index, without file:line.
+    /// addresses, the host's own addresses are its underlay addresses only
+    /// (not its host endpoints' expected IPs), and rules are named by
+    /// policy and index, without file:line.
     #[arg(long, value_name = "FILE", conflicts_with = "paths")]
     pub ir: Option<PathBuf>,
     /// The node whose firewall decides [default: NETC_NODE, the config file, the host name].
