@@ -867,6 +867,7 @@ fn verdicts_equal_the_kernels() {
     let mut mismatches = Vec::new();
     let mut summary = Vec::new();
     let (mut total, mut dropped, mut nodecision) = (0, 0, 0);
+    let mut decided: std::collections::BTreeMap<&str, usize> = Default::default();
     for sc in scenarios() {
         let lock = alloc::allocate(&sc.model, None).expect("alloc");
         let cluster = Cluster::new(&sc.model, &lock);
@@ -926,6 +927,19 @@ fn verdicts_equal_the_kernels() {
                     }
                 }
             }
+            for f in &flows {
+                let ev = eval::evaluate(&ir.firewall, &f.packet, &f.route);
+                let what = match ev.deciding() {
+                    Some(eval::Step::Rule { .. }) => "a policy rule",
+                    Some(eval::Step::Failsafe { .. }) => "a failsafe port",
+                    Some(eval::Step::HookRule { .. }) => "a hook rule (conntrack, NDP, overlay)",
+                    Some(eval::Step::TierEnd { .. }) => "an end-of-tier drop",
+                    Some(eval::Step::Default { .. }) => "an endpoint default",
+                    Some(eval::Step::NoRoute) => "a blackhole route",
+                    _ => "nothing (no endpoint chain)",
+                };
+                *decided.entry(what).or_insert(0usize) += 1;
+            }
             total += flows.len();
             dropped += verdicts.iter().filter(|v| **v == Outcome::Drop).count();
             nodecision += verdicts
@@ -942,6 +956,7 @@ fn verdicts_equal_the_kernels() {
         summary.join(", "),
         mismatches.len()
     );
+    eprintln!("{test}: decided by {decided:?}");
     assert!(
         mismatches.is_empty(),
         "{} of {} verdicts differ from the kernel's:\n{}",
