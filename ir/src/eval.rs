@@ -668,7 +668,7 @@ impl Eval<'_> {
         if !s.ports.is_empty() && !port.is_some_and(|p| in_ports(&s.ports, p)) {
             return false;
         }
-        !(!s.not_ports.is_empty() && port.is_none_or(|p| in_ports(&s.not_ports, p)))
+        s.not_ports.is_empty() || port.is_some_and(|p| !in_ports(&s.not_ports, p))
     }
 
     fn side_addr(&self, s: &SideMatch, addr: IpAddr) -> bool {
