@@ -457,3 +457,44 @@ pub fn render_text(r: &Report) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ends_are_addresses_with_optional_ports() {
+        let m = Model::default();
+        let e = parse_end(&m, "10.0.0.1", None).unwrap();
+        assert_eq!((e.addr.to_string(), e.port), ("10.0.0.1".into(), None));
+        let e = parse_end(&m, "10.0.0.1:443", None).unwrap();
+        assert_eq!(e.port, Some(443));
+        let e = parse_end(&m, "[fd00::1]:53", None).unwrap();
+        assert_eq!((e.addr.to_string(), e.port), ("fd00::1".into(), Some(53)));
+        let e = parse_end(&m, "fd00::1", None).unwrap();
+        assert_eq!(e.port, None);
+        for bad in [
+            "",
+            "10.0.0.1:99999",
+            "wep:nonamespace",
+            "what:x",
+            "10.0.0.256",
+        ] {
+            assert!(parse_end(&m, bad, None).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_end(&m, "wep:ns/w", None),
+            Err(CheckError::Unknown("wep:ns/w".into(), "workload endpoint"))
+        );
+    }
+
+    #[test]
+    fn protocols_by_name_or_number() {
+        assert_eq!(parse_protocol("TCP"), Ok(Protocol::Tcp));
+        assert_eq!(parse_protocol("icmpv6"), Ok(Protocol::IcmpV6));
+        assert_eq!(parse_protocol("6"), Ok(Protocol::Tcp));
+        assert_eq!(parse_protocol("99"), Ok(Protocol::Number(99)));
+        assert!(parse_protocol("256").is_err());
+        assert!(parse_protocol("web").is_err());
+    }
+}
