@@ -209,6 +209,39 @@ fn lab_policy_by_endpoint_names_and_json() {
 }
 
 #[test]
+fn compiled_ir_gives_the_answer_the_inputs_give() {
+    // golden/policies: frontend → api's http-alt (allowed by api-from-web),
+    // a source in 100.64.0.0/10 (denied by security.baseline first), an
+    // unused address of node-a's own block (blackholed by its route).
+    for (from, to, want) in [
+        ("10.80.0.10", "10.80.0.11:8080/tcp", 0),
+        ("100.64.1.2", "10.80.0.11:8080/tcp", 3),
+        ("198.51.100.1", "10.80.0.5:80/tcp", 3),
+    ] {
+        let ask = |src: &[&str]| {
+            let mut a = vec!["check"];
+            a.extend(src);
+            a.extend(["--from", from, "--to", to, "--format", "json"]);
+            let (code, out, err) = netc(&a);
+            let v: serde_json::Value =
+                serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+            (code, v)
+        };
+        let (c1, yaml) = ask(&["golden/policies/input", "--node", "node-a"]);
+        let (c2, ir) = ask(&["--ir", "golden/policies/expected/node-a/ir.json"]);
+        assert_eq!((c1, c2), (want, want), "{from} → {to}");
+        assert_eq!(yaml["verdict"], ir["verdict"]);
+        assert_eq!(yaml["route"], ir["route"]);
+        let deciding = |v: &serde_json::Value| {
+            let mut d = v["path"][v["deciding"].as_u64().expect("deciding") as usize].clone();
+            d.as_object_mut().map(|o| o.remove("source"));
+            d
+        };
+        assert_eq!(deciding(&yaml), deciding(&ir), "{from} → {to}");
+    }
+}
+
+#[test]
 fn questions_that_make_no_sense_are_errors() {
     let (code, _, err) = netc(&[
         "check",
