@@ -103,6 +103,10 @@ struct Side {
     named: BTreeSet<String>,
     not_ports: Vec<(u16, u16)>,
     not_named: BTreeSet<String>,
+    /// The rule is a Deny: netc ignores its named notPorts, so as the later
+    /// rule it matches more than written (as the earlier rule, Calico's
+    /// narrower reading is the safe one).
+    deny: bool,
 }
 
 /// A rule's match, normalised; None when some part does not parse.
@@ -160,10 +164,7 @@ impl Side {
                 }
             }
         }
-        // netc's Deny rules ignore named notPorts.
-        if deny {
-            s.not_named.clear();
-        }
+        s.deny = deny;
         let resolvable = e.services.is_none()
             && e.service_accounts.is_none()
             && s.namespace_selector
@@ -187,11 +188,19 @@ impl Side {
             && (self.selector.is_none() || self.selector == b.selector)
             && (self.not_selector.is_none() || self.not_selector == b.not_selector);
         let in_ranges = |r: &(u16, u16), l: &[(u16, u16)]| contained(*r, l);
+        // A named port resolves against the side's selector (else the
+        // policy's or the scope's endpoints): equal names mean equal ports
+        // only with the same selector.
+        let same_resolution = self.selector == b.selector;
         let ports = (self.ports.is_empty() && self.named.is_empty())
             || ((!b.ports.is_empty() || !b.named.is_empty())
                 && b.ports.iter().all(|r| in_ranges(r, &self.ports))
-                && b.named.is_subset(&self.named));
-        let not_ports = self.not_named.is_subset(&b.not_named)
+                && b.named.is_subset(&self.named)
+                && (b.named.is_empty() || same_resolution));
+        let empty = BTreeSet::new();
+        let b_not_named = if b.deny { &empty } else { &b.not_named };
+        let not_ports = self.not_named.is_subset(b_not_named)
+            && (self.not_named.is_empty() || same_resolution)
             && self.not_ports.iter().all(|x| {
                 in_ranges(x, &b.not_ports)
                     || (!b.ports.is_empty()
@@ -337,6 +346,10 @@ mod tests {
             "{action: Allow, protocol: TCP, destination: {ports: [80]}}"
         ));
         assert!(shadows(
+            "{action: Allow, protocol: TCP, destination: {ports: [http, 22]}}",
+            "{action: Deny, protocol: TCP, destination: {ports: [http]}}"
+        ));
+        assert!(shadows(
             "{action: Allow, protocol: ICMP, icmp: {type: 8}}",
             "{action: Deny, protocol: ICMP, icmp: {type: 8, code: 0}}"
         ));
@@ -373,6 +386,11 @@ mod tests {
         assert!(!shadows(
             "{action: Allow, notProtocol: UDP}",
             "action: Deny"
+        ));
+        // The same named port under another selector may be another port.
+        assert!(!shadows(
+            "{action: Allow, protocol: TCP, destination: {ports: [http]}}",
+            "{action: Deny, protocol: TCP, destination: {selector: app == 'x', ports: [http]}}"
         ));
         // Named ports are compared by name only.
         assert!(!shadows(
