@@ -3,6 +3,7 @@
 //! [`netc_compiler`] (load, validate, allocate, lower), [`netc_targets`]
 //! (emit) and [`netc_host`] (read live state, plan, apply).
 
+pub mod check;
 pub mod graph;
 pub mod pipeline;
 

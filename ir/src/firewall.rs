@@ -165,6 +165,15 @@ pub struct FwRule {
     pub action: RuleAction,
     /// `<policy> <ingress|egress> rule <n>` (+ the rule's annotations) — carried into comments.
     pub comment: String,
+    /// Position of the source rule in its policy's `ingress`/`egress` list
+    /// (display only: `netc check` turns it into the rule's file:line).
+    /// Kept in the IR rather than in a side table because the IR is what
+    /// `netc check` evaluates, and one lowered rule can come from a source
+    /// rule in several ways (families, named ports): lowering is the only
+    /// place that knows. An index, not a file position, so the IR does not
+    /// change when a file is reformatted. None for rules netc adds itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -11,6 +11,7 @@
 
 mod bgp;
 pub mod digest;
+pub mod eval;
 mod firewall;
 mod iface;
 mod link;

@@ -2,6 +2,7 @@
 
 mod apply;
 mod build;
+mod check;
 mod common;
 mod compile_cache;
 mod completions;
@@ -57,6 +58,8 @@ pub enum Command {
     Ipam(ipam::Args),
     /// Keep an apply made with --confirm-within (or --rollback to undo it now).
     Confirm(confirm::Args),
+    /// What a node's firewall does with a packet, and the rule that decides (exit 0 passes, 3 dropped).
+    Check(check::Args),
     /// Draw the cluster's BGP topology (or one node's policy path) as DOT, Mermaid or SVG.
     Graph(graph::Args),
     /// Print the JSON Schema of one kind, or of all kinds as a JSON object.
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status(a) => status::run(a),
         Command::Confirm(a) => confirm::run(a),
         Command::Graph(a) => graph::run(a),
+        Command::Check(a) => check::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Completions(a) => completions::run(a),

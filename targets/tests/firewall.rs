@@ -1027,6 +1027,7 @@ fn hostile_ir_strings() {
             matches: Match::default(),
             action: RuleAction::Log,
             comment: String::new(),
+            rule: None,
         });
         for r in &mut p.rules {
             r.comment = h();

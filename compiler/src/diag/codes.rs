@@ -212,6 +212,8 @@ codes! {
         "Two policies in one tier have the same order; Calico breaks the tie by name. Make the order explicit if the sequence matters.";
     NAMED_PORT_UNKNOWN = "W0717", "named port selects nothing",
         "A rule matches a named port (`ports: [http]`) that no WorkloadEndpoint or HostEndpoint in the input declares under spec.ports. The port set is empty, so the rule never matches: an Allow rule allows nothing. Check the spelling or declare the port on the endpoints.";
+    RULE_SHADOWED = "W0718", "rule shadowed by an earlier rule",
+        "An earlier rule of the same policy and direction matches every packet this rule would, and decides first (Allow, Deny and Pass end the policy's rule list; Log does not), so this rule can never match. netc proves it field by field and warns only when sure: the earlier rule has the same or no protocol, nets containing this rule's, the same selectors, port ranges containing this rule's, and only exclusions (notNets, notPorts, notProtocol, notICMP) this rule repeats. Remove the rule, or move it before the rule that shadows it if it was meant to decide first. `netc check` shows which rule decides a given packet.";
 
     // ---- endpoints ----
     HEP_NEEDS_IFACE_OR_IPS = "E0801", "host endpoint without interface",

@@ -768,6 +768,7 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
                     "{what} packets {} cluster hosts",
                     if outbound { "to" } else { "from" }
                 ),
+                rule: None,
             }
         };
         for h in &mut hooks {

@@ -23,6 +23,7 @@ mod k8s;
 mod names;
 mod node;
 mod policy;
+mod shadow;
 mod util;
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
@@ -95,6 +96,7 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     bgp_filter::check(&model, &mut out);
     node::check(&model, &mut out);
     policy::check(&model, &mut out);
+    shadow::check(&model, &mut out);
     endpoint::check(&model, &mut out);
     cross::check(&model, &mut out);
     export::check(&model, &mut out);

@@ -372,6 +372,7 @@ fn lower_rule_inner(
                     matches: m,
                     action,
                     comment: comment.clone(),
+                    rule: u32::try_from(idx).ok(),
                 });
             }
         }
