@@ -138,7 +138,7 @@ fn write_node(out: &Path, n: &NodeOutput, mask: bool) -> anyhow::Result<()> {
         } else {
             contents
         };
-        write_atomic(&dir.join(name), &contents, sensitive)?;
+        write_file(&dir.join(name), &contents, sensitive, false)?;
     }
     Ok(())
 }
@@ -157,8 +157,18 @@ fn remove_undeclared(out: &Path, names: &BTreeSet<String>) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Write via a temp file and rename, so a reader never sees half a file.
+/// Write via a temp file and rename, so a reader never sees half a file,
+/// and sync it to disk first (netc.lock: losing it to a crash would move
+/// blocks on the next build).
 pub fn write_atomic(path: &Path, contents: &str, sensitive: bool) -> anyhow::Result<()> {
+    write_file(path, contents, sensitive, true)
+}
+
+/// [`write_atomic`]; `durable: false` skips the fsync. Build artifacts take
+/// that path: they are regenerated from the input at will, readers still
+/// never see half a file (the rename), and a fleet build writes thousands
+/// of them — one fsync each would dominate its time.
+fn write_file(path: &Path, contents: &str, sensitive: bool, durable: bool) -> anyhow::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("netc-tmp");
     {
@@ -173,7 +183,9 @@ pub fn write_atomic(path: &Path, contents: &str, sensitive: bool) -> anyhow::Res
             .open(&tmp)
             .with_context(|| format!("writing {}", tmp.display()))?;
         f.write_all(contents.as_bytes())?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
     }
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
