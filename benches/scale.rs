@@ -31,6 +31,8 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let scale = if quick { 10 } else { 1 };
+    // NETC_BENCH_KEEP=1 keeps the generated repositories (to rerun netc on them).
+    let keep = std::env::var_os("NETC_BENCH_KEEP").is_some();
     let dir = std::env::temp_dir().join(format!("netc-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -49,7 +51,11 @@ fn main() {
     bench_validate(&v);
     let b = gen_repo(&dir.join("build"), 1000 / scale, 0, 4000 / scale, 4, 50);
     bench_build(&b);
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep {
+        println!("\nkept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 fn peak_rss_mib() -> f64 {
