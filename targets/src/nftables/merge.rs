@@ -1,0 +1,553 @@
+//! Set-based lowering of tier chains: a ruleset that classifies in
+//! O(log n) instead of one comparison per rule.
+//!
+//! An emitter-side pass; the IR is not changed (`netc check`, the iptables
+//! backend and the unoptimised emitter still read it one rule per source
+//! rule).
+//!
+//! # Why it is sound
+//!
+//! A tier chain jumps to its policy chains in order, and a policy chain
+//! returns to the tier when no rule matched, so within one tier the
+//! policies' rules form one list. Allow and Deny are terminal (accept,
+//! drop, `notrack accept`, or a goto to a continuation that ends in
+//! accept), so a *run* of consecutive rules with the same verdict — the
+//! same action and, for Allow, the same [`OnAllow`] — commutes: the packet
+//! leaves with that verdict if it matches any of them, in any order. A run
+//! ends at a change of verdict, at a Log rule (it continues, so rules after
+//! it must not move before it) and at a Pass rule (it leaves the tier).
+//! Runs never cross tiers: each tier chain is planned on its own.
+//!
+//! Within a run, every rule whose match is a plain conjunction of
+//! "address in a union of networks", "port in a union of ranges" and
+//! "protocol is p" (no negations, no ICMP type) is a union of boxes in the
+//! space protocol × source × destination × source port × destination port.
+//! Rules with the same *shape* (the same fields constrained, the same
+//! family) become one rule matching a concatenated interval set
+//! (`ip saddr . ip daddr . th dport @set`). Overlapping elements are split
+//! into disjoint ones first: the kernel's concatenated interval sets reject
+//! partially overlapping elements (docs/lab-facts.md, "nftables"). A field
+//! with one value in every element is written as a plain match instead of
+//! a set field, and the remaining fields are ordered by the number of
+//! distinct values, most first (docs/lab-facts.md, "nftables": the most
+//! selective field first is the faster lookup). Every other rule of the
+//! run (negations, ICMP types, a shape met only once) is written as it is.
+//!
+//! A tier is rewritten only when this merges something; the rewritten tier
+//! chain holds its policies' rules inline (Pass becomes "set the pass mark
+//! and return" from the tier itself, which is what the tier did after the
+//! policy chain returned with the mark set), and keeps pointing at the
+//! source rules in comments: the merged rule names the first and last
+//! source rules, and a `#` line above it lists them all in ranges.
+
+use netc_ir::{AddrSet, Family, Firewall, FwRule, Match, OnAllow, PolicyChain, Protocol, Ref};
+use netc_ir::{RuleAction, SideMatch, TierChain};
+use std::collections::BTreeSet;
+
+/// An inclusive interval of one field (addresses as integers).
+pub(super) type Iv = (u128, u128);
+
+/// A rule whose expansion into boxes exceeds this stays as it is.
+const MAX_BOXES_PER_RULE: usize = 4096;
+/// Work limit of one set's disjoint decomposition (boxes visited); past
+/// it the group's rules stay as they are.
+const MAX_WORK: usize = 4_000_000;
+
+/// A field of a concatenated key, in the order fields are considered
+/// when the counts of distinct values tie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Field {
+    SrcAddr,
+    DstAddr,
+    DstPort,
+    SrcPort,
+    Proto,
+}
+
+/// One item of a rewritten tier chain, in order.
+pub(super) enum Item<'a> {
+    /// A source rule written as it is.
+    Rule {
+        policy: &'a PolicyChain,
+        rule: &'a FwRule,
+    },
+    /// Several source rules as one rule.
+    Merged(Merged<'a>),
+}
+
+/// Rules of one run and one shape, merged.
+pub(super) struct Merged<'a> {
+    /// The policy whose allow statement and log prefix apply (the first source rule's).
+    pub policy: &'a PolicyChain,
+    pub action: RuleAction,
+    /// `meta nfproto` restriction (no address field in the key or constants).
+    pub family: Option<Family>,
+    pub addr_family: Family,
+    /// Fields with one value in every element: written as plain matches.
+    pub constants: Vec<(Field, Iv)>,
+    /// Fields of the set's key, in key order (may be empty: then the
+    /// constants are the whole match).
+    pub key: Vec<Field>,
+    /// Disjoint elements, one interval per key field, sorted.
+    pub elements: Vec<Vec<Iv>>,
+    /// The source rules' comments, in order.
+    pub sources: Vec<&'a str>,
+}
+
+/// The shape of a mergeable rule: which fields it constrains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Shape {
+    family: Option<Family>,
+    src: bool,
+    dst: bool,
+    sport: bool,
+    dport: bool,
+    proto: bool,
+}
+
+impl Shape {
+    fn fields(&self) -> Vec<Field> {
+        let mut f = Vec::new();
+        for (on, field) in [
+            (self.src, Field::SrcAddr),
+            (self.dst, Field::DstAddr),
+            (self.dport, Field::DstPort),
+            (self.sport, Field::SrcPort),
+            (self.proto, Field::Proto),
+        ] {
+            if on {
+                f.push(field);
+            }
+        }
+        f
+    }
+}
+
+/// The verdict of a rule, for run boundaries: `None` for Log and Pass.
+#[derive(Clone, PartialEq, Eq)]
+enum RunKey {
+    Allow(OnAllow),
+    Deny,
+}
+
+fn run_key(p: &PolicyChain, r: &FwRule) -> Option<RunKey> {
+    match r.action {
+        RuleAction::Allow => Some(RunKey::Allow(p.on_allow.clone())),
+        RuleAction::Deny => Some(RunKey::Deny),
+        RuleAction::Log | RuleAction::Pass => None,
+    }
+}
+
+/// The tier chain's items when merging shortens it, else `None` (the tier
+/// is written as jumps to its policy chains).
+pub(super) fn plan_tier<'a>(fw: &'a Firewall, t: &'a TierChain) -> Option<Vec<Item<'a>>> {
+    let mut flat: Vec<(&PolicyChain, &FwRule)> = Vec::new();
+    for p in &t.policies {
+        let pc = fw.policy(p)?;
+        flat.extend(pc.rules.iter().map(|r| (pc, r)));
+    }
+    let mut items: Vec<Item<'a>> = Vec::new();
+    let mut merged_any = false;
+    let mut i = 0;
+    while i < flat.len() {
+        let (p, r) = flat[i];
+        let Some(key) = run_key(p, r) else {
+            items.push(Item::Rule { policy: p, rule: r });
+            i += 1;
+            continue;
+        };
+        let mut j = i + 1;
+        while j < flat.len() && run_key(flat[j].0, flat[j].1).as_ref() == Some(&key) {
+            j += 1;
+        }
+        merged_any |= plan_run(fw, &flat[i..j], &mut items);
+        i = j;
+    }
+    merged_any.then_some(items)
+}
+
+/// A mergeable rule, expanded: its shape and its boxes (one interval per
+/// field of `shape.fields()`), or `None` when the rule never matches.
+struct Expanded {
+    shape: Shape,
+    boxes: Option<Vec<Vec<Iv>>>,
+}
+
+/// Writes one run's items; true when at least two rules were merged.
+fn plan_run<'a>(
+    fw: &Firewall,
+    run: &[(&'a PolicyChain, &'a FwRule)],
+    out: &mut Vec<Item<'a>>,
+) -> bool {
+    let expanded: Vec<Option<Expanded>> = run.iter().map(|(_, r)| expand(fw, &r.matches)).collect();
+    // Shapes met by at least two rules that can match.
+    let mut count: std::collections::BTreeMap<Shape, usize> = Default::default();
+    for e in expanded.iter().flatten() {
+        if e.boxes.is_some() {
+            *count.entry(e.shape).or_default() += 1;
+        }
+    }
+    let mut done: BTreeSet<Shape> = BTreeSet::new();
+    let mut merged_any = false;
+    for (k, (p, r)) in run.iter().enumerate() {
+        let Some(Expanded {
+            shape,
+            boxes: Some(_),
+        }) = &expanded[k]
+        else {
+            out.push(Item::Rule { policy: p, rule: r });
+            continue;
+        };
+        if count.get(shape).copied().unwrap_or(0) < 2 {
+            out.push(Item::Rule { policy: p, rule: r });
+            continue;
+        }
+        if done.contains(shape) {
+            continue;
+        }
+        done.insert(*shape);
+        let members: Vec<usize> = (k..run.len())
+            .filter(|&m| {
+                matches!(&expanded[m], Some(Expanded { shape: s, boxes: Some(_) }) if s == shape)
+            })
+            .collect();
+        let boxes: Vec<&[Iv]> = members
+            .iter()
+            .filter_map(|&m| expanded[m].as_ref().and_then(|e| e.boxes.as_ref()))
+            .flat_map(|b| b.iter().map(Vec::as_slice))
+            .collect();
+        match build(*shape, &boxes) {
+            Some((constants, key, elements)) => {
+                merged_any = true;
+                out.push(Item::Merged(Merged {
+                    policy: p,
+                    action: r.action,
+                    family: shape.family,
+                    addr_family: shape.family.unwrap_or(Family::V4),
+                    constants,
+                    key,
+                    elements,
+                    sources: members.iter().map(|&m| run[m].1.comment.as_str()).collect(),
+                }));
+            }
+            None => {
+                // Too costly to decompose: the group's rules as they are, in order.
+                out.extend(members.iter().map(|&m| Item::Rule {
+                    policy: run[m].0,
+                    rule: run[m].1,
+                }));
+            }
+        }
+    }
+    merged_any
+}
+
+/// Constant fields, key fields and disjoint elements for a group's boxes.
+#[allow(clippy::type_complexity)]
+fn build(shape: Shape, boxes: &[&[Iv]]) -> Option<(Vec<(Field, Iv)>, Vec<Field>, Vec<Vec<Iv>>)> {
+    let fields = shape.fields();
+    // Distinct intervals per field.
+    let distinct: Vec<usize> = (0..fields.len())
+        .map(|d| boxes.iter().map(|b| b[d]).collect::<BTreeSet<Iv>>().len())
+        .collect();
+    let mut constants = Vec::new();
+    let mut order: Vec<usize> = Vec::new();
+    for d in 0..fields.len() {
+        if distinct[d] == 1 {
+            constants.push((fields[d], boxes[0][d]));
+        } else {
+            order.push(d);
+        }
+    }
+    // Most distinct values first; ties in `Field` order (`fields` is in it).
+    order.sort_by(|a, b| distinct[*b].cmp(&distinct[*a]).then(a.cmp(b)));
+    let key: Vec<Field> = order.iter().map(|&d| fields[d]).collect();
+    let projected: Vec<Vec<Iv>> = boxes
+        .iter()
+        .map(|b| order.iter().map(|&d| b[d]).collect())
+        .collect();
+    let refs: Vec<&[Iv]> = projected.iter().map(Vec::as_slice).collect();
+    let mut work = 0usize;
+    let elements = disjoint(&refs, &mut work)?;
+    Some((constants, key, elements))
+}
+
+/// The boxes of a plain match, or `None` when the rule cannot be merged.
+fn expand(fw: &Firewall, m: &Match) -> Option<Expanded> {
+    let negated = |s: &SideMatch| !s.not_in_sets.is_empty() || !s.not_ports.is_empty();
+    if m.not_protocol.is_some()
+        || m.icmp.is_some()
+        || m.not_icmp.is_some()
+        || negated(&m.src)
+        || negated(&m.dst)
+        || matches!(m.protocol, Some(Protocol::Icmp | Protocol::IcmpV6))
+    {
+        return None;
+    }
+    let has_ports = !m.src.ports.is_empty() || !m.dst.ports.is_empty();
+    if has_ports && !m.protocol.is_some_and(Protocol::has_ports) {
+        return None;
+    }
+    let uses_addr = !m.src.in_sets.is_empty() || !m.dst.in_sets.is_empty();
+    if uses_addr && m.family.is_none() {
+        return None;
+    }
+    let family = m.family;
+    let shape = Shape {
+        family,
+        src: !m.src.in_sets.is_empty(),
+        dst: !m.dst.in_sets.is_empty(),
+        sport: !m.src.ports.is_empty(),
+        dport: !m.dst.ports.is_empty(),
+        proto: m.protocol.is_some(),
+    };
+    let mut dims: Vec<Vec<Iv>> = Vec::new();
+    for f in shape.fields() {
+        let ivs = match f {
+            Field::SrcAddr => addr_intervals(fw, &m.src.in_sets, family?)?,
+            Field::DstAddr => addr_intervals(fw, &m.dst.in_sets, family?)?,
+            Field::SrcPort => port_intervals(&m.src.ports),
+            Field::DstPort => port_intervals(&m.dst.ports),
+            Field::Proto => {
+                let n = u128::from(m.protocol?.number());
+                vec![(n, n)]
+            }
+        };
+        dims.push(ivs);
+    }
+    if dims.iter().any(Vec::is_empty) {
+        return Some(Expanded { shape, boxes: None });
+    }
+    let total = dims
+        .iter()
+        .try_fold(1usize, |acc, d| acc.checked_mul(d.len()))?;
+    if total > MAX_BOXES_PER_RULE {
+        return None;
+    }
+    let mut boxes: Vec<Vec<Iv>> = vec![Vec::new()];
+    for d in &dims {
+        boxes = boxes
+            .iter()
+            .flat_map(|b| {
+                d.iter().map(move |iv| {
+                    let mut b = b.clone();
+                    b.push(*iv);
+                    b
+                })
+            })
+            .collect();
+    }
+    Some(Expanded {
+        shape,
+        boxes: Some(boxes),
+    })
+}
+
+fn port_intervals(p: &[(u16, u16)]) -> Vec<Iv> {
+    let mut v: Vec<Iv> = p
+        .iter()
+        .filter(|(lo, hi)| lo <= hi)
+        .map(|&(lo, hi)| (u128::from(lo), u128::from(hi)))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// The networks of the intersection of `sets` (each a union), as sorted
+/// disjoint intervals; `None` when a set is missing.
+fn addr_intervals(fw: &Firewall, sets: &[Ref<AddrSet>], family: Family) -> Option<Vec<Iv>> {
+    let mut acc: Option<Vec<Iv>> = None;
+    for r in sets {
+        let s = fw.set(r)?;
+        let mut ivs: Vec<Iv> = s
+            .elements
+            .iter()
+            .filter_map(|n| match (n, family) {
+                (ipnet::IpNet::V4(n), Family::V4) => Some((
+                    u128::from(u32::from(n.network())),
+                    u128::from(u32::from(n.broadcast())),
+                )),
+                (ipnet::IpNet::V6(n), Family::V6) => {
+                    Some((u128::from(n.network()), u128::from(n.broadcast())))
+                }
+                _ => None,
+            })
+            .collect();
+        ivs = normalise(ivs);
+        acc = Some(match acc {
+            None => ivs,
+            Some(a) => intersect(&a, &ivs),
+        });
+    }
+    acc
+}
+
+/// Sorted, overlapping or adjacent intervals joined.
+fn normalise(mut v: Vec<Iv>) -> Vec<Iv> {
+    v.sort_unstable();
+    let mut out: Vec<Iv> = Vec::with_capacity(v.len());
+    for (lo, hi) in v {
+        match out.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+fn intersect(a: &[Iv], b: &[Iv]) -> Vec<Iv> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() && j < b.len() {
+        let lo = a[i].0.max(b[j].0);
+        let hi = a[i].1.min(b[j].1);
+        if lo <= hi {
+            out.push((lo, hi));
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+/// Disjoint boxes covering exactly the union of `boxes` (all of the same
+/// dimension), sorted, with neighbours joined where they only differ in
+/// one adjacent interval of the first field. `None` past [`MAX_WORK`].
+///
+/// A sweep over the first field: its interval ends cut it into segments
+/// covered by the same boxes; each segment carries the decomposition of
+/// the covering boxes' remaining fields, and adjacent segments with equal
+/// decompositions are joined.
+pub(super) fn disjoint(boxes: &[&[Iv]], work: &mut usize) -> Option<Vec<Vec<Iv>>> {
+    *work += boxes.len();
+    if *work > MAX_WORK {
+        return None;
+    }
+    let Some(first) = boxes.first() else {
+        return Some(Vec::new());
+    };
+    if first.is_empty() {
+        return Some(vec![Vec::new()]);
+    }
+    // Events: (point, +box index starts | box ends before point).
+    let mut starts: Vec<(u128, usize)> =
+        boxes.iter().enumerate().map(|(i, b)| (b[0].0, i)).collect();
+    starts.sort_unstable();
+    let mut ends: Vec<(u128, usize)> = boxes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| b[0].1.checked_add(1).map(|e| (e, i)))
+        .collect();
+    ends.sort_unstable();
+    let mut points: Vec<u128> = starts
+        .iter()
+        .map(|s| s.0)
+        .chain(ends.iter().map(|e| e.0))
+        .collect();
+    points.sort_unstable();
+    points.dedup();
+
+    let mut active: BTreeSet<usize> = BTreeSet::new();
+    let (mut si, mut ei) = (0, 0);
+    // (segment, decomposition of the rest) in order.
+    let mut segs: Vec<(Iv, Vec<Vec<Iv>>)> = Vec::new();
+    for (k, &p) in points.iter().enumerate() {
+        while ei < ends.len() && ends[ei].0 == p {
+            active.remove(&ends[ei].1);
+            ei += 1;
+        }
+        while si < starts.len() && starts[si].0 == p {
+            active.insert(starts[si].1);
+            si += 1;
+        }
+        if active.is_empty() {
+            continue;
+        }
+        let hi = match points.get(k + 1) {
+            Some(next) => next - 1,
+            None => u128::MAX,
+        };
+        let rest: Vec<&[Iv]> = active.iter().map(|&i| &boxes[i][1..]).collect();
+        let sub = disjoint(&rest, work)?;
+        match segs.last_mut() {
+            Some((iv, s)) if iv.1.checked_add(1) == Some(p) && *s == sub => iv.1 = hi,
+            _ => segs.push(((p, hi), sub)),
+        }
+    }
+    let mut out = Vec::new();
+    for (iv, sub) in segs {
+        for mut tail in sub {
+            tail.insert(0, iv);
+            out.push(tail);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(boxes: &[Vec<Iv>]) -> Vec<Vec<Iv>> {
+        let refs: Vec<&[Iv]> = boxes.iter().map(Vec::as_slice).collect();
+        disjoint(&refs, &mut 0).unwrap()
+    }
+
+    /// Every point of a small grid is covered by the result exactly when it
+    /// is covered by the input, and by at most one result box.
+    fn check_cover(input: &[Vec<Iv>], out: &[Vec<Iv>], max: u128) {
+        let inside = |b: &Vec<Iv>, x: u128, y: u128| {
+            b[0].0 <= x && x <= b[0].1 && b[1].0 <= y && y <= b[1].1
+        };
+        for x in 0..=max {
+            for y in 0..=max {
+                let want = input.iter().any(|b| inside(b, x, y));
+                let n = out.iter().filter(|b| inside(b, x, y)).count();
+                assert_eq!(n, usize::from(want), "point ({x}, {y}) in {out:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn overlapping_boxes_become_disjoint_with_the_same_union() {
+        let input = vec![
+            vec![(0, 5), (2, 3)],
+            vec![(3, 9), (0, 9)],
+            vec![(4, 4), (1, 7)],
+            vec![(8, 12), (5, 5)],
+        ];
+        let out = d(&input);
+        check_cover(&input, &out, 13);
+    }
+
+    #[test]
+    fn disjoint_boxes_stay_as_they_are_and_neighbours_join() {
+        let input = vec![vec![(0, 3), (7, 7)], vec![(10, 19), (1, 2)]];
+        assert_eq!(d(&input), input);
+        // Adjacent in the first field, equal in the second: one box.
+        assert_eq!(
+            d(&[vec![(0, 3), (7, 7)], vec![(4, 9), (7, 7)]]),
+            vec![vec![(0, 9), (7, 7)]]
+        );
+        // The full range of the first field ends the sweep without overflow.
+        assert_eq!(
+            d(&[vec![(0, u128::MAX), (1, 1)], vec![(5, 6), (1, 1)]]),
+            vec![vec![(0, u128::MAX), (1, 1)]]
+        );
+    }
+
+    #[test]
+    fn intervals_intersect_and_normalise() {
+        assert_eq!(
+            normalise(vec![(5, 9), (0, 3), (4, 4), (20, 30)]),
+            vec![(0, 9), (20, 30)]
+        );
+        assert_eq!(
+            intersect(&[(0, 9), (20, 30)], &[(5, 25)]),
+            vec![(5, 9), (20, 25)]
+        );
+    }
+}
