@@ -683,20 +683,36 @@ fn merged_tier_chain(fw: &Firewall, t: &TierChain, items: &[merge::Item]) -> Str
                     merge::Field::DstAddr => 3,
                     merge::Field::DstPort => 4,
                 });
+                // A port is read only after the protocol is known: when the
+                // protocol is a key field, the set lookup comes first.
+                let proto_in_key = m.key.contains(&merge::Field::Proto);
+                let lookup = set.as_ref().map(|s| {
+                    let key: Vec<&str> = m
+                        .key
+                        .iter()
+                        .map(|f| field_expr(*f, m.addr_family))
+                        .collect();
+                    format!("{} @{s}", key.join(" . "))
+                });
                 for (f, iv) in constants {
+                    let port = matches!(f, merge::Field::SrcPort | merge::Field::DstPort);
+                    if port && proto_in_key {
+                        if let Some(l) = &lookup {
+                            if !parts.contains(l) {
+                                parts.push(l.clone());
+                            }
+                        }
+                    }
                     parts.push(format!(
                         "{} {}",
                         field_expr(f, m.addr_family),
                         field_value(f, m.addr_family, iv)
                     ));
                 }
-                if let Some(s) = &set {
-                    let key: Vec<&str> = m
-                        .key
-                        .iter()
-                        .map(|f| field_expr(*f, m.addr_family))
-                        .collect();
-                    parts.push(format!("{} @{s}", key.join(" . ")));
+                if let Some(l) = lookup {
+                    if !parts.contains(&l) {
+                        parts.push(l);
+                    }
                 }
                 parts.push(action(m.policy, m.action));
                 c.rule(parts.join(" "), &merged_comment(&m.sources));
