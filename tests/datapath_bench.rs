@@ -171,6 +171,12 @@ fn pair(fw: &Fw) -> Pair {
         &["addr", "add", &format!("{server_addr}/32"), "dev", "eth0"],
     );
     server.exec_ok("ip", &["link", "set", "eth0", "up"]);
+    for kv in [
+        "net.core.somaxconn=65535",
+        "net.ipv4.tcp_max_syn_backlog=65535",
+    ] {
+        server.exec_ok("sysctl", &["-qw", kv]);
+    }
     for a in [last_src, none_src] {
         server.exec_ok("ip", &["route", "add", &format!("{a}/32"), "dev", "eth0"]);
     }
@@ -215,25 +221,60 @@ fn rate(p: &Pair, src: Ipv4Addr) -> f64 {
     let (tx, rx) = std::sync::mpsc::channel();
     let server = std::thread::spawn(move || {
         let _ns = enter(&server_ns);
-        let l = std::net::TcpListener::bind(("0.0.0.0", port)).expect("listen");
-        tx.send(()).unwrap();
-        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
-            let _ = l.accept();
+        // A deep accept queue: with std's 128, a server thread waiting for
+        // a CPU lets the queue overflow, and a dropped SYN costs the client
+        // a one-second retransmission.
+        // SAFETY: plain socket syscalls on a descriptor this thread owns.
+        unsafe {
+            let l = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(l >= 0, "socket");
+            let one: libc::c_int = 1;
+            libc::setsockopt(
+                l,
+                libc::SOL_SOCKET,
+                libc::SO_REUSEADDR,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+            let mut a: libc::sockaddr_in = std::mem::zeroed();
+            a.sin_family = libc::AF_INET as libc::sa_family_t;
+            a.sin_port = port.to_be();
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            assert_eq!(
+                libc::bind(l, (&a as *const libc::sockaddr_in).cast(), len),
+                0,
+                "bind"
+            );
+            assert_eq!(libc::listen(l, 65535), 0, "listen");
+            tx.send(()).unwrap();
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                let c = libc::accept(l, std::ptr::null_mut(), std::ptr::null_mut());
+                if c >= 0 {
+                    libc::close(c);
+                }
+            }
+            libc::close(l);
         }
     });
     rx.recv().unwrap();
     let (client_ns, dst) = (p.client.name.clone(), p.server_addr);
     let n = std::thread::spawn(move || {
         let _ns = enter(&client_ns);
-        let mut n = 0u64;
+        let (mut n, mut failed) = (0u64, 0u64);
         let t = Instant::now();
         let mut done = false;
         while !done {
             done = t.elapsed() >= WINDOW;
             if connect(src, dst, port, true) {
                 n += 1;
+            } else {
+                failed += 1;
             }
         }
+        assert!(
+            failed * 100 <= n,
+            "{failed} connections failed, {n} succeeded"
+        );
         n as f64 / t.elapsed().as_secs_f64()
     })
     .join()
@@ -268,6 +309,16 @@ fn connect(src: Ipv4Addr, dst: Ipv4Addr, port: u16, rst: bool) -> bool {
         a.sin_family = libc::AF_INET as libc::sa_family_t;
         a.sin_addr.s_addr = u32::from(src).to_be();
         let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        // The port is chosen at connect, knowing the destination (else
+        // bind searches the whole ephemeral range on every call).
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            s,
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
         let mut ok = libc::bind(s, (&a as *const libc::sockaddr_in).cast(), len) == 0;
         if ok {
             let mut d: libc::sockaddr_in = std::mem::zeroed();
