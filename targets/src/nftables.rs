@@ -92,7 +92,20 @@ fn emit_with(ir: &HostIr, optimise: bool) -> String {
         o.push_str(&text);
     };
 
+    // A policy chain only merged tiers referred to is not needed.
+    let inlined_only = |p: &PolicyChain| {
+        let mut refs = fw
+            .tiers
+            .iter()
+            .zip(&plans)
+            .filter(|(t, _)| t.policies.iter().any(|r| r.name() == &p.name));
+        refs.clone().next().is_some() && refs.all(|(_, plan)| plan.is_some())
+    };
+    let dead = dead_sets(fw, &plans, &inlined_only);
     for s in &fw.sets {
+        if dead.contains(&s.name) {
+            continue;
+        }
         // One-address sets are written inline in their rules (see `inline_set`):
         // a node with thousands of single-CIDR rules would otherwise carry
         // thousands of named sets, and every `nft list` of the table slows
@@ -143,15 +156,6 @@ fn emit_with(ir: &HostIr, optimise: bool) -> String {
             },
         );
     }
-    // A policy chain only merged tiers referred to is not needed.
-    let inlined_only = |p: &PolicyChain| {
-        let mut refs = fw
-            .tiers
-            .iter()
-            .zip(&plans)
-            .filter(|(t, _)| t.policies.iter().any(|r| r.name() == &p.name));
-        refs.clone().next().is_some() && refs.all(|(_, plan)| plan.is_some())
-    };
     for p in &fw.policies {
         if !inlined_only(p) {
             block(&mut o, policy_chain(fw, p));
@@ -478,6 +482,42 @@ fn action(p: &PolicyChain, a: RuleAction) -> String {
     }
 }
 
+/// Address sets only merged rules referred to: their elements now live in
+/// the merged sets, so they are not written.
+fn dead_sets<'a>(
+    fw: &'a Firewall,
+    plans: &[Option<Vec<merge::Item<'a>>>],
+    inlined_only: &dyn Fn(&PolicyChain) -> bool,
+) -> std::collections::BTreeSet<&'a Name> {
+    fn refs(m: &Match) -> impl Iterator<Item = &Name> {
+        [&m.src, &m.dst]
+            .into_iter()
+            .flat_map(|s| s.in_sets.iter().chain(&s.not_in_sets))
+            .map(|r| r.name())
+    }
+    let mut merged = std::collections::BTreeSet::new();
+    let mut used = std::collections::BTreeSet::new();
+    for item in plans.iter().flatten().flatten() {
+        match item {
+            merge::Item::Rule { rule, .. } => used.extend(refs(&rule.matches)),
+            merge::Item::Merged(m) => {
+                merged.extend(m.rules.iter().flat_map(|r| refs(&r.matches)));
+            }
+        }
+    }
+    for p in fw.policies.iter().filter(|p| !inlined_only(p)) {
+        used.extend(p.rules.iter().flat_map(|r| refs(&r.matches)));
+    }
+    for h in &fw.hooks {
+        used.extend(h.accept.iter().flat_map(|r| refs(&r.matches)));
+    }
+    for n in &fw.nat {
+        used.insert(n.from_set.name());
+        used.insert(n.not_to_set.name());
+    }
+    merged.difference(&used).copied().collect()
+}
+
 /// The merged items of a tier plan that have a set, numbered.
 fn merged_sets<'p, 'a>(
     plan: &'p Option<Vec<merge::Item<'a>>>,
@@ -608,20 +648,25 @@ fn source_lines(sources: &[&str]) -> Vec<String> {
         let (prefix, n) = c.rsplit_once(" rule ")?;
         Some((prefix, n.parse().ok()?))
     }
-    let mut groups: Vec<(String, Option<(&str, u64, u64)>)> = Vec::new();
+    enum Group<'s> {
+        /// `<prefix> rule <lo>` to `<prefix> rule <hi>`.
+        Range(&'s str, u64, u64),
+        Text(&'s str),
+    }
+    let mut groups: Vec<Group> = Vec::new();
     for s in sources {
         match (split(s), groups.last_mut()) {
-            (Some((p, n)), Some((_, Some((gp, _, hi))))) if *gp == p && *hi + 1 == n => *hi = n,
-            (Some((p, n)), _) => groups.push((String::new(), Some((p, n, n)))),
-            (None, _) => groups.push(((*s).to_string(), None)),
+            (Some((p, n)), Some(Group::Range(gp, _, hi))) if *gp == p && *hi + 1 == n => *hi = n,
+            (Some((p, n)), _) => groups.push(Group::Range(p, n, n)),
+            (None, _) => groups.push(Group::Text(s)),
         }
     }
     let mut lines: Vec<String> = groups
         .into_iter()
-        .map(|(text, g)| match g {
-            Some((p, lo, hi)) if lo == hi => format!("{p} rule {lo}"),
-            Some((p, lo, hi)) => format!("{p} rules {lo}-{hi}"),
-            None => text,
+        .map(|g| match g {
+            Group::Range(p, lo, hi) if lo == hi => format!("{p} rule {lo}"),
+            Group::Range(p, lo, hi) => format!("{p} rules {lo}-{hi}"),
+            Group::Text(t) => t.to_string(),
         })
         .collect();
     if lines.len() > 20 {

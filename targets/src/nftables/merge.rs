@@ -92,6 +92,8 @@ pub(super) struct Merged<'a> {
     pub elements: Vec<Vec<Iv>>,
     /// The source rules' comments, in order.
     pub sources: Vec<&'a str>,
+    /// The source rules, in order.
+    pub rules: Vec<&'a FwRule>,
 }
 
 /// The shape of a mergeable rule: which fields it constrains.
@@ -228,6 +230,7 @@ fn plan_run<'a>(
                     key,
                     elements,
                     sources: members.iter().map(|&m| run[m].1.comment.as_str()).collect(),
+                    rules: members.iter().map(|&m| run[m].1).collect(),
                 }));
             }
             None => {
