@@ -1,7 +1,8 @@
 //! Differential test of the set-based lowering (targets/src/nftables/merge.rs)
 //! with real packets: for random policies, the merged nftables ruleset
 //! (`nftables::emit`) must give every packet the verdict the unoptimised one
-//! (`nftables::emit_linear`, one nft rule per IR rule) gives it.
+//! (`nftables::emit_linear`, one nft rule per IR rule) gives it, and so must
+//! the iptables ruleset (`iptables::emit`, restored with its hook jumps).
 //!
 //! Each case: random GlobalNetworkPolicies (tiers, orders, Allow / Deny /
 //! Pass / Log, nets, notNets, selectors and notSelectors over labelled
@@ -292,8 +293,14 @@ const OBSERVER: &str = "table inet probe {\n\
     \t\toifname \"eth0\" update @seen { ip id }\n\
     \t}\n}\n";
 
+enum Ruleset<'a> {
+    Nft(&'a str),
+    /// `iptables.rules`, restored with the hook jumps the host layer adds.
+    Iptables(&'a str),
+}
+
 /// The probe ids `ruleset` lets out of eth0.
-fn verdicts(ruleset: &str, probes: &[Probe]) -> Result<BTreeSet<u16>, String> {
+fn verdicts(ruleset: Ruleset, probes: &[Probe]) -> Result<BTreeSet<u16>, String> {
     let ns = Netns::new("diff");
     ns.exec_ok(
         "ip",
@@ -303,9 +310,25 @@ fn verdicts(ruleset: &str, probes: &[Probe]) -> Result<BTreeSet<u16>, String> {
     ns.exec_ok("ip", &["link", "set", "eth0", "up"]);
     ns.exec_ok("ip", &["link", "set", "u0", "up"]);
     ns.exec_ok("ip", &["route", "add", "default", "dev", "eth0"]);
-    let o = ns.exec_stdin("nft", &["-f", "-"], ruleset);
-    if !o.status.success() {
-        return Err(format!("nft -f rejected the ruleset: {}", text(&o)));
+    match ruleset {
+        Ruleset::Nft(r) => {
+            let o = ns.exec_stdin("nft", &["-f", "-"], r);
+            if !o.status.success() {
+                return Err(format!("nft -f rejected the ruleset: {}", text(&o)));
+            }
+        }
+        Ruleset::Iptables(r) => {
+            let o = ns.exec_stdin("iptables-restore", &["--noflush"], r);
+            if !o.status.success() {
+                return Err(format!("iptables-restore rejected the rules: {}", text(&o)));
+            }
+            for j in netc_targets::iptables::hook_jumps() {
+                ns.exec_ok(
+                    "iptables",
+                    &["-t", j.table, "-I", j.chain, "1", "-j", &j.target],
+                );
+            }
+        }
     }
     let o = ns.exec_stdin("nft", &["-f", "-"], OBSERVER);
     assert!(o.status.success(), "observer table: {}", text(&o));
@@ -325,7 +348,10 @@ fn verdicts(ruleset: &str, probes: &[Probe]) -> Result<BTreeSet<u16>, String> {
 
 #[test]
 fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
-    if !common::require_root("differential") || !common::require_tool("differential", "nft") {
+    if !common::require_root("differential")
+        || !common::require_tool("differential", "nft")
+        || !common::require_tool("differential", "iptables-restore")
+    {
         return;
     }
     let seed: u64 = std::env::var("NETC_DIFF_SEED")
@@ -345,6 +371,7 @@ fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
         let ir = lower_node(&yaml, "dn-1");
         let linear = netc_targets::nftables::emit_linear(&ir);
         let merged = netc_targets::nftables::emit(&ir);
+        let ipt = netc_targets::iptables::emit(&ir);
         if merged.contains(" merged") {
             merged_cases += 1;
         }
@@ -355,33 +382,39 @@ fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
                  --- input ---\n{yaml}\n--- merged ruleset ---\n{merged}"
             )
         };
-        let want = verdicts(&linear, &ps).unwrap_or_else(|e| panic!("{}", report(&e)));
-        let got = verdicts(&merged, &ps).unwrap_or_else(|e| panic!("{}", report(&e)));
-        if want != got {
-            let diff: Vec<String> = ps
-                .iter()
-                .filter(|p| want.contains(&p.id) != got.contains(&p.id))
-                .take(10)
-                .map(|p| {
-                    format!(
-                        "{p:?}: linear {}, merged {}",
-                        if want.contains(&p.id) {
-                            "accept"
-                        } else {
-                            "drop"
-                        },
-                        if got.contains(&p.id) {
-                            "accept"
-                        } else {
-                            "drop"
-                        }
-                    )
-                })
-                .collect();
-            panic!(
-                "{}",
-                report(&format!("verdicts differ:\n{}", diff.join("\n")))
-            );
+        let want =
+            verdicts(Ruleset::Nft(&linear), &ps).unwrap_or_else(|e| panic!("{}", report(&e)));
+        let runs = [
+            ("merged nft", Ruleset::Nft(&merged)),
+            ("iptables", Ruleset::Iptables(&ipt)),
+        ];
+        for (what, rs) in runs {
+            let got = verdicts(rs, &ps).unwrap_or_else(|e| panic!("{}", report(&e)));
+            if want != got {
+                let verdict = |s: &BTreeSet<u16>, p: &Probe| {
+                    if s.contains(&p.id) {
+                        "accept"
+                    } else {
+                        "drop"
+                    }
+                };
+                let diff: Vec<String> = ps
+                    .iter()
+                    .filter(|p| want.contains(&p.id) != got.contains(&p.id))
+                    .take(10)
+                    .map(|p| {
+                        format!(
+                            "{p:?}: linear nft {}, {what} {}",
+                            verdict(&want, p),
+                            verdict(&got, p)
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "{}",
+                    report(&format!("{what}: verdicts differ:\n{}", diff.join("\n")))
+                );
+            }
         }
         accepted += want.len();
         total += ps.len();
