@@ -1,9 +1,15 @@
 //! The firewall as one nftables table, `inet netc` (`nftables.nft`).
 //!
-//! A plain translation of [`Firewall`]: every IR chain becomes an nft chain
-//! of the same name, every address set a named interval set, every dispatch
+//! A translation of [`Firewall`]: every IR chain becomes an nft chain of
+//! the same name, every address set a named interval set, every dispatch
 //! stage a verdict map on the interface name (so per-packet work does not
-//! grow with the number of endpoints or networks).
+//! grow with the number of endpoints or networks). One rewrite: [`emit`]
+//! merges a tier's runs of same-verdict rules into concatenated interval
+//! sets when that shortens the tier (`merge`, whose module comment argues
+//! why the verdicts stay the same); such a tier chain holds its policies'
+//! rules inline, and a policy chain no other tier jumps to is not written.
+//! [`emit_linear`] writes the IR one rule per rule, the reference the
+//! differential test (`tests/differential.rs`) compares against.
 //!
 //! The file replaces the table atomically (foomuuri's idiom):
 //!
