@@ -99,14 +99,13 @@ fn emit_with(ir: &HostIr, optimise: bool) -> String {
     };
 
     // A policy chain only merged tiers referred to is not needed.
-    let inlined_only = |p: &PolicyChain| {
-        let mut refs = fw
-            .tiers
-            .iter()
-            .zip(&plans)
-            .filter(|(t, _)| t.policies.iter().any(|r| r.name() == &p.name));
-        refs.clone().next().is_some() && refs.all(|(_, plan)| plan.is_some())
-    };
+    let mut jumped_to: std::collections::BTreeMap<&Name, bool> = Default::default();
+    for (t, plan) in fw.tiers.iter().zip(&plans) {
+        for p in &t.policies {
+            *jumped_to.entry(p.name()).or_default() |= plan.is_none();
+        }
+    }
+    let inlined_only = |p: &PolicyChain| jumped_to.get(&p.name) == Some(&false);
     let dead = dead_sets(fw, &plans, &inlined_only);
     for s in &fw.sets {
         if dead.contains(&s.name) {

@@ -542,6 +542,148 @@ mod tests {
         );
     }
 
+    use netc_ir::{Direction, Name};
+
+    fn n(s: &str) -> Name {
+        Name::new(s).unwrap()
+    }
+
+    fn set(name: &str, net: &str) -> AddrSet {
+        AddrSet {
+            name: n(name),
+            family: Family::V4,
+            elements: vec![net.parse().unwrap()],
+            comment: String::new(),
+        }
+    }
+
+    fn allow_from(set: &str, comment: &str) -> FwRule {
+        rule(set, RuleAction::Allow, comment)
+    }
+
+    fn rule(set: &str, action: RuleAction, comment: &str) -> FwRule {
+        FwRule {
+            matches: Match {
+                family: Some(Family::V4),
+                protocol: Some(Protocol::Tcp),
+                src: SideMatch {
+                    in_sets: vec![Ref::new(n(set))],
+                    ..SideMatch::default()
+                },
+                dst: SideMatch {
+                    ports: vec![(80, 80)],
+                    ..SideMatch::default()
+                },
+                ..Match::default()
+            },
+            action,
+            comment: comment.into(),
+        }
+    }
+
+    fn policy(name: &str, on_allow: OnAllow, rules: Vec<FwRule>) -> PolicyChain {
+        PolicyChain {
+            name: n(name),
+            policy: format!("GlobalNetworkPolicy {name}"),
+            direction: Direction::Ingress,
+            on_allow,
+            log_prefix: "netc".into(),
+            rules,
+        }
+    }
+
+    fn firewall(policies: Vec<PolicyChain>) -> Firewall {
+        let tier = TierChain {
+            name: n("ti-default"),
+            tier: "default".into(),
+            policies: policies.iter().map(|p| Ref::new(p.name.clone())).collect(),
+            end_drop: true,
+        };
+        let mut policies = policies;
+        policies.sort_by(|a, b| a.name.cmp(&b.name));
+        Firewall {
+            sets: ["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"]
+                .iter()
+                .enumerate()
+                .map(|(i, net)| set(&format!("s4-{}", (b'a' + i as u8) as char), net))
+                .collect(),
+            policies,
+            tiers: vec![tier],
+            ..Firewall::default()
+        }
+    }
+
+    /// (number of source rules, action, on_allow) of each merged item.
+    fn merged(fw: &Firewall) -> Option<Vec<(usize, RuleAction, OnAllow)>> {
+        let items = plan_tier(fw, &fw.tiers[0])?;
+        Some(
+            items
+                .iter()
+                .map(|i| match i {
+                    Item::Merged(m) => (m.sources.len(), m.action, m.policy.on_allow.clone()),
+                    Item::Rule { rule, policy } => (1, rule.action, policy.on_allow.clone()),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_run_spans_policies_of_one_tier() {
+        let fw = firewall(vec![
+            policy(
+                "pa-x",
+                OnAllow::Accept,
+                vec![allow_from("s4-a", "a 0"), allow_from("s4-b", "a 1")],
+            ),
+            policy("pb-x", OnAllow::Accept, vec![allow_from("s4-c", "b 0")]),
+        ]);
+        assert_eq!(
+            merged(&fw),
+            Some(vec![(3, RuleAction::Allow, OnAllow::Accept)])
+        );
+    }
+
+    #[test]
+    fn runs_end_at_a_different_allow_continuation() {
+        let then = OnAllow::Then(Ref::new(n("k-fwd")));
+        let fw = firewall(vec![
+            policy(
+                "pa-x",
+                OnAllow::Accept,
+                vec![allow_from("s4-a", "a 0"), allow_from("s4-b", "a 1")],
+            ),
+            policy(
+                "pb-x",
+                then.clone(),
+                vec![allow_from("s4-c", "b 0"), allow_from("s4-d", "b 1")],
+            ),
+        ]);
+        assert_eq!(
+            merged(&fw),
+            Some(vec![
+                (2, RuleAction::Allow, OnAllow::Accept),
+                (2, RuleAction::Allow, then)
+            ])
+        );
+    }
+
+    #[test]
+    fn runs_end_at_log_pass_and_a_change_of_verdict() {
+        for between in [RuleAction::Log, RuleAction::Pass, RuleAction::Deny] {
+            let fw = firewall(vec![policy(
+                "pa-x",
+                OnAllow::Accept,
+                vec![
+                    allow_from("s4-a", "a 0"),
+                    rule("s4-c", between, "a 1"),
+                    allow_from("s4-b", "a 2"),
+                ],
+            )]);
+            // Nothing to merge: the tier stays as jumps to its policies.
+            assert_eq!(merged(&fw), None, "{between:?}");
+        }
+    }
+
     #[test]
     fn intervals_intersect_and_normalise() {
         assert_eq!(
