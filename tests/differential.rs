@@ -6,12 +6,13 @@
 //!
 //! Each case: random GlobalNetworkPolicies (tiers, orders, Allow / Deny /
 //! Pass / Log, nets, notNets, selectors and notSelectors over labelled
-//! network sets, ports, port ranges, notPorts, protocols, ICMP types) as the
-//! egress policy of a host endpoint `eth0`; each ruleset is loaded into its
-//! own fresh namespace, a batch of random IPv4 probes (TCP SYN, UDP, ICMP
-//! echo, with spoofed sources) is sent out of `eth0` through a raw socket,
-//! and a second table at a later output priority records the IP id of every
-//! probe netc's table let through. The two records must be equal.
+//! network sets, ports, port ranges, notPorts, protocols, ICMP types, both
+//! families) as the egress policy of a host endpoint `eth0`; each ruleset
+//! is loaded into its own fresh namespace, a batch of random IPv4 and IPv6
+//! probes (TCP SYN, UDP, ICMP echo, with spoofed sources) is sent out of
+//! `eth0` through raw sockets, and a second table at a later output
+//! priority records the IPv4 id or IPv6 flow label of every probe netc's
+//! rules let through. The records must be equal.
 //!
 //! The seed is fixed and printed on failure; `NETC_DIFF_SEED=<n>` and
 //! `NETC_DIFF_CASES=<n>` re-run or widen the search.
@@ -21,7 +22,7 @@ mod common;
 use common::{pipeline::lower_node, text, Netns};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);
@@ -41,14 +42,26 @@ impl Rng {
     }
 }
 
-/// Sources of probes are in 10.8.0.0/22, destinations in 10.9.0.0/22,
-/// ports in 995..=1020: small, so random rules and probes meet.
-fn net(rng: &mut Rng, base: [u8; 2]) -> String {
-    let len = 22 + rng.below(8) as u32; // /22 .. /29
-    let host = rng.below(1024) as u32;
-    let addr = u32::from(Ipv4Addr::new(base[0], base[1], 0, 0)) | host;
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-    format!("{}/{len}", Ipv4Addr::from(addr & mask))
+/// Sources of probes are in 10.8.0.0/22 or fd00:0:0:8::/118,
+/// destinations in 10.9.0.0/22 or fd00:0:0:9::/118 (`side` 8 or 9), ports
+/// in 995..=1020: small, so random rules and probes meet.
+fn net(rng: &mut Rng, side: u8, v6: bool) -> String {
+    let host = rng.below(1024);
+    if v6 {
+        let len = 118 + rng.below(8) as u32; // /118 .. /125
+        let addr = u128::from(addr6(side, 0)) | u128::from(host);
+        let mask = u128::MAX << (128 - len);
+        format!("\"{}/{len}\"", Ipv6Addr::from(addr & mask))
+    } else {
+        let len = 22 + rng.below(8) as u32; // /22 .. /29
+        let addr = u32::from(Ipv4Addr::new(10, side, 0, 0)) | host as u32;
+        let mask = u32::MAX << (32 - len);
+        format!("{}/{len}", Ipv4Addr::from(addr & mask))
+    }
+}
+
+fn addr6(side: u8, host: u16) -> Ipv6Addr {
+    Ipv6Addr::new(0xfd00, 0, 0, u16::from(side), 0, 0, 0, host)
 }
 
 fn port_item(rng: &mut Rng) -> String {
@@ -67,15 +80,15 @@ fn ports(rng: &mut Rng) -> String {
 }
 
 /// One side of a rule (source or destination).
-fn side(rng: &mut Rng, base: [u8; 2], with_ports: bool) -> String {
+fn side(rng: &mut Rng, base: u8, v6: bool, with_ports: bool) -> String {
     let mut s = String::new();
     if rng.chance(45) {
         let n = 1 + rng.below(3);
-        let nets: Vec<String> = (0..n).map(|_| net(rng, base)).collect();
+        let nets: Vec<String> = (0..n).map(|_| net(rng, base, v6)).collect();
         let _ = write!(s, "      nets: [{}]\n", nets.join(", "));
     }
     if rng.chance(12) {
-        let _ = write!(s, "      notNets: [{}]\n", net(rng, base));
+        let _ = write!(s, "      notNets: [{}]\n", net(rng, base, v6));
     }
     if rng.chance(15) {
         let _ = write!(s, "      selector: grp == 'g{}'\n", rng.below(3));
@@ -97,6 +110,7 @@ fn side(rng: &mut Rng, base: [u8; 2], with_ports: bool) -> String {
 struct Style {
     action: &'static str,
     proto: Option<&'static str>,
+    v6: bool,
 }
 
 fn rule(rng: &mut Rng, style: &Style) -> String {
@@ -115,19 +129,26 @@ fn rule(rng: &mut Rng, style: &Style) -> String {
         8 => Some("ICMP"),
         _ => None,
     };
+    // A rule's nets are of one family; selectors hold both.
+    let v6 = if rng.chance(80) {
+        style.v6
+    } else {
+        rng.chance(30)
+    };
     if let Some(p) = proto {
+        let p = if p == "ICMP" && v6 { "ICMPv6" } else { p };
         let _ = writeln!(r, "    protocol: {p}");
     }
     if proto == Some("ICMP") && rng.chance(40) {
-        let _ = writeln!(r, "    icmp: {{type: 8}}");
+        let _ = writeln!(r, "    icmp: {{type: {}}}", if v6 { 128 } else { 8 });
     }
     let with_ports = matches!(proto, Some("TCP" | "UDP"));
     let src_ports = with_ports && rng.chance(20);
-    let src = side(rng, [10, 8], src_ports);
+    let src = side(rng, 8, v6, src_ports);
     if !src.is_empty() {
         let _ = write!(r, "    source:\n{src}");
     }
-    let dst = side(rng, [10, 9], with_ports);
+    let dst = side(rng, 9, v6, with_ports);
     if !dst.is_empty() {
         let _ = write!(r, "    destination:\n{dst}");
     }
@@ -142,11 +163,9 @@ fn case_yaml(rng: &mut Rng) -> String {
     for g in 0..3 {
         let nets: Vec<String> = (0..1 + rng.below(3))
             .map(|_| {
-                if rng.chance(50) {
-                    net(rng, [10, 8])
-                } else {
-                    net(rng, [10, 9])
-                }
+                let v6 = rng.chance(40);
+                let side = if rng.chance(50) { 8 } else { 9 };
+                net(rng, side, v6)
             })
             .collect();
         let _ = write!(
@@ -172,6 +191,7 @@ fn case_yaml(rng: &mut Rng) -> String {
         let style = Style {
             action: if rng.chance(60) { "Allow" } else { "Deny" },
             proto: [Some("TCP"), Some("TCP"), Some("UDP"), None][rng.below(4) as usize],
+            v6: rng.chance(30),
         };
         let n = 1 + rng.below(14);
         for _ in 0..n {
@@ -183,9 +203,10 @@ fn case_yaml(rng: &mut Rng) -> String {
 
 #[derive(Clone, Copy, Debug)]
 struct Probe {
+    /// IPv4: the IP id; IPv6: the flow label.
     id: u16,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+    src: IpAddr,
+    dst: IpAddr,
     proto: u8,
     sport: u16,
     dport: u16,
@@ -193,13 +214,25 @@ struct Probe {
 
 fn probes(rng: &mut Rng, n: u16) -> Vec<Probe> {
     (1..=n)
-        .map(|id| Probe {
-            id,
-            src: Ipv4Addr::new(10, 8, rng.below(4) as u8, rng.below(256) as u8),
-            dst: Ipv4Addr::new(10, 9, rng.below(4) as u8, rng.below(256) as u8),
-            proto: [6, 6, 17, 17, 1][rng.below(5) as usize],
-            sport: 995 + rng.below(26) as u16,
-            dport: 995 + rng.below(26) as u16,
+        .map(|id| {
+            let v6 = rng.chance(30);
+            let mut addr = |side: u8| -> IpAddr {
+                if v6 {
+                    addr6(side, rng.below(1024) as u16).into()
+                } else {
+                    Ipv4Addr::new(10, side, rng.below(4) as u8, rng.below(256) as u8).into()
+                }
+            };
+            let (src, dst) = (addr(8), addr(9));
+            let icmp = if v6 { 58 } else { 1 };
+            Probe {
+                id,
+                src,
+                dst,
+                proto: [6, 6, 17, 17, icmp][rng.below(5) as usize],
+                sport: 995 + rng.below(26) as u16,
+                dport: 995 + rng.below(26) as u16,
+            }
         })
         .collect()
 }
@@ -223,7 +256,8 @@ fn packet(p: &Probe) -> Vec<u8> {
             u
         }
         _ => {
-            let mut i = vec![8, 0, 0, 0];
+            // Echo request (ICMPv6: no checksum needed on the way out).
+            let mut i = vec![if p.proto == 58 { 128 } else { 8 }, 0, 0, 0];
             i.extend(p.id.to_be_bytes());
             i.extend([0, 1]);
             let sum = checksum(&i);
@@ -231,12 +265,27 @@ fn packet(p: &Probe) -> Vec<u8> {
             i
         }
     };
-    let mut ip = vec![0x45, 0];
-    ip.extend(((20 + l4.len()) as u16).to_be_bytes());
-    ip.extend(p.id.to_be_bytes());
-    ip.extend([0x40, 0, 64, p.proto, 0, 0]); // DF, ttl, proto, checksum (kernel)
-    ip.extend(p.src.octets());
-    ip.extend(p.dst.octets());
+    let mut ip = Vec::new();
+    match (p.src, p.dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            ip.extend([0x45, 0]);
+            ip.extend(((20 + l4.len()) as u16).to_be_bytes());
+            ip.extend(p.id.to_be_bytes());
+            ip.extend([0x40, 0, 64, p.proto, 0, 0]); // DF, ttl, proto, checksum (kernel)
+            ip.extend(src.octets());
+            ip.extend(dst.octets());
+        }
+        (src, dst) => {
+            ip.extend((6u32 << 28 | u32::from(p.id)).to_be_bytes()); // version, flow label
+            ip.extend((l4.len() as u16).to_be_bytes());
+            ip.extend([p.proto, 64]);
+            for a in [src, dst] {
+                if let IpAddr::V6(a) = a {
+                    ip.extend(a.octets());
+                }
+            }
+        }
+    }
     ip.extend(l4);
     ip
 }
@@ -252,11 +301,11 @@ fn checksum(b: &[u8]) -> u16 {
     !(s as u16)
 }
 
-/// Sends the probes from inside the namespace (a raw IPv4 socket created
-/// on a thread that entered it).
+/// Sends the probes from inside the namespace (raw sockets, which take
+/// the whole IP header, created on a thread that entered it).
 fn send(ns: &Netns, probes: &[Probe]) {
     let path = format!("/var/run/netns/{}", ns.name);
-    let packets: Vec<(Ipv4Addr, Vec<u8>)> = probes.iter().map(|p| (p.dst, packet(p))).collect();
+    let packets: Vec<(IpAddr, Vec<u8>)> = probes.iter().map(|p| (p.dst, packet(p))).collect();
     std::thread::spawn(move || {
         let f = std::fs::File::open(&path).expect("open netns");
         use std::os::fd::AsRawFd;
@@ -264,23 +313,42 @@ fn send(ns: &Netns, probes: &[Probe]) {
         // outlive them; this thread only sends and then ends.
         unsafe {
             assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
-            let s = libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW);
-            assert!(s >= 0, "raw socket");
+            let s4 = libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW);
+            let s6 = libc::socket(libc::AF_INET6, libc::SOCK_RAW, libc::IPPROTO_RAW);
+            assert!(s4 >= 0 && s6 >= 0, "raw sockets");
             for (dst, pkt) in &packets {
-                let mut sa: libc::sockaddr_in = std::mem::zeroed();
-                sa.sin_family = libc::AF_INET as libc::sa_family_t;
-                sa.sin_addr.s_addr = u32::from(*dst).to_be();
                 // A drop by the firewall is reported as EPERM: expected.
-                libc::sendto(
-                    s,
-                    pkt.as_ptr().cast(),
-                    pkt.len(),
-                    0,
-                    (&sa as *const libc::sockaddr_in).cast(),
-                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                );
+                match dst {
+                    IpAddr::V4(d) => {
+                        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+                        sa.sin_family = libc::AF_INET as libc::sa_family_t;
+                        sa.sin_addr.s_addr = u32::from(*d).to_be();
+                        libc::sendto(
+                            s4,
+                            pkt.as_ptr().cast(),
+                            pkt.len(),
+                            0,
+                            (&sa as *const libc::sockaddr_in).cast(),
+                            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                        );
+                    }
+                    IpAddr::V6(d) => {
+                        let mut sa: libc::sockaddr_in6 = std::mem::zeroed();
+                        sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                        sa.sin6_addr.s6_addr = d.octets();
+                        libc::sendto(
+                            s6,
+                            pkt.as_ptr().cast(),
+                            pkt.len(),
+                            0,
+                            (&sa as *const libc::sockaddr_in6).cast(),
+                            std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                        );
+                    }
+                }
             }
-            libc::close(s);
+            libc::close(s4);
+            libc::close(s6);
         }
     })
     .join()
@@ -289,14 +357,16 @@ fn send(ns: &Netns, probes: &[Probe]) {
 
 const OBSERVER: &str = "table inet probe {\n\
     \tset seen { typeof ip id; size 65535; flags dynamic; }\n\
+    \tset seen6 { typeof ip6 flowlabel; size 65535; flags dynamic; }\n\
     \tchain out { type filter hook output priority 100; policy drop;\n\
-    \t\toifname \"eth0\" update @seen { ip id }\n\
+    \t\toifname \"eth0\" ip saddr 10.8.0.0/16 update @seen { ip id }\n\
+    \t\toifname \"eth0\" ip6 saddr fd00:0:0:8::/64 update @seen6 { ip6 flowlabel }\n\
     \t}\n}\n";
 
 enum Ruleset<'a> {
     Nft(&'a str),
     /// `iptables.rules`, restored with the hook jumps the host layer adds.
-    Iptables(&'a str),
+    Iptables(&'a str, &'a str),
 }
 
 /// The probe ids `ruleset` lets out of eth0.
@@ -310,6 +380,7 @@ fn verdicts(ruleset: Ruleset, probes: &[Probe]) -> Result<BTreeSet<u16>, String>
     ns.exec_ok("ip", &["link", "set", "eth0", "up"]);
     ns.exec_ok("ip", &["link", "set", "u0", "up"]);
     ns.exec_ok("ip", &["route", "add", "default", "dev", "eth0"]);
+    ns.exec_ok("ip", &["-6", "route", "add", "default", "dev", "eth0"]);
     match ruleset {
         Ruleset::Nft(r) => {
             let o = ns.exec_stdin("nft", &["-f", "-"], r);
@@ -317,29 +388,32 @@ fn verdicts(ruleset: Ruleset, probes: &[Probe]) -> Result<BTreeSet<u16>, String>
                 return Err(format!("nft -f rejected the ruleset: {}", text(&o)));
             }
         }
-        Ruleset::Iptables(r) => {
-            let o = ns.exec_stdin("iptables-restore", &["--noflush"], r);
-            if !o.status.success() {
-                return Err(format!("iptables-restore rejected the rules: {}", text(&o)));
-            }
-            for j in netc_targets::iptables::hook_jumps() {
-                ns.exec_ok(
-                    "iptables",
-                    &["-t", j.table, "-I", j.chain, "1", "-j", &j.target],
-                );
+        Ruleset::Iptables(r4, r6) => {
+            for (tool, r) in [("iptables", r4), ("ip6tables", r6)] {
+                let o = ns.exec_stdin(&format!("{tool}-restore"), &["--noflush"], r);
+                if !o.status.success() {
+                    return Err(format!("{tool}-restore rejected the rules: {}", text(&o)));
+                }
+                for j in netc_targets::iptables::hook_jumps() {
+                    ns.exec_ok(tool, &["-t", j.table, "-I", j.chain, "1", "-j", &j.target]);
+                }
             }
         }
     }
+    // Only the probes: the kernel sends IPv6 neighbour discovery and MLD
+    // out of eth0 too.
     let o = ns.exec_stdin("nft", &["-f", "-"], OBSERVER);
     assert!(o.status.success(), "observer table: {}", text(&o));
     send(&ns, probes);
-    let out = ns.exec_ok("nft", &["-j", "list", "set", "inet", "probe", "seen"]);
-    let v: serde_json::Value = serde_json::from_str(&out).expect("nft json");
     let mut seen = BTreeSet::new();
-    for item in v["nftables"].as_array().into_iter().flatten() {
-        for e in item["set"]["elem"].as_array().into_iter().flatten() {
-            if let Some(n) = e.as_u64() {
-                seen.insert(n as u16);
+    for set in ["seen", "seen6"] {
+        let out = ns.exec_ok("nft", &["-j", "list", "set", "inet", "probe", set]);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("nft json");
+        for item in v["nftables"].as_array().into_iter().flatten() {
+            for e in item["set"]["elem"].as_array().into_iter().flatten() {
+                if let Some(n) = e.as_u64() {
+                    seen.insert(n as u16);
+                }
             }
         }
     }
@@ -372,6 +446,7 @@ fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
         let linear = netc_targets::nftables::emit_linear(&ir);
         let merged = netc_targets::nftables::emit(&ir);
         let ipt = netc_targets::iptables::emit(&ir);
+        let ipt6 = netc_targets::iptables::emit_v6(&ir);
         if merged.contains(" merged") {
             merged_cases += 1;
         }
@@ -386,7 +461,7 @@ fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
             verdicts(Ruleset::Nft(&linear), &ps).unwrap_or_else(|e| panic!("{}", report(&e)));
         let runs = [
             ("merged nft", Ruleset::Nft(&merged)),
-            ("iptables", Ruleset::Iptables(&ipt)),
+            ("iptables", Ruleset::Iptables(&ipt, &ipt6)),
         ];
         for (what, rs) in runs {
             let got = verdicts(rs, &ps).unwrap_or_else(|e| panic!("{}", report(&e)));
@@ -424,7 +499,7 @@ fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
     );
     // The test must exercise the merge, and see both verdicts.
     assert!(
-        merged_cases * 2 >= cases as usize,
+        merged_cases * 4 >= cases as usize,
         "only {merged_cases} of {cases} cases merged anything"
     );
     assert!(

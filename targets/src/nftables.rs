@@ -868,7 +868,17 @@ fn matches(fw: &Firewall, m: &Match) -> String {
             parts.push(format!("th {dir}port {}", ports(&s.ports)));
         }
         if !s.not_ports.is_empty() {
-            parts.push(format!("th {dir}port != {}", ports(&s.not_ports)));
+            // nft merges `th sport != A` and `th dport != B` into one
+            // 4-byte comparison, true when *either* port differs
+            // (docs/lab-facts.md, "nftables"): with both, the source port
+            // is written as a range, which is never merged.
+            let text = match s.not_ports.as_slice() {
+                [(lo, hi)] if lo == hi && dir == "s" && !m.dst.not_ports.is_empty() => {
+                    format!("{lo}-{hi}")
+                }
+                _ => ports(&s.not_ports),
+            };
+            parts.push(format!("th {dir}port != {text}"));
         }
     }
     let icmp_kw = if m.protocol == Some(Protocol::IcmpV6) {
