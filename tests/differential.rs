@@ -85,22 +85,22 @@ fn side(rng: &mut Rng, base: u8, v6: bool, with_ports: bool) -> String {
     if rng.chance(45) {
         let n = 1 + rng.below(3);
         let nets: Vec<String> = (0..n).map(|_| net(rng, base, v6)).collect();
-        let _ = write!(s, "      nets: [{}]\n", nets.join(", "));
+        let _ = writeln!(s, "      nets: [{}]", nets.join(", "));
     }
     if rng.chance(12) {
-        let _ = write!(s, "      notNets: [{}]\n", net(rng, base, v6));
+        let _ = writeln!(s, "      notNets: [{}]", net(rng, base, v6));
     }
     if rng.chance(15) {
-        let _ = write!(s, "      selector: grp == 'g{}'\n", rng.below(3));
+        let _ = writeln!(s, "      selector: grp == 'g{}'", rng.below(3));
     }
     if rng.chance(6) {
-        let _ = write!(s, "      notSelector: grp == 'g{}'\n", rng.below(3));
+        let _ = writeln!(s, "      notSelector: grp == 'g{}'", rng.below(3));
     }
     if with_ports && rng.chance(55) {
-        let _ = write!(s, "      ports: {}\n", ports(rng));
+        let _ = writeln!(s, "      ports: {}", ports(rng));
     }
     if with_ports && rng.chance(8) {
-        let _ = write!(s, "      notPorts: {}\n", ports(rng));
+        let _ = writeln!(s, "      notPorts: {}", ports(rng));
     }
     s
 }
