@@ -527,6 +527,32 @@ mod tests {
     }
 
     #[test]
+    fn random_boxes_keep_their_union_and_become_disjoint() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u128| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            u128::from(x) % n
+        };
+        for _ in 0..300 {
+            let count = 1 + next(8) as usize;
+            let input: Vec<Vec<Iv>> = (0..count)
+                .map(|_| {
+                    (0..2)
+                        .map(|_| {
+                            let lo = next(12);
+                            (lo, lo + next(5))
+                        })
+                        .collect()
+                })
+                .collect();
+            let out = d(&input);
+            check_cover(&input, &out, 17);
+        }
+    }
+
+    #[test]
     fn disjoint_boxes_stay_as_they_are_and_neighbours_join() {
         let input = vec![vec![(0, 3), (7, 7)], vec![(10, 19), (1, 2)]];
         assert_eq!(d(&input), input);
