@@ -17,7 +17,7 @@
 //! /24 ("last rule") or from one in no term ("no rule"). Every figure is a
 //! median of RUNS measurements, configurations interleaved; ratios are
 //! against "no ruleset" measured in the same rounds. Load: `nft -f` of
-//! each file into a fresh namespace, median of RUNS.
+//! each file into a fresh namespace, median of LOAD_RUNS, interleaved.
 //!
 //! Prints Markdown for BENCHMARKS.md.
 
@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 const TERMS: usize = 10_000;
 const RUNS: usize = 5;
+const LOAD_RUNS: usize = 11;
 const WINDOW: Duration = Duration::from_millis(1000);
 
 fn src_net(r: usize) -> (Ipv4Addr, u8) {
@@ -350,19 +351,29 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn load_time(file: &str) -> Duration {
-    let mut v = Vec::new();
-    for _ in 0..RUNS {
-        let ns = Netns::new("dpl");
-        let path = std::env::temp_dir().join(format!("netc-dp-{}.nft", std::process::id()));
-        std::fs::write(&path, file).unwrap();
-        let t = Instant::now();
-        ns.exec_ok("nft", &["-f", path.to_str().unwrap()]);
-        v.push(t.elapsed());
-        let _ = std::fs::remove_file(&path);
+/// Median `nft -f` time of each file into a fresh namespace, the files
+/// interleaved round by round (LOAD_RUNS rounds) so drifts in the machine's
+/// load hit them alike.
+fn load_times(files: &[&str]) -> Vec<Duration> {
+    let mut v: Vec<Vec<Duration>> = vec![Vec::new(); files.len()];
+    let dir = std::env::temp_dir();
+    for _ in 0..LOAD_RUNS {
+        for (i, file) in files.iter().enumerate() {
+            let ns = Netns::new("dpl");
+            let path = dir.join(format!("netc-dp-{}-{i}.nft", std::process::id()));
+            std::fs::write(&path, file).unwrap();
+            let t = Instant::now();
+            ns.exec_ok("nft", &["-f", path.to_str().unwrap()]);
+            v[i].push(t.elapsed());
+            let _ = std::fs::remove_file(&path);
+        }
     }
-    v.sort();
-    v[v.len() / 2]
+    v.into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect()
 }
 
 #[test]
@@ -429,16 +440,12 @@ fn datapath_and_load_with_10k_rules() {
     };
     let hand = hand_written(false);
     let hand_proto = hand_written(true);
-    let (lm, ll, lh, lhp) = (
-        load_time(&merged),
-        load_time(&linear),
-        load_time(&hand),
-        load_time(&hand_proto),
-    );
+    let loads = load_times(&[&merged, &linear, &hand, &hand_proto]);
+    let (lm, ll, lh, lhp) = (loads[0], loads[1], loads[2], loads[3]);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let _ = write!(
         md,
-        "\n`nft -f` into a fresh namespace, median of {RUNS}:\n\n| file | rules | size | load | ratio to hand-written |\n|---|---:|---:|---:|---:|\n"
+        "\n`nft -f` into a fresh namespace, median of {LOAD_RUNS}, files interleaved:\n\n| file | rules | size | load | ratio to hand-written |\n|---|---:|---:|---:|---:|\n"
     );
     for (name, f, t) in [
         ("netc nftables.nft, merged", &merged, lm),

@@ -637,12 +637,24 @@ fn merged_set(name: &str, m: &merge::Merged) -> String {
     o
 }
 
+/// `<n> rules: <source ranges>` when that fits nft's comment limit, else
 /// `<n> rules: <first> .. <last>`.
 fn merged_comment(sources: &[&str]) -> String {
     match sources {
         [] => String::new(),
         [one] => (*one).to_string(),
-        [first, .., last] => format!("{} rules: {first} .. {last}", sources.len()),
+        [first, .., last] => {
+            let ranges = format!(
+                "{} rules: {}",
+                sources.len(),
+                source_lines(sources).join("; ")
+            );
+            if ranges.len() <= MAX_COMMENT {
+                ranges
+            } else {
+                format!("{} rules: {first} .. {last}", sources.len())
+            }
+        }
     }
 }
 
