@@ -19,13 +19,15 @@
 //! against "no ruleset" measured in the same rounds. Load: `nft -f` of
 //! each file into a fresh namespace, median of LOAD_RUNS, interleaved.
 //!
-//! Prints Markdown for BENCHMARKS.md.
+//! Prints Markdown for BENCHMARKS.md. `NETC_BENCH_DUMP=<dir>` also writes
+//! the compared files there.
 
 mod common;
 
 use common::{pipeline::lower_node, text, Netns};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const TERMS: usize = 10_000;
@@ -406,6 +408,22 @@ fn datapath_and_load_with_10k_rules() {
     let linear = netc_targets::nftables::emit_linear(&ir);
     let emit_linear = t.elapsed();
     let ipt = netc_targets::iptables::emit(&ir);
+    let hand = hand_written(Key::NoProto);
+    let hand_last = hand_written(Key::ProtoLast);
+    let hand_first = hand_written(Key::ProtoFirst);
+    if let Ok(dir) = std::env::var("NETC_BENCH_DUMP") {
+        // The compared files, for a closer look (`nft --debug=netlink -c -f`).
+        for (name, f) in [
+            ("merged.nft", &merged),
+            ("linear.nft", &linear),
+            ("hand.nft", &hand),
+            ("hand-proto-last.nft", &hand_last),
+            ("hand-proto-first.nft", &hand_first),
+            ("iptables.rules", &ipt),
+        ] {
+            let _ = std::fs::write(Path::new(&dir).join(name), f);
+        }
+    }
     let configs: Vec<(&str, Fw)> = vec![
         ("no ruleset", Fw::None),
         ("netc nftables, merged", Fw::Nft(merged.clone())),
@@ -458,9 +476,6 @@ fn datapath_and_load_with_10k_rules() {
             .filter(|l| l.contains(" accept") || l.contains(" drop"))
             .count()
     };
-    let hand = hand_written(Key::NoProto);
-    let hand_last = hand_written(Key::ProtoLast);
-    let hand_first = hand_written(Key::ProtoFirst);
     let loads = load_times(&[&merged, &linear, &hand, &hand_last, &hand_first]);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let _ = write!(
