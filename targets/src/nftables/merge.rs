@@ -33,6 +33,11 @@
 //! selective field first is the faster lookup). Every other rule of the
 //! run (negations, ICMP types, a shape met only once) is written as it is.
 //!
+//! Bounds: a rule whose fields span more than [`MAX_BOXES_PER_RULE`] boxes
+//! (say, two selectors of a hundred endpoints each), a group of more than
+//! [`MAX_BOXES_PER_SET`], or a decomposition past [`MAX_WORK`] stays as it
+//! is, so memory and time stay proportional to the input.
+//!
 //! A tier is rewritten only when this merges something; the rewritten tier
 //! chain holds its policies' rules inline (Pass becomes "set the pass mark
 //! and return" from the tier itself, which is what the tier did after the
@@ -43,12 +48,16 @@
 use netc_ir::{AddrSet, Family, Firewall, FwRule, Match, OnAllow, PolicyChain, Protocol, Ref};
 use netc_ir::{RuleAction, SideMatch, TierChain};
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 /// An inclusive interval of one field (addresses as integers).
 pub(super) type Iv = (u128, u128);
 
 /// A rule whose expansion into boxes exceeds this stays as it is.
 const MAX_BOXES_PER_RULE: usize = 4096;
+/// A group whose rules expand to more boxes than this stays as it is
+/// (bounds the memory a merge takes).
+const MAX_BOXES_PER_SET: usize = 1 << 18;
 /// Work limit of one set's disjoint decomposition (boxes visited); past
 /// it the group's rules stay as they are.
 const MAX_WORK: usize = 4_000_000;
@@ -168,11 +177,34 @@ pub(super) fn plan_tier<'a>(fw: &'a Firewall, t: &'a TierChain) -> Option<Vec<It
     merged_any.then_some(items)
 }
 
-/// A mergeable rule, expanded: its shape and its boxes (one interval per
-/// field of `shape.fields()`), or `None` when the rule never matches.
+/// One field's intervals; a set's are computed once and shared.
+type Dim = Rc<Vec<Iv>>;
+
+/// A mergeable rule: its shape and, per field of `shape.fields()`, its
+/// intervals (`None` when the rule never matches), with the number of
+/// boxes they span.
 struct Expanded {
     shape: Shape,
-    boxes: Option<Vec<Vec<Iv>>>,
+    dims: Option<Vec<Dim>>,
+    boxes: usize,
+}
+
+/// The boxes (one interval per field) a rule's fields span.
+fn product(dims: &[Dim]) -> Vec<Vec<Iv>> {
+    let mut boxes: Vec<Vec<Iv>> = vec![Vec::with_capacity(dims.len())];
+    for d in dims {
+        boxes = boxes
+            .iter()
+            .flat_map(|b| {
+                d.iter().map(move |iv| {
+                    let mut b = b.clone();
+                    b.push(*iv);
+                    b
+                })
+            })
+            .collect();
+    }
+    boxes
 }
 
 /// Writes one run's items; true when at least two rules were merged.
@@ -181,44 +213,47 @@ fn plan_run<'a>(
     run: &[(&'a PolicyChain, &'a FwRule)],
     out: &mut Vec<Item<'a>>,
 ) -> bool {
-    let expanded: Vec<Option<Expanded>> = run.iter().map(|(_, r)| expand(fw, &r.matches)).collect();
-    // Shapes met by at least two rules that can match.
-    let mut count: std::collections::BTreeMap<Shape, usize> = Default::default();
-    for e in expanded.iter().flatten() {
-        if e.boxes.is_some() {
-            *count.entry(e.shape).or_default() += 1;
-        }
+    let mut cache = SetCache::new();
+    let expanded: Vec<Option<Expanded>> = run
+        .iter()
+        .map(|(_, r)| expand(fw, &r.matches, &mut cache))
+        .collect();
+    let can_match = |e: &Option<Expanded>| -> Option<(Shape, usize)> {
+        e.as_ref()
+            .and_then(|e| e.dims.as_ref().map(|_| (e.shape, e.boxes)))
+    };
+    // Per shape: rules that can match, and their boxes.
+    let mut count: std::collections::BTreeMap<Shape, (usize, usize)> = Default::default();
+    for (shape, boxes) in expanded.iter().filter_map(can_match) {
+        let c = count.entry(shape).or_default();
+        c.0 += 1;
+        c.1 = c.1.saturating_add(boxes);
     }
     let mut done: BTreeSet<Shape> = BTreeSet::new();
     let mut merged_any = false;
     for (k, (p, r)) in run.iter().enumerate() {
-        let Some(Expanded {
-            shape,
-            boxes: Some(_),
-        }) = &expanded[k]
-        else {
+        let Some((shape, _)) = can_match(&expanded[k]) else {
             out.push(Item::Rule { policy: p, rule: r });
             continue;
         };
-        if count.get(shape).copied().unwrap_or(0) < 2 {
+        let (rules, boxes) = count.get(&shape).copied().unwrap_or_default();
+        if rules < 2 || boxes > MAX_BOXES_PER_SET {
             out.push(Item::Rule { policy: p, rule: r });
             continue;
         }
-        if done.contains(shape) {
+        if !done.insert(shape) {
             continue;
         }
-        done.insert(*shape);
         let members: Vec<usize> = (k..run.len())
-            .filter(|&m| {
-                matches!(&expanded[m], Some(Expanded { shape: s, boxes: Some(_) }) if s == shape)
-            })
+            .filter(|&m| can_match(&expanded[m]).is_some_and(|(s, _)| s == shape))
             .collect();
-        let boxes: Vec<&[Iv]> = members
+        let boxes: Vec<Vec<Iv>> = members
             .iter()
-            .filter_map(|&m| expanded[m].as_ref().and_then(|e| e.boxes.as_ref()))
-            .flat_map(|b| b.iter().map(Vec::as_slice))
+            .filter_map(|&m| expanded[m].as_ref().and_then(|e| e.dims.as_ref()))
+            .flat_map(|d| product(d))
             .collect();
-        match build(*shape, &boxes) {
+        let refs: Vec<&[Iv]> = boxes.iter().map(Vec::as_slice).collect();
+        match build(shape, &refs) {
             Some((constants, key, elements)) => {
                 merged_any = true;
                 out.push(Item::Merged(Merged {
@@ -275,8 +310,11 @@ fn build(shape: Shape, boxes: &[&[Iv]]) -> Option<(Vec<(Field, Iv)>, Vec<Field>,
     Some((constants, key, elements))
 }
 
-/// The boxes of a plain match, or `None` when the rule cannot be merged.
-fn expand(fw: &Firewall, m: &Match) -> Option<Expanded> {
+/// Intervals of the address sets already seen in a run, by name and family.
+type SetCache = std::collections::BTreeMap<(String, Family), Dim>;
+
+/// The fields of a plain match, or `None` when the rule cannot be merged.
+fn expand(fw: &Firewall, m: &Match, cache: &mut SetCache) -> Option<Expanded> {
     let negated = |s: &SideMatch| !s.not_in_sets.is_empty() || !s.not_ports.is_empty();
     if m.not_protocol.is_some()
         || m.icmp.is_some()
@@ -304,46 +342,75 @@ fn expand(fw: &Firewall, m: &Match) -> Option<Expanded> {
         dport: !m.dst.ports.is_empty(),
         proto: m.protocol.is_some(),
     };
-    let mut dims: Vec<Vec<Iv>> = Vec::new();
+    // An upper bound of the boxes first, so a rule over large sets costs
+    // nothing here.
+    let bound = |sets: &[Ref<AddrSet>]| -> usize {
+        sets.iter()
+            .filter_map(|r| fw.set(r))
+            .map(|s| s.elements.len())
+            .fold(0usize, usize::saturating_add)
+    };
+    let bounds = [
+        bound(&m.src.in_sets),
+        bound(&m.dst.in_sets),
+        m.src.ports.len(),
+        m.dst.ports.len(),
+    ];
+    let over = bounds
+        .iter()
+        .filter(|&&b| b > 0)
+        .try_fold(1usize, |acc, &b| acc.checked_mul(b))
+        .is_none_or(|n| n > MAX_BOXES_PER_RULE);
+    if over {
+        return None;
+    }
+    let mut dims: Vec<Dim> = Vec::new();
     for f in shape.fields() {
         let ivs = match f {
-            Field::SrcAddr => addr_intervals(fw, &m.src.in_sets, family?)?,
-            Field::DstAddr => addr_intervals(fw, &m.dst.in_sets, family?)?,
-            Field::SrcPort => port_intervals(&m.src.ports),
-            Field::DstPort => port_intervals(&m.dst.ports),
+            Field::SrcAddr => addr_dim(fw, &m.src.in_sets, family?, cache)?,
+            Field::DstAddr => addr_dim(fw, &m.dst.in_sets, family?, cache)?,
+            Field::SrcPort => Rc::new(port_intervals(&m.src.ports)),
+            Field::DstPort => Rc::new(port_intervals(&m.dst.ports)),
             Field::Proto => {
                 let n = u128::from(m.protocol?.number());
-                vec![(n, n)]
+                Rc::new(vec![(n, n)])
             }
         };
         dims.push(ivs);
     }
-    if dims.iter().any(Vec::is_empty) {
-        return Some(Expanded { shape, boxes: None });
+    if dims.iter().any(|d| d.is_empty()) {
+        return Some(Expanded {
+            shape,
+            dims: None,
+            boxes: 0,
+        });
     }
-    let total = dims
-        .iter()
-        .try_fold(1usize, |acc, d| acc.checked_mul(d.len()))?;
-    if total > MAX_BOXES_PER_RULE {
-        return None;
-    }
-    let mut boxes: Vec<Vec<Iv>> = vec![Vec::new()];
-    for d in &dims {
-        boxes = boxes
-            .iter()
-            .flat_map(|b| {
-                d.iter().map(move |iv| {
-                    let mut b = b.clone();
-                    b.push(*iv);
-                    b
-                })
-            })
-            .collect();
-    }
+    let boxes = dims.iter().map(|d| d.len()).product();
     Some(Expanded {
         shape,
-        boxes: Some(boxes),
+        dims: Some(dims),
+        boxes,
     })
+}
+
+/// An address field: one set's intervals (cached), or the intersection of
+/// several sets'.
+fn addr_dim(
+    fw: &Firewall,
+    sets: &[Ref<AddrSet>],
+    family: Family,
+    cache: &mut SetCache,
+) -> Option<Dim> {
+    if let [one] = sets {
+        let key = (one.as_str().to_string(), family);
+        if let Some(d) = cache.get(&key) {
+            return Some(d.clone());
+        }
+        let d = Rc::new(addr_intervals(fw, sets, family)?);
+        cache.insert(key, d.clone());
+        return Some(d);
+    }
+    addr_intervals(fw, sets, family).map(Rc::new)
 }
 
 fn port_intervals(p: &[(u16, u16)]) -> Vec<Iv> {
@@ -756,6 +823,40 @@ mod tests {
             // Nothing to merge: the tier stays as jumps to its policies.
             assert_eq!(merged(&fw), None, "{between:?}");
         }
+    }
+
+    #[test]
+    fn large_expansions_stay_as_they_are() {
+        // A set of 4,096 /32s: one rule over it expands to 4,096 boxes (in
+        // bounds), 65 of them to more than a set may hold.
+        let big = AddrSet {
+            name: n("s4-big"),
+            family: Family::V4,
+            elements: (0..4096u32)
+                .map(|i| {
+                    ipnet::IpNet::from(std::net::IpAddr::from(std::net::Ipv4Addr::from(
+                        0x0a00_0000 + 2 * i,
+                    )))
+                })
+                .collect(),
+            comment: String::new(),
+        };
+        let rules = |k: usize| {
+            (0..k)
+                .map(|i| allow_from("s4-big", &format!("r {i}")))
+                .collect()
+        };
+        let mut fw = firewall(vec![policy("pa-x", OnAllow::Accept, rules(2))]);
+        fw.sets.push(big.clone());
+        fw.sets.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(
+            merged(&fw),
+            Some(vec![(2, RuleAction::Allow, OnAllow::Accept)])
+        );
+        let mut fw = firewall(vec![policy("pa-x", OnAllow::Accept, rules(65))]);
+        fw.sets.push(big);
+        fw.sets.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(merged(&fw), None);
     }
 
     #[test]
