@@ -42,8 +42,12 @@
 //! chain holds its policies' rules inline (Pass becomes "set the pass mark
 //! and return" from the tier itself, which is what the tier did after the
 //! policy chain returned with the mark set), and keeps pointing at the
-//! source rules in comments: the merged rule names the first and last
-//! source rules, and a `#` line above it lists them all in ranges.
+//! source rules in comments: the merged rule's comment names them in ranges
+//! (`3 rules: GlobalNetworkPolicy web ingress rules 0-2`), or the first and
+//! last when that does not fit nft's comment limit, and `#` lines above it
+//! list them all in ranges. The set is named after the tier chain and its
+//! position (`<tier chain>-m<k>`), not its contents, so a changed rule is a
+//! change of elements, which `netc apply` writes as an element delta.
 
 use netc_ir::{AddrSet, Family, Firewall, FwRule, Match, OnAllow, PolicyChain, Protocol, Ref};
 use netc_ir::{RuleAction, SideMatch, TierChain};
