@@ -7,11 +7,17 @@
 //! Each case: random GlobalNetworkPolicies (tiers, orders, Allow / Deny /
 //! Pass / Log, nets, notNets, selectors and notSelectors over labelled
 //! network sets, ports, port ranges, notPorts, protocols, ICMP types, both
-//! families) as the egress policy of a host endpoint `eth0`; each ruleset
-//! is loaded into its own fresh namespace, a batch of random IPv4 and IPv6
-//! probes (TCP SYN, UDP, ICMP echo, with spoofed sources) is sent out of
-//! `eth0` through raw sockets, and a second table at a later output
-//! priority records the IPv4 id or IPv6 flow label of every probe netc's
+//! families), as
+//! - the egress policy of a host endpoint `eth0` (probes sent by the
+//!   namespace itself: the output hook), or
+//! - the egress policy of workload a (`calia0`) and the ingress policy of
+//!   workload b (`calib0`), probes sent from a's namespace through the host
+//!   (the forward hook: a's allow goes on to b's stage, `OnAllow::Then`).
+//!
+//! Each ruleset is loaded into its own fresh namespace, a batch of random
+//! IPv4 and IPv6 probes (TCP SYN, UDP, ICMP echo, with spoofed sources) is
+//! sent through raw sockets, and a second table at a later priority of the
+//! same hook records the IPv4 id or IPv6 flow label of every probe netc's
 //! rules let through. The records must be equal.
 //!
 //! The seed is fixed and printed on failure; `NETC_DIFF_SEED=<n>` and
@@ -155,11 +161,34 @@ fn rule(rng: &mut Rng, style: &Style) -> String {
     r
 }
 
-fn case_yaml(rng: &mut Rng) -> String {
-    let mut y = String::from(
-        "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: dn-1\n  annotations:\n    netc.dev/underlay-interface: eth0\nspec:\n  bgp:\n    ipv4Address: 10.0.0.1/24\n---\n\
-         apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata:\n  name: dn-1-eth0\n  labels: {iface: up}\nspec:\n  node: dn-1\n  interfaceName: eth0\n  expectedIPs: [10.0.0.1]\n",
-    );
+/// Which way the probes go through the namespace holding the ruleset.
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    /// Sent by the namespace itself out of `eth0`, a host endpoint with
+    /// egress policy (the output hook).
+    Output,
+    /// Sent by a workload behind `calia0` to anywhere beyond `calib0`
+    /// (the forward hook): workload a's egress policy, whose allow goes on
+    /// to workload b's ingress policy (`OnAllow::Then`).
+    Forward,
+}
+
+fn case_yaml(rng: &mut Rng, path: Path) -> String {
+    let node = "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: dn-1\n  annotations:\n    netc.dev/underlay-interface: eth0\nspec:\n  bgp:\n    ipv4Address: 10.0.0.1/24\n";
+    let mut y = String::from(node);
+    match path {
+        Path::Output => y.push_str(
+            "---\napiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata:\n  name: dn-1-eth0\n  labels: {iface: up}\nspec:\n  node: dn-1\n  interfaceName: eth0\n  expectedIPs: [10.0.0.1]\n",
+        ),
+        Path::Forward => {
+            for (w, ip) in [("a", "10.7.0.1"), ("b", "10.7.0.2")] {
+                let _ = write!(
+                    y,
+                    "---\napiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata:\n  name: dn--1-k8s-{w}-eth0\n  namespace: default\n  labels: {{wl: {w}}}\nspec:\n  node: dn-1\n  interfaceName: cali{w}0\n  ipNetworks: [{ip}/32]\n"
+                );
+            }
+        }
+    }
     for g in 0..3 {
         let nets: Vec<String> = (0..1 + rng.below(3))
             .map(|_| {
@@ -182,14 +211,25 @@ fn case_yaml(rng: &mut Rng) -> String {
         } else {
             format!("sec.pol-{p}")
         };
+        let (selector, ty) = match path {
+            Path::Output => ("iface == 'up'", "Egress"),
+            Path::Forward if rng.chance(50) => ("wl == 'a'", "Egress"),
+            Path::Forward => ("wl == 'b'", "Ingress"),
+        };
         let _ = write!(
             y,
-            "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: {name}\nspec:\n  tier: {tier}\n  order: {}\n  selector: iface == 'up'\n  types: [Egress]\n  egress:\n",
-            rng.below(3) * 10
+            "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: {name}\nspec:\n  tier: {tier}\n  order: {}\n  selector: {selector}\n  types: [{ty}]\n  {}:\n",
+            rng.below(3) * 10,
+            ty.to_lowercase()
         );
         // Runs of similar rules are what merging is for: repeat a shape.
         let style = Style {
-            action: if rng.chance(60) { "Allow" } else { "Deny" },
+            // Forwarded probes need two policies to allow them.
+            action: if rng.chance(if path == Path::Forward { 75 } else { 60 }) {
+                "Allow"
+            } else {
+                "Deny"
+            },
             proto: [Some("TCP"), Some("TCP"), Some("UDP"), None][rng.below(4) as usize],
             v6: rng.chance(30),
         };
@@ -355,13 +395,25 @@ fn send(ns: &Netns, probes: &[Probe]) {
     .expect("sender thread");
 }
 
-const OBSERVER: &str = "table inet probe {\n\
-    \tset seen { typeof ip id; size 65535; flags dynamic; }\n\
-    \tset seen6 { typeof ip6 flowlabel; size 65535; flags dynamic; }\n\
-    \tchain out { type filter hook output priority 100; policy drop;\n\
-    \t\toifname \"eth0\" ip saddr 10.8.0.0/16 update @seen { ip id }\n\
-    \t\toifname \"eth0\" ip6 saddr fd00:0:0:8::/64 update @seen6 { ip6 flowlabel }\n\
-    \t}\n}\n";
+/// A table at a later priority of the probes' hook that records the
+/// probes netc's rules let through, by IPv4 id or IPv6 flow label, and
+/// drops them. Only the probes: the kernel sends IPv6 neighbour discovery
+/// and MLD too.
+fn observer(path: Path) -> String {
+    let (hook, iface) = match path {
+        Path::Output => ("output", "oifname \"eth0\""),
+        Path::Forward => ("forward", "iifname \"calia0\""),
+    };
+    format!(
+        "table inet probe {{\n\
+         \tset seen {{ typeof ip id; size 65535; flags dynamic; }}\n\
+         \tset seen6 {{ typeof ip6 flowlabel; size 65535; flags dynamic; }}\n\
+         \tchain probes {{ type filter hook {hook} priority 100; policy drop;\n\
+         \t\t{iface} ip saddr 10.8.0.0/16 update @seen {{ ip id }}\n\
+         \t\t{iface} ip6 saddr fd00:0:0:8::/64 update @seen6 {{ ip6 flowlabel }}\n\
+         \t}}\n}}\n"
+    )
+}
 
 enum Ruleset<'a> {
     Nft(&'a str),
@@ -370,17 +422,70 @@ enum Ruleset<'a> {
 }
 
 /// The probe ids `ruleset` lets out of eth0.
-fn verdicts(ruleset: Ruleset, probes: &[Probe]) -> Result<BTreeSet<u16>, String> {
+fn verdicts(ruleset: Ruleset, probes: &[Probe], path: Path) -> Result<BTreeSet<u16>, String> {
     let ns = Netns::new("diff");
-    ns.exec_ok(
-        "ip",
-        &["link", "add", "eth0", "type", "veth", "peer", "name", "u0"],
-    );
-    ns.exec_ok("ip", &["addr", "add", "10.0.0.1/24", "dev", "eth0"]);
-    ns.exec_ok("ip", &["link", "set", "eth0", "up"]);
-    ns.exec_ok("ip", &["link", "set", "u0", "up"]);
-    ns.exec_ok("ip", &["route", "add", "default", "dev", "eth0"]);
-    ns.exec_ok("ip", &["-6", "route", "add", "default", "dev", "eth0"]);
+    let veth = |ns: &Netns, a: &str, b: &str| {
+        ns.exec_ok("ip", &["link", "add", a, "type", "veth", "peer", "name", b]);
+        for l in [a, b] {
+            ns.exec_ok("ip", &["link", "set", l, "up"]);
+        }
+    };
+    // The sender: this namespace, or a workload namespace behind calia0.
+    let workload = match path {
+        Path::Output => {
+            veth(&ns, "eth0", "u0");
+            ns.exec_ok("ip", &["addr", "add", "10.0.0.1/24", "dev", "eth0"]);
+            ns.exec_ok("ip", &["route", "add", "default", "dev", "eth0"]);
+            ns.exec_ok("ip", &["-6", "route", "add", "default", "dev", "eth0"]);
+            None
+        }
+        Path::Forward => {
+            // Calico's workload plumbing: the workload's default route goes
+            // to a link-local gateway whose neighbour entry is the host
+            // side's MAC; the host forwards everything out of calib0.
+            let w = Netns::new("diffw");
+            veth(&ns, "calia0", "a0");
+            ns.exec_ok("ip", &["link", "set", "a0", "netns", &w.name]);
+            veth(&ns, "calib0", "b0");
+            for kv in [
+                "net.ipv4.ip_forward=1",
+                "net.ipv6.conf.all.forwarding=1",
+                "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv4.conf.calia0.rp_filter=0",
+            ] {
+                ns.exec_ok("sysctl", &["-qw", kv]);
+            }
+            ns.exec_ok("ip", &["route", "add", "default", "dev", "calib0"]);
+            ns.exec_ok("ip", &["-6", "route", "add", "default", "dev", "calib0"]);
+            let mac = ns.exec_ok("cat", &["/sys/class/net/calia0/address"]);
+            let mac = mac.trim();
+            w.exec_ok("ip", &["link", "set", "a0", "up"]);
+            for (gw, fam) in [("169.254.1.1", "-4"), ("fe80::1", "-6")] {
+                w.exec_ok(
+                    "ip",
+                    &[
+                        fam,
+                        "neigh",
+                        "add",
+                        gw,
+                        "lladdr",
+                        mac,
+                        "dev",
+                        "a0",
+                        "nud",
+                        "permanent",
+                    ],
+                );
+                w.exec_ok(
+                    "ip",
+                    &[
+                        fam, "route", "add", "default", "via", gw, "dev", "a0", "onlink",
+                    ],
+                );
+            }
+            Some(w)
+        }
+    };
     match ruleset {
         Ruleset::Nft(r) => {
             let o = ns.exec_stdin("nft", &["-f", "-"], r);
@@ -400,11 +505,9 @@ fn verdicts(ruleset: Ruleset, probes: &[Probe]) -> Result<BTreeSet<u16>, String>
             }
         }
     }
-    // Only the probes: the kernel sends IPv6 neighbour discovery and MLD
-    // out of eth0 too.
-    let o = ns.exec_stdin("nft", &["-f", "-"], OBSERVER);
+    let o = ns.exec_stdin("nft", &["-f", "-"], &observer(path));
     assert!(o.status.success(), "observer table: {}", text(&o));
-    send(&ns, probes);
+    send(workload.as_ref().unwrap_or(&ns), probes);
     let mut seen = BTreeSet::new();
     for set in ["seen", "seen6"] {
         let out = ns.exec_ok("nft", &["-j", "list", "set", "inet", "probe", set]);
@@ -421,10 +524,19 @@ fn verdicts(ruleset: Ruleset, probes: &[Probe]) -> Result<BTreeSet<u16>, String>
 }
 
 #[test]
-fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
-    if !common::require_root("differential")
-        || !common::require_tool("differential", "nft")
-        || !common::require_tool("differential", "iptables-restore")
+fn host_endpoint_egress_merged_nft_gives_every_packet_the_linear_verdict() {
+    differential("differential (output)", Path::Output, 48);
+}
+
+#[test]
+fn forwarded_workload_traffic_merged_nft_gives_every_packet_the_linear_verdict() {
+    differential("differential (forward)", Path::Forward, 32);
+}
+
+fn differential(test: &str, path: Path, default_cases: u64) {
+    if !common::require_root(test)
+        || !common::require_tool(test, "nft")
+        || !common::require_tool(test, "iptables-restore")
     {
         return;
     }
@@ -435,13 +547,13 @@ fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
     let cases: u64 = std::env::var("NETC_DIFF_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(48);
+        .unwrap_or(default_cases);
     let mut merged_cases = 0;
-    let (mut accepted, mut total) = (0usize, 0usize);
+    let (mut accepted, mut accepted_v6, mut total) = (0usize, 0usize, 0usize);
     for case in 0..cases {
         let case_seed = seed.wrapping_add(case).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
         let mut rng = Rng(case_seed);
-        let yaml = case_yaml(&mut rng);
+        let yaml = case_yaml(&mut rng, path);
         let ir = lower_node(&yaml, "dn-1");
         let linear = netc_targets::nftables::emit_linear(&ir);
         let merged = netc_targets::nftables::emit(&ir);
@@ -458,13 +570,13 @@ fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
             )
         };
         let want =
-            verdicts(Ruleset::Nft(&linear), &ps).unwrap_or_else(|e| panic!("{}", report(&e)));
+            verdicts(Ruleset::Nft(&linear), &ps, path).unwrap_or_else(|e| panic!("{}", report(&e)));
         let runs = [
             ("merged nft", Ruleset::Nft(&merged)),
             ("iptables", Ruleset::Iptables(&ipt, &ipt6)),
         ];
         for (what, rs) in runs {
-            let got = verdicts(rs, &ps).unwrap_or_else(|e| panic!("{}", report(&e)));
+            let got = verdicts(rs, &ps, path).unwrap_or_else(|e| panic!("{}", report(&e)));
             if want != got {
                 let verdict = |s: &BTreeSet<u16>, p: &Probe| {
                     if s.contains(&p.id) {
@@ -493,9 +605,13 @@ fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
         }
         accepted += want.len();
         total += ps.len();
+        accepted_v6 += ps
+            .iter()
+            .filter(|p| p.src.is_ipv6() && want.contains(&p.id))
+            .count();
     }
     eprintln!(
-        "differential: {cases} cases ({merged_cases} with merged rules), {total} probes, {accepted} accepted"
+        "{test}: {cases} cases ({merged_cases} with merged rules), {total} probes, {accepted} accepted"
     );
     // The test must exercise the merge, and see both verdicts.
     assert!(
@@ -505,5 +621,9 @@ fn merged_nft_ruleset_gives_every_packet_the_linear_rulesets_verdict() {
     assert!(
         accepted > total / 20 && accepted < total - total / 20,
         "{accepted} of {total} accepted"
+    );
+    assert!(
+        accepted_v6 > 0 && accepted_v6 < accepted,
+        "{accepted_v6} of {accepted} accepted probes are IPv6: one family never got through"
     );
 }
