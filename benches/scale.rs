@@ -16,6 +16,11 @@
 //! then exits at once.
 
 use std::fmt::Write as _;
+
+/// The allocator the `netc` binary uses (src/main.rs), so the figures are
+/// what users get; the baseline parse runs on it too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -150,6 +155,75 @@ fn bench_build(g: &Generated) {
         set_elems as f64 / n as f64
     );
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
+    bench_fleet_build(g);
+}
+
+/// `netc build` as users run it: the binary, streaming each node's files to
+/// disk. Baseline in the same run: the same command on one thread.
+fn bench_fleet_build(g: &Generated) {
+    let dir = g.files[0].parent().expect("repo dir");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "\n## netc build -o OUT (the binary, streaming to disk), {} nodes",
+        g.nodes
+    );
+    let mut one = (0.0, 0.0);
+    for threads in [1, cores] {
+        let out = dir.join(format!("out-{threads}"));
+        let lock = dir.join(format!("netc-{threads}.lock"));
+        let (secs, rss) = run_measured(
+            std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
+                .env("RAYON_NUM_THREADS", threads.to_string())
+                .arg("build")
+                .arg("-o")
+                .arg(&out)
+                .arg("--lockfile")
+                .arg(&lock)
+                .arg(dir.join("00-cluster.yaml"))
+                .arg(dir.join("10-nodes.yaml"))
+                .arg(dir.join("20-peers.yaml"))
+                .arg(dir.join("30-policy.yaml")),
+        );
+        let _ = std::fs::remove_dir_all(&out);
+        if threads == 1 {
+            one = (secs, rss);
+        }
+        println!(
+            "{threads} thread{}: {secs:.3} s, peak RSS {rss:.0} MiB{}",
+            if threads == 1 { "" } else { "s" },
+            if threads == 1 {
+                String::new()
+            } else {
+                format!(
+                    " (time {:.2}x, memory {:.2}x of one thread)",
+                    secs / one.0,
+                    rss / one.1
+                )
+            }
+        );
+    }
+}
+
+/// Wall time and the child's own peak RSS (wait4's rusage), in MiB.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below
+fn run_measured(cmd: &mut std::process::Command) -> (f64, f64) {
+    let t = Instant::now();
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn netc");
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for the child we spawned.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    assert_eq!(r, pid, "wait4");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "netc build failed"
+    );
+    (t.elapsed().as_secs_f64(), ru.ru_maxrss as f64 / 1024.0)
 }
 
 /// Statements inside chains: lines that are not structure.

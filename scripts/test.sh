@@ -14,6 +14,8 @@ command -v bridge >/dev/null || need+=(iproute2)
 command -v bird >/dev/null || need+=(bird2)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v python3 >/dev/null || need+=(python3)
+# lab/k8s reads the lab's Kubernetes YAML with PyYAML (tests/e2e_k8s_lab.rs).
+python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 # tests/precommit.rs and tests/fleet_ansible.rs install pre-commit and
 # ansible-core from PyPI into virtualenvs. (Debian's python3 has the venv
 # module but not ensurepip's wheels: try it.)

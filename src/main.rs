@@ -10,6 +10,11 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: netc allocates and frees many small
+/// nodes (YAML, JSON listings of the live nft table); see BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Behave like a Unix tool when piped into `head`: exit quietly on EPIPE
     // instead of panicking in println!.

@@ -7,6 +7,7 @@ use netc_ir::HostIr;
 use netc_targets::{Artifact, ArtifactKind, EmitError, SecretMap, Secrets};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -61,45 +62,94 @@ pub fn compile(
     model: &ValidModel,
     previous_lock: Option<&Lock>,
     only: Option<&str>,
-    secrets: &dyn Secrets,
+    secrets: &(dyn Secrets + Sync),
 ) -> Result<Compiled, PipelineError> {
     compile_kinds(model, previous_lock, only, secrets, &ArtifactKind::ALL)
 }
 
 /// [`compile`], emitting only `kinds` (plan and apply skip what they never read).
+///
+/// Holds every node's output at once; for a fleet, [`compile_each`] streams.
 pub fn compile_kinds(
     model: &ValidModel,
     previous_lock: Option<&Lock>,
     only: Option<&str>,
-    secrets: &dyn Secrets,
+    secrets: &(dyn Secrets + Sync),
     kinds: &[ArtifactKind],
 ) -> Result<Compiled, PipelineError> {
     let lock = alloc::allocate(model, previous_lock)?;
-    let cluster = Cluster::new(model, &lock);
-    let mut nodes = Vec::new();
-    for n in &cluster.nodes {
-        if only.is_some_and(|o| o != n.name) {
-            continue;
-        }
-        let ir = cluster.lower_node(&n.name)?;
-        let artifacts =
-            netc_targets::emit(&ir, secrets, kinds).map_err(|e| PipelineError::Emit {
-                node: n.name.clone(),
-                source: e,
-            })?;
-        nodes.push(NodeOutput {
-            name: n.name.clone(),
-            ir,
-            artifacts,
-        });
-    }
-    if let Some(o) = only {
-        if nodes.is_empty() {
-            return Err(LowerError::UnknownNode(o.to_string()).into());
-        }
-    }
-    drop(cluster);
+    let out = Mutex::new(Vec::new());
+    compile_each(
+        model,
+        &lock,
+        only,
+        secrets,
+        kinds,
+        |_| {},
+        |n| {
+            out.lock().unwrap_or_else(|e| e.into_inner()).push(n);
+            Ok::<(), PipelineError>(())
+        },
+    )?;
+    let mut nodes = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Compiled { lock, nodes })
+}
+
+/// Compile every node (or `only` one) on all cores and hand each node's
+/// output to `on_node` as soon as it is ready, then drop it: memory stays
+/// bounded by one node's artifacts per worker thread, whatever the fleet's
+/// size. `on_total` learns the number of nodes first (for progress).
+///
+/// `on_node` runs on worker threads in no particular order; output must not
+/// depend on that order (each node writes its own files). When nodes fail,
+/// the error returned is the one of the first failing node by name, so the
+/// message does not depend on scheduling either. `lock` is the allocation
+/// ([`alloc::allocate`]): callers check it (e.g. `--locked`) before any
+/// node's output is written.
+pub fn compile_each<E, F>(
+    model: &ValidModel,
+    lock: &Lock,
+    only: Option<&str>,
+    secrets: &(dyn Secrets + Sync),
+    kinds: &[ArtifactKind],
+    on_total: impl FnOnce(usize),
+    on_node: F,
+) -> Result<(), E>
+where
+    E: From<PipelineError> + Send,
+    F: Fn(NodeOutput) -> Result<(), E> + Sync,
+{
+    use rayon::prelude::*;
+    let cluster = Cluster::new(model, lock);
+    let names: Vec<&str> = cluster
+        .nodes
+        .iter()
+        .map(|n| n.name.as_str())
+        .filter(|n| only.is_none_or(|o| o == *n))
+        .collect();
+    if let (Some(o), true) = (only, names.is_empty()) {
+        return Err(PipelineError::from(LowerError::UnknownNode(o.to_string())).into());
+    }
+    on_total(names.len());
+    let results: Vec<Result<(), E>> = names
+        .par_iter()
+        .map(|name| {
+            let ir = cluster.lower_node(name).map_err(PipelineError::from)?;
+            let artifacts =
+                netc_targets::emit(&ir, secrets, kinds).map_err(|e| PipelineError::Emit {
+                    node: name.to_string(),
+                    source: e,
+                })?;
+            on_node(NodeOutput {
+                name: name.to_string(),
+                ir,
+                artifacts,
+            })
+        })
+        .collect();
+    // `names` is sorted (the cluster's nodes are), and so are the results.
+    results.into_iter().collect()
 }
 
 /// Read a secrets file: YAML `secret-name: { key: value }` — the shape of the

@@ -152,6 +152,10 @@ fn build_check_and_locked() {
     let r = netc(&["build", "--locked", "-o", o, i, "--secrets", s]);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     assert!(!input.join("netc.lock").exists());
+    assert!(
+        !out.exists(),
+        "--locked with a stale lock must write nothing"
+    );
 
     let r = netc(&["build", "-o", o, i, "--secrets", s]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r));
@@ -226,27 +230,39 @@ fn build_check_and_locked() {
         .any(|p| p.blocks.contains_key("aaa-new-node")));
 }
 
+/// Same input, byte-identical output — also when the nodes compile on
+/// different numbers of threads (they finish in a different order).
 #[test]
 fn build_is_byte_identical_across_runs() {
     let d = tmpdir("det");
-    let (a, b) = (d.join("a"), d.join("b"));
+    let (a, b, c) = (d.join("a"), d.join("b"), d.join("c"));
     let s = repo().join("examples/bgp-secrets.secrets.yaml");
     let lock = d.join("netc.lock");
-    for out in [&a, &b] {
-        let r = netc(&[
-            "build",
-            "-o",
-            out.to_str().unwrap(),
-            "--lockfile",
-            lock.to_str().unwrap(),
-            "examples/",
-            "--secrets",
-            s.to_str().unwrap(),
-        ]);
+    for (out, threads) in [(&a, "1"), (&b, "1"), (&c, "4")] {
+        let r = Command::new(env!("CARGO_BIN_EXE_netc"))
+            .env("RAYON_NUM_THREADS", threads)
+            .args([
+                "build",
+                "-o",
+                out.to_str().unwrap(),
+                "--lockfile",
+                lock.to_str().unwrap(),
+                "examples/",
+                "--secrets",
+                s.to_str().unwrap(),
+            ])
+            .current_dir(repo())
+            .output()
+            .expect("run netc");
         assert_eq!(r.status.code(), Some(0), "{}", text(&r));
     }
-    let r = run("diff", &["-r", a.to_str().unwrap(), b.to_str().unwrap()]);
-    assert!(r.status.success(), "outputs differ:\n{}", text(&r));
+    for other in [&b, &c] {
+        let r = run(
+            "diff",
+            &["-r", a.to_str().unwrap(), other.to_str().unwrap()],
+        );
+        assert!(r.status.success(), "outputs differ:\n{}", text(&r));
+    }
 }
 
 /// Two problems, one with a related location (a duplicate), one a warning.

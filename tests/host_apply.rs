@@ -383,3 +383,52 @@ fn emitted_batches_and_netc_apply_make_the_same_kernel_state() {
         p.changes
     );
 }
+
+/// The compile cache: a second plan of the same input takes the node from
+/// the cache and plans exactly the same; any edit of the input (or the lock)
+/// misses it. Warnings are shown on a cache hit too.
+#[test]
+fn a_cached_compile_plans_the_same_and_any_edit_misses_it() {
+    if !ready("compile_cache") {
+        return;
+    }
+    let lab = Lab::new("ccache");
+    // The first apply writes netc.lock; only a compile whose lock is
+    // current is cached.
+    lab.apply_ok(&[]);
+    lab.write_input("policy.yaml", &policy(2200));
+    let first = lab.plan_json(&[]);
+    let cache = lab.dir.join("state/cache");
+    let entries = |d: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| n.starts_with("compile-"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        entries(&cache).len(),
+        1,
+        "the first plan stores its compile"
+    );
+    let o1 = lab.plan(&[]);
+    let second = lab.plan_json(&[]);
+    assert_eq!(first, second, "a cached compile plans the same");
+    assert_eq!(entries(&cache).len(), 1, "…from the same entry");
+    let o2 = lab.plan(&[]);
+    assert_eq!(text(&o1), text(&o2));
+    // An edit misses the cache and shows in the plan.
+    lab.write_input("policy.yaml", &policy(2222));
+    let p = lab.plan_json(&[]);
+    assert_ne!(p, first);
+    assert!(p.to_string().contains("2222"), "{p:#}");
+    assert_eq!(entries(&cache).len(), 2);
+    // And the cache never holds a secret value: the IR has references only.
+    for e in entries(&cache) {
+        let t = std::fs::read_to_string(cache.join(&e)).unwrap();
+        assert!(!t.contains("password \""), "{e} holds a BIRD password line");
+    }
+}

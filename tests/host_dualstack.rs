@@ -150,11 +150,24 @@ fn a_failed_dual_stack_apply_rolls_ipv6_back() {
         return;
     }
     // From an IPv4-only node to dual stack, failing at the routes step (a
-    // workload whose interface is missing): the IPv6 device, address,
+    // workload whose interface is down): the IPv6 device, address,
     // neighbours and FDB entries made before the failure are removed again.
     let lab = Lab::new("ds6r");
     lab.add_foreign();
     lab.apply_ok(&[]);
+    lab.ns.exec_ok(
+        "ip",
+        &[
+            "link",
+            "add",
+            "calidead000006",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "deadpeer6",
+        ],
+    );
     let before = lab.dump();
     lab.dual_stack();
     lab.write_input(

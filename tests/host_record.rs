@@ -146,11 +146,22 @@ fn add_more_foreign(ns: &Netns) {
     );
 }
 
+/// The workload interface parameters node-a's desired state names (every
+/// scenario is node-a of the golden case; the replay reads the same keys).
+fn golden_sysctl_keys() -> Vec<(netc_ir::IfName, netc_ir::IfaceSysctl)> {
+    let text = std::fs::read_to_string(repo().join("golden/vxlan-always/expected/node-a/ir.json"))
+        .expect("golden ir.json");
+    let ir: netc_ir::HostIr = serde_json::from_str(&text).expect("golden ir.json parses");
+    netc_host::desired::kernel_objects(&ir)
+        .expect("desired kernel objects")
+        .sysctl_keys()
+}
+
 /// Record the namespace's state into `fixtures/<name>/` (replacing it).
 fn save(name: &str, netns: &str, bird: &Path) {
     let dir = fixtures().join(name);
     let _ = std::fs::remove_dir_all(&dir);
-    let rec = match record_state(Some(netns.to_string()), bird) {
+    let rec = match record_state(Some(netns.to_string()), bird, &golden_sysctl_keys()) {
         Ok(r) => r,
         Err(e) => panic!("recording {name}: {e}"),
     };

@@ -330,3 +330,144 @@ fn an_overdue_apply_whose_reverter_died_is_reverted_by_the_next_command() {
     let o = lab.plan(&["--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+/// A `vxlan.calico` that netc did not make (calico/node's, say) carries
+/// state netc knows nothing of. A plan that replaces it names everything
+/// that would be lost, apply refuses without `--replace vxlan.calico` and
+/// changes nothing; with the flag it goes ahead, and the new device is
+/// marked as netc's.
+#[test]
+fn a_foreign_tunnel_is_replaced_only_with_consent() {
+    if !ready("foreign_tunnel") {
+        return;
+    }
+    let lab = Lab::new("fgnvx");
+    // VNI 77: netc wants 4096, so the device must be replaced.
+    for cmd in [
+        "link add vxlan.calico type vxlan id 77 dstport 4789 dev eth0",
+        "link set vxlan.calico up",
+        "addr add 10.99.0.1/32 dev vxlan.calico",
+        "neigh add 10.99.0.2 lladdr 66:00:00:00:00:99 dev vxlan.calico nud permanent",
+        "route add 10.98.0.0/24 via 10.99.0.2 dev vxlan.calico onlink",
+    ] {
+        let args: Vec<&str> = cmd.split(' ').collect();
+        lab.ns.exec_ok("ip", &args);
+    }
+    let o = lab.plan(&[]);
+    let t = text(&o);
+    assert!(t.contains("-/+ tunnel vxlan.calico"), "{t}");
+    for lost in [
+        "was not made by netc",
+        "address 10.99.0.1/32",
+        "neighbour 10.99.0.2 lladdr 66:00:00:00:00:99",
+        "route 10.98.0.0/24 via 10.99.0.2",
+        "apply will refuse",
+        "--replace vxlan.calico",
+    ] {
+        assert!(t.contains(lost), "plan must say {lost:?}:\n{t}");
+    }
+    let before = lab.dump();
+    let o = lab.apply(&[]);
+    let t = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("--replace vxlan.calico") && t.contains("nothing was changed"),
+        "{t}"
+    );
+    assert_same(&before, &lab.dump(), "a refused apply");
+    assert!(lab
+        .ns
+        .exec_ok("ip", &["route", "show", "10.98.0.0/24"])
+        .contains("via 10.99.0.2"));
+
+    let out = lab.apply_ok(&["--replace", "vxlan.calico"]);
+    assert!(out.contains("Apply complete!"), "{out}");
+    let d = lab
+        .ns
+        .exec_ok("ip", &["-d", "link", "show", "vxlan.calico"]);
+    assert!(
+        d.contains("vxlan id 4096") && d.contains("alias netc"),
+        "{d}"
+    );
+    // Now the device is netc's: nothing to do, and no refusal on later plans.
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+/// A pool whose CIDR changes moves the tunnel address: removing the
+/// device's only address makes the kernel flush its neighbours and the
+/// routes through it. The plan must order and express that so the apply
+/// converges in one run (and the underlay MTU changing at the same time,
+/// which re-sets the device, must not break it either).
+#[test]
+fn a_pool_cidr_change_converges_in_one_apply() {
+    if !ready("pool_cidr_change") {
+        return;
+    }
+    let lab = Lab::new("cidr");
+    lab.apply_ok(&[]);
+    let before = lab
+        .ns
+        .exec_ok("ip", &["-4", "addr", "show", "vxlan.calico"]);
+    assert!(before.contains("10.250."), "{before}");
+    for (cidr, mtu) in [("10.251.0.0/20", None), ("10.252.0.0/20", Some("1400"))] {
+        lab.write_input(
+            "pools.yaml",
+            &pool("Always", "Never").replace("10.250.0.0/20", cidr),
+        );
+        if let Some(m) = mtu {
+            let nodes = std::fs::read_to_string(lab.input().join("nodes.yaml")).unwrap();
+            let nodes = nodes.replacen(
+                "netc.dev/underlay-interface: eth0",
+                &format!("netc.dev/underlay-interface: eth0\n    netc.dev/underlay-mtu: \"{m}\""),
+                1,
+            );
+            lab.write_input("nodes.yaml", &nodes);
+        }
+        let out = lab.apply_ok(&[]);
+        assert!(out.contains("Apply complete!"), "{cidr}: {out}");
+        let prefix = &cidr[..7];
+        let a = lab
+            .ns
+            .exec_ok("ip", &["-4", "addr", "show", "vxlan.calico"]);
+        assert!(a.contains(prefix), "{cidr}: {a}");
+        let n = lab.ns.exec_ok(
+            "ip",
+            &["neigh", "show", "dev", "vxlan.calico", "nud", "permanent"],
+        );
+        assert!(n.contains(prefix), "{cidr}: the peer's VTEP neighbour: {n}");
+        let r = lab.ns.exec_ok("ip", &["route", "show", "proto", "233"]);
+        assert!(r.contains(prefix), "{cidr}: routes: {r}");
+        let o = lab.plan(&["--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(0), "{cidr}: {}", text(&o));
+    }
+}
+
+/// An underlay MTU the parent device cannot carry: the kernel would only
+/// say "Invalid argument". netc says which numbers clash, in the plan and
+/// before apply changes anything.
+#[test]
+fn a_tunnel_mtu_the_underlay_cannot_carry_is_explained() {
+    if !ready("tunnel_mtu") {
+        return;
+    }
+    let lab = Lab::new("mtu");
+    let nodes = std::fs::read_to_string(lab.input().join("nodes.yaml")).unwrap();
+    lab.write_input(
+        "nodes.yaml",
+        &nodes.replacen(
+            "netc.dev/underlay-interface: eth0",
+            "netc.dev/underlay-interface: eth0\n    netc.dev/underlay-mtu: \"9000\"",
+            1,
+        ),
+    );
+    let want = "underlay eth0 has MTU 1500 < 8950 + 50";
+    let t = text(&lab.plan(&[]));
+    assert!(t.contains("apply will refuse") && t.contains(want), "{t}");
+    let before = lab.dump();
+    let o = lab.apply(&[]);
+    let t = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains(want) && t.contains("nothing was changed"), "{t}");
+    assert_same(&before, &lab.dump(), "a refused apply");
+}

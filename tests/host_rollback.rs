@@ -31,8 +31,23 @@ fn a_route_whose_device_is_missing_rolls_everything_back() {
     lab.add_foreign();
     lab.apply_ok(&[]);
     edit_everything(&lab);
-    // A workload whose interface does not exist on the host: its route fails
-    // at step routes, after tunnels, neighbours and FDB entries changed.
+    // A workload whose interface is down: its route fails at step routes
+    // ("Device for nexthop is not up"), after tunnels, neighbours and FDB
+    // entries changed. (An interface that does not exist at all waits for
+    // the CNI plugin instead: tests/host_ifaces.rs.)
+    lab.ns.exec_ok(
+        "ip",
+        &[
+            "link",
+            "add",
+            "calidead000001",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "deadpeer1",
+        ],
+    );
     lab.write_input(
         "workload.yaml",
         r#"apiVersion: projectcalico.org/v3

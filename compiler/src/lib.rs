@@ -10,6 +10,7 @@
 pub mod alloc;
 pub mod diag;
 pub mod fields;
+pub mod k8s;
 pub mod load;
 pub mod lower;
 pub mod model;

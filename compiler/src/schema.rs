@@ -51,6 +51,12 @@ pub fn schema_source(kind: Kind) -> &'static str {
             include_str!("../../schemas/kubecontrollersconfiguration.schema.json")
         }
         Kind::ClusterInformation => include_str!("../../schemas/clusterinformation.schema.json"),
+        Kind::Namespace => include_str!("../../schemas/namespace.schema.json"),
+        Kind::Pod => include_str!("../../schemas/pod.schema.json"),
+        Kind::KubeNode => include_str!("../../schemas/kubernetesnode.schema.json"),
+        Kind::KubeNetworkPolicy => {
+            include_str!("../../schemas/kubernetesnetworkpolicy.schema.json")
+        }
     }
 }
 
@@ -82,6 +88,10 @@ pub fn schema_text(kind: Kind) -> &'static str {
         Kind::IPAMBlock => bundled!("ipamblock.schema.json"),
         Kind::KubeControllersConfiguration => bundled!("kubecontrollersconfiguration.schema.json"),
         Kind::ClusterInformation => bundled!("clusterinformation.schema.json"),
+        Kind::Namespace => bundled!("namespace.schema.json"),
+        Kind::Pod => bundled!("pod.schema.json"),
+        Kind::KubeNode => bundled!("kubernetesnode.schema.json"),
+        Kind::KubeNetworkPolicy => bundled!("kubernetesnetworkpolicy.schema.json"),
     }
 }
 

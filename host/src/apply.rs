@@ -1,6 +1,6 @@
 //! Applying a plan: run its steps in order (tunnels → addresses →
-//! neighbours/FDB → routes → firewall → BIRD), each as atomic as the kernel
-//! allows; then read the target back and verify it equals the desired
+//! neighbours/FDB → routes → workload interfaces → firewall → BIRD), each
+//! as atomic as the kernel allows; then read the target back and verify it equals the desired
 //! state. If a step fails or verification finds a difference, roll back:
 //! plan from the current live state to the snapshot taken before the
 //! apply, run that, and verify the snapshot is back. The error names the
@@ -197,6 +197,12 @@ fn execute_op(
             warnings.extend(w);
             Ok(())
         }
+        Op::Sysctl { assignments } => {
+            let mut args = vec!["-q", "-w"];
+            args.extend(assignments.iter().map(String::as_str));
+            exec.write("sysctl", &args, None)?.check()?;
+            Ok(())
+        }
         Op::Bird(BirdOp::Remove { path }) => {
             let w = bird::remove(exec, &t.bird_socket, path)?;
             warnings.extend(w);
@@ -292,7 +298,7 @@ fn save_snapshot(t: &Target, s: &State) -> Result<std::path::PathBuf, Error> {
 /// Bring the target back to `snapshot`: plan live → snapshot, run it (as
 /// far as possible), verify.
 pub fn rollback(exec: &Exec, t: &Target, snapshot: &State) -> Rollback {
-    let live = match crate::state::read(exec, &t.bird_config, false) {
+    let live = match crate::state::read_with(exec, &t.bird_config, false, &snapshot.sysctl_keys()) {
         Ok((l, _)) => l,
         Err(e) => return Rollback::Incomplete(vec![format!("cannot read the state back: {e}")]),
     };

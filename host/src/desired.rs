@@ -138,7 +138,8 @@ pub fn build(
     Ok((st, nft_key))
 }
 
-/// Tunnels, addresses, neighbours, FDB entries and routes, from the IR.
+/// Tunnels, addresses, neighbours, FDB entries, routes and workload
+/// interface parameters, from the IR.
 /// Names and MACs are the IR's checked types, so nothing here can put an
 /// unsafe word on a command line; only the set of devices netc manages is
 /// checked.
@@ -195,6 +196,18 @@ pub fn kernel_objects(ir: &HostIr) -> Result<State, Error> {
         })
         .collect();
     st.routes.sort();
+    st.sysctls = ir
+        .workload_interfaces
+        .iter()
+        .flat_map(|w| {
+            w.settings.iter().map(|s| state::IfaceValue {
+                dev: w.name.clone(),
+                sysctl: s.sysctl,
+                value: s.value.to_string(),
+            })
+        })
+        .collect();
+    st.sysctls.sort();
     let mut seen = std::collections::BTreeSet::new();
     for r in &st.routes {
         if !seen.insert(r.key()) {

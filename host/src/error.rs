@@ -88,6 +88,20 @@ pub enum PreflightError {
         /// What `ip link add` said.
         detail: String,
     },
+    /// The kernel would reject the tunnel's MTU: it must leave room for the
+    /// encapsulation inside the parent device's MTU.
+    #[error("tunnel {dev} needs MTU {mtu}, but its underlay {parent} has MTU {parent_mtu} < {mtu} + {overhead} (VXLAN over IPv{family} adds {overhead} bytes); lower netc.dev/underlay-mtu on the node to at most {parent_mtu}, or raise {parent}'s MTU; {NOTHING_CHANGED}")]
+    TunnelMtu {
+        dev: String,
+        mtu: u32,
+        parent: String,
+        parent_mtu: u32,
+        overhead: u32,
+        family: u8,
+    },
+    /// Replacing a device netc did not make needs `--replace DEV`.
+    #[error("{0}; {NOTHING_CHANGED}")]
+    Refused(String),
     #[error(
         "`{prog}` is not installed (package {package}) but the plan needs it; {NOTHING_CHANGED}"
     )]

@@ -55,6 +55,42 @@ pub fn guard(ir: &HostIr, facts: &Facts, t: &Target, force: bool) -> Result<Opti
     }
 }
 
+/// A VXLAN device's MTU must fit in its parent's, less the encapsulation
+/// (the kernel's `vxlan_max_mtu`: 50 bytes over IPv4, 70 over IPv6); the
+/// kernel answers only "Invalid argument" otherwise, so say why first.
+pub fn tunnel_mtus(desired: &State, facts: &Facts) -> Result<(), Error> {
+    for d in &desired.links {
+        let LinkKind::Vxlan {
+            parent: Some(parent),
+            local,
+            ..
+        } = &d.kind
+        else {
+            continue;
+        };
+        let Some(&parent_mtu) = facts.mtus.get(parent.as_str()) else {
+            continue;
+        };
+        let (overhead, family) = if local.is_some_and(|a| a.is_ipv6()) {
+            (70, 6)
+        } else {
+            (50, 4)
+        };
+        if d.mtu + overhead > parent_mtu {
+            return Err(PreflightError::TunnelMtu {
+                dev: d.name.to_string(),
+                mtu: d.mtu,
+                parent: parent.to_string(),
+                parent_mtu,
+                overhead,
+                family,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Probe every tunnel kind the desired state needs and the live state lacks.
 pub fn kernel_features(live: &State, desired: &State) -> Result<(), Error> {
     let mut kinds: Vec<(&str, &str)> = Vec::new();
@@ -110,6 +146,7 @@ pub fn tools(plan: &Plan) -> Result<(), Error> {
                 Op::IptRestore { family, .. } => {
                     need.push((crate::state::iptables::tools(family).1, "iptables"))
                 }
+                Op::Sysctl { .. } => need.push(("sysctl", "procps")),
                 Op::Bird(_) => {}
             }
         }

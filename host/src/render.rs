@@ -79,6 +79,7 @@ pub fn text(plan: &Plan, ctx: &Context) -> String {
     let mut out = String::new();
     if plan.changes.is_empty() {
         let _ = writeln!(out, "{}", no_changes(ctx.node, ctx.target));
+        notes(&mut out, plan, c);
         return out;
     }
     let _ = writeln!(
@@ -121,7 +122,16 @@ pub fn text(plan: &Plan, ctx: &Context) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", paint(c, "1", &summary_line(plan.summary())));
+    notes(&mut out, plan, c);
     mask_secrets(&out)
+}
+
+/// What the plan leaves alone on purpose (e.g. a workload interface the
+/// CNI plugin has not created yet).
+fn notes(out: &mut String, plan: &Plan, c: bool) {
+    for n in &plan.notes {
+        let _ = writeln!(out, "{} {n}", paint(c, "2", "Note:"));
+    }
 }
 
 fn change(out: &mut String, ch: &Change, ctx: &Context) {
@@ -136,8 +146,20 @@ fn change(out: &mut String, ch: &Change, ctx: &Context) {
     };
     // One line for simple resources.
     if ch.lines.is_empty() && ch.diff.is_none() && ch.attrs.len() <= 1 && ch.note.is_none() {
+        // A workload interface's attribute is one of several parameters: name it.
+        let named = |a: &crate::plan::Attr| {
+            if ch.resource == "workload interface" {
+                format!(" {}", a.name)
+            } else {
+                String::new()
+            }
+        };
         let detail = match ch.attrs.first() {
             None => String::new(),
+            Some(a) if !named(a).is_empty() => match (&a.old, &a.new) {
+                (Some(o), Some(n)) => format!(":{} {o} -> {n}", named(a)),
+                _ => format!(":{}", named(a)),
+            },
             Some(a) => match (&a.old, &a.new) {
                 (Some(o), Some(n)) => format!(": {o} -> {n}"),
                 (None, Some(n)) => format!(": {n}"),
@@ -226,5 +248,52 @@ pub fn json(
         "summary": { "add": s.add, "change": s.change, "destroy": s.destroy },
         "steps": plan.steps,
         "warnings": warnings,
+        "notes": plan.notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Change, Step};
+
+    fn ctx() -> Context<'static> {
+        Context {
+            node: "k1",
+            target: "netns t1",
+            color: false,
+            route_origins: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_workload_interface_names_its_parameter_and_notes_follow_the_plan() {
+        let mut plan = Plan::default();
+        plan.changes.push(
+            Change::new(
+                Step::Interfaces,
+                Action::Update,
+                "workload interface",
+                "cali1",
+            )
+            .attr("ipv4 proxy_arp", Some("0".into()), Some("1".into())),
+        );
+        plan.notes
+            .push("workload interface cali2 does not exist yet".into());
+        let t = text(&plan, &ctx());
+        assert!(t.contains("  # workload interfaces\n"), "{t}");
+        assert!(
+            t.contains("~ workload interface cali1: ipv4 proxy_arp 0 -> 1\n"),
+            "{t}"
+        );
+        assert!(
+            t.ends_with("Plan: 0 to add, 1 to change, 0 to destroy.\nNote: workload interface cali2 does not exist yet\n"),
+            "{t}"
+        );
+        // With nothing to change the note still shows.
+        plan.changes.clear();
+        let t = text(&plan, &ctx());
+        assert!(t.starts_with("No changes."), "{t}");
+        assert!(t.contains("Note: workload interface cali2"), "{t}");
+    }
 }

@@ -52,6 +52,7 @@ impl Scope {
             routes: pick(Step::Routes).routes.clone(),
             nft: pick(Step::Firewall).nft.clone(),
             iptables: pick(Step::Firewall).iptables.clone(),
+            sysctls: pick(Step::Interfaces).sysctls.clone(),
             bird: if s.contains(&Step::Bird) {
                 desired.bird.clone()
             } else {

@@ -32,12 +32,19 @@ pub struct Planned {
     pub facts: Facts,
     pub desired: State,
     pub plan: Plan,
-    /// Fingerprint of `live` (saved plans).
-    pub fingerprint: String,
     /// Things the operator should know (shown with the plan).
     pub warnings: Vec<String>,
     /// Cache key of the desired nft table (remembered once applied).
     pub nft_key: Option<String>,
+}
+
+impl Planned {
+    /// Fingerprint of `live` (saved plans, JSON output). Computed on demand:
+    /// it serialises the whole live state, which for a large ruleset costs
+    /// more than the diff, and a plain plan never needs it.
+    pub fn fingerprint(&self) -> String {
+        self.live.fingerprint()
+    }
 }
 
 impl Session {
@@ -73,7 +80,12 @@ impl Session {
         // once) are independent: read them side by side.
         let (desired, live) = std::thread::scope(|sc| {
             let d = sc.spawn(|| desired::build(ir, artifacts, t.firewall, &t.bird_config));
-            let l = state::read(&self.exec, &t.bird_config, false);
+            let keys: Vec<_> = ir
+                .workload_interfaces
+                .iter()
+                .flat_map(|w| w.settings.iter().map(|s| (w.name.clone(), s.sysctl)))
+                .collect();
+            let l = state::read_with(&self.exec, &t.bird_config, false, &keys);
             let d = d
                 .join()
                 .unwrap_or_else(|_| Err(crate::DesiredError::Panicked.into()));
@@ -130,7 +142,15 @@ impl Session {
             }
             plan = plan::diff_with(&live, &desired, &scope.replace);
         }
-        let mut warnings = Vec::new();
+        foreign_replacements(&mut plan, &live, &facts, scope);
+        let mut warnings: Vec<String> = plan
+            .refused
+            .iter()
+            .map(|r| format!("apply will refuse: {r}"))
+            .collect();
+        if let Err(e) = preflight::tunnel_mtus(&desired, &facts) {
+            warnings.push(format!("apply will refuse: {e}"));
+        }
         if let Some(p) = crate::confirm::load(t)? {
             warnings.push(format!(
                 "an apply of node {} is waiting for confirmation (reverts at {}): `netc confirm` keeps it, `netc confirm --rollback` undoes it",
@@ -147,7 +167,6 @@ impl Session {
         }
         Ok(Planned {
             node: node.to_string(),
-            fingerprint: live.fingerprint(),
             live,
             facts,
             desired,
@@ -172,6 +191,10 @@ impl Session {
         if let Some(g) = preflight::guard(ir, &p.facts, &self.target, force)? {
             w.push(g);
         }
+        if let Some(r) = p.plan.refused.first() {
+            return Err(crate::error::PreflightError::Refused(r.clone()).into());
+        }
+        preflight::tunnel_mtus(&p.desired, &p.facts)?;
         preflight::kernel_features(&p.live, &p.desired)?;
         preflight::tools(&p.plan)?;
         Ok(w)
@@ -191,5 +214,55 @@ impl Session {
         }
         crate::status::record_apply(&self.target, &p.node, r.summary);
         Ok(r)
+    }
+}
+
+/// A tunnel device under netc's name that netc did not make (calico/node's,
+/// or one made by hand) may carry addresses, neighbours and routes netc
+/// knows nothing of. Replacing it destroys them all, so the plan names each
+/// one, and apply refuses unless the operator asked for that device with
+/// `--replace DEV`. (Updating such a device in place loses nothing and is
+/// allowed; devices netc creates carry its alias and are never foreign.)
+fn foreign_replacements(plan: &mut plan::Plan, live: &State, facts: &Facts, scope: &Scope) {
+    for c in plan.changes.iter_mut() {
+        if c.step != plan::Step::Links || c.action != plan::Action::Replace {
+            continue;
+        }
+        let Some(routes) = facts.foreign_links.get(&c.id) else {
+            continue;
+        };
+        let dev = c.id.as_str();
+        let mut lost: Vec<String> = live
+            .addresses
+            .iter()
+            .filter(|a| a.dev.as_str() == dev)
+            .map(|a| format!("address {}", a.addr))
+            .collect();
+        lost.extend(
+            live.neighbors
+                .iter()
+                .filter(|n| n.dev.as_str() == dev)
+                .map(|n| format!("neighbour {} lladdr {}", n.ip, n.mac)),
+        );
+        lost.extend(
+            live.fdb
+                .iter()
+                .filter(|f| f.dev.as_str() == dev)
+                .map(|f| format!("fdb {} dst {}", f.mac, f.dst)),
+        );
+        lost.extend(routes.iter().cloned());
+        let what = if lost.is_empty() {
+            "nothing else is on it".to_string()
+        } else {
+            format!("replacing it destroys: {}", lost.join("; "))
+        };
+        c.note = Some(format!(
+            "{dev} was not made by netc (it lacks netc's interface alias); {what}"
+        ));
+        if !scope.replace.contains(dev) {
+            plan.refused.push(format!(
+                "tunnel {dev} exists but was not made by netc, and the plan replaces it ({what}); pass `--replace {dev}` to allow it"
+            ));
+        }
     }
 }

@@ -17,7 +17,7 @@ pub enum Verification {
 
 /// Read the target back and compare it with `want`.
 pub fn verify(t: &Target, exec: &crate::exec::Exec, want: &State) -> Result<Verification, Error> {
-    let (live, _) = state::read(exec, &t.bird_config, false)?;
+    let (live, _) = state::read_with(exec, &t.bird_config, false, &want.sysctl_keys())?;
     Ok(compare(&live, want))
 }
 

@@ -55,7 +55,12 @@ fn exec(r: &Arc<Replay>) -> Exec {
 /// if at the default path: all fixtures are one target).
 fn live(name: &str) -> State {
     let r = replay(&[name]);
-    match state::read(&exec(&r), &fixture_dir(name).join("bird.conf"), true) {
+    // Every scenario is node-a: read the parameters its desired state names,
+    // as host_record did.
+    let keys = netc_host::desired::kernel_objects(&ir("vxlan-nft"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .sysctl_keys();
+    match state::read_with(&exec(&r), &fixture_dir(name).join("bird.conf"), true, &keys) {
         Ok((mut s, _)) => {
             s.bird.path = PathBuf::from(netc_host::target::DEFAULT_BIRD_CONFIG);
             s
@@ -134,6 +139,9 @@ fn commands(p: &Plan) -> String {
                 }
                 Op::Nft { script, .. } | Op::IptRestore { script, .. } => s.push_str(script),
                 Op::Bird(_) => s.push_str("(bird)\n"),
+                Op::Sysctl { assignments } => {
+                    s.push_str(&format!("sysctl -w {}\n", assignments.join(" ")))
+                }
             }
         }
     }
@@ -395,12 +403,15 @@ fn first_apply_plan_creates_everything_in_dependency_order() {
             Step::Addresses,
             Step::Neighbors,
             Step::Routes,
+            Step::Interfaces,
             Step::Firewall,
             Step::Bird
         ]
     );
     assert!(
-        p.changes.iter().all(|c| c.action == Action::Create),
+        p.changes
+            .iter()
+            .all(|c| c.action == Action::Create || c.step == Step::Interfaces),
         "{:#?}",
         changes(&p)
     );
@@ -413,6 +424,7 @@ fn first_apply_plan_creates_everything_in_dependency_order() {
     assert!(cmds.starts_with(
         "link add vxlan.calico type vxlan id 4096 dstport 4789 local 10.0.0.1 dev eth0 nolearning\n\
          link set vxlan.calico address 66:57:0f:f0:5a:20 mtu 1450 up\n\
+         link set vxlan.calico alias netc\n\
          addr add 10.67.0.0/32 dev vxlan.calico\n"
     ), "{cmds}");
     assert!(
@@ -425,13 +437,14 @@ fn first_apply_plan_creates_everything_in_dependency_order() {
         ),
         "{cmds}"
     );
-    let Some(Op::Nft { full, .. }) = p.steps[4].ops.first() else {
-        panic!("{:#?}", p.steps[4]);
+    let Some(Op::Nft { full, .. }) = p.steps[5].ops.first() else {
+        panic!("{:#?}", p.steps[5]);
     };
     assert!(*full, "a new table is loaded whole");
     assert_no_foreign("the plan", &cmds);
     let s = p.summary();
-    assert_eq!((s.change, s.destroy), (0, 0));
+    // The workload interface exists (the CNI made it): its settings change.
+    assert_eq!((s.change, s.destroy), (1, 0));
 }
 
 #[test]
@@ -719,8 +732,9 @@ fn a_second_apply_of_the_same_input_writes_nothing() {
     let r = replay(&["vxlan-nft"]);
     let ex = exec(&r);
     let bird = fixture_dir("vxlan-nft").join("bird.conf");
-    let (snapshot, _) = state::read(&ex, &bird, false).unwrap_or_else(|e| panic!("{e}"));
     let want = desired("vxlan-nft", Backend::Nftables, &bird);
+    let (snapshot, _) =
+        state::read_with(&ex, &bird, false, &want.sysctl_keys()).unwrap_or_else(|e| panic!("{e}"));
     let p = plan::diff(&snapshot, &want);
     assert!(p.is_empty(), "{:#?}", changes(&p));
     let t = Target {

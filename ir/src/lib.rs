@@ -12,6 +12,7 @@
 mod bgp;
 pub mod digest;
 mod firewall;
+mod iface;
 mod link;
 mod names;
 mod net;
@@ -19,6 +20,7 @@ mod protocol;
 
 pub use bgp::*;
 pub use firewall::*;
+pub use iface::*;
 pub use link::*;
 pub use names::{Name, NameError, Ref, MAX_NAME_LEN};
 pub use net::*;
@@ -58,6 +60,10 @@ pub struct HostIr {
     pub neighbors: Vec<Neighbor>,
     /// Bridge FDB entries (VXLAN remote VTEPs), sorted.
     pub fdb: Vec<FdbEntry>,
+    /// Local workloads' host-side interfaces and the kernel parameters
+    /// netc sets on them (as Felix does), sorted by interface.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workload_interfaces: Vec<WorkloadInterface>,
     /// BGP daemon configuration; `None` when the node runs no BGP.
     pub bgp: Option<Bgp>,
     /// The firewall, emitted as nftables or iptables.

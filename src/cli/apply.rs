@@ -121,7 +121,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let mut planned = session.plan_with(&ir, &artifacts, a.force, &scope)?;
     planned.warnings.extend(planc::scope_warning(&scope));
     if let Source::Saved(s) = &source {
-        if planned.fingerprint != s.live_fingerprint || planned.plan.changes != s.changes {
+        if planned.fingerprint() != s.live_fingerprint || planned.plan.changes != s.changes {
             bail!(netc_host::Error::Stale(
                 netc_host::StaleError::LiveChanged {
                     target: target.label(),

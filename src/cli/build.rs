@@ -2,12 +2,19 @@
 
 use super::common;
 use anyhow::{bail, Context};
-use netc::pipeline::{self, Compiled};
+use netc::pipeline::{self, NodeOutput};
 use netc_compiler::alloc::Lock;
+use netc_compiler::validate::ValidModel;
 use netc_ir::SecretRef;
 use netc_targets::mask::mask_secrets;
-use netc_targets::{SecretMap, Secrets};
+use netc_targets::{ArtifactKind, SecretMap, Secrets};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -61,36 +68,51 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
     };
     let lock_path = a.lockfile.path(&a.paths);
     let previous = read_lock(&lock_path)?;
-    let secrets: Box<dyn Secrets> = match &a.secrets {
+    let secrets: Box<dyn Secrets + Sync> = match &a.secrets {
         Some(p) => Box::new(pipeline::load_secrets(p)?),
         None if a.check || a.mask_secrets => Box::new(MaskedSecrets),
         None => Box::new(SecretMap::default()),
     };
-    let compiled = pipeline::compile(
+    let lock = netc_compiler::alloc::allocate(model, previous.as_ref())
+        .map_err(pipeline::PipelineError::from)?;
+    let lock_changed = previous.as_ref() != Some(&lock);
+    if a.check {
+        return check(&a, model, &lock, secrets.as_ref(), &lock_path, lock_changed);
+    }
+    if lock_changed && a.locked {
+        bail!(
+            "{} is out of date (blocks would be allocated or freed); run `netc build` without --locked and commit the lock",
+            lock_path.display()
+        );
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let progress = Progress::new("building");
+    let done = pipeline::compile_each(
         model,
-        previous.as_ref(),
+        &lock,
         a.node.as_deref(),
         secrets.as_ref(),
-    )?;
-    let lock_changed = previous.as_ref() != Some(&compiled.lock);
-    if a.check {
-        return check(&a, &compiled, &lock_path, lock_changed);
-    }
+        &ArtifactKind::ALL,
+        |total| progress.start(total),
+        |n| {
+            write_node(&a.out, &n, a.mask_secrets)?;
+            progress.tick(&n.name);
+            Ok::<(), anyhow::Error>(())
+        },
+    );
+    let names = progress.finish();
+    done?;
     if lock_changed {
-        if a.locked {
-            bail!(
-                "{} is out of date (blocks would be allocated or freed); run `netc build` without --locked and commit the lock",
-                lock_path.display()
-            );
-        }
-        write_atomic(&lock_path, &compiled.lock.to_text(), false)?;
+        write_atomic(&lock_path, &lock.to_text(), false)?;
         eprintln!("wrote {}", lock_path.display());
     }
-    write_outputs(&a.out, &compiled, a.node.is_none(), a.mask_secrets)?;
+    if a.node.is_none() {
+        remove_undeclared(&a.out, &names)?;
+    }
     eprintln!(
         "built {} {} into {}",
-        compiled.nodes.len(),
-        common::plural(compiled.nodes.len(), "node", "nodes"),
+        names.len(),
+        common::plural(names.len(), "node", "nodes"),
         a.out.display()
     );
     Ok(0)
@@ -106,34 +128,30 @@ pub fn read_lock(path: &Path) -> anyhow::Result<Option<Lock>> {
     }
 }
 
-fn write_outputs(
-    out: &Path,
-    compiled: &Compiled,
-    all_nodes: bool,
-    mask: bool,
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    for n in &compiled.nodes {
-        let dir = out.join(&n.name);
-        std::fs::create_dir_all(&dir)?;
-        for (name, contents, sensitive) in n.files() {
-            let contents = if sensitive && mask {
-                mask_secrets(&contents)
-            } else {
-                contents
-            };
-            write_atomic(&dir.join(name), &contents, sensitive)?;
-        }
+/// One node's directory: every artifact and ir.json.
+fn write_node(out: &Path, n: &NodeOutput, mask: bool) -> anyhow::Result<()> {
+    let dir = out.join(&n.name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, contents, sensitive) in n.files() {
+        let contents = if sensitive && mask {
+            mask_secrets(&contents)
+        } else {
+            contents
+        };
+        write_atomic(&dir.join(name), &contents, sensitive)?;
     }
-    if all_nodes {
-        // Remove output of nodes that no longer exist (only directories netc wrote).
-        for e in std::fs::read_dir(out)?.flatten() {
-            let p = e.path();
-            let name = e.file_name().to_string_lossy().to_string();
-            if p.join("ir.json").is_file() && !compiled.nodes.iter().any(|n| n.name == name) {
-                std::fs::remove_dir_all(&p)?;
-                eprintln!("removed {} (node no longer declared)", p.display());
-            }
+    Ok(())
+}
+
+/// Remove output of nodes that no longer exist (only directories netc wrote:
+/// those holding an ir.json).
+fn remove_undeclared(out: &Path, names: &BTreeSet<String>) -> anyhow::Result<()> {
+    for e in std::fs::read_dir(out)?.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().to_string();
+        if p.join("ir.json").is_file() && !names.contains(&name) {
+            std::fs::remove_dir_all(&p)?;
+            eprintln!("removed {} (node no longer declared)", p.display());
         }
     }
     Ok(())
@@ -163,7 +181,9 @@ pub fn write_atomic(path: &Path, contents: &str, sensitive: bool) -> anyhow::Res
 
 fn check(
     a: &Args,
-    compiled: &Compiled,
+    model: &ValidModel,
+    lock: &Lock,
+    secrets: &(dyn Secrets + Sync),
     lock_path: &Path,
     lock_changed: bool,
 ) -> anyhow::Result<u8> {
@@ -172,48 +192,55 @@ fn check(
         stale += 1;
         println!("{} is out of date", lock_path.display());
     }
+    // Nodes compile in parallel; each one's diffs are kept (not its
+    // artifacts) and printed in node order at the end.
+    let diffs: Mutex<BTreeMap<String, NodeCheck>> = Mutex::new(BTreeMap::new());
+    let progress = Progress::new("checking");
+    let done = pipeline::compile_each(
+        model,
+        lock,
+        a.node.as_deref(),
+        secrets,
+        &ArtifactKind::ALL,
+        |total| progress.start(total),
+        |n| {
+            let c = check_node(&a.out, &n);
+            progress.tick(&n.name);
+            diffs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(n.name.clone(), c);
+            Ok::<(), anyhow::Error>(())
+        },
+    );
+    let names = progress.finish();
+    done?;
     // Some artifact holds a password / the committed ones hold it masked.
     let (mut has_secrets, mut committed_masked) = (false, false);
-    for n in &compiled.nodes {
-        for (name, want, sensitive) in n.files() {
-            let path = a.out.join(&n.name).join(&name);
-            let have = std::fs::read_to_string(&path).ok();
-            // Files that hold secrets compare with their passwords masked:
-            // a committed bird.conf with `password "********";` is current.
-            let (have, want) = if sensitive {
-                has_secrets |= want.contains("password \"");
-                committed_masked |= have
-                    .as_deref()
-                    .is_some_and(|h| h.contains("password \"********\""));
-                (have.as_deref().map(mask_secrets), mask_secrets(&want))
-            } else {
-                (have, want)
-            };
-            if have.as_deref() == Some(want.as_str()) {
-                continue;
-            }
-            stale += 1;
-            let have = have.unwrap_or_default();
-            let diff = similar::TextDiff::from_lines(&have, &want);
-            print!(
-                "{}",
-                diff.unified_diff().context_radius(3).header(
-                    &format!("a/{}", path.display()),
-                    &format!("b/{}", path.display())
-                )
-            );
-        }
+    for c in diffs
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+    {
+        stale += c.stale;
+        has_secrets |= c.has_secrets;
+        committed_masked |= c.committed_masked;
+        print!("{}", c.diff);
     }
     if a.node.is_none() {
         if let Ok(rd) = std::fs::read_dir(&a.out) {
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().to_string();
-                if e.path().join("ir.json").is_file()
-                    && !compiled.nodes.iter().any(|n| n.name == name)
-                {
-                    stale += 1;
-                    println!("{}: node no longer declared", e.path().display());
-                }
+            let mut gone: Vec<PathBuf> = rd
+                .flatten()
+                .filter(|e| {
+                    e.path().join("ir.json").is_file()
+                        && !names.contains(&*e.file_name().to_string_lossy())
+                })
+                .map(|e| e.path())
+                .collect();
+            gone.sort();
+            for p in gone {
+                stale += 1;
+                println!("{}: node no longer declared", p.display());
             }
         }
     }
@@ -231,6 +258,102 @@ fn check(
             )
         );
         Ok(1)
+    }
+}
+
+/// What `--check` found for one node.
+#[derive(Default)]
+struct NodeCheck {
+    stale: usize,
+    diff: String,
+    has_secrets: bool,
+    committed_masked: bool,
+}
+
+fn check_node(out: &Path, n: &NodeOutput) -> NodeCheck {
+    let mut c = NodeCheck::default();
+    for (name, want, sensitive) in n.files() {
+        let path = out.join(&n.name).join(&name);
+        let have = std::fs::read_to_string(&path).ok();
+        // Files that hold secrets compare with their passwords masked:
+        // a committed bird.conf with `password "********";` is current.
+        let (have, want) = if sensitive {
+            c.has_secrets |= want.contains("password \"");
+            c.committed_masked |= have
+                .as_deref()
+                .is_some_and(|h| h.contains("password \"********\""));
+            (have.as_deref().map(mask_secrets), mask_secrets(&want))
+        } else {
+            (have, want)
+        };
+        if have.as_deref() == Some(want.as_str()) {
+            continue;
+        }
+        c.stale += 1;
+        let have = have.unwrap_or_default();
+        let diff = similar::TextDiff::from_lines(&have, &want);
+        let _ = write!(
+            c.diff,
+            "{}",
+            diff.unified_diff().context_radius(3).header(
+                &format!("a/{}", path.display()),
+                &format!("b/{}", path.display())
+            )
+        );
+    }
+    c
+}
+
+/// A progress line on stderr while many nodes compile — only on a terminal
+/// (CI logs and pipes get the summary line alone) and only for runs long
+/// enough to need one. Also collects the names of the nodes done.
+struct Progress {
+    verb: &'static str,
+    tty: bool,
+    total: AtomicUsize,
+    state: Mutex<(BTreeSet<String>, Instant)>,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(verb: &'static str) -> Progress {
+        Progress {
+            verb,
+            tty: std::io::stderr().is_terminal(),
+            total: AtomicUsize::new(0),
+            state: Mutex::new((BTreeSet::new(), Instant::now())),
+            started: Instant::now(),
+        }
+    }
+
+    fn start(&self, total: usize) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+
+    fn tick(&self, name: &str) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.0.insert(name.to_string());
+        // Redraw at most 10 times a second, after the first half second.
+        if self.tty
+            && self.started.elapsed() > Duration::from_millis(500)
+            && st.1.elapsed() > Duration::from_millis(100)
+        {
+            st.1 = Instant::now();
+            eprint!(
+                "\r{} {}/{} nodes",
+                self.verb,
+                st.0.len(),
+                self.total.load(Ordering::Relaxed)
+            );
+        }
+    }
+
+    /// Clear the progress line; the names of the nodes done.
+    fn finish(self) -> BTreeSet<String> {
+        if self.tty && self.started.elapsed() > Duration::from_millis(500) {
+            eprint!("\r\x1b[K");
+        }
+        self.state.into_inner().unwrap_or_else(|e| e.into_inner()).0
     }
 }
 

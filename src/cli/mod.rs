@@ -3,6 +3,7 @@
 mod apply;
 mod build;
 mod common;
+mod compile_cache;
 mod completions;
 mod config;
 mod confirm;

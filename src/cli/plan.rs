@@ -9,6 +9,7 @@
 //! compiling one node, durations.
 
 use super::common::{self, Format};
+use super::compile_cache;
 use super::config;
 use anyhow::{anyhow, bail, Context};
 use netc::pipeline;
@@ -269,8 +270,29 @@ pub enum Compiled {
     Rejected(u8),
 }
 
-/// Load, validate and compile one node.
+/// Load, validate and compile one node — or take it from
+/// [`compile_cache`] when nothing it depends on changed.
 pub fn compile_node(paths: &[PathBuf], node: &str, t: &TargetArgs) -> anyhow::Result<Compiled> {
+    let lock_path = t.lockfile.path(paths);
+    let backend = t.target()?.firewall;
+    let secrets = t.secrets()?;
+    let key = compile_cache::key(paths, node, backend.name(), &lock_path);
+    if let Some(e) = key.as_deref().and_then(compile_cache::load) {
+        eprint!("{}", e.diagnostics);
+        let artifacts =
+            netc_targets::emit(&e.ir, &secrets, backend.artifact_kinds()).map_err(|source| {
+                pipeline::PipelineError::Emit {
+                    node: node.to_string(),
+                    source,
+                }
+            })?;
+        return Ok(Compiled::Node(Box::new(NodeInput {
+            ir: e.ir,
+            artifacts,
+            lock_update: None,
+            route_reflectors: e.route_reflectors,
+        })));
+    }
     let c = common::check_inputs(paths);
     if !c.diags.items.is_empty() {
         common::print_diagnostics(&c);
@@ -279,19 +301,17 @@ pub fn compile_node(paths: &[PathBuf], node: &str, t: &TargetArgs) -> anyhow::Re
         eprintln!("{}", common::summary(&c.diags, c.sources.len()));
         return Ok(Compiled::Rejected(1));
     };
-    let lock_path = t.lockfile.path(paths);
     let previous = super::build::read_lock(&lock_path)?;
-    let secrets = t.secrets()?;
     let compiled = pipeline::compile_kinds(
         model,
         previous.as_ref(),
         Some(node),
         &secrets,
-        t.target()?.firewall.artifact_kinds(),
+        backend.artifact_kinds(),
     )?;
     let lock_update =
         (previous.as_ref() != Some(&compiled.lock)).then(|| (lock_path, compiled.lock.to_text()));
-    let route_reflectors = model
+    let route_reflectors: std::collections::BTreeSet<String> = model
         .nodes
         .iter()
         .filter(|n| {
@@ -308,6 +328,17 @@ pub fn compile_node(paths: &[PathBuf], node: &str, t: &TargetArgs) -> anyhow::Re
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!("node `{node}` is not declared"))?;
+    if let (Some(k), None) = (&key, &lock_update) {
+        let r = netc_compiler::diag::Renderer::new(&c.sources);
+        compile_cache::store(
+            k,
+            &compile_cache::Entry {
+                ir: n.ir.clone(),
+                route_reflectors: route_reflectors.clone(),
+                diagnostics: c.diags.items.iter().map(|d| r.render(d)).collect(),
+            },
+        );
+    }
     Ok(Compiled::Node(Box::new(NodeInput {
         ir: n.ir,
         artifacts: n.artifacts,
@@ -380,7 +411,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 &planned.plan,
                 &planned.node,
                 &target,
-                &planned.fingerprint,
+                &planned.fingerprint(),
                 &planned.warnings,
             );
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -392,7 +423,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             &input.ir,
             &input.artifacts,
             &target,
-            &planned.fingerprint,
+            &planned.fingerprint(),
             &planned.plan,
         )?;
         saved.only = scope.only.clone();

@@ -80,6 +80,8 @@ fn show_plan(p: &std::path::Path, format: Format) -> anyhow::Result<u8> {
     let plan = netc_host::Plan {
         changes: s.changes.clone(),
         steps: Vec::new(),
+        refused: Vec::new(),
+        notes: Vec::new(),
     };
     match format {
         Format::Text => {

@@ -68,6 +68,16 @@ pub fn link_set(name: &IfName, mac: Option<&Mac>, mtu: u32, up: bool) -> String 
     c
 }
 
+/// The interface alias (`ifalias`) netc gives every tunnel device it
+/// creates or configures: how a later run tells its own device from one
+/// another program made under the same name (calico/node's, say).
+pub const OWNER_ALIAS: &str = "netc";
+
+/// `link set <name> alias netc` ([`OWNER_ALIAS`]).
+pub fn link_mark_owned(name: &IfName) -> String {
+    format!("link set {name} alias {OWNER_ALIAS}")
+}
+
 /// `link set <name> down`
 pub fn link_down(name: &IfName) -> String {
     format!("link set {name} down")

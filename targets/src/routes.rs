@@ -61,6 +61,7 @@ mod tests {
             routes,
             neighbors: vec![],
             fdb: vec![],
+            workload_interfaces: vec![],
             bgp: None,
             firewall: Firewall::default(),
         }

@@ -148,6 +148,7 @@ mod tests {
             routes: vec![],
             neighbors: vec![],
             fdb: vec![],
+            workload_interfaces: vec![],
             bgp: None,
             firewall: Firewall::default(),
         }

@@ -29,15 +29,17 @@ codes! {
     NOT_A_RESOURCE = "E0005", "document is not a resource",
         "Every YAML document must be a mapping with `apiVersion`, `kind` and (except for List kinds) `metadata.name`. Empty documents are skipped.";
     API_VERSION = "E0006", "unsupported apiVersion",
-        "netc reads Calico v3 resources: `apiVersion: projectcalico.org/v3`, or `crd.projectcalico.org/v1` as written through kubectl.";
+        "netc reads Calico v3 resources: `apiVersion: projectcalico.org/v3`, or `crd.projectcalico.org/v1` as written through kubectl; and the Kubernetes kinds Namespace, Pod, Node and List (`v1`) and NetworkPolicy (`networking.k8s.io/v1`).";
     UNKNOWN_KIND = "E0007", "unknown kind",
-        "The kind is not one netc reads. Kinds: IPPool, BGPConfiguration, BGPPeer, BGPFilter, Node, NetworkPolicy, GlobalNetworkPolicy, GlobalNetworkSet, NetworkSet, HostEndpoint, WorkloadEndpoint; read but not compiled: FelixConfiguration, Profile, BlockAffinity, IPAMBlock, KubeControllersConfiguration, ClusterInformation; each also with a `List` suffix holding `items`.";
+        "The kind is not one netc reads. Kinds: IPPool, BGPConfiguration, BGPPeer, BGPFilter, Node, NetworkPolicy, GlobalNetworkPolicy, GlobalNetworkSet, NetworkSet, HostEndpoint, WorkloadEndpoint; read but not compiled: FelixConfiguration, Profile, BlockAffinity, IPAMBlock, KubeControllersConfiguration, ClusterInformation; each also with a `List` suffix holding `items`. Kubernetes kinds (apiVersion `v1`: Namespace, Pod, Node, List; `networking.k8s.io/v1`: NetworkPolicy) are read too.";
     IO = "E0008", "cannot read input",
         "A path given on the command line could not be read, or a directory held no *.yaml/*.yml files.";
     KIND_NOT_COMPILED = "I0009", "resource read but not compiled",
         "The kind is part of a calicoctl export and netc reads and checks it (so a whole export loads), but netc does not compile it into any artifact: FelixConfiguration (its failsafe ports and MTUs are read for later use), Profile, KubeControllersConfiguration, ClusterInformation. BlockAffinity and IPAMBlock are read as the cluster's live block allocation. Nothing to do; this is a note.";
     BAD_SECRETS = "E0010", "malformed secrets file",
         "The `--secrets` file is YAML of the form `secret-name: {key: value}` (a mapping of mappings of strings), each key once. Error messages about this file never show its values.";
+    KUBE_KIND_IGNORED = "W0011", "Kubernetes kind not read",
+        "The document is a Kubernetes object of a kind netc does not read (a Service, a ConfigMap, a Deployment… as `kubectl get all -o yaml` prints them). netc reads the Kubernetes kinds Namespace, Pod, Node (`v1`) and NetworkPolicy (`networking.k8s.io/v1`) and skips the others with this warning; nothing else is affected. Leave such objects out of the input to silence it.";
 
     // ---- schema ----
     UNKNOWN_FIELD = "E0101", "unknown field",
@@ -205,7 +207,7 @@ codes! {
     BAD_NET = "E0714", "invalid net",
         "Rule nets are CIDRs (host bits allowed, as Calico does) or bare addresses.";
     UNSUPPORTED_MATCH = "W0715", "match netc cannot enforce",
-        "The rule uses a match that needs a Kubernetes control plane (serviceAccounts, services, http, namespaceSelector other than all()). netc compiles the rule as if that match never matched for Allow (fail closed) and warns.";
+        "The rule uses a match that needs a Kubernetes control plane (serviceAccounts, services, a serviceAccountSelector other than all()) or an application-layer proxy (http). netc compiles the rule as if that match never matched for Allow (fail closed) and warns. (A namespaceSelector is resolved from the Namespace objects of the input, docs/k8s.md §3.)";
     POLICY_ORDER_TIE = "W0716", "policies share an order",
         "Two policies in one tier have the same order; Calico breaks the tie by name. Make the order explicit if the sequence matters.";
     NAMED_PORT_UNKNOWN = "W0717", "named port selects nothing",
@@ -222,6 +224,28 @@ codes! {
         "WorkloadEndpoint ipNetworks are IPv4 or IPv6 /32 or /128 addresses (or bare addresses).";
     BAD_EXPECTED_IP = "E0804", "invalid host endpoint address",
         "HostEndpoint expectedIPs are the host's bare IPv4 or IPv6 addresses, without prefix length, e.g. `10.0.0.5`; policy selectors that pick the endpoint match these addresses.";
+
+    // ---- Kubernetes input (docs/k8s.md) ----
+    KUBE_SELECTOR = "E0901", "invalid Kubernetes label selector",
+        "A `podSelector` / `namespaceSelector` is a Kubernetes label selector: `matchLabels` keys are qualified names (an optional DNS-subdomain prefix and `/`, then at most 63 characters of `[A-Za-z0-9_.-]` starting and ending with a letter or digit) and values are label values (empty, or at most 63 such characters); each `matchExpressions` entry has a valid `key`, an `operator` (In, NotIn, Exists, DoesNotExist), and `values`: In and NotIn need at least one, Exists and DoesNotExist must have none. The API server rejects anything else.";
+    KUBE_IP_BLOCK = "E0902", "invalid ipBlock",
+        "`ipBlock.cidr` is a CIDR (`10.0.0.0/16`, `2001:db8::/48`) and every entry of `except` is a CIDR of the same family strictly inside it (a smaller network contained in `cidr`), as the API server requires. Host bits are allowed, as the API server allows them; Calico masks them.";
+    KUBE_PEER = "E0903", "invalid NetworkPolicy peer",
+        "A `from`/`to` entry sets `podSelector`, `namespaceSelector` (together they AND), or `ipBlock` alone; `ipBlock` cannot be combined with a selector, and an entry with none of them is rejected by the API server. To allow everything, leave `from`/`to` out (or empty).";
+    KUBE_END_PORT = "E0904", "invalid endPort",
+        "`endPort` makes a port range `port..endPort`: it needs a numeric `port` (not a named port, not absent) and must be at least `port` and at most 65535.";
+    POD_IP_OUTSIDE_POOLS = "W0905", "pod IP in no IPPool",
+        "The pod's IP (status.podIPs) is in no IPPool of the input. Calico's IPAM assigns pod IPs from its pools, so the pod was addressed by something else, or a pool is missing from the input. netc still compiles the pod's endpoint, but routes and NAT decisions for pool addresses do not cover it. Add the pool, or check the pod's address.";
+    POD_UNKNOWN_NODE = "W0906", "pod on an unknown node",
+        "The pod's `spec.nodeName` names no Node of the input (neither a Calico Node nor a Kubernetes Node). Its address still feeds policy selectors, but no node gets its interface, route or firewall chains. Add the node (for example the `kubectl get nodes -o yaml` output) or check the name.";
+    KUBE_NODE_SHADOWED = "I0907", "Calico Node overrides a Kubernetes Node",
+        "A Calico `Node` (projectcalico.org/v3) and a Kubernetes `Node` (v1) have the same name. The Calico resource wins and the Kubernetes Node's `projectcalico.org/*` annotations and labels are not read. Nothing to do if that is intended; remove one of them otherwise.";
+    BAD_POD_IP = "E0908", "invalid pod IP",
+        "`status.podIPs[].ip` and `status.podIP` are bare IPv4 or IPv6 addresses. Calico refuses to convert a pod whose IP does not parse.";
+    KUBE_POD_SHADOWED = "I0910", "Calico WorkloadEndpoint overrides a pod",
+        "A Calico `WorkloadEndpoint` (projectcalico.org/v3, as `calicoctl get workloadendpoints -o yaml` prints them) and a Kubernetes `Pod` describe the same endpoint: same namespace, and the endpoint names the pod (spec.pod) or has the name Calico derives for it (`<node>-k8s-<pod>-eth0`). The Calico resource wins and the pod is not converted, so the endpoint is not compiled twice. Nothing to do if that is intended; export only one of them otherwise.";
+    KUBE_POLICY_CLASH = "E0909", "Kubernetes NetworkPolicy name taken",
+        "A Kubernetes NetworkPolicy `<name>` becomes the Calico policy `knp.default.<name>` in its namespace; a Calico NetworkPolicy of that name in the same namespace already exists. Rename one of them.";
 }
 
 /// Look a code up (case-insensitive).

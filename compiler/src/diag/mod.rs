@@ -57,7 +57,7 @@ impl Diagnostic {
         Diagnostic {
             severity,
             code,
-            message: message.into(),
+            message: clip_words(message.into()),
             span: None,
             label: None,
             resource: None,
@@ -74,19 +74,19 @@ impl Diagnostic {
         self
     }
     pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
+        self.label = Some(clip_words(label.into()));
         self
     }
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
-        self.resource = Some(resource.into());
+        self.resource = Some(clip_words(resource.into()));
         self
     }
     pub fn note(mut self, note: impl Into<String>) -> Self {
-        self.notes.push(note.into());
+        self.notes.push(clip_words(note.into()));
         self
     }
     pub fn related(mut self, span: Span, label: impl Into<String>) -> Self {
-        self.related.push((span, label.into()));
+        self.related.push((span, clip_words(label.into())));
         self
     }
     pub fn is_error(&self) -> bool {
@@ -235,6 +235,42 @@ impl Diagnostic {
     }
 }
 
+/// Longest run of non-blank characters a diagnostic's text shows whole.
+const MAX_WORD: usize = 120;
+/// Longest source line shown under a diagnostic; longer lines are named
+/// by position only (a 50 MB value must not be echoed to the terminal).
+const MAX_SNIPPET_LINE: usize = 1024;
+
+/// Shorten every run of non-blank characters longer than [`MAX_WORD`]:
+/// diagnostics quote values from the input, and an input value can be
+/// megabytes long. Keeps the start and says how long the value was.
+fn clip_words(text: String) -> String {
+    if text.len() <= MAX_WORD || !text.split_whitespace().any(|w| w.len() > MAX_WORD) {
+        return text;
+    }
+    let mut out = String::with_capacity(MAX_WORD * 4);
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        let blank = rest.len() - rest.trim_start().len();
+        out.push_str(&rest[..blank]);
+        rest = &rest[blank..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..end];
+        if word.len() > MAX_WORD {
+            let mut cut = 60;
+            while !word.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.push_str(&word[..cut]);
+            out.push_str(&format!("…({} bytes)", word.len()));
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
 /// Renders diagnostics rustc-style. Holds a copy of the sources in the form
 /// codespan-reporting wants, so build it once per batch.
 pub struct Renderer {
@@ -283,7 +319,18 @@ impl Renderer {
         .with_code(d.code);
         out = out.with_message(d.headline());
         let mut labels = Vec::new();
-        if let Some(s) = d.span {
+        let mut notes = Vec::new();
+        if let Some(s) = d.span.filter(|s| self.line_too_long(s)) {
+            // No snippet: say where, without echoing the line.
+            notes.push(format!(
+                "at {}:{}:{} (line longer than {MAX_SNIPPET_LINE} bytes, not shown)",
+                self.files
+                    .get(s.file.0 as usize)
+                    .map_or("?", |f| f.name().as_str()),
+                s.line,
+                s.col
+            ));
+        } else if let Some(s) = d.span {
             let end = s.offset + s.len.max(1);
             let mut l = cs::Label::primary(s.file.0 as usize, s.offset..end);
             if let Some(text) = &d.label {
@@ -292,12 +339,38 @@ impl Renderer {
             labels.push(l);
         }
         for (s, text) in &d.related {
+            if self.line_too_long(s) {
+                notes.push(format!("{text} (line {}, not shown)", s.line));
+                continue;
+            }
             labels.push(
                 cs::Label::secondary(s.file.0 as usize, s.offset..s.offset + s.len.max(1))
                     .with_message(text.clone()),
             );
         }
-        out.with_labels(labels).with_notes(d.notes.clone())
+        notes.extend(d.notes.iter().cloned());
+        out.with_labels(labels).with_notes(notes)
+    }
+
+    /// Whether the source line holding `s` is too long to show.
+    fn line_too_long(&self, s: &Span) -> bool {
+        let Ok(f) = self.files.get(s.file.0 as usize) else {
+            return false;
+        };
+        let text = f.source().as_bytes();
+        let at = s.offset.min(text.len());
+        let start = text[..at]
+            .iter()
+            .rev()
+            .take(MAX_SNIPPET_LINE + 1)
+            .position(|&b| b == b'\n')
+            .unwrap_or(at.min(MAX_SNIPPET_LINE + 1));
+        let end = text[at..]
+            .iter()
+            .take(MAX_SNIPPET_LINE + 1)
+            .position(|&b| b == b'\n')
+            .unwrap_or((text.len() - at).min(MAX_SNIPPET_LINE + 1));
+        start + end > MAX_SNIPPET_LINE
     }
 }
 
@@ -317,5 +390,60 @@ pub struct ColorStream;
 impl ColorStream {
     pub fn stderr() -> term::termcolor::StandardStream {
         term::termcolor::StandardStream::stderr(term::termcolor::ColorChoice::Auto)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceMap;
+
+    #[test]
+    fn long_values_are_clipped_in_every_text() {
+        let v = "x".repeat(10_000);
+        let d = Diagnostic::error("E0000", format!("bad `{v}` here"))
+            .label(v.clone())
+            .note(format!("see {v}"));
+        for t in [&d.message, d.label.as_ref().unwrap(), &d.notes[0]] {
+            assert!(t.len() < 200, "{t}");
+            assert!(
+                t.contains("(10002 bytes)") || t.contains("(10000 bytes)"),
+                "{t}"
+            );
+        }
+        assert!(d.message.starts_with("bad `xxx") && d.message.ends_with(" here"));
+        // Ordinary text is untouched, multi-byte characters too.
+        let s = "ünïcode ".repeat(40);
+        assert_eq!(clip_words(s.clone()), s);
+        let long = "é".repeat(100);
+        assert!(clip_words(long).ends_with("…(200 bytes)"));
+    }
+
+    #[test]
+    fn a_huge_line_is_located_not_echoed() {
+        let mut sources = SourceMap::new();
+        let line = format!("value: {}\n", "y".repeat(100_000));
+        let id = sources.add("big.yaml", format!("a: 1\n{line}"));
+        let span = Span {
+            file: id,
+            offset: 12,
+            len: 100_000,
+            line: 2,
+            col: 8,
+        };
+        let d = Diagnostic::error("E0000", "too long").at(span);
+        let out = Renderer::new(&sources).render(&d);
+        assert!(out.len() < 500, "{out}");
+        assert!(out.contains("big.yaml:2:8"), "{out}");
+        // A short line still gets its snippet.
+        let d = Diagnostic::error("E0000", "short").at(Span {
+            file: id,
+            offset: 0,
+            len: 1,
+            line: 1,
+            col: 1,
+        });
+        let out = Renderer::new(&sources).render(&d);
+        assert!(out.contains("a: 1"), "{out}");
     }
 }

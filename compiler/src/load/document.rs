@@ -154,6 +154,51 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// The origin of a resource derived from this one (a Kubernetes object
+    /// converted into a Calico kind): `pairs` maps pointers of the derived
+    /// resource to pointers of this one (both relative), so a later
+    /// diagnostic about the derived field points at the input that produced
+    /// it. Pointers with no pair fall back to their nearest mapped ancestor,
+    /// and the root to this resource.
+    pub fn derive(&self, pairs: &[(String, String)]) -> Origin {
+        let mut map = HashMap::new();
+        let whole = |rel: &str| {
+            let p = format!("{}{}", self.base, rel);
+            self.spans.get(&p).copied()
+        };
+        let root = self
+            .spans
+            .get(&self.base)
+            .copied()
+            .unwrap_or((None, self.resource_span()));
+        map.insert(String::new(), root);
+        for rel in [
+            "/metadata",
+            "/metadata/name",
+            "/metadata/namespace",
+            "/metadata/labels",
+        ] {
+            if let Some(v) = whole(rel) {
+                map.insert(rel.to_string(), v);
+            }
+        }
+        for (dst, src) in pairs {
+            let v = match whole(src) {
+                Some(v) => v,
+                None => (Some(self.key_span(src)), self.value_span(src)),
+            };
+            map.insert(dst.clone(), v);
+        }
+        Origin {
+            file: self.file,
+            base: String::new(),
+            spans: Arc::new(SpanIndex {
+                map,
+                plain: HashMap::new(),
+            }),
+        }
+    }
+
     /// Span of the value at `rel` (relative to the resource, e.g. "/spec/cidr").
     /// Falls back to the nearest ancestor that exists (for missing fields).
     pub fn value_span(&self, rel: &str) -> Span {

@@ -19,6 +19,10 @@ use std::sync::Arc;
 /// when they go through kubectl; the fields are the same.
 pub const API_VERSIONS: &[&str] = &["projectcalico.org/v3", "crd.projectcalico.org/v1"];
 
+/// apiVersions of the Kubernetes kinds netc reads (docs/k8s.md §1), and of
+/// `v1 List`, the wrapper `kubectl get -o yaml` prints.
+pub const KUBE_API_VERSIONS: &[&str] = &["v1", "networking.k8s.io/v1"];
+
 /// One resource as found in the input, before schema and typed parsing.
 #[derive(Clone, Debug)]
 pub struct RawResource {
@@ -210,13 +214,21 @@ fn split_document(
         );
         return;
     };
-    match map.get("apiVersion").and_then(|v| v.as_str()) {
-        Some(v) if API_VERSIONS.contains(&v) => {}
+    let api = match map.get("apiVersion").and_then(|v| v.as_str()) {
+        Some(v) if API_VERSIONS.contains(&v) || KUBE_API_VERSIONS.contains(&v) => v,
+        Some(v) if is_kube_api_group(v) => {
+            ignored_kube_kind(&origin, kind_str, v, diags);
+            return;
+        }
         Some(v) => {
             diags.push(
                 Diagnostic::error(codes::API_VERSION, format!("unsupported apiVersion `{v}`"))
                     .at(origin.value_span("/apiVersion"))
-                    .note(format!("allowed: {}", API_VERSIONS.join(", "))),
+                    .note(format!(
+                        "allowed: {}, and for Kubernetes kinds {}",
+                        API_VERSIONS.join(", "),
+                        KUBE_API_VERSIONS.join(", ")
+                    )),
             );
             return;
         }
@@ -228,31 +240,34 @@ fn split_document(
             );
             return;
         }
+    };
+    // `kubectl get … -o yaml` prints a `v1 List` whose items carry their own
+    // apiVersion and kind, mixed.
+    if kind_str == "List" && api == "v1" {
+        let Some(items) = list_items(map, &origin, kind_str, diags) else {
+            return;
+        };
+        for (i, item) in items.into_iter().enumerate() {
+            let item_origin = Origin {
+                base: format!("{}/items/{i}", origin.base),
+                ..origin.clone()
+            };
+            if item.is_object() {
+                split_document(item, item_origin, out, diags);
+            } else {
+                diags.push(
+                    Diagnostic::error(codes::NOT_A_RESOURCE, "list item is not a mapping")
+                        .at(item_origin.resource_span()),
+                );
+            }
+        }
+        return;
     }
     if let Some(item_kind) = kind_str.strip_suffix("List") {
-        if let Some(k) = Kind::parse(item_kind) {
-            let items = match map.get("items") {
-                Some(serde_json::Value::Array(a)) => a.clone(),
-                Some(serde_json::Value::Null) | None => Vec::new(),
-                Some(_) => {
-                    diags.push(
-                        Diagnostic::error(codes::WRONG_TYPE, "`items` must be a list of resources")
-                            .at(origin.value_span("/items")),
-                    );
-                    return;
-                }
+        if let Some(k) = Kind::from_api(api, item_kind) {
+            let Some(items) = list_items(map, &origin, kind_str, diags) else {
+                return;
             };
-            for (key, _) in map.iter() {
-                if !matches!(key.as_str(), "apiVersion" | "kind" | "items" | "metadata") {
-                    diags.push(unknown_field(
-                        &origin,
-                        &format!("/{key}"),
-                        key,
-                        &["apiVersion", "kind", "items", "metadata"],
-                        kind_str,
-                    ));
-                }
-            }
             for (i, item) in items.into_iter().enumerate() {
                 let item_origin = Origin {
                     base: format!("{}/items/{i}", origin.base),
@@ -263,7 +278,7 @@ fn split_document(
                 if let serde_json::Value::Object(m) = &mut item {
                     let ik = m.get("kind").and_then(|v| v.as_str()).map(str::to_string);
                     match ik {
-                        Some(ik) if ik != k.as_str() => {
+                        Some(ik) if ik != k.yaml_kind() => {
                             diags.push(
                                 Diagnostic::error(
                                     codes::UNKNOWN_KIND,
@@ -272,16 +287,15 @@ fn split_document(
                                 .at(item_origin.value_span("/kind"))
                                 .note(format!(
                                     "every item of a {kind_str} must be a {}",
-                                    k.as_str()
+                                    k.yaml_kind()
                                 )),
                             );
                             continue;
                         }
                         _ => {}
                     }
-                    m.entry("kind").or_insert_with(|| k.as_str().into());
-                    m.entry("apiVersion")
-                        .or_insert_with(|| API_VERSIONS[0].into());
+                    m.entry("kind").or_insert_with(|| k.yaml_kind().into());
+                    m.entry("apiVersion").or_insert_with(|| api.into());
                     out.push(RawResource {
                         kind: k,
                         value: null_spec_is_empty(item),
@@ -297,18 +311,42 @@ fn split_document(
             return;
         }
     }
-    match Kind::parse(kind_str) {
+    match Kind::from_api(api, kind_str) {
         Some(k) => out.push(RawResource {
             kind: k,
             value: null_spec_is_empty(value),
             origin,
         }),
+        None if Kind::ALL.iter().any(|k| k.yaml_kind() == kind_str) => {
+            // A known kind under the wrong apiVersion (`v1 IPPool`).
+            let wanted: Vec<&str> = Kind::ALL
+                .iter()
+                .filter(|k| k.yaml_kind() == kind_str)
+                .flat_map(|k| k.api_versions().iter().copied())
+                .collect();
+            diags.push(
+                Diagnostic::error(
+                    codes::API_VERSION,
+                    format!("kind `{kind_str}` is not in apiVersion `{api}`"),
+                )
+                .at(origin.value_span("/apiVersion"))
+                .label(format!("expected {}", wanted.join(" or ")))
+                .note(format!(
+                    "a {kind_str} has apiVersion {}",
+                    wanted.join(" or ")
+                )),
+            );
+        }
+        None if KUBE_API_VERSIONS.contains(&api) => {
+            ignored_kube_kind(&origin, kind_str, api, diags)
+        }
         None => {
             let mut d =
                 Diagnostic::error(codes::UNKNOWN_KIND, format!("unknown kind `{kind_str}`"))
                     .at(origin.value_span("/kind"));
             let names: Vec<String> = Kind::ALL
                 .iter()
+                .filter(|k| !k.is_kubernetes())
                 .flat_map(|k| [k.as_str().to_string(), format!("{}List", k.as_str())])
                 .collect();
             if let Some(s) = did_you_mean(kind_str, names.iter().map(|s| s.as_str())) {
@@ -318,6 +356,7 @@ fn split_document(
                 "kinds: {}",
                 Kind::ALL
                     .iter()
+                    .filter(|k| !k.is_kubernetes())
                     .map(|k| k.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -325,6 +364,121 @@ fn split_document(
             diags.push(d);
         }
     }
+}
+
+/// A Kubernetes API group other than the ones netc reads (`apps/v1`,
+/// `discovery.k8s.io/v1`…): such objects appear in a `kubectl get` export.
+fn is_kube_api_group(api: &str) -> bool {
+    match api.split_once('/') {
+        Some((group, _)) => {
+            group.ends_with(".k8s.io")
+                || matches!(
+                    group,
+                    "apps" | "batch" | "autoscaling" | "policy" | "extensions"
+                )
+        }
+        None => false,
+    }
+}
+
+/// Kubernetes kinds a `kubectl get` export commonly holds that netc skips.
+const KNOWN_KUBE_KINDS: &[&str] = &[
+    "Binding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "ConfigMap",
+    "CronJob",
+    "CustomResourceDefinition",
+    "DaemonSet",
+    "Deployment",
+    "EndpointSlice",
+    "Endpoints",
+    "Event",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+    "IngressClass",
+    "Job",
+    "Lease",
+    "LimitRange",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "PodDisruptionBudget",
+    "PodTemplate",
+    "ReplicaSet",
+    "ReplicationController",
+    "ResourceQuota",
+    "Role",
+    "RoleBinding",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "StatefulSet",
+];
+
+/// W0011: a Kubernetes object with no bearing on the network (a Service, a
+/// ConfigMap, a Deployment…) in a `kubectl get` export.
+fn ignored_kube_kind(origin: &Origin, kind: &str, api: &str, diags: &mut Vec<Diagnostic>) {
+    // A misspelt kind netc reads would silently drop, say, a Namespace's
+    // labels: an error, unless it is a kind Kubernetes has.
+    const READ: &[&str] = &["Namespace", "Pod", "Node", "NetworkPolicy", "List"];
+    if !KNOWN_KUBE_KINDS.contains(&kind) {
+        let close = READ.iter().copied().find(|r| {
+            let d =
+                strsim::damerau_levenshtein(&kind.to_ascii_lowercase(), &r.to_ascii_lowercase());
+            d <= if r.len() <= 4 { 1 } else { 2 }
+        });
+        if let Some(r) = close {
+            diags.push(
+                Diagnostic::error(codes::UNKNOWN_KIND, format!("unknown kind `{kind}`"))
+                    .at(origin.value_span("/kind"))
+                    .label(format!("did you mean `{r}`?"))
+                    .note("netc reads the Kubernetes kinds Namespace, Pod, Node (v1) and NetworkPolicy (networking.k8s.io/v1); docs/k8s.md"),
+            );
+            return;
+        }
+    }
+    diags.push(
+        Diagnostic::warning(
+            codes::KUBE_KIND_IGNORED,
+            format!("Kubernetes kind `{kind}` ({api}) is not read by netc; ignored"),
+        )
+        .at(origin.value_span("/kind"))
+        .label("ignored")
+        .note("netc reads the Kubernetes kinds Namespace, Pod, Node (v1) and NetworkPolicy (networking.k8s.io/v1); docs/k8s.md"),
+    );
+}
+
+/// The `items` of a List, after checking its top-level keys.
+fn list_items(
+    map: &serde_json::Map<String, serde_json::Value>,
+    origin: &Origin,
+    kind_str: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<serde_json::Value>> {
+    let items = match map.get("items") {
+        Some(serde_json::Value::Array(a)) => a.clone(),
+        Some(serde_json::Value::Null) | None => Vec::new(),
+        Some(_) => {
+            diags.push(
+                Diagnostic::error(codes::WRONG_TYPE, "`items` must be a list of resources")
+                    .at(origin.value_span("/items")),
+            );
+            return None;
+        }
+    };
+    for (key, _) in map.iter() {
+        if !matches!(key.as_str(), "apiVersion" | "kind" | "items" | "metadata") {
+            diags.push(unknown_field(
+                origin,
+                &format!("/{key}"),
+                key,
+                &["apiVersion", "kind", "items", "metadata"],
+                kind_str,
+            ));
+        }
+    }
+    Some(items)
 }
 
 /// `spec:` with nothing after it is YAML null; Calico (and calicoctl's own

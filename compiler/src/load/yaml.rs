@@ -16,8 +16,10 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// Upper bound on nodes produced by alias expansion for one file: a guard
-/// against "billion laughs" inputs.
-const MAX_NODES: usize = 1_000_000;
+/// against "billion laughs" inputs. Only copies made by aliases count: the
+/// nodes written out in the file cost memory in proportion to its size
+/// already, so a large file without aliases is never refused.
+const MAX_ALIAS_NODES: usize = 1_000_000;
 /// Upper bound on nesting, so deep inputs give an error instead of a stack overflow.
 const MAX_DEPTH: usize = 128;
 
@@ -69,7 +71,7 @@ pub fn parse_file(file: FileId, src: &SourceFile) -> (Vec<YamlDoc>, Vec<Diagnost
         docs: Vec::new(),
         anchors: Vec::new(),
         diags: Vec::new(),
-        nodes: 0,
+        alias_nodes: 0,
         doc_start: Span::default(),
         doc_has_root: false,
         failed: false,
@@ -104,7 +106,8 @@ struct Builder<'a> {
     docs: Vec<YamlDoc>,
     anchors: Vec<(usize, Node)>,
     diags: Vec<Diagnostic>,
-    nodes: usize,
+    /// Nodes copied by aliases so far (see [`MAX_ALIAS_NODES`]).
+    alias_nodes: usize,
     doc_start: Span,
     doc_has_root: bool,
     failed: bool,
@@ -178,15 +181,17 @@ impl Builder<'_> {
     }
 
     fn push_node(&mut self, node: Node) {
-        self.nodes += 1;
-        if self.nodes > MAX_NODES {
+        if self.alias_nodes > MAX_ALIAS_NODES {
             let span = node.span;
             self.fail(
                 Diagnostic::error(
                     codes::YAML_UNSUPPORTED,
-                    format!("document expands to more than {MAX_NODES} nodes (alias expansion?)"),
+                    format!(
+                        "aliases expand to more than {MAX_ALIAS_NODES} nodes in this file (a \"billion laughs\" input?)"
+                    ),
                 )
-                .at(span),
+                .at(span)
+                .note("write the repeated values out, or use fewer nested aliases"),
             );
             return;
         }
@@ -481,7 +486,7 @@ impl MarkedEventReceiver for Builder<'_> {
                         let mut n = n.clone();
                         n.span = span;
                         // count the cloned subtree against the budget
-                        self.nodes += count_nodes(&n);
+                        self.alias_nodes += count_nodes(&n);
                         self.push_node(n);
                     }
                     None => self.fail(
@@ -648,5 +653,47 @@ mod tests {
         }
         assert!(resolve_plain("yes").1 && resolve_plain("010").1 && resolve_plain("1_000").1);
         assert!(!resolve_plain("true").1 && !resolve_plain("10").1 && !resolve_plain("1.5").1);
+    }
+}
+
+#[cfg(test)]
+mod size_limits {
+    use super::*;
+    use crate::source::SourceMap;
+
+    fn parse(text: String) -> Vec<Diagnostic> {
+        let mut sources = SourceMap::new();
+        let id = sources.add("t.yaml", text);
+        parse_file(id, sources.get(id)).1
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut t = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            t.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let d = parse(t);
+        assert!(
+            d.iter()
+                .any(|d| d.message.contains("aliases expand to more than")),
+            "{d:?}"
+        );
+    }
+
+    /// A file with more nodes than the alias budget, and no alias, loads:
+    /// size alone is never mistaken for an alias bomb.
+    #[test]
+    fn many_plain_nodes_are_not_an_alias_bomb() {
+        let mut t = String::with_capacity(3 * (MAX_ALIAS_NODES + 10));
+        t.push_str("v:\n");
+        for _ in 0..MAX_ALIAS_NODES + 10 {
+            t.push_str("- 1\n");
+        }
+        let d = parse(t);
+        assert!(d.is_empty(), "{:?}", d.first());
     }
 }

@@ -11,10 +11,12 @@
 //! account, `projectcalico.org/serviceaccount`. A NetworkPolicy selects only
 //! workloads of its own namespace; host endpoints are not namespaced, so only
 //! GlobalNetworkPolicies select them. preDNAT and doNotTrack policies apply
-//! to host endpoints only. A policy-level `namespaceSelector` or
-//! `serviceAccountSelector` other than `all()` cannot be resolved without
-//! Kubernetes: netc then applies the policy to whatever its `selector`
-//! matches but keeps only its Deny rules (fail closed: it can only deny).
+//! to host endpoints only. A GlobalNetworkPolicy's `namespaceSelector`
+//! restricts it to workloads of the namespaces whose labels match
+//! (docs/k8s.md §3; `all()`: every workload). A `serviceAccountSelector`
+//! other than `all()` cannot be resolved without Kubernetes: netc then
+//! applies the policy to whatever its `selector` matches but keeps only its
+//! Deny rules (fail closed: it can only deny).
 //!
 //! **Order.** Tiers run in name order, except `default`, which runs last
 //! (netc has no Tier kind to give tiers an order). Within a tier, policies
@@ -74,7 +76,10 @@
 //! sets. A GlobalNetworkPolicy rule sees everything; a NetworkPolicy rule
 //! sees workloads and NetworkSets of its namespace; `namespaceSelector:
 //! all()` means every namespaced workload and NetworkSet, `global()` host
-//! endpoints and GlobalNetworkSets. See [`rules::lower_rule`] for the rest.
+//! endpoints and GlobalNetworkSets, any other namespaceSelector the
+//! workloads and NetworkSets of the namespaces whose labels it matches
+//! (docs/k8s.md §3). A namespaceSelector without a selector selects
+//! everything in its scope. See [`rules::lower_rule`] for the rest.
 //!
 //! **NAT.** Per family, masquerade in nat postrouting when the source is in
 //! a natOutgoing pool (disabled pools included: their workloads still
@@ -148,6 +153,9 @@ struct Policy<'a> {
     selector: Option<Selector>,
     /// A policy-level selector netc cannot resolve: keep only Deny rules.
     fail_closed: bool,
+    /// A GlobalNetworkPolicy's `namespaceSelector`: it then selects only
+    /// workloads of matching namespaces (None when unparsable: nothing).
+    ns_selector: Option<Option<Selector>>,
     class: Class,
     /// `spec.effective_types()`.
     types: Vec<PolicyType>,
@@ -158,6 +166,14 @@ impl Policy<'_> {
         let Some(sel) = &self.selector else {
             return false;
         };
+        match &self.ns_selector {
+            None => {}
+            Some(None) => return false,
+            Some(Some(ns_sel)) if e.namespace.is_none() || !ns_sel.matches(&e.ns_labels) => {
+                return false
+            }
+            Some(Some(_)) => {}
+        }
         match self.namespace {
             Some(ns) => {
                 e.kind == EndpointKind::Workload
@@ -206,8 +222,11 @@ fn collect_policies(m: &Model) -> Vec<Policy<'_>> {
             namespace,
             spec: s,
             selector: Selector::parse(s.selector.as_deref().unwrap_or("")).ok(),
-            fail_closed: unresolvable(&s.namespace_selector)
-                || unresolvable(&s.service_account_selector),
+            fail_closed: unresolvable(&s.service_account_selector),
+            ns_selector: s
+                .namespace_selector
+                .as_deref()
+                .map(|t| Selector::parse(t).ok()),
             class,
             types: s.effective_types(),
         });

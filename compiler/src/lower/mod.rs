@@ -5,11 +5,13 @@
 //! tunnel endpoints); [`Cluster::lower_node`] is then a pure function of the
 //! cluster and a node name. Each part of the IR has its own module:
 //! tunnels and VXLAN neighbours (`tunnels.rs`), kernel routes (`routes.rs`),
+//! the workload interfaces' settings (`ifaces.rs`),
 //! BGP sessions and BIRD policy (`bgp.rs`), the firewall (`firewall.rs`).
 
 mod bgp;
 mod bgp_filter;
 mod firewall;
+mod ifaces;
 mod routes;
 mod tunnels;
 
@@ -210,6 +212,7 @@ impl<'a> Cluster<'a> {
             .ok_or_else(|| LowerError::UnknownNode(name.to_string()))?;
         let (tunnels, neighbors, fdb) = tunnels::lower(self, node);
         let routes = routes::lower(self, node, &tunnels);
+        let workload_interfaces = ifaces::lower(self, &node.name);
         let bgp = bgp::lower(self, node)?;
         let firewall = firewall::lower_with(&self.fw, self, node);
         firewall.check()?;
@@ -222,6 +225,7 @@ impl<'a> Cluster<'a> {
             routes,
             neighbors,
             fdb,
+            workload_interfaces,
             bgp,
             firewall,
         })

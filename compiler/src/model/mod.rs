@@ -12,6 +12,7 @@ mod bgp_peer;
 mod endpoint;
 mod export;
 mod ippool;
+mod k8s;
 mod network_set;
 mod node;
 mod numorstring;
@@ -23,6 +24,7 @@ pub use bgp_peer::*;
 pub use endpoint::*;
 pub use export::*;
 pub use ippool::*;
+pub use k8s::*;
 pub use network_set::*;
 pub use node::*;
 pub use numorstring::*;
@@ -53,6 +55,13 @@ pub enum Kind {
     IPAMBlock,
     KubeControllersConfiguration,
     ClusterInformation,
+    // Kubernetes kinds (docs/k8s.md), converted into the Calico kinds above.
+    Namespace,
+    Pod,
+    /// `v1 Node`.
+    KubeNode,
+    /// `networking.k8s.io/v1 NetworkPolicy`.
+    KubeNetworkPolicy,
 }
 
 impl Kind {
@@ -74,6 +83,10 @@ impl Kind {
         Kind::IPAMBlock,
         Kind::KubeControllersConfiguration,
         Kind::ClusterInformation,
+        Kind::Namespace,
+        Kind::Pod,
+        Kind::KubeNode,
+        Kind::KubeNetworkPolicy,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -94,10 +107,46 @@ impl Kind {
             Kind::IPAMBlock => "IPAMBlock",
             Kind::KubeControllersConfiguration => "KubeControllersConfiguration",
             Kind::ClusterInformation => "ClusterInformation",
+            Kind::Namespace => "Namespace",
+            Kind::Pod => "Pod",
+            Kind::KubeNode => "KubernetesNode",
+            Kind::KubeNetworkPolicy => "KubernetesNetworkPolicy",
         }
     }
+    /// netc's name of the kind (as [`as_str`](Self::as_str)), for `netc schema`.
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+    /// What a document says in `kind:` (a Kubernetes `Node` and a Calico
+    /// `Node` differ only by apiVersion).
+    pub fn yaml_kind(self) -> &'static str {
+        match self {
+            Kind::KubeNode => "Node",
+            Kind::KubeNetworkPolicy => "NetworkPolicy",
+            k => k.as_str(),
+        }
+    }
+    /// The apiVersions a document of this kind may carry.
+    pub fn api_versions(self) -> &'static [&'static str] {
+        match self {
+            Kind::Namespace | Kind::Pod | Kind::KubeNode => K8S_CORE,
+            Kind::KubeNetworkPolicy => K8S_NETWORKING,
+            _ => crate::load::API_VERSIONS,
+        }
+    }
+    /// The kind of a document with this apiVersion and `kind:`.
+    pub fn from_api(api_version: &str, kind: &str) -> Option<Kind> {
+        Kind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.yaml_kind() == kind && k.api_versions().contains(&api_version))
+    }
+    /// A Kubernetes kind (converted by [`crate::k8s`]).
+    pub fn is_kubernetes(self) -> bool {
+        matches!(
+            self,
+            Kind::Namespace | Kind::Pod | Kind::KubeNode | Kind::KubeNetworkPolicy
+        )
     }
     /// Kinds netc reads and checks but compiles into no artifact.
     pub fn compiled(self) -> bool {
@@ -115,7 +164,11 @@ impl Kind {
     pub fn namespaced(self) -> bool {
         matches!(
             self,
-            Kind::NetworkPolicy | Kind::NetworkSet | Kind::WorkloadEndpoint
+            Kind::NetworkPolicy
+                | Kind::NetworkSet
+                | Kind::WorkloadEndpoint
+                | Kind::Pod
+                | Kind::KubeNetworkPolicy
         )
     }
     /// File name of the kind's JSON Schema under schemas/.
@@ -123,6 +176,11 @@ impl Kind {
         format!("{}.schema.json", self.as_str().to_ascii_lowercase())
     }
 }
+
+/// apiVersion of the Kubernetes core kinds.
+pub const K8S_CORE: &[&str] = &["v1"];
+/// apiVersion of Kubernetes NetworkPolicy.
+pub const K8S_NETWORKING: &[&str] = &["networking.k8s.io/v1"];
 
 /// Object metadata. Server-populated fields are accepted by the schema and
 /// dropped here: they describe a datastore, not desired state.
@@ -173,6 +231,10 @@ pub struct Model {
     pub ipam_blocks: Vec<Resource<IpamBlockSpec>>,
     pub kube_controllers_configs: Vec<Resource<OpaqueSpec>>,
     pub cluster_informations: Vec<Resource<OpaqueSpec>>,
+    pub namespaces: Vec<Resource<NamespaceSpec>>,
+    pub pods: Vec<Resource<PodObject>>,
+    pub kube_nodes: Vec<Resource<KubeNodeSpec>>,
+    pub kube_network_policies: Vec<Resource<KubeNetworkPolicySpec>>,
 }
 
 impl Model {

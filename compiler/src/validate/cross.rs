@@ -405,10 +405,41 @@ fn mesh_off(m: &Model, nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Dia
             }
         }
     }
-    for (i, n) in nodes.iter().enumerate() {
-        if !n.bgp || peered[i] {
-            continue;
+    let lonely: Vec<&NodeInfo> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| n.bgp && !peered[*i])
+        .map(|(_, n)| n)
+        .collect();
+    let note = "no route reflector, BGPPeer or peerSelector peering covers this node. Before disabling the mesh, create the route-reflector peerings (e.g. a BGPPeer with nodeSelector all() and peerSelector selecting the reflectors)";
+    // One warning per node reads well for a few; for a fleet (a cluster
+    // that never used the mesh) it would bury everything else: one warning
+    // then, naming the first nodes.
+    const EACH_UP_TO: usize = 3;
+    if lonely.len() > EACH_UP_TO {
+        let names: Vec<&str> = lonely.iter().map(|n| n.r.meta.name.as_str()).collect();
+        let mut d = Diagnostic::warning(
+            codes::NODE_WITHOUT_PEERS,
+            format!(
+                "the node-to-node mesh is disabled and {} nodes have no BGP peering left: {}, … ({} more)",
+                lonely.len(),
+                names[..EACH_UP_TO].join(", "),
+                lonely.len() - EACH_UP_TO
+            ),
+        )
+        .at(cfg.origin.value_span("/spec/nodeToNodeMeshEnabled"))
+        .label(format!("{} nodes lose every route they learned over BGP", lonely.len()))
+        .resource(format!("BGPConfiguration {}", cfg.meta.name));
+        for n in &lonely[..EACH_UP_TO] {
+            d = d.related(
+                n.r.origin.value_span("/metadata/name"),
+                "node with no peers",
+            );
         }
+        out.push(d.note(note));
+        return;
+    }
+    for n in lonely {
         out.push(
             Diagnostic::warning(
                 codes::NODE_WITHOUT_PEERS,
@@ -418,10 +449,16 @@ fn mesh_off(m: &Model, nodes: &[NodeInfo], peers: &[PeerInfo], out: &mut Vec<Dia
                 ),
             )
             .at(cfg.origin.value_span("/spec/nodeToNodeMeshEnabled"))
-            .label(format!("`{}` loses every route it learned over BGP", n.r.meta.name))
-            .related(n.r.origin.value_span("/metadata/name"), "node with no peers")
+            .label(format!(
+                "`{}` loses every route it learned over BGP",
+                n.r.meta.name
+            ))
+            .related(
+                n.r.origin.value_span("/metadata/name"),
+                "node with no peers",
+            )
             .resource(format!("BGPConfiguration {}", cfg.meta.name))
-            .note("no route reflector, BGPPeer or peerSelector peering covers this node. Before disabling the mesh, create the route-reflector peerings (e.g. a BGPPeer with nodeSelector all() and peerSelector selecting the reflectors)"),
+            .note(note),
         );
     }
 }

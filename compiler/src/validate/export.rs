@@ -143,6 +143,19 @@ fn blocks(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Names of the container ports of every pod (they become named ports of
+/// its workload endpoint, docs/k8s.md §2).
+pub(super) fn pod_port_names(m: &Model) -> impl Iterator<Item = &str> {
+    m.pods.iter().flat_map(|p| {
+        p.spec
+            .spec
+            .containers
+            .iter()
+            .chain(p.spec.spec.init_containers.iter())
+            .flat_map(|c| c.ports.iter().filter_map(|p| p.name.as_deref()))
+    })
+}
+
 /// W0717: a rule's named port that no endpoint declares.
 fn named_ports(m: &Model, out: &mut Vec<Diagnostic>) {
     let declared: BTreeSet<&str> = m
@@ -154,6 +167,7 @@ fn named_ports(m: &Model, out: &mut Vec<Diagnostic>) {
                 .iter()
                 .flat_map(|h| h.spec.ports.iter().map(|p| p.name.as_str())),
         )
+        .chain(pod_port_names(m))
         .collect();
     let policies = m
         .network_policies
@@ -188,7 +202,7 @@ fn named_ports(m: &Model, out: &mut Vec<Diagnostic>) {
                                     &format!("/spec/{dir}/{i}/{side}/{field}/{j}"),
                                     format!("named port `{name}` is declared by no endpoint, so {effect}"),
                                 )
-                                .label("no WorkloadEndpoint or HostEndpoint has this port")
+                                .label("no WorkloadEndpoint, HostEndpoint or pod has this port")
                                 .note(if declared.is_empty() {
                                     "no endpoint in the input declares any named port (spec.ports[].name)".to_string()
                                 } else {

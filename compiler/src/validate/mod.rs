@@ -19,6 +19,7 @@ mod cross;
 mod endpoint;
 mod export;
 mod ippool;
+mod k8s;
 mod names;
 mod node;
 mod policy;
@@ -78,6 +79,16 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
         diags.push(not_compiled(raw, *n));
     }
     let mut out = Vec::new();
+    // Kubernetes objects: their own rules first, then the Nodes they declare
+    // join the Calico Nodes so every node rule sees them (docs/k8s.md §5).
+    k8s::check(&model, &mut out);
+    let kube_nodes: Vec<_> = model
+        .kube_nodes
+        .iter()
+        .filter(|n| model.node(&n.meta.name).is_none())
+        .map(crate::k8s::node)
+        .collect();
+    model.nodes.extend(kube_nodes);
     names::check(&model, &mut out);
     ippool::check(&model, &mut out);
     bgp::check(&model, &mut out);
@@ -87,6 +98,22 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     endpoint::check(&model, &mut out);
     cross::check(&model, &mut out);
     export::check(&model, &mut out);
+    // Pods and NetworkPolicies become workload endpoints and Calico policies
+    // after the Calico rules ran: the Kubernetes rules above checked them,
+    // and the Calico ones would misname them (`knp.default.*` is reserved).
+    let endpoints: Vec<_> = model
+        .pods
+        .iter()
+        .filter(|p| !k8s::shadowed_pod(&model, p, &mut out))
+        .filter_map(crate::k8s::pod_endpoint)
+        .collect();
+    model.workload_endpoints.extend(endpoints);
+    let policies: Vec<_> = model
+        .kube_network_policies
+        .iter()
+        .map(crate::k8s::network_policy)
+        .collect();
+    model.network_policies.extend(policies);
     diags.extend(out);
     diags.sort();
     if diags.has_errors() {
@@ -156,6 +183,16 @@ fn type_resource(raw: RawResource, model: &mut Model, diags: &mut Diagnostics) {
         Kind::IPAMBlock => push!(ipam_blocks),
         Kind::KubeControllersConfiguration => push!(kube_controllers_configs),
         Kind::ClusterInformation => push!(cluster_informations),
+        Kind::Namespace => push!(namespaces),
+        // A pod's status and metadata.deletionTimestamp matter too: type the
+        // whole object.
+        Kind::Pod => {
+            if let Some(r) = typed(meta, raw.value, origin, &display, diags) {
+                model.pods.push(r)
+            }
+        }
+        Kind::KubeNode => push!(kube_nodes),
+        Kind::KubeNetworkPolicy => push!(kube_network_policies),
     }
 }
 

@@ -38,7 +38,7 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
                         .label("second definition")
                         .related(first.value_span("/metadata/name"), "first defined here")
                         .resource(format!("{} {}", kind.as_str(), meta.name))
-                        .note("names are unique per kind (and per namespace for NetworkPolicy, NetworkSet and WorkloadEndpoint); one definition would silently replace the other"),
+                        .note("names are unique per kind (and per namespace for NetworkPolicy, NetworkSet, WorkloadEndpoint, Pod and Kubernetes NetworkPolicy); one definition would silently replace the other"),
                     );
                 }
                 None => {
@@ -93,6 +93,36 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
         common(&c, out);
         namespace(&c, out);
     }
+    // Kubernetes kinds (docs/k8s.md §1): a Namespace is a DNS label, the
+    // others DNS subdomains, as the API server requires.
+    for r in &m.namespaces {
+        let c = ctx(r, Kind::Namespace);
+        if let Some(why) = dns_label_problem(&r.meta.name) {
+            out.push(
+                c.err(
+                    codes::BAD_NAME,
+                    "/metadata/name",
+                    format!("`{}` is not a valid Namespace name: {why}", r.meta.name),
+                )
+                .label("not a DNS label")
+                .note("namespace names are DNS labels: lower-case letters, digits and `-`, at most 63 characters, no dots"),
+            );
+        }
+        labels(&c, out);
+    }
+    for r in &m.pods {
+        let c = ctx(r, Kind::Pod);
+        common(&c, out);
+        namespace(&c, out);
+    }
+    for r in &m.kube_nodes {
+        common(&ctx(r, Kind::KubeNode), out);
+    }
+    for r in &m.kube_network_policies {
+        let c = ctx(r, Kind::KubeNetworkPolicy);
+        common(&c, out);
+        namespace(&c, out);
+    }
 }
 
 type Items<'a> = Vec<(&'a Metadata, &'a crate::load::Origin)>;
@@ -113,6 +143,10 @@ fn each_kind<'a>(m: &'a Model, f: &mut dyn FnMut(Kind, Items<'a>)) {
     f(Kind::NetworkSet, items(&m.network_sets));
     f(Kind::HostEndpoint, items(&m.host_endpoints));
     f(Kind::WorkloadEndpoint, items(&m.workload_endpoints));
+    f(Kind::Namespace, items(&m.namespaces));
+    f(Kind::Pod, items(&m.pods));
+    f(Kind::KubeNode, items(&m.kube_nodes));
+    f(Kind::KubeNetworkPolicy, items(&m.kube_network_policies));
 }
 
 /// DNS-1123 subdomain name and labels.

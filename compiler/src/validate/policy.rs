@@ -27,9 +27,9 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// W0715 for a match netc cannot enforce. `what` is the field; policy-level
-/// selectors (`serviceAccountSelector`, `namespaceSelector` of the policy)
-/// make the whole policy fail closed, rule-level matches only their rule.
+/// W0715 for a match netc cannot enforce. `what` is the field; a
+/// policy-level `serviceAccountSelector` makes the whole policy fail closed,
+/// rule-level matches only their rule.
 fn unsupported<T>(c: &Ctx<T>, ptr: &str, what: &str) -> Diagnostic {
     let policy_level = ptr.matches('/').count() == 2;
     let label = if what == "http" {
@@ -50,7 +50,7 @@ fn unsupported<T>(c: &Ctx<T>, ptr: &str, what: &str) -> Diagnostic {
     .label(label)
     .resource(c.display())
     .note(format!(
-        "netc programs L3/L4 filters from the declared resources; it resolves no Kubernetes namespaces, service accounts or services and runs no HTTP proxy. So {effect}"
+        "netc programs L3/L4 filters from the declared resources; it resolves no Kubernetes service accounts or services and runs no HTTP proxy. So {effect}"
     ))
 }
 
@@ -72,21 +72,15 @@ fn policy(c: &Ctx<PolicySpec>, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    if let Some(sel) = plain_selector(
+    // A namespaceSelector matches namespace labels (docs/k8s.md §3): netc
+    // resolves it from the Namespaces of the input.
+    plain_selector(
         c,
         "/spec/namespaceSelector",
         "namespaceSelector",
         s.namespace_selector.as_deref(),
         out,
-    ) {
-        if !sel.is_all() {
-            out.push(unsupported(
-                c,
-                "/spec/namespaceSelector",
-                "namespaceSelector",
-            ));
-        }
-    }
+    );
 
     for (i, t) in s.types.iter().enumerate() {
         if let Some(j) = s.types[..i].iter().position(|x| x == t) {
@@ -406,8 +400,6 @@ fn entity(
                         .resource(c.display())
                         .note("`namespaceSelector: global()` selects non-namespaced endpoints and network sets; it cannot be combined with other expressions"),
                 );
-            } else if !sel.is_all() && !sel.is_only_global() {
-                warn.push((ptr, "namespaceSelector"));
             }
         }
     }

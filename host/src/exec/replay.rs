@@ -184,10 +184,16 @@ impl Runner for Recorder {
 
 /// Record what [`crate::state::read`] runs on `netns` (JSON listings, and
 /// the nft text listing too), for [`Replay`].
-pub fn record_state(netns: Option<String>, bird_config: &Path) -> Result<Recording, crate::Error> {
+/// `sysctls`: the workload interface parameters to read too (the desired
+/// state's [`crate::state::State::sysctl_keys`]); a replay must read the same.
+pub fn record_state(
+    netns: Option<String>,
+    bird_config: &Path,
+    sysctls: &[(netc_ir::IfName, netc_ir::IfaceSysctl)],
+) -> Result<Recording, crate::Error> {
     let rec = std::sync::Arc::new(Recorder::new());
     let exec = super::Exec::with_runner(netns, rec.clone());
-    crate::state::read(&exec, bird_config, true)?;
+    crate::state::read_with(&exec, bird_config, true, sysctls)?;
     Ok(rec.recording())
 }
 

@@ -65,6 +65,7 @@ fn create_cmds(d: &Link) -> Vec<String> {
         LinkKind::Other { .. } => {}
     }
     v.push(set_cmd(d));
+    v.push(iproute::link_mark_owned(&d.name));
     v
 }
 
@@ -254,6 +255,11 @@ pub fn diff_addresses(
     let want: BTreeSet<_> = desired.addresses.iter().collect();
     let mut changes = Vec::new();
     let mut batch = Vec::new();
+    // Additions first: a device whose address is replaced (a pool's CIDR
+    // changed) then never has none, and the kernel does not flush its
+    // neighbours and routes (docs/lab-facts.md, "Removing a device's last
+    // IPv4 address"). Changes stay listed deletions first.
+    let mut dels = Vec::new();
     for a in have.difference(&want) {
         changes.push(Change::new(
             Step::Addresses,
@@ -261,7 +267,7 @@ pub fn diff_addresses(
             "address",
             format!("{} dev {}", a.addr, a.dev),
         ));
-        batch.push(iproute::addr_del(a.addr, &a.dev));
+        dels.push(iproute::addr_del(a.addr, &a.dev));
     }
     for a in want.difference(&have) {
         changes.push(Change::new(
@@ -272,12 +278,35 @@ pub fn diff_addresses(
         ));
         batch.push(iproute::addr_add(a.addr, &a.dev));
     }
+    batch.extend(dels);
     let ops = if batch.is_empty() {
         Vec::new()
     } else {
         vec![Op::Ip { batch }]
     };
     (changes, ops)
+}
+
+/// Devices that keep existing but lose their last IPv4 address: the kernel
+/// then flushes their IPv4 neighbours (permanent ones too) and every IPv4
+/// route through them (docs/lab-facts.md, "Removing a device's last IPv4
+/// address"). The planner treats those as already gone. (IPv6 keeps the
+/// link-local address, so nothing is flushed there.)
+pub fn v4_flushed<'a>(
+    live: &'a State,
+    desired: &State,
+    gone: &BTreeSet<&str>,
+) -> BTreeSet<&'a str> {
+    let v4_on = |s: &State, dev: &str| {
+        s.addresses
+            .iter()
+            .any(|a| a.dev.as_str() == dev && a.addr.addr().is_ipv4())
+    };
+    live.links
+        .iter()
+        .map(|l| l.name.as_str())
+        .filter(|d| !gone.contains(d) && v4_on(live, d) && !v4_on(desired, d))
+        .collect()
 }
 
 pub fn diff_neighbors(

@@ -6,8 +6,9 @@
 //! 2. addresses                   `ip -batch`
 //! 3. neighbours / FDB            `ip -batch`, `bridge -batch`
 //! 4. routes                      `ip -batch`
-//! 5. firewall                    one `nft -f` transaction, or `iptables-restore --noflush`
-//! 6. BIRD                        atomic file replace + `birdc configure`
+//! 5. workload interfaces         `sysctl -w` (the CNI plugin's veths, netc's parameters)
+//! 6. firewall                    one `nft -f` transaction, or `iptables-restore --noflush`
+//! 7. BIRD                        atomic file replace + `birdc configure`
 //!
 //! Destroying or replacing a tunnel device takes its addresses, neighbours,
 //! FDB entries and routes with it (the kernel removes them), so those are
@@ -22,6 +23,7 @@ mod iptables;
 mod links;
 mod nft;
 mod routes;
+mod sysctl;
 
 use crate::state::State;
 use serde::{Deserialize, Serialize};
@@ -35,16 +37,18 @@ pub enum Step {
     Addresses,
     Neighbors,
     Routes,
+    Interfaces,
     Firewall,
     Bird,
 }
 
 impl Step {
-    pub const ALL: [Step; 6] = [
+    pub const ALL: [Step; 7] = [
         Step::Links,
         Step::Addresses,
         Step::Neighbors,
         Step::Routes,
+        Step::Interfaces,
         Step::Firewall,
         Step::Bird,
     ];
@@ -55,6 +59,7 @@ impl Step {
             Step::Addresses => "addresses",
             Step::Neighbors => "neighbours/FDB",
             Step::Routes => "routes",
+            Step::Interfaces => "workload interfaces",
             Step::Firewall => "firewall",
             Step::Bird => "BIRD",
         }
@@ -221,6 +226,10 @@ pub enum Op {
         script: String,
     },
     Bird(BirdOp),
+    /// `sysctl -q -w PATH=VALUE…`: workload interface parameters.
+    Sysctl {
+        assignments: Vec<String>,
+    },
 }
 
 /// The commands of one step.
@@ -237,6 +246,14 @@ pub struct Plan {
     /// Only steps with something to do, in order.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub steps: Vec<StepOps>,
+    /// Why apply must refuse this plan as it stands (e.g. it would replace
+    /// a device netc did not make): checked before the first change.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub refused: Vec<String>,
+    /// Things left as they are on purpose, to tell the operator (a workload
+    /// interface the CNI plugin has not created yet). Not changes.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub notes: Vec<String>,
 }
 
 /// `Plan: X to add, Y to change, Z to destroy.`
@@ -291,7 +308,20 @@ pub fn diff_with(live: &State, desired: &State, replace: &BTreeSet<String>) -> P
     // What goes with a destroyed or replaced device is not deleted separately.
     let gone: BTreeSet<&str> = gone.iter().map(String::as_str).collect();
 
-    let (c, o) = links::diff_addresses(live, desired, &gone);
+    let (mut c, o) = links::diff_addresses(live, desired, &gone);
+    let v4_flushed = links::v4_flushed(live, desired, &gone);
+    for ch in c.iter_mut() {
+        if let Some(dev) = v4_flushed
+            .iter()
+            .find(|d| ch.id.ends_with(&format!(" dev {d}")))
+        {
+            if ch.action == Action::Delete {
+                ch.note = Some(format!(
+                    "{dev}'s last IPv4 address: the kernel drops its IPv4 neighbours and routes with it"
+                ));
+            }
+        }
+    }
     plan.push(Step::Addresses, c, o);
     // A device whose link-layer address changes in place loses its
     // neighbours (docs/lab-facts.md, "VXLAN, Calico style"): plan them as
@@ -308,14 +338,24 @@ pub fn diff_with(live: &State, desired: &State, replace: &BTreeSet<String>) -> P
         .map(|d| d.name.as_str())
         .collect();
     let unflushed;
-    let neigh_live = if flushed.is_empty() {
+    let neigh_live = if flushed.is_empty() && v4_flushed.is_empty() {
         live
     } else {
+        let v4_gone = |dev: &str, ip: std::net::IpAddr| ip.is_ipv4() && v4_flushed.contains(dev);
         unflushed = State {
             neighbors: live
                 .neighbors
                 .iter()
-                .filter(|n| !flushed.contains(n.dev.as_str()))
+                .filter(|n| !flushed.contains(n.dev.as_str()) && !v4_gone(n.dev.as_str(), n.ip))
+                .cloned()
+                .collect(),
+            routes: live
+                .routes
+                .iter()
+                .filter(|r| {
+                    !(r.dst.addr().is_ipv4()
+                        && r.spec.dev().is_some_and(|d| v4_flushed.contains(d)))
+                })
                 .cloned()
                 .collect(),
             ..live.clone()
@@ -324,8 +364,41 @@ pub fn diff_with(live: &State, desired: &State, replace: &BTreeSet<String>) -> P
     };
     let (c, o) = links::diff_neighbors(neigh_live, desired, &gone);
     plan.push(Step::Neighbors, c, o);
-    let (c, o) = routes::diff(live, desired, &gone);
+    // A workload interface the CNI plugin has not created yet cannot take
+    // its route or its settings: both wait, and the plan says so
+    // (docs/calico.md §4.4: Felix's route table waits the same way).
+    let waiting = sysctl::waiting(live, desired);
+    let unwired;
+    let route_desired = if waiting.is_empty() {
+        desired
+    } else {
+        unwired = State {
+            routes: desired
+                .routes
+                .iter()
+                .filter(|r| r.spec.dev().is_none_or(|d| !waiting.contains(d)))
+                .cloned()
+                .collect(),
+            ..State::default()
+        };
+        &unwired
+    };
+    let (c, o) = routes::diff(neigh_live, route_desired, &gone);
     plan.push(Step::Routes, c, o);
+
+    let (c, o, notes) = sysctl::diff(live, desired);
+    plan.push(Step::Interfaces, c, o);
+    for dev in &waiting {
+        let routes = desired
+            .routes
+            .iter()
+            .filter(|r| r.spec.dev() == Some(dev.as_str()))
+            .count();
+        plan.notes.push(format!(
+            "workload interface {dev} does not exist yet: its {routes} route(s) and settings wait for the CNI plugin to create it"
+        ));
+    }
+    plan.notes.extend(notes);
 
     let (mut c, mut o) = nft::diff(&live.nft, &desired.nft);
     let (c2, o2) = iptables::diff(&live.iptables, &desired.iptables);
@@ -391,6 +464,57 @@ mod tests {
             }],
             ..State::default()
         }
+    }
+
+    /// A new tunnel address is added before the old one goes, so the
+    /// device never has none and the kernel flushes nothing.
+    #[test]
+    fn a_moved_tunnel_address_is_added_before_the_old_is_removed() {
+        let live = state(4096);
+        let mut want = state(4096);
+        want.addresses[0].addr = "10.251.0.0/32".parse().unwrap();
+        let cmds: Vec<String> = diff(&live, &want)
+            .steps
+            .iter()
+            .flat_map(|s| s.ops.iter())
+            .flat_map(|o| match o {
+                Op::Ip { batch } => batch.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(
+            cmds,
+            vec![
+                "addr add 10.251.0.0/32 dev vxlan.calico",
+                "addr del 10.250.0.0/32 dev vxlan.calico"
+            ]
+        );
+    }
+
+    /// Removing a device's last IPv4 address flushes its IPv4 neighbours and
+    /// routes: the plan does not delete them again (that would fail), and
+    /// re-creates the ones still wanted.
+    #[test]
+    fn the_last_v4_address_takes_neighbours_and_routes_with_it() {
+        let live = state(4096);
+        let mut want = state(4096);
+        want.addresses.clear();
+        want.routes.clear();
+        let p = diff(&live, &want);
+        let got: Vec<(Action, &str)> = p
+            .changes
+            .iter()
+            .map(|c| (c.action, c.resource.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(Action::Delete, "address"), (Action::Create, "neighbour")],
+            "the neighbour is flushed, then wanted again; the route just goes"
+        );
+        assert!(p.changes[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("last IPv4 address")));
     }
 
     #[test]

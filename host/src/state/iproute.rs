@@ -36,6 +36,9 @@ pub struct Link {
     pub linkinfo: Option<LinkInfo>,
     #[serde(default, deserialize_with = "lenient")]
     pub addr_info: Option<Vec<AddrInfo>>,
+    /// The interface alias (`ip link set … alias`).
+    #[serde(default, deserialize_with = "lenient")]
+    pub ifalias: Option<String>,
 }
 
 impl Link {

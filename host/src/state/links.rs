@@ -76,6 +76,9 @@ pub fn parse(json: &str) -> Result<LinksRead, Error> {
             continue;
         };
         facts.links.push(name.to_string());
+        if let Some(m) = l.mtu {
+            facts.mtus.insert(name.to_string(), m);
+        }
         let addrs = parse_addrs(&l);
         for a in &addrs {
             facts.addresses.push((name.to_string(), *a));
@@ -117,6 +120,12 @@ pub fn parse(json: &str) -> Result<LinksRead, Error> {
             LinkKind::Ipip { .. } => None,
             _ => l.address.as_deref().and_then(|m| m.parse::<Mac>().ok()),
         };
+        // The kernel's dormant tunl0 (down, no address) belongs to no one.
+        let dormant =
+            matches!(kind, LinkKind::Ipip { .. }) && !l.has_flag("UP") && addrs.is_empty();
+        if !dormant && l.ifalias.as_deref() != Some(netc_targets::iproute::OWNER_ALIAS) {
+            facts.foreign_links.insert(name.to_string(), Vec::new());
+        }
         links.push(Link {
             name: ifname.clone(),
             kind,

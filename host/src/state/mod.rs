@@ -19,7 +19,9 @@
 //! - the nftables table `inet netc`;
 //! - iptables chains whose name starts with `netc-`, and rules in built-in
 //!   chains that jump to them;
-//! - the BIRD config file given on the command line.
+//! - the BIRD config file given on the command line;
+//! - the kernel parameters of the workload interfaces the desired state
+//!   names (`sysctl.rs`; the interfaces themselves are the CNI plugin's).
 
 pub mod bird;
 pub mod iproute;
@@ -28,6 +30,7 @@ pub mod links;
 pub mod neigh;
 pub mod nft;
 pub mod routes;
+pub mod sysctl;
 
 use crate::exec::Exec;
 use crate::Error;
@@ -40,6 +43,7 @@ pub use iptables::{IptChain, IptJump, IptState, IptTable};
 pub use links::{Address, Link, LinkKind};
 pub use nft::{NftChain, NftRule, NftSet, NftState};
 pub use routes::{LiveRoute, RouteSpec};
+pub use sysctl::IfaceValue;
 
 /// Links netc creates and therefore owns, by name (Calico's device names).
 pub const OWNED_LINKS: &[&str] = &[ir::IPIP_DEVICE, ir::VXLAN_DEVICE, ir::VXLAN_V6_DEVICE];
@@ -62,6 +66,10 @@ pub struct State {
     pub nft: NftState,
     pub iptables: IptState,
     pub bird: BirdState,
+    /// Workload interface parameters netc owns, sorted; live: only those
+    /// asked for that exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sysctls: Vec<IfaceValue>,
 }
 
 /// Facts about the target that netc does not own but checks (the guard).
@@ -71,19 +79,61 @@ pub struct Facts {
     pub addresses: Vec<(String, ipnet::IpNet)>,
     /// Every link name on the target.
     pub links: Vec<String>,
+    /// Devices under a name netc manages that netc did not make (no
+    /// [`netc_targets::iproute::OWNER_ALIAS`]), with every route through
+    /// them (`ip route show dev …`, any protocol): what replacing one
+    /// would destroy besides its addresses and neighbours.
+    pub foreign_links: std::collections::BTreeMap<String, Vec<String>>,
+    /// Every link's MTU (a tunnel's MTU must fit inside its parent's).
+    pub mtus: std::collections::BTreeMap<String, u32>,
 }
 
 /// Read everything netc owns on the target, plus the facts the guard needs.
 /// `nft_text`: also list netc's nft table as text (see [`nft::read`]).
 pub fn read(exec: &Exec, bird_path: &Path, nft_text: bool) -> Result<(State, Facts), Error> {
-    let (links, addresses, facts) = links::read(exec)?;
-    let owned: Vec<&netc_ir::IfName> = links.iter().map(|l| &l.name).collect();
-    let neighbors = neigh::read_neighbors(exec, &owned)?;
-    let fdb = neigh::read_fdb(exec, &owned)?;
-    let routes = routes::read(exec)?;
-    let nft = nft::read(exec, nft_text)?;
-    let iptables = iptables::read(exec)?;
-    let bird = bird::read(bird_path)?;
+    read_with(exec, bird_path, nft_text, &[])
+}
+
+/// [`read`], plus the workload interface parameters `sysctls` names
+/// (normally [`State::sysctl_keys`] of the state it will be compared with).
+pub fn read_with(
+    exec: &Exec,
+    bird_path: &Path,
+    nft_text: bool,
+    sysctls: &[(ir::IfName, ir::IfaceSysctl)],
+) -> Result<(State, Facts), Error> {
+    // The readers are independent processes (each `ip netns exec …` costs
+    // tens of milliseconds to start): run them side by side. Only the
+    // neighbour and FDB readers wait for the link list (they ask per device).
+    let (links_r, routes, nft, iptables, bird, sysctls) = std::thread::scope(|sc| {
+        let routes = sc.spawn(|| routes::read(exec));
+        let sysctls = sc.spawn(|| sysctl::read(exec, sysctls));
+        let nft = sc.spawn(|| nft::read(exec, nft_text));
+        let ipt = sc.spawn(|| iptables::read(exec));
+        let bird = sc.spawn(|| bird::read(bird_path));
+        let links_r = links::read(exec).and_then(|(links, addresses, mut facts)| {
+            let owned: Vec<&netc_ir::IfName> = links.iter().map(|l| &l.name).collect();
+            let (neighbors, fdb) = std::thread::scope(|sc2| {
+                let fdb = sc2.spawn(|| neigh::read_fdb(exec, &owned));
+                let n = neigh::read_neighbors(exec, &owned);
+                (n, join(fdb))
+            });
+            for (dev, routes) in facts.foreign_links.iter_mut() {
+                *routes = routes::read_through(exec, dev)?;
+            }
+            Ok((links, addresses, facts, neighbors?, fdb?))
+        });
+        (
+            links_r,
+            join(routes),
+            join(nft),
+            join(ipt),
+            join(bird),
+            join(sysctls),
+        )
+    });
+    let (links, addresses, facts, neighbors, fdb) = links_r?;
+    let (routes, nft, iptables, bird, sysctls) = (routes?, nft?, iptables?, bird?, sysctls?);
     Ok((
         State {
             links,
@@ -94,12 +144,22 @@ pub fn read(exec: &Exec, bird_path: &Path, nft_text: bool) -> Result<(State, Fac
             nft,
             iptables,
             bird,
+            sysctls,
         },
         facts,
     ))
 }
 
 impl State {
+    /// The workload interface parameters this state names: what to read
+    /// from a live target to compare it with this one.
+    pub fn sysctl_keys(&self) -> Vec<(ir::IfName, ir::IfaceSysctl)> {
+        self.sysctls
+            .iter()
+            .map(|v| (v.dev.clone(), v.sysctl))
+            .collect()
+    }
+
     /// Fingerprint of the live state, for saved plans: SHA-256 over the
     /// normalised state. The BIRD file enters masked plus its inode, size and
     /// mtime, so a plan file never carries a hash of a secret yet any rewrite
@@ -116,4 +176,11 @@ impl State {
             netc_ir::digest::sha256_hex(json.as_bytes(), 32)
         )
     }
+}
+
+/// The result of a reader thread; a reader that panicked is an error, not a
+/// panic of the caller.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, Error>>) -> Result<T, Error> {
+    h.join()
+        .unwrap_or_else(|_| Err(Error::parse("a state reader", "panicked".to_string())))
 }

@@ -135,6 +135,52 @@ pub fn read(exec: &Exec) -> Result<Vec<LiveRoute>, Error> {
     Ok(routes)
 }
 
+/// Every route through `dev`, of any protocol, as `ip route` would name it
+/// (the kernel's local/broadcast entries for its addresses left out): what
+/// deleting the device takes with it. Read only for a device netc did not
+/// make (see [`super::Facts::foreign_links`]).
+pub fn read_through(exec: &Exec, dev: &str) -> Result<Vec<String>, Error> {
+    let mut lines = Vec::new();
+    for fam in ["-4", "-6"] {
+        let out = exec
+            .read(
+                "ip",
+                &["-j", fam, "route", "show", "dev", dev, "table", "all"],
+            )?
+            .check()?;
+        let listing: Vec<iproute::Route> =
+            iproute::parse_list("ip -j route show dev", &out.stdout)?;
+        for r in listing {
+            let kind = r.route_type.as_deref().unwrap_or("unicast");
+            if matches!(kind, "local" | "broadcast" | "anycast" | "multicast") {
+                continue;
+            }
+            let Some(dst) = r.dst.as_deref() else {
+                continue;
+            };
+            if fam == "-6" && dst.starts_with("fe80:") {
+                continue;
+            }
+            let mut l = format!("route {dst}");
+            if let Some(gw) = r.gateway {
+                l.push_str(&format!(" via {gw}"));
+            }
+            if let Some(t) = r
+                .table
+                .as_ref()
+                .map(iproute::Table::name)
+                .filter(|t| t != "main")
+            {
+                l.push_str(&format!(" table {t}"));
+            }
+            lines.push(l);
+        }
+    }
+    lines.sort();
+    lines.dedup();
+    Ok(lines)
+}
+
 pub fn parse(json: &str, v6: bool) -> Result<Vec<LiveRoute>, Error> {
     let listing: Vec<iproute::Route> = iproute::parse_list("ip -j route show", json)?;
     let mut out = Vec::new();

@@ -1,13 +1,25 @@
 //! What selectors mean in addresses: every endpoint and network set of the
 //! cluster with the labels Calico evaluates selectors against, and the named
 //! address sets lowering creates from them.
+//!
+//! **Namespaces** (docs/k8s.md §3). Every namespace has labels: those of its
+//! Namespace object when the input has one, plus `kubernetes.io/metadata.name`
+//! (synthesized when absent, as the API server adds it) and Calico's
+//! `projectcalico.org/name`. A `namespaceSelector` other than `all()` /
+//! `global()` selects the namespaced endpoints and network sets of the
+//! namespaces whose labels it matches — what Felix does with the `pcns.`
+//! labels endpoints inherit from their namespace profile `kns.<ns>`.
+//! Workload endpoints also carry those inherited labels (`pcns.<key>`), so a
+//! selector written against them matches too. netc gives every namespaced
+//! resource its namespace's labels; Calico gives them to those carrying the
+//! `kns.<ns>` profile, which is every pod and NetworkSet in Kubernetes mode.
 
 use super::names::ident;
 use crate::ir::{AddrSet, EndpointKind, Family, Name, Ref};
 use crate::model::{EndpointPort, Model};
 use crate::selector::Selector;
 use ipnet::IpNet;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// Label Calico adds to namespaced endpoints and network sets.
@@ -27,6 +39,8 @@ pub(super) struct Endpoint<'a> {
     pub namespace: Option<&'a str>,
     /// The resource's labels plus Calico's implicit ones.
     pub labels: BTreeMap<String, String>,
+    /// Its namespace's labels (empty for host endpoints).
+    pub ns_labels: BTreeMap<String, String>,
     /// ipNetworks / expectedIPs, parsed (unparsable entries dropped: validation reports them).
     pub addrs: Vec<IpNet>,
     pub ports: &'a [EndpointPort],
@@ -55,6 +69,9 @@ pub(super) enum Scope {
     AllNamespaces,
     /// `namespaceSelector: global()`: host endpoints and global network sets.
     Global,
+    /// Any other `namespaceSelector`: namespaced resources of the namespaces
+    /// (by name) whose labels it matches; the selector's text names the set.
+    Namespaces(BTreeSet<String>, String),
 }
 
 impl Scope {
@@ -65,6 +82,8 @@ impl Scope {
             (Scope::Namespace(_), None) => false,
             (Scope::AllNamespaces, n) => n.is_some(),
             (Scope::Global, n) => n.is_none(),
+            (Scope::Namespaces(set, _), Some(n)) => set.contains(n),
+            (Scope::Namespaces(..), None) => false,
         }
     }
     fn key(&self) -> String {
@@ -73,6 +92,7 @@ impl Scope {
             Scope::Namespace(ns) => format!("ns:{ns}"),
             Scope::AllNamespaces => "all-namespaces".into(),
             Scope::Global => "global".into(),
+            Scope::Namespaces(_, text) => format!("ns-sel:{text}"),
         }
     }
 }
@@ -96,14 +116,23 @@ pub(super) fn family_of(n: &IpNet) -> Family {
 pub(super) struct World<'a> {
     pub endpoints: Vec<Endpoint<'a>>,
     pub net_sets: Vec<NetSet<'a>>,
+    /// Every namespace's labels (Namespace objects and synthesized ones).
+    pub ns_labels: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl<'a> World<'a> {
     pub fn new(m: &'a Model) -> World<'a> {
+        let ns_labels = crate::k8s::all_namespace_labels(m);
         let mut endpoints = Vec::new();
         for w in &m.workload_endpoints {
             let ns = w.meta.namespace.as_deref().unwrap_or("default");
             let mut labels = w.meta.labels.clone();
+            // Labels inherited from the namespace profile; the endpoint's own win.
+            for (k, v) in ns_labels.get(ns).into_iter().flatten() {
+                labels
+                    .entry(format!("{}{k}", crate::k8s::NAMESPACE_LABEL_PREFIX))
+                    .or_insert_with(|| v.clone());
+            }
             labels.insert(LABEL_NAMESPACE.into(), ns.into());
             labels.insert(
                 LABEL_ORCHESTRATOR.into(),
@@ -118,6 +147,7 @@ impl<'a> World<'a> {
                 node: &w.spec.node,
                 namespace: Some(ns),
                 labels,
+                ns_labels: ns_labels.get(ns).cloned().unwrap_or_default(),
                 addrs: w
                     .spec
                     .ip_networks
@@ -136,6 +166,7 @@ impl<'a> World<'a> {
                 node: &h.spec.node,
                 namespace: None,
                 labels: h.meta.labels.clone(),
+                ns_labels: BTreeMap::new(),
                 addrs: h
                     .spec
                     .expected_ips
@@ -168,7 +199,19 @@ impl<'a> World<'a> {
         World {
             endpoints,
             net_sets,
+            ns_labels,
         }
+    }
+
+    /// The scope of a namespaceSelector: the namespaces whose labels match.
+    pub fn namespaces_matching(&self, sel: &Selector) -> Scope {
+        let set = self
+            .ns_labels
+            .iter()
+            .filter(|(_, labels)| sel.matches(labels))
+            .map(|(n, _)| n.clone())
+            .collect();
+        Scope::Namespaces(set, sel.to_string())
     }
 
     /// Endpoints in `scope` the selector matches.
@@ -238,6 +281,7 @@ impl Sets {
             Scope::Namespace(ns) => format!("selector {text} in namespace {ns}"),
             Scope::AllNamespaces => format!("selector {text} in all namespaces"),
             Scope::Global => format!("selector {text} among global resources"),
+            Scope::Namespaces(_, ns) => format!("selector {text} in namespaces {ns}"),
         };
         self.insert(name, family, elements, comment)
     }

@@ -103,9 +103,15 @@ struct SideSpec {
 }
 
 fn side(e: &EntityRule, scope: Scope) -> Option<SideSpec> {
+    // A namespaceSelector without a selector selects everything in its
+    // namespaces (Felix: `<namespace terms> && all()`).
+    let selector = match parse_sel(&e.selector)? {
+        None if e.namespace_selector.is_some() => Some(Selector::all()),
+        s => s,
+    };
     Some(SideSpec {
         scope,
-        selector: parse_sel(&e.selector)?,
+        selector,
         not_selector: parse_sel(&e.not_selector)?,
         nets: parse_nets(&e.nets)?,
         not_nets: parse_nets(&e.not_nets)?,
@@ -140,15 +146,16 @@ fn icmp_match(f: &Option<IcmpFields>) -> Option<Option<IcmpMatch>> {
     }
 }
 
-/// A namespaceSelector netc can resolve (`all()`, `global()`) as a scope;
-/// `Err` for one it cannot.
-fn ns_scope(pol: &Policy, ns_sel: &Option<String>) -> Result<Scope, ()> {
+/// A rule side's namespaceSelector as a scope (`all()`, `global()`, or the
+/// namespaces whose labels match); `Err` for one that does not parse.
+fn ns_scope(world: &World, pol: &Policy, ns_sel: &Option<String>) -> Result<Scope, ()> {
     match ns_sel {
         None => Ok(pol.rule_scope()),
         Some(t) => match Selector::parse(t) {
             Ok(s) if s.is_all() => Ok(Scope::AllNamespaces),
             Ok(s) if s.is_only_global() => Ok(Scope::Global),
-            _ => Err(()),
+            Ok(s) => Ok(world.namespaces_matching(&s)),
+            Err(_) => Err(()),
         },
     }
 }
@@ -162,15 +169,15 @@ fn ns_scope(pol: &Policy, ns_sel: &Option<String>) -> Result<Scope, ()> {
 ///   equal to notProtocol, ports on a protocol without ports, a named port no
 ///   endpoint defines.
 /// - Matches netc cannot resolve without Kubernetes (serviceAccounts,
-///   services, http, a namespaceSelector other than `all()` / `global()`,
-///   and every rule of a policy whose own namespaceSelector /
+///   services, http, and every rule of a policy whose own
 ///   serviceAccountSelector netc cannot resolve) fail closed: Allow, Pass
 ///   and Log rules never match; Deny rules ignore the unresolvable part and
 ///   so deny at least what Calico would.
 /// - Named ports in `ports` resolve against the endpoints on that side: the
-///   rule's selector on that side when given, else the policy's own
-///   endpoints for the endpoint's side (destination of ingress, source of
-///   egress), else every endpoint in the rule's scope. Each distinct
+///   rule's selector on that side when given (a namespaceSelector alone
+///   meaning `all()` in its namespaces), else the policy's own endpoints for
+///   the endpoint's side (destination of ingress, source of egress), else
+///   every endpoint of the cluster, whatever the policy's namespace. Each distinct
 ///   (protocol, port) becomes its own IR rule restricted to the addresses
 ///   of the endpoints that define it, so `http` means 80 on one pod and
 ///   8080 on another exactly as in Calico (a Log rule logs a packet that
@@ -207,7 +214,7 @@ fn lower_rule_inner(
         if e.services.is_some() || e.service_accounts.is_some() {
             unresolvable = true;
         }
-        match ns_scope(pol, &e.namespace_selector) {
+        match ns_scope(cx.world, pol, &e.namespace_selector) {
             Ok(s) => s,
             Err(()) => {
                 unresolvable = true;
@@ -455,9 +462,12 @@ fn named_port_endpoints<'w, 'a>(
             format!("endpoints of {}", pol.display),
         )
     } else {
+        // No selector on the peer side: every endpoint of the cluster, as
+        // Felix resolves a named port against `all()` whatever the policy's
+        // namespace (docs/k8s.md §4, "Named port").
         let all = Selector::all();
-        let v = world.select_endpoints(&all, &s.scope);
-        (v, format!("all {:?}", s.scope))
+        let v = world.select_endpoints(&all, &Scope::Cluster);
+        (v, format!("all {:?}", Scope::Cluster))
     }
 }
 

@@ -1,0 +1,87 @@
+//! A cache of one node's compile, for `plan`, `apply` and `status`.
+//!
+//! A drift check (`netc plan --detailed-exitcode` from a timer) compiles
+//! the same input again and again; for a 1,000-node cluster that is most of
+//! a no-change plan's time (BENCHMARKS.md). The key covers everything the
+//! node's IR depends on: every input file (path and bytes), netc.lock, the
+//! node, the firewall backend and this netc binary (version, size and
+//! modification time, so a rebuilt binary never reads an older one's
+//! entry). The entry holds the IR, the route reflectors `status` needs and
+//! the diagnostics as rendered text; the artifacts are emitted again from
+//! the IR (cheap, and so no secret value is ever written to the cache:
+//! the IR holds secret *references*). An entry is written only for input
+//! without errors whose netc.lock is current. Entries live in netc's state
+//! directory with the canonical-form cache (`netc_host::cache`); a missing
+//! or unreadable one only costs a compile.
+
+use netc_ir::HostIr;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Bumped when the entry's shape or meaning changes.
+const FORMAT: &str = "compile-1";
+
+#[derive(Serialize, Deserialize)]
+pub struct Entry {
+    pub ir: HostIr,
+    pub route_reflectors: BTreeSet<String>,
+    /// The input's diagnostics (warnings, notes), rendered without colour.
+    pub diagnostics: String,
+}
+
+/// The cache key for compiling `node` from `paths`, or None when the input
+/// cannot be keyed (stdin, an unreadable file: compile and report instead).
+pub fn key(paths: &[PathBuf], node: &str, backend: &str, lock_path: &Path) -> Option<String> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        return None;
+    }
+    let files = netc_compiler::load::collect_files(&paths).ok()?;
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())?;
+    let mtime = exe
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    let mut h = Sha256::new();
+    let mut part = |b: &[u8]| {
+        h.update((b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    part(FORMAT.as_bytes());
+    part(env!("CARGO_PKG_VERSION").as_bytes());
+    part(format!("{}:{mtime}", exe.len()).as_bytes());
+    part(node.as_bytes());
+    part(backend.as_bytes());
+    for f in &files {
+        part(f.as_os_str().as_encoded_bytes());
+        part(&std::fs::read(f).ok()?);
+    }
+    match std::fs::read(lock_path) {
+        Ok(b) => part(&b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => part(b"(no lock)"),
+        Err(_) => return None,
+    }
+    let d = h.finalize();
+    Some(format!("compile-{}", netc_ir::digest::hex(&d[..16])))
+}
+
+pub fn load(key: &str) -> Option<Entry> {
+    let e: Entry = netc_host::cache::load(key)?;
+    // An entry that does not hold together is a miss, not an error.
+    e.ir.firewall.check().ok()?;
+    Some(e)
+}
+
+pub fn store(key: &str, e: &Entry) {
+    netc_host::cache::store(key, e);
+}
