@@ -5,8 +5,8 @@
 //! stage a verdict map on the interface name (so per-packet work does not
 //! grow with the number of endpoints or networks). One rewrite: [`emit`]
 //! merges a tier's runs of same-verdict rules into concatenated interval
-//! sets when that shortens the tier (`merge`, whose module comment argues
-//! why the verdicts stay the same); such a tier chain holds its policies'
+//! sets when at least four rules of a run share a shape (`merge`, whose
+//! module comment argues why the verdicts stay the same); such a tier chain holds its policies'
 //! rules inline, and a policy chain no other tier jumps to is not written.
 //! [`emit_linear`] writes the IR one rule per rule, the reference the
 //! differential test (`tests/differential.rs`) compares against.
@@ -659,10 +659,18 @@ fn merged_comment(sources: &[&str]) -> String {
 }
 
 /// The source rules as `#` lines: consecutive `<prefix> rule <n>` comments
-/// of one prefix as `<prefix> rules <a>-<b>`; at most 20 lines.
+/// of one prefix as `<prefix> rules <a>-<b>` (annotations left out); at
+/// most 20 lines.
 fn source_lines(sources: &[&str]) -> Vec<String> {
+    // `<prefix> rule <n>`, maybe followed by ` (<annotation>)` (a named
+    // port's expansion, say): annotations are left out of the ranges.
     fn split(c: &str) -> Option<(&str, u64)> {
-        let (prefix, n) = c.rsplit_once(" rule ")?;
+        let (prefix, rest) = c.rsplit_once(" rule ")?;
+        let n = match rest.split_once(' ') {
+            Some((n, note)) if note.starts_with('(') && note.ends_with(')') => n,
+            Some(_) => return None,
+            None => rest,
+        };
         Some((prefix, n.parse().ok()?))
     }
     enum Group<'s> {
@@ -673,7 +681,11 @@ fn source_lines(sources: &[&str]) -> Vec<String> {
     let mut groups: Vec<Group> = Vec::new();
     for s in sources {
         match (split(s), groups.last_mut()) {
-            (Some((p, n)), Some(Group::Range(gp, _, hi))) if *gp == p && *hi + 1 == n => *hi = n,
+            (Some((p, n)), Some(Group::Range(gp, _, hi)))
+                if *gp == p && (*hi == n || hi.checked_add(1) == Some(n)) =>
+            {
+                *hi = n
+            }
             (Some((p, n)), _) => groups.push(Group::Range(p, n, n)),
             (None, _) => groups.push(Group::Text(s)),
         }
@@ -961,6 +973,30 @@ mod tests {
         assert_eq!(string("a\"b\\c\nd;{}#$", 100), "a'b/c_d;{}#_");
         assert_eq!(log_prefix("a\"b $x: ok"), "a_b _x: ok");
         assert_eq!(string("ééé", 2), "__");
+    }
+
+    #[test]
+    fn merged_sources_are_named_in_ranges() {
+        assert_eq!(
+            source_lines(&[
+                "P ingress rule 0 (destination http tcp/80)",
+                "P ingress rule 0 (destination alt tcp/8080)",
+                "P ingress rule 1",
+                "Q egress rule 3",
+                "P ingress rule 2",
+                "free text",
+            ]),
+            vec![
+                "P ingress rules 0-1",
+                "Q egress rule 3",
+                "P ingress rule 2",
+                "free text"
+            ]
+        );
+        assert_eq!(
+            merged_comment(&["P ingress rule 0", "P ingress rule 1"]),
+            "2 rules: P ingress rules 0-1"
+        );
     }
 
     #[test]

@@ -31,7 +31,8 @@
 //! a set field, and the remaining fields are ordered by the number of
 //! distinct values, most first (docs/lab-facts.md, "nftables": the most
 //! selective field first is the faster lookup). Every other rule of the
-//! run (negations, ICMP types, a shape met only once) is written as it is.
+//! run (negations, ICMP types, a shape met fewer than [`MIN_RULES`] times)
+//! is written as it is.
 //!
 //! Bounds: a rule whose fields span more than [`MAX_BOXES_PER_RULE`] boxes
 //! (say, two selectors of a hundred endpoints each), a group of more than
@@ -57,6 +58,10 @@ use std::rc::Rc;
 /// An inclusive interval of one field (addresses as integers).
 pub(super) type Iv = (u128, u128);
 
+/// Fewer rules of one shape in a run stay as they are: they cost the
+/// packet a few comparisons, and a small policy stays readable as its own
+/// chain. (A judgment, not a measurement: the gain is in long runs.)
+pub(super) const MIN_RULES: usize = 4;
 /// A rule whose expansion into boxes exceeds this stays as it is.
 const MAX_BOXES_PER_RULE: usize = 4096;
 /// A group whose rules expand to more boxes than this stays as it is
@@ -241,7 +246,7 @@ fn plan_run<'a>(
             continue;
         };
         let (rules, boxes) = count.get(&shape).copied().unwrap_or_default();
-        if rules < 2 || boxes > MAX_BOXES_PER_SET {
+        if rules < MIN_RULES || boxes > MAX_BOXES_PER_SET {
             out.push(Item::Rule { policy: p, rule: r });
             continue;
         }
@@ -772,19 +777,26 @@ mod tests {
         )
     }
 
+    /// Allow rules from sets a, b, c, d (`tag`: the comment prefix).
+    fn four(tag: &str) -> Vec<FwRule> {
+        ["s4-a", "s4-b", "s4-c", "s4-d"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| allow_from(s, &format!("{tag} {i}")))
+            .collect()
+    }
+
     #[test]
     fn a_run_spans_policies_of_one_tier() {
+        let mut rules = four("a");
+        let tail = rules.split_off(2);
         let fw = firewall(vec![
-            policy(
-                "pa-x",
-                OnAllow::Accept,
-                vec![allow_from("s4-a", "a 0"), allow_from("s4-b", "a 1")],
-            ),
-            policy("pb-x", OnAllow::Accept, vec![allow_from("s4-c", "b 0")]),
+            policy("pa-x", OnAllow::Accept, rules),
+            policy("pb-x", OnAllow::Accept, tail),
         ]);
         assert_eq!(
             merged(&fw),
-            Some(vec![(3, RuleAction::Allow, OnAllow::Accept)])
+            Some(vec![(4, RuleAction::Allow, OnAllow::Accept)])
         );
     }
 
@@ -792,22 +804,14 @@ mod tests {
     fn runs_end_at_a_different_allow_continuation() {
         let then = OnAllow::Then(Ref::new(n("k-fwd")));
         let fw = firewall(vec![
-            policy(
-                "pa-x",
-                OnAllow::Accept,
-                vec![allow_from("s4-a", "a 0"), allow_from("s4-b", "a 1")],
-            ),
-            policy(
-                "pb-x",
-                then.clone(),
-                vec![allow_from("s4-c", "b 0"), allow_from("s4-d", "b 1")],
-            ),
+            policy("pa-x", OnAllow::Accept, four("a")),
+            policy("pb-x", then.clone(), four("b")),
         ]);
         assert_eq!(
             merged(&fw),
             Some(vec![
-                (2, RuleAction::Allow, OnAllow::Accept),
-                (2, RuleAction::Allow, then)
+                (4, RuleAction::Allow, OnAllow::Accept),
+                (4, RuleAction::Allow, then)
             ])
         );
     }
@@ -815,24 +819,30 @@ mod tests {
     #[test]
     fn runs_end_at_log_pass_and_a_change_of_verdict() {
         for between in [RuleAction::Log, RuleAction::Pass, RuleAction::Deny] {
-            let fw = firewall(vec![policy(
-                "pa-x",
-                OnAllow::Accept,
-                vec![
-                    allow_from("s4-a", "a 0"),
-                    rule("s4-c", between, "a 1"),
-                    allow_from("s4-b", "a 2"),
-                ],
-            )]);
-            // Nothing to merge: the tier stays as jumps to its policies.
+            let mut rules = four("a");
+            rules.insert(2, rule("s4-c", between, "x"));
+            let fw = firewall(vec![policy("pa-x", OnAllow::Accept, rules)]);
+            // Two runs of two: nothing to merge, the tier stays as jumps
+            // to its policies.
             assert_eq!(merged(&fw), None, "{between:?}");
         }
+        let fw = firewall(vec![policy("pa-x", OnAllow::Accept, four("a"))]);
+        assert!(merged(&fw).is_some(), "without the rule between, one run");
+    }
+
+    #[test]
+    fn fewer_than_min_rules_of_a_shape_stay_as_they_are() {
+        let mut rules = four("a");
+        rules.pop();
+        assert_eq!(MIN_RULES, 4);
+        let fw = firewall(vec![policy("pa-x", OnAllow::Accept, rules)]);
+        assert_eq!(merged(&fw), None);
     }
 
     #[test]
     fn large_expansions_stay_as_they_are() {
         // A set of 4,096 /32s: one rule over it expands to 4,096 boxes (in
-        // bounds), 65 of them to more than a set may hold.
+        // bounds), four of them merge, 65 expand to more than a set may hold.
         let big = AddrSet {
             name: n("s4-big"),
             family: Family::V4,
@@ -850,12 +860,12 @@ mod tests {
                 .map(|i| allow_from("s4-big", &format!("r {i}")))
                 .collect()
         };
-        let mut fw = firewall(vec![policy("pa-x", OnAllow::Accept, rules(2))]);
+        let mut fw = firewall(vec![policy("pa-x", OnAllow::Accept, rules(4))]);
         fw.sets.push(big.clone());
         fw.sets.sort_by(|a, b| a.name.cmp(&b.name));
         assert_eq!(
             merged(&fw),
-            Some(vec![(2, RuleAction::Allow, OnAllow::Accept)])
+            Some(vec![(4, RuleAction::Allow, OnAllow::Accept)])
         );
         let mut fw = firewall(vec![policy("pa-x", OnAllow::Accept, rules(65))]);
         fw.sets.push(big);
