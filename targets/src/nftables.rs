@@ -1,9 +1,15 @@
 //! The firewall as one nftables table, `inet netc` (`nftables.nft`).
 //!
-//! A plain translation of [`Firewall`]: every IR chain becomes an nft chain
-//! of the same name, every address set a named interval set, every dispatch
+//! A translation of [`Firewall`]: every IR chain becomes an nft chain of
+//! the same name, every address set a named interval set, every dispatch
 //! stage a verdict map on the interface name (so per-packet work does not
-//! grow with the number of endpoints or networks).
+//! grow with the number of endpoints or networks). One rewrite: [`emit`]
+//! merges a tier's runs of same-verdict rules into concatenated interval
+//! sets when at least four rules of a run share a shape (`merge`, whose
+//! module comment argues why the verdicts stay the same); such a tier chain holds its policies'
+//! rules inline, and a policy chain no other tier jumps to is not written.
+//! [`emit_linear`] writes the IR one rule per rule, the reference the
+//! differential test (`tests/differential.rs`) compares against.
 //!
 //! The file replaces the table atomically (foomuuri's idiom):
 //!
@@ -38,12 +44,38 @@ use netc_ir::Protocol;
 use netc_ir::*;
 use std::fmt::Write;
 
+mod merge;
+
 /// nft's comment length limit (NFT_USERDATA_MAXLEN is 256, but the
 /// comment attribute is capped at 128 bytes including the NUL).
 const MAX_COMMENT: usize = 127;
 
+/// The ruleset, with each tier's runs of same-verdict rules merged into
+/// concatenated interval sets where that shortens it (`merge`).
 pub fn emit(ir: &HostIr) -> String {
+    emit_with(ir, true)
+}
+
+/// The ruleset one nft rule per IR rule, every tier chain jumping to its
+/// policy chains: the reference the merged ruleset is tested against.
+pub fn emit_linear(ir: &HostIr) -> String {
+    emit_with(ir, false)
+}
+
+fn emit_with(ir: &HostIr, optimise: bool) -> String {
     let fw = &ir.firewall;
+    // Per tier chain (same order as `fw.tiers`): its merged body, if any.
+    let plans: Vec<Option<Vec<merge::Item>>> = fw
+        .tiers
+        .iter()
+        .map(|t| {
+            if optimise {
+                merge::plan_tier(fw, t)
+            } else {
+                None
+            }
+        })
+        .collect();
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -66,13 +98,30 @@ pub fn emit(ir: &HostIr) -> String {
         o.push_str(&text);
     };
 
+    // A policy chain only merged tiers referred to is not needed.
+    let mut jumped_to: std::collections::BTreeMap<&Name, bool> = Default::default();
+    for (t, plan) in fw.tiers.iter().zip(&plans) {
+        for p in &t.policies {
+            *jumped_to.entry(p.name()).or_default() |= plan.is_none();
+        }
+    }
+    let inlined_only = |p: &PolicyChain| jumped_to.get(&p.name) == Some(&false);
+    let dead = dead_sets(fw, &plans, &inlined_only);
     for s in &fw.sets {
+        if dead.contains(&s.name) {
+            continue;
+        }
         // One-address sets are written inline in their rules (see `inline_set`):
         // a node with thousands of single-CIDR rules would otherwise carry
         // thousands of named sets, and every `nft list` of the table slows
         // down with the number of sets.
         if inline_set(fw, &Ref::from(&s.name)).is_none() {
             block(&mut o, set(s));
+        }
+    }
+    for (t, plan) in fw.tiers.iter().zip(&plans) {
+        for (k, m) in merged_sets(plan) {
+            block(&mut o, merged_set(&merged_set_name(t, k), m));
         }
     }
     for d in &fw.dispatch {
@@ -103,11 +152,19 @@ pub fn emit(ir: &HostIr) -> String {
     for e in &fw.endpoint_chains {
         block(&mut o, endpoint_chain(fw, e));
     }
-    for t in &fw.tiers {
-        block(&mut o, tier_chain(fw, t));
+    for (t, plan) in fw.tiers.iter().zip(&plans) {
+        block(
+            &mut o,
+            match plan {
+                Some(items) => merged_tier_chain(fw, t, items),
+                None => tier_chain(fw, t),
+            },
+        );
     }
     for p in &fw.policies {
-        block(&mut o, policy_chain(fw, p));
+        if !inlined_only(p) {
+            block(&mut o, policy_chain(fw, p));
+        }
     }
     o.push_str("}\n");
     o
@@ -395,28 +452,352 @@ fn tier_chain(fw: &Firewall, t: &TierChain) -> String {
 fn policy_chain(fw: &Firewall, p: &PolicyChain) -> String {
     let mut c = Chain::new(&p.name);
     for r in &p.rules {
-        // An address in an empty set: the rule can never match.
-        let empty = [&r.matches.src, &r.matches.dst]
-            .iter()
-            .flat_map(|s| s.in_sets.iter())
-            .find(|n| fw.set(n).is_some_and(|s| s.elements.is_empty()));
-        if let Some(n) = empty {
-            c.line_comment(&format!("{}: never matches (set {n} is empty)", r.comment));
-            continue;
+        policy_rule(&mut c, fw, p, r);
+    }
+    c.finish()
+}
+
+/// One rule of a policy chain (also written inline in a merged tier chain).
+fn policy_rule(c: &mut Chain, fw: &Firewall, p: &PolicyChain, r: &FwRule) {
+    // An address in an empty set: the rule can never match.
+    let empty = [&r.matches.src, &r.matches.dst]
+        .iter()
+        .flat_map(|s| s.in_sets.iter())
+        .find(|n| fw.set(n).is_some_and(|s| s.elements.is_empty()));
+    if let Some(n) = empty {
+        c.line_comment(&format!("{}: never matches (set {n} is empty)", r.comment));
+        return;
+    }
+    let m = matches(fw, &r.matches);
+    let act = action(p, r.action);
+    let stmt = if m.is_empty() {
+        act
+    } else {
+        format!("{m} {act}")
+    };
+    c.rule(stmt, &r.comment);
+}
+
+fn action(p: &PolicyChain, a: RuleAction) -> String {
+    match a {
+        RuleAction::Allow => on_allow(&p.on_allow),
+        RuleAction::Deny => "drop".into(),
+        RuleAction::Log => format!("log prefix \"{}\"", log_prefix(&p.log_prefix)),
+        RuleAction::Pass => format!("meta mark set meta mark | {MARK_PASS:#010x} return"),
+    }
+}
+
+/// Address sets only merged rules referred to: their elements now live in
+/// the merged sets, so they are not written.
+fn dead_sets<'a>(
+    fw: &'a Firewall,
+    plans: &[Option<Vec<merge::Item<'a>>>],
+    inlined_only: &dyn Fn(&PolicyChain) -> bool,
+) -> std::collections::BTreeSet<&'a Name> {
+    fn refs(m: &Match) -> impl Iterator<Item = &Name> {
+        [&m.src, &m.dst]
+            .into_iter()
+            .flat_map(|s| s.in_sets.iter().chain(&s.not_in_sets))
+            .map(|r| r.name())
+    }
+    let mut merged = std::collections::BTreeSet::new();
+    let mut used = std::collections::BTreeSet::new();
+    for item in plans.iter().flatten().flatten() {
+        match item {
+            merge::Item::Rule { rule, .. } => used.extend(refs(&rule.matches)),
+            merge::Item::Merged(m) => {
+                merged.extend(m.rules.iter().flat_map(|r| refs(&r.matches)));
+            }
         }
-        let m = matches(fw, &r.matches);
-        let act = match r.action {
-            RuleAction::Allow => on_allow(&p.on_allow),
-            RuleAction::Deny => "drop".into(),
-            RuleAction::Log => format!("log prefix \"{}\"", log_prefix(&p.log_prefix)),
-            RuleAction::Pass => format!("meta mark set meta mark | {MARK_PASS:#010x} return"),
+    }
+    for p in fw.policies.iter().filter(|p| !inlined_only(p)) {
+        used.extend(p.rules.iter().flat_map(|r| refs(&r.matches)));
+    }
+    for h in &fw.hooks {
+        used.extend(h.accept.iter().flat_map(|r| refs(&r.matches)));
+    }
+    for n in &fw.nat {
+        used.insert(n.from_set.name());
+        used.insert(n.not_to_set.name());
+    }
+    merged.difference(&used).copied().collect()
+}
+
+/// The merged items of a tier plan that have a set, numbered.
+fn merged_sets<'p, 'a>(
+    plan: &'p Option<Vec<merge::Item<'a>>>,
+) -> impl Iterator<Item = (usize, &'p merge::Merged<'a>)> {
+    plan.iter()
+        .flatten()
+        .filter_map(|i| match i {
+            merge::Item::Merged(m) if !m.key.is_empty() => Some(m),
+            _ => None,
+        })
+        .enumerate()
+}
+
+fn merged_set_name(t: &TierChain, k: usize) -> String {
+    format!("{}-m{k}", &t.name)
+}
+
+fn field_type(f: merge::Field, fam: Family) -> &'static str {
+    match (f, fam) {
+        (merge::Field::SrcAddr | merge::Field::DstAddr, Family::V4) => "ipv4_addr",
+        (merge::Field::SrcAddr | merge::Field::DstAddr, Family::V6) => "ipv6_addr",
+        (merge::Field::SrcPort | merge::Field::DstPort, _) => "inet_service",
+        (merge::Field::Proto, _) => "inet_proto",
+    }
+}
+
+fn field_expr(f: merge::Field, fam: Family) -> &'static str {
+    match (f, fam) {
+        (merge::Field::SrcAddr, Family::V4) => "ip saddr",
+        (merge::Field::DstAddr, Family::V4) => "ip daddr",
+        (merge::Field::SrcAddr, Family::V6) => "ip6 saddr",
+        (merge::Field::DstAddr, Family::V6) => "ip6 daddr",
+        (merge::Field::SrcPort, _) => "th sport",
+        (merge::Field::DstPort, _) => "th dport",
+        (merge::Field::Proto, _) => "meta l4proto",
+    }
+}
+
+/// One interval of a field as nft writes it: a value, a prefix or a range.
+fn field_value(f: merge::Field, fam: Family, (lo, hi): merge::Iv) -> String {
+    match f {
+        merge::Field::SrcAddr | merge::Field::DstAddr => addr_interval(fam, lo, hi),
+        merge::Field::SrcPort | merge::Field::DstPort if lo == hi => lo.to_string(),
+        merge::Field::SrcPort | merge::Field::DstPort => format!("{lo}-{hi}"),
+        merge::Field::Proto if lo == hi => match u8::try_from(lo) {
+            Ok(n) => proto(Protocol::from_number(n)),
+            Err(_) => lo.to_string(),
+        },
+        merge::Field::Proto => format!("{lo}-{hi}"),
+    }
+}
+
+fn addr_interval(fam: Family, lo: u128, hi: u128) -> String {
+    let bits: u32 = match fam {
+        Family::V4 => 32,
+        Family::V6 => 128,
+    };
+    let show = |x: u128| match fam {
+        Family::V4 => std::net::Ipv4Addr::from(u32::try_from(x).unwrap_or(u32::MAX)).to_string(),
+        Family::V6 => std::net::Ipv6Addr::from(x).to_string(),
+    };
+    if lo == hi {
+        return show(lo);
+    }
+    // A prefix: lo aligned, size a power of two.
+    let span = hi.wrapping_sub(lo).wrapping_add(1);
+    let host_bits = if span == 0 {
+        Some(bits) // the whole IPv6 space
+    } else if span.is_power_of_two() {
+        Some(span.trailing_zeros())
+    } else {
+        None
+    };
+    match host_bits {
+        Some(h) if h <= bits && (h == 128 || lo & ((1u128 << h) - 1) == 0) => {
+            format!("{}/{}", show(lo), bits - h)
+        }
+        _ => format!("{}-{}", show(lo), show(hi)),
+    }
+}
+
+fn merged_set(name: &str, m: &merge::Merged) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "\tset {name} {{");
+    let ty: Vec<&str> = m
+        .key
+        .iter()
+        .map(|f| field_type(*f, m.addr_family))
+        .collect();
+    let _ = writeln!(o, "\t\ttype {}", ty.join(" . "));
+    o.push_str("\t\tflags interval\n");
+    let _ = writeln!(
+        o,
+        "\t\tcomment \"{}\"",
+        string(&merged_comment(&m.sources), MAX_COMMENT)
+    );
+    o.push_str("\t\telements = {");
+    for (i, e) in m.elements.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("\n\t\t\t");
+        let parts: Vec<String> = m
+            .key
+            .iter()
+            .zip(e)
+            .map(|(f, iv)| field_value(*f, m.addr_family, *iv))
+            .collect();
+        o.push_str(&parts.join(" . "));
+    }
+    o.push_str("\n\t\t}\n\t}\n");
+    o
+}
+
+/// `<n> rules: <source ranges>` when that fits nft's comment limit, else
+/// `<n> rules: <first> .. <last>`.
+fn merged_comment(sources: &[&str]) -> String {
+    match sources {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [first, .., last] => {
+            let ranges = format!(
+                "{} rules: {}",
+                sources.len(),
+                source_lines(sources).join("; ")
+            );
+            if ranges.len() <= MAX_COMMENT {
+                ranges
+            } else {
+                format!("{} rules: {first} .. {last}", sources.len())
+            }
+        }
+    }
+}
+
+/// The source rules as `#` lines: consecutive `<prefix> rule <n>` comments
+/// of one prefix as `<prefix> rules <a>-<b>` (annotations left out); at
+/// most 20 lines.
+fn source_lines(sources: &[&str]) -> Vec<String> {
+    // `<prefix> rule <n>`, maybe followed by ` (<annotation>)` (a named
+    // port's expansion, say): annotations are left out of the ranges.
+    fn split(c: &str) -> Option<(&str, u64)> {
+        let (prefix, rest) = c.rsplit_once(" rule ")?;
+        let n = match rest.split_once(' ') {
+            Some((n, note)) if note.starts_with('(') && note.ends_with(')') => n,
+            Some(_) => return None,
+            None => rest,
         };
-        let stmt = if m.is_empty() {
-            act
-        } else {
-            format!("{m} {act}")
-        };
-        c.rule(stmt, &r.comment);
+        Some((prefix, n.parse().ok()?))
+    }
+    enum Group<'s> {
+        /// `<prefix> rule <lo>` to `<prefix> rule <hi>`.
+        Range(&'s str, u64, u64),
+        Text(&'s str),
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    for s in sources {
+        match (split(s), groups.last_mut()) {
+            (Some((p, n)), Some(Group::Range(gp, _, hi)))
+                if *gp == p && (*hi == n || hi.checked_add(1) == Some(n)) =>
+            {
+                *hi = n
+            }
+            (Some((p, n)), _) => groups.push(Group::Range(p, n, n)),
+            (None, _) => groups.push(Group::Text(s)),
+        }
+    }
+    let mut lines: Vec<String> = groups
+        .into_iter()
+        .map(|g| match g {
+            Group::Range(p, lo, hi) if lo == hi => format!("{p} rule {lo}"),
+            Group::Range(p, lo, hi) => format!("{p} rules {lo}-{hi}"),
+            Group::Text(t) => t.to_string(),
+        })
+        .collect();
+    if lines.len() > 20 {
+        let more = lines.len() - 19;
+        lines.truncate(19);
+        lines.push(format!("... and {more} more"));
+    }
+    lines
+}
+
+fn merged_tier_chain(fw: &Firewall, t: &TierChain, items: &[merge::Item]) -> String {
+    let mut c = Chain::new(&t.name);
+    if fw.tier_passes(t) {
+        c.rule(clear_pass(), "");
+    }
+    let mut k = 0;
+    for item in items {
+        match item {
+            merge::Item::Rule { policy, rule } => policy_rule(&mut c, fw, policy, rule),
+            merge::Item::Merged(m) => {
+                let set = if m.key.is_empty() {
+                    None
+                } else {
+                    k += 1;
+                    Some(merged_set_name(t, k - 1))
+                };
+                c.line_comment(&format!(
+                    "{} rules of tier {} merged{}:",
+                    m.sources.len(),
+                    t.tier,
+                    set.as_ref()
+                        .map(|s| format!(" into @{s}"))
+                        .unwrap_or_default()
+                ));
+                for l in source_lines(&m.sources) {
+                    c.line_comment(&format!("  {l}"));
+                }
+                let mut parts: Vec<String> = Vec::new();
+                let has_addr = m
+                    .constants
+                    .iter()
+                    .map(|c| c.0)
+                    .chain(m.key.iter().copied())
+                    .any(|f| matches!(f, merge::Field::SrcAddr | merge::Field::DstAddr));
+                if let (Some(f), false) = (m.family, has_addr) {
+                    parts.push(format!(
+                        "meta nfproto {}",
+                        match f {
+                            Family::V4 => "ipv4",
+                            Family::V6 => "ipv6",
+                        }
+                    ));
+                }
+                let mut constants = m.constants.clone();
+                constants.sort_by_key(|(f, _)| match f {
+                    merge::Field::Proto => 0,
+                    merge::Field::SrcAddr => 1,
+                    merge::Field::SrcPort => 2,
+                    merge::Field::DstAddr => 3,
+                    merge::Field::DstPort => 4,
+                });
+                // A port is read only after the protocol is known: when the
+                // protocol is a key field, the set lookup comes first.
+                let proto_in_key = m.key.contains(&merge::Field::Proto);
+                let lookup = set.as_ref().map(|s| {
+                    let key: Vec<&str> = m
+                        .key
+                        .iter()
+                        .map(|f| field_expr(*f, m.addr_family))
+                        .collect();
+                    format!("{} @{s}", key.join(" . "))
+                });
+                for (f, iv) in constants {
+                    let port = matches!(f, merge::Field::SrcPort | merge::Field::DstPort);
+                    if port && proto_in_key {
+                        if let Some(l) = &lookup {
+                            if !parts.contains(l) {
+                                parts.push(l.clone());
+                            }
+                        }
+                    }
+                    parts.push(format!(
+                        "{} {}",
+                        field_expr(f, m.addr_family),
+                        field_value(f, m.addr_family, iv)
+                    ));
+                }
+                if let Some(l) = lookup {
+                    if !parts.contains(&l) {
+                        parts.push(l);
+                    }
+                }
+                parts.push(action(m.policy, m.action));
+                c.rule(parts.join(" "), &merged_comment(&m.sources));
+            }
+        }
+    }
+    if t.end_drop {
+        c.rule(
+            "drop".into(),
+            &format!("end of tier {}: no policy allowed or passed", t.tier),
+        );
     }
     c.finish()
 }
@@ -511,7 +892,17 @@ fn matches(fw: &Firewall, m: &Match) -> String {
             parts.push(format!("th {dir}port {}", ports(&s.ports)));
         }
         if !s.not_ports.is_empty() {
-            parts.push(format!("th {dir}port != {}", ports(&s.not_ports)));
+            // nft merges `th sport != A` and `th dport != B` into one
+            // 4-byte comparison, true when *either* port differs
+            // (docs/lab-facts.md, "nftables"): with both, the source port
+            // is written as a range, which is never merged.
+            let text = match s.not_ports.as_slice() {
+                [(lo, hi)] if lo == hi && dir == "s" && !m.dst.not_ports.is_empty() => {
+                    format!("{lo}-{hi}")
+                }
+                _ => ports(&s.not_ports),
+            };
+            parts.push(format!("th {dir}port != {text}"));
         }
     }
     let icmp_kw = if m.protocol == Some(Protocol::IcmpV6) {
@@ -582,6 +973,30 @@ mod tests {
         assert_eq!(string("a\"b\\c\nd;{}#$", 100), "a'b/c_d;{}#_");
         assert_eq!(log_prefix("a\"b $x: ok"), "a_b _x: ok");
         assert_eq!(string("ééé", 2), "__");
+    }
+
+    #[test]
+    fn merged_sources_are_named_in_ranges() {
+        assert_eq!(
+            source_lines(&[
+                "P ingress rule 0 (destination http tcp/80)",
+                "P ingress rule 0 (destination alt tcp/8080)",
+                "P ingress rule 1",
+                "Q egress rule 3",
+                "P ingress rule 2",
+                "free text",
+            ]),
+            vec![
+                "P ingress rules 0-1",
+                "Q egress rule 3",
+                "P ingress rule 2",
+                "free text"
+            ]
+        );
+        assert_eq!(
+            merged_comment(&["P ingress rule 0", "P ingress rule 1"]),
+            "2 rules: P ingress rules 0-1"
+        );
     }
 
     #[test]
