@@ -26,6 +26,7 @@
 mod common;
 
 use common::{pipeline::lower_node, text, Netns};
+use netc_ir::eval;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -328,7 +329,7 @@ fn packet(p: &Probe) -> Vec<u8> {
             u
         }
         _ => {
-            // Echo request (ICMPv6: no checksum needed on the way out).
+            // Echo request (ICMPv6's checksum covers the pseudo-header: below).
             let mut i = vec![if p.proto == 58 { 128 } else { 8 }, 0, 0, 0];
             i.extend(p.id.to_be_bytes());
             i.extend([0, 1]);
@@ -337,6 +338,44 @@ fn packet(p: &Probe) -> Vec<u8> {
             i
         }
     };
+    // TCP and UDP checksums over the pseudo-header: conntrack marks a
+    // forwarded segment with a bad checksum invalid, and netc (like Felix)
+    // drops invalid packets before any policy — a probe must be valid to
+    // test the policy at all.
+    let mut l4 = l4;
+    let sum_at = match p.proto {
+        6 => Some(16),
+        17 => Some(6),
+        58 => Some(2),
+        _ => None,
+    };
+    if let Some(at) = sum_at {
+        l4[at..at + 2].copy_from_slice(&[0, 0]);
+        let mut pseudo = Vec::new();
+        match (p.src, p.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                pseudo.extend(s.octets());
+                pseudo.extend(d.octets());
+                pseudo.extend([0, p.proto]);
+                pseudo.extend((l4.len() as u16).to_be_bytes());
+            }
+            (s, d) => {
+                for a in [s, d] {
+                    if let IpAddr::V6(a) = a {
+                        pseudo.extend(a.octets());
+                    }
+                }
+                pseudo.extend((l4.len() as u32).to_be_bytes());
+                pseudo.extend([0, 0, 0, p.proto]);
+            }
+        }
+        pseudo.extend(&l4);
+        let mut sum = checksum(&pseudo);
+        if sum == 0 && p.proto == 17 {
+            sum = 0xffff;
+        }
+        l4[at..at + 2].copy_from_slice(&sum.to_be_bytes());
+    }
     let mut ip = Vec::new();
     match (p.src, p.dst) {
         (IpAddr::V4(src), IpAddr::V4(dst)) => {
@@ -539,7 +578,24 @@ fn verdicts(ruleset: Ruleset, probes: &[Probe], path: Path) -> Result<BTreeSet<u
     }
     let o = ns.exec_stdin("nft", &["-f", "-"], &observer(path));
     assert!(o.status.success(), "observer table: {}", text(&o));
+    // NETC_DIFF_TRACE=FILE: an nft trace of every probe (debugging).
+    let tracer = std::env::var_os("NETC_DIFF_TRACE").filter(|_| matches!(ruleset, Ruleset::Nft(_))).map(|f| {
+        ns.exec_stdin("nft", &["-f", "-"], "table inet trc {\n chain pre {\n type filter hook prerouting priority -500; meta nftrace set 1\n }\n chain o {\n type filter hook output priority -500; meta nftrace set 1\n }\n}\n");
+        let out = std::fs::File::create(f).expect("trace file");
+        let c = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns.name, "stdbuf", "-oL", "nft", "monitor", "trace"])
+            .stdout(out)
+            .spawn()
+            .expect("nft monitor");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        c
+    });
     send(workload.as_ref().unwrap_or(&ns), probes);
+    if let Some(mut c) = tracer {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let _ = c.kill();
+        let _ = c.wait();
+    }
     let mut seen = BTreeSet::new();
     for set in ["seen", "seen6"] {
         let out = ns.exec_ok("nft", &["-j", "list", "set", "inet", "probe", set]);
@@ -595,6 +651,13 @@ fn differential(test: &str, path: Path, default_cases: u64) {
             merged_cases += 1;
         }
         let ps = probes(&mut rng, 600);
+        if let Some(d) = std::env::var_os("NETC_DIFF_DUMP") {
+            let d = std::path::PathBuf::from(d).join(format!("case-{case}"));
+            let _ = std::fs::create_dir_all(&d);
+            let _ = std::fs::write(d.join("input.yaml"), &yaml);
+            let _ = std::fs::write(d.join("linear.nft"), &linear);
+            let _ = std::fs::write(d.join("merged.nft"), &merged);
+        }
         let report = |what: &str| {
             format!(
                 "case {case} (NETC_DIFF_SEED={seed}, case seed {case_seed:#x}): {what}\n\
@@ -603,6 +666,53 @@ fn differential(test: &str, path: Path, default_cases: u64) {
         };
         let want =
             verdicts(Ruleset::Nft(&linear), &ps, path).unwrap_or_else(|e| panic!("{}", report(&e)));
+        // The IR evaluator behind `netc check` must agree with the kernel
+        // running the linear ruleset, probe by probe.
+        let route = match path {
+            Path::Output => eval::Route {
+                kind: eval::RouteKind::Output,
+                iif: None,
+                oif: Some("eth0".into()),
+            },
+            Path::Forward => eval::Route {
+                kind: eval::RouteKind::Forward,
+                iif: Some("calia0".into()),
+                oif: Some("calib0".into()),
+            },
+        };
+        let mut disagree = Vec::new();
+        for p in &ps {
+            let pkt = eval::Packet {
+                src: p.src,
+                dst: p.dst,
+                protocol: netc_ir::Protocol::from_number(p.proto),
+                src_port: p.sport,
+                dst_port: p.dport,
+                icmp_type: if p.src.is_ipv6() { 128 } else { 8 },
+                icmp_code: 0,
+            };
+            let e = eval::evaluate(&ir.firewall, &pkt, &route);
+            if (e.outcome != eval::Outcome::Drop) != want.contains(&p.id) {
+                let rules: Vec<String> = e
+                    .path
+                    .iter()
+                    .filter_map(|st| match st {
+                        eval::Step::Rule { comment, .. } => Some(comment.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                disagree.push(format!("{:?} for {p:?} by {rules:?}", e.outcome));
+            }
+        }
+        assert!(
+            disagree.is_empty(),
+            "{}",
+            report(&format!(
+                "netc check's evaluator and the kernel (linear nft) disagree on {} probes:\n{}",
+                disagree.len(),
+                disagree.join("\n")
+            ))
+        );
         let runs = [
             ("merged nft", Ruleset::Nft(&merged)),
             ("iptables", Ruleset::Iptables(&ipt, &ipt6)),

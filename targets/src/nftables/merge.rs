@@ -728,6 +728,7 @@ mod tests {
             },
             action,
             comment: comment.into(),
+            rule: None,
         }
     }
 
