@@ -131,10 +131,35 @@ fn measured(cmd: &mut Command) -> (std::process::Output, Duration, f64) {
 fn end_state(ns: &Netns) -> String {
     let nft = ns.exec_ok("nft", &["list", "table", "inet", "netc"]);
     let mut s = String::new();
+    // Set elements compare as a set: the listing's order follows how the
+    // elements were inserted (a whole-file load and a delta differ).
+    let mut elems: Option<Vec<String>> = None;
     for l in nft.lines() {
         let l = l.split(" # handle").next().unwrap_or(l);
-        s.push_str(l);
-        s.push('\n');
+        if let Some(rest) = l.trim_start().strip_prefix("elements = {") {
+            elems = Some(Vec::new());
+            s.push_str("elements = {\n");
+            let e = elems.as_mut().expect("just set");
+            e.extend(
+                rest.split(',')
+                    .map(|x| x.trim().trim_end_matches('}').trim().to_string()),
+            );
+        } else if let Some(e) = elems.as_mut() {
+            e.extend(
+                l.split(',')
+                    .map(|x| x.trim().trim_end_matches('}').trim().to_string()),
+            );
+        } else {
+            s.push_str(l);
+            s.push('\n');
+        }
+        if elems.is_some() && l.trim_end().ends_with('}') {
+            let mut e = elems.take().expect("in elements");
+            e.retain(|x| !x.is_empty());
+            e.sort();
+            s.push_str(&e.join("\n"));
+            s.push_str("\n}\n");
+        }
     }
     for (cmd, args) in [
         ("ip", &["route", "show", "proto", "233", "table", "all"][..]),
@@ -147,6 +172,24 @@ fn end_state(ns: &Netns) -> String {
         s.push('\n');
     }
     s
+}
+
+/// Both sides reached the same state; else the first differing lines.
+fn same_end_state(a: &Netns, b: &Netns) {
+    let (x, y) = (end_state(a), end_state(b));
+    if x != y {
+        let d = similar::TextDiff::from_lines(&x, &y);
+        let diff: String = d
+            .unified_diff()
+            .context_radius(1)
+            .header("netc", "raw tools")
+            .to_string()
+            .lines()
+            .take(40)
+            .collect::<Vec<_>>()
+            .join("\n");
+        panic!("netc and the raw tools disagree:\n{diff}");
+    }
 }
 
 #[test]
@@ -291,11 +334,7 @@ fn plan_and_apply_against_raw_tools() {
         n.push(netc_ok(&a, &apply, &state(&format!("first-{i}"))).0);
         let b = lab("bench-b");
         r.push(super_time(|| raw_first_apply(&b)));
-        assert_eq!(
-            end_state(&a),
-            end_state(&b),
-            "netc and the raw tools disagree"
-        );
+        same_end_state(&a, &b);
     }
     row(
         "apply, empty host, netc never saw it (raw: ip/bridge -batch + nft -f)",
@@ -348,11 +387,7 @@ fn plan_and_apply_against_raw_tools() {
         r.push(super_time(|| {
             run_ok(&b, "nft", &["-f", nft_file.to_str().unwrap()]);
         }));
-        assert_eq!(
-            end_state(&a),
-            end_state(&b),
-            "netc and the raw tools disagree"
-        );
+        same_end_state(&a, &b);
     }
     row(
         "apply, one policy rule changed (raw: nft -f the new file)",
