@@ -471,3 +471,63 @@ fn a_tunnel_mtu_the_underlay_cannot_carry_is_explained() {
     assert!(t.contains(want) && t.contains("nothing was changed"), "{t}");
     assert_same(&before, &lab.dump(), "a refused apply");
 }
+
+/// A tunnel device netc did not make is never deleted: not by an apply
+/// whose desired state no longer has it, not by `netc destroy` — they name
+/// it and leave it (with its addresses) as it is.
+#[test]
+fn a_foreign_tunnel_survives_apply_and_destroy() {
+    if !ready("foreign_tunnel_kept") {
+        return;
+    }
+    let lab = Lab::new("fgnkeep");
+    lab.apply_ok(&[]);
+    // Take netc's mark off: from now on the device is someone else's.
+    lab.ns
+        .exec_ok("ip", &["link", "set", "vxlan.calico", "alias", ""]);
+    let d = lab
+        .ns
+        .exec_ok("ip", &["-d", "link", "show", "vxlan.calico"]);
+    assert!(!d.contains("alias netc"), "{d}");
+    let addr = |lab: &Lab| {
+        lab.ns
+            .exec_ok("ip", &["-4", "addr", "show", "dev", "vxlan.calico"])
+    };
+    let before = addr(&lab);
+    assert!(before.contains("inet "), "{before}");
+
+    // The pool no longer encapsulates: netc's desired state has no tunnel.
+    lab.write_input("pools.yaml", &pool("Never", "Never"));
+    let t = text(&lab.plan(&[]));
+    assert!(
+        !t.contains("- tunnel vxlan.calico"),
+        "a foreign device is not deleted:\n{t}"
+    );
+    lab.apply_ok(&[]);
+    assert_eq!(
+        addr(&lab),
+        before,
+        "apply left the foreign device and its address"
+    );
+
+    let mut v = vec!["destroy".to_string(), "--auto-approve".to_string()];
+    v.extend(lab.target_args());
+    let a: Vec<&str> = v.iter().map(String::as_str).collect();
+    let o = lab.netc(&a);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("tunnel vxlan.calico was not made by netc"),
+        "{t}"
+    );
+    assert_eq!(
+        addr(&lab),
+        before,
+        "destroy left the foreign device and its address"
+    );
+    let tables = lab.ns.exec_ok("nft", &["list", "tables"]);
+    assert!(
+        !tables.contains("inet netc"),
+        "netc's own table is gone: {tables}"
+    );
+}

@@ -91,8 +91,13 @@ impl Session {
                 .unwrap_or_else(|_| Err(crate::DesiredError::Panicked.into()));
             (d, l)
         });
-        let (desired, nft_key) = desired?;
+        let (mut desired, nft_key) = desired?;
         let (live, facts) = live?;
+        // A tunnel under netc's name that netc did not make and no longer
+        // wants is not netc's to delete.
+        let foreign: std::collections::BTreeSet<String> =
+            facts.foreign_links.keys().cloned().collect();
+        crate::destroy::keep_foreign(&live, &foreign, &mut desired);
         let desired = scope.restrict(&live, &desired);
         let mut planned = self.finish(&ir.node, Some((ir, force)), live, facts, desired, scope)?;
         planned.nft_key = nft_key;
@@ -103,10 +108,16 @@ impl Session {
     /// netc's (see [`crate::destroy`]).
     pub fn plan_destroy(&self, node: &str, scope: &Scope) -> Result<Planned, Error> {
         let (live, facts) = state::read(&self.exec, &self.target.bird_config, false)?;
-        let desired = scope.restrict(&live, &crate::destroy::desired(&live));
+        let foreign: std::collections::BTreeSet<String> =
+            facts.foreign_links.keys().cloned().collect();
+        let desired = scope.restrict(&live, &crate::destroy::desired(&live, &foreign));
         // The guard protects a node's desired state from landing on the
         // wrong host; removing netc's objects needs no such guard.
         let mut p = self.finish(node, None, live, facts, desired, scope)?;
+        if scope.includes(plan::Step::Links) {
+            p.warnings
+                .extend(crate::destroy::foreign_link_warnings(&foreign));
+        }
         if let Some(w) = crate::destroy::foreign_bird_warning(&p.live) {
             if scope.includes(plan::Step::Bird) {
                 p.warnings.push(w);
