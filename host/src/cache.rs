@@ -28,19 +28,15 @@ fn dir() -> PathBuf {
 
 /// The cache key of an artifact of `kind` (`nft`).
 pub fn key(kind: &str, artifact: &str) -> String {
-    use sha2::{Digest, Sha256};
     let version = crate::exec::run(kind, &["--version"], None)
         .map(|o| o.stdout)
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut h = Sha256::new();
+    let mut h = netc_ir::digest::Parts::new();
     for part in [FORMAT, kind, &version, &kernel, artifact] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
+        h.add(part.as_bytes());
     }
-    let d = h.finalize();
-    let s = format!("{kind}-{}", netc_ir::digest::hex(&d[..16]));
-    s
+    format!("{kind}-{}", h.hex(16))
 }
 
 pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {

@@ -20,6 +20,30 @@ pub fn sha256_hex(data: &[u8], bytes: usize) -> String {
     hex(&d[..bytes.min(d.len())])
 }
 
+/// SHA-256 over a sequence of parts, each prefixed by its length, so two
+/// different sequences never hash alike (`"ab", "c"` ≠ `"a", "bc"`): the
+/// shape of every cache key.
+#[derive(Default)]
+pub struct Parts(Sha256);
+
+impl Parts {
+    pub fn new() -> Parts {
+        Parts::default()
+    }
+
+    pub fn add(&mut self, part: &[u8]) -> &mut Parts {
+        self.0.update((part.len() as u64).to_le_bytes());
+        self.0.update(part);
+        self
+    }
+
+    /// Lower-case hex of the first `bytes` bytes (at most 32) of the digest.
+    pub fn hex(self, bytes: usize) -> String {
+        let d = self.0.finalize();
+        hex(&d[..bytes.min(d.len())])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -27,5 +51,19 @@ mod tests {
         // SHA-256("abc") = ba7816bf…
         assert_eq!(super::sha256_hex(b"abc", 4), "ba7816bf");
         assert_eq!(super::sha256_hex(b"abc", 99).len(), 64);
+    }
+
+    #[test]
+    fn parts_are_length_prefixed() {
+        let key = |parts: &[&[u8]]| {
+            let mut p = super::Parts::new();
+            for x in parts {
+                p.add(x);
+            }
+            p.hex(16)
+        };
+        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
+        assert_eq!(key(&[b"ab", b"c"]), key(&[b"ab", b"c"]));
+        assert_eq!(key(&[b"x"]).len(), 32);
     }
 }

@@ -16,7 +16,6 @@
 
 use netc_ir::HostIr;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -52,27 +51,22 @@ pub fn key(paths: &[PathBuf], node: &str, backend: &str, lock_path: &Path) -> Op
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?
         .as_nanos();
-    let mut h = Sha256::new();
-    let mut part = |b: &[u8]| {
-        h.update((b.len() as u64).to_le_bytes());
-        h.update(b);
-    };
-    part(FORMAT.as_bytes());
-    part(env!("CARGO_PKG_VERSION").as_bytes());
-    part(format!("{}:{mtime}", exe.len()).as_bytes());
-    part(node.as_bytes());
-    part(backend.as_bytes());
+    let mut h = netc_ir::digest::Parts::new();
+    h.add(FORMAT.as_bytes())
+        .add(env!("CARGO_PKG_VERSION").as_bytes())
+        .add(format!("{}:{mtime}", exe.len()).as_bytes())
+        .add(node.as_bytes())
+        .add(backend.as_bytes());
     for f in &files {
-        part(f.as_os_str().as_encoded_bytes());
-        part(&std::fs::read(f).ok()?);
+        h.add(f.as_os_str().as_encoded_bytes())
+            .add(&std::fs::read(f).ok()?);
     }
     match std::fs::read(lock_path) {
-        Ok(b) => part(&b),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => part(b"(no lock)"),
+        Ok(b) => h.add(&b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => h.add(b"(no lock)"),
         Err(_) => return None,
-    }
-    let d = h.finalize();
-    Some(format!("compile-{}", netc_ir::digest::hex(&d[..16])))
+    };
+    Some(format!("compile-{}", h.hex(16)))
 }
 
 pub fn load(key: &str) -> Option<Entry> {
