@@ -180,7 +180,7 @@ fn bench_fleet_build(g: &Generated) {
     for threads in [1, cores] {
         let out = dir.join(format!("out-{threads}"));
         let lock = dir.join(format!("netc-{threads}.lock"));
-        let (secs, rss) = run_measured(
+        let (o, elapsed, rss) = netc_test_support::measured(
             std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
                 .env("RAYON_NUM_THREADS", threads.to_string())
                 .arg("build")
@@ -193,6 +193,12 @@ fn bench_fleet_build(g: &Generated) {
                 .arg(dir.join("20-peers.yaml"))
                 .arg(dir.join("30-policy.yaml")),
         );
+        assert!(
+            o.status.success(),
+            "netc build failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let secs = elapsed.as_secs_f64();
         let _ = std::fs::remove_dir_all(&out);
         if threads == 1 {
             one = (secs, rss);
@@ -211,28 +217,6 @@ fn bench_fleet_build(g: &Generated) {
             }
         );
     }
-}
-
-/// Wall time and the child's own peak RSS (wait4's rusage), in MiB.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below
-fn run_measured(cmd: &mut std::process::Command) -> (f64, f64) {
-    let t = Instant::now();
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn netc");
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for the child we spawned.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    assert_eq!(r, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "netc build failed"
-    );
-    (t.elapsed().as_secs_f64(), ru.ru_maxrss as f64 / 1024.0)
 }
 
 /// Statements inside chains: lines that are not structure.

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{text, Netns};
+use common::{measured, text, Netns};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
@@ -85,45 +85,6 @@ fn median_f(mut v: Vec<f64>) -> f64 {
 fn must(o: std::process::Output, what: &str) -> std::process::Output {
     assert!(o.status.success(), "{what}: {}", text(&o));
     o
-}
-
-/// Run to completion: the output, wall time, and the process's own peak
-/// RSS in MiB (wait4's rusage: the child alone, not the test process).
-#[allow(clippy::zombie_processes)] // reaped by wait4 below
-fn measured(cmd: &mut Command) -> (std::process::Output, Duration, f64) {
-    use std::io::Read;
-    let t = Instant::now();
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    // Drain both pipes on threads so a chatty child never blocks.
-    let mut so = child.stdout.take().expect("stdout");
-    let mut se = child.stderr.take().expect("stderr");
-    let to = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = so.read_to_end(&mut v);
-        v
-    });
-    let te = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = se.read_to_end(&mut v);
-        v
-    });
-    let mut status = 0;
-    // SAFETY: rusage is plain data that wait4 fills for our own child.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    assert_eq!(r, pid, "wait4");
-    let elapsed = t.elapsed();
-    let out = std::process::Output {
-        status: std::os::unix::process::ExitStatusExt::from_raw(status),
-        stdout: to.join().unwrap_or_default(),
-        stderr: te.join().unwrap_or_default(),
-    };
-    (out, elapsed, ru.ru_maxrss as f64 / 1024.0)
 }
 
 /// What both sides must have produced: netc's table (handles and counter
