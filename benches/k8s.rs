@@ -27,6 +27,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod common;
+use common::{baseline_parse, count_nft_rules, load_validate};
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if !args.iter().any(|a| a == "--bench") {
@@ -62,39 +65,6 @@ struct Generated {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-fn baseline_parse(files: &[PathBuf]) -> f64 {
-    let t = Instant::now();
-    let mut docs = 0usize;
-    for f in files {
-        let text = std::fs::read_to_string(f).expect("read");
-        for d in serde_yaml::Deserializer::from_str(&text) {
-            let v: serde_yaml::Value = serde::Deserialize::deserialize(d).expect("yaml");
-            docs += usize::from(!v.is_null());
-        }
-    }
-    assert!(docs > 0);
-    t.elapsed().as_secs_f64()
-}
-
-fn load_validate(files: &[PathBuf]) -> (netc_compiler::validate::ValidModel, f64, Vec<String>) {
-    let t = Instant::now();
-    let mut sources = netc_compiler::SourceMap::new();
-    let (raws, diags) = netc_compiler::load::load_files(files, &mut sources);
-    assert!(diags.iter().all(|d| !d.is_error()), "{:?}", diags.first());
-    let (model, d) = netc_compiler::validate::validate(raws);
-    let elapsed = t.elapsed().as_secs_f64();
-    let model = model.unwrap_or_else(|| {
-        let r = netc_compiler::diag::Renderer::new(&sources);
-        panic!("generated input invalid: {}", r.render(&d.items[0]))
-    });
-    let codes = diags
-        .iter()
-        .chain(d.items.iter())
-        .map(|d| d.code.to_string())
-        .collect();
-    (model, elapsed, codes)
 }
 
 fn run(g: &Generated) {
@@ -175,27 +145,6 @@ fn run(g: &Generated) {
 }
 
 /// Statements inside chains: lines that are not structure.
-fn count_nft_rules(s: &str) -> usize {
-    let mut in_chain = false;
-    let mut n = 0;
-    for l in s.lines() {
-        let t = l.trim();
-        if t.starts_with("chain ") {
-            in_chain = true;
-        } else if t == "}" {
-            in_chain = false;
-        } else if in_chain
-            && !t.is_empty()
-            && !t.starts_with("type ")
-            && !t.starts_with("policy ")
-            && !t.starts_with('#')
-        {
-            n += 1;
-        }
-    }
-    n
-}
-
 /// The export, shaped like a real one: namespaces labelled by team and
 /// environment, ten pods per namespace spread over the nodes (apps with a
 /// named `http` port whose number differs per app), and five policies per

@@ -24,6 +24,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod common;
+use common::{baseline_parse, count_nft_rules, load_validate};
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if !args.iter().any(|a| a == "--bench") {
@@ -76,36 +79,9 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn baseline_parse(files: &[PathBuf]) -> f64 {
-    let t = Instant::now();
-    let mut docs = 0usize;
-    for f in files {
-        let text = std::fs::read_to_string(f).expect("read");
-        for d in serde_yaml::Deserializer::from_str(&text) {
-            let v: serde_yaml::Value = serde::Deserialize::deserialize(d).expect("yaml");
-            docs += usize::from(!v.is_null());
-        }
-    }
-    assert!(docs > 0);
-    t.elapsed().as_secs_f64()
-}
-
-fn load_validate(files: &[PathBuf]) -> (netc_compiler::validate::ValidModel, f64) {
-    let t = Instant::now();
-    let mut sources = netc_compiler::SourceMap::new();
-    let (raws, diags) = netc_compiler::load::load_files(files, &mut sources);
-    assert!(diags.iter().all(|d| !d.is_error()), "{:?}", diags.first());
-    let (model, d) = netc_compiler::validate::validate(raws);
-    let model = model.unwrap_or_else(|| {
-        let r = netc_compiler::diag::Renderer::new(&sources);
-        panic!("generated repo invalid: {}", r.render(&d.items[0]))
-    });
-    (model, t.elapsed().as_secs_f64())
-}
-
 fn bench_validate(g: &Generated) {
     let base = baseline_parse(&g.files);
-    let (_, t) = load_validate(&g.files);
+    let (_, t, _) = load_validate(&g.files);
     println!(
         "\n## validate: {} nodes, {} peers, {} policies ({} rules), {:.1} MiB of YAML",
         g.nodes,
@@ -122,7 +98,7 @@ fn bench_validate(g: &Generated) {
 
 fn bench_build(g: &Generated) {
     let base = baseline_parse(&g.files);
-    let (model, tv) = load_validate(&g.files);
+    let (model, tv, _) = load_validate(&g.files);
     let t = Instant::now();
     let compiled =
         netc::compile(&model, None, None, &netc_targets::SecretMap::default()).expect("compile");
@@ -217,28 +193,6 @@ fn bench_fleet_build(g: &Generated) {
             }
         );
     }
-}
-
-/// Statements inside chains: lines that are not structure.
-fn count_nft_rules(s: &str) -> usize {
-    let mut in_chain = false;
-    let mut n = 0;
-    for l in s.lines() {
-        let t = l.trim();
-        if t.starts_with("chain ") {
-            in_chain = true;
-        } else if t == "}" {
-            in_chain = false;
-        } else if in_chain
-            && !t.is_empty()
-            && !t.starts_with("type ")
-            && !t.starts_with("policy ")
-            && !t.starts_with('#')
-        {
-            n += 1;
-        }
-    }
-    n
 }
 
 struct Generated {
