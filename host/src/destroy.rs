@@ -15,7 +15,7 @@
 //! every session and route at once and leaves BIRD running harmlessly. A
 //! file netc did not generate (no netc header) is left alone.
 
-use crate::state::{BirdFile, BirdState, State};
+use crate::state::{BirdFile, BirdState, Facts, State};
 
 /// What a destroyed host's BIRD config holds.
 pub const EMPTY_BIRD_CONFIG: &str = "# Emptied by `netc destroy`: netc configures no BGP session on this host.\n# BIRD needs at least one protocol; the device protocol only scans interfaces.\nprotocol device {\n}\n";
@@ -30,11 +30,11 @@ pub fn netc_bird_file(contents: &str) -> bool {
 
 /// The desired state of `netc destroy`, given the live one: nothing of
 /// netc's, and the BIRD file (when netc wrote it) emptied.
-/// `foreign`: tunnel devices under netc's names that netc did not make
-/// ([`crate::state::Facts::foreign_links`]): they stay as they are, with
+/// `facts.foreign_links`: tunnel devices under netc's names that netc did
+/// not make ([`crate::state::Facts::foreign_links`]): they stay as they are, with
 /// their addresses, neighbours and FDB entries — never touch what netc does
 /// not own. (netc's own proto-233 routes through them still go.)
-pub fn desired(live: &State, foreign: &std::collections::BTreeSet<String>) -> State {
+pub fn desired(live: &State, facts: &Facts) -> State {
     let bird = match &live.bird.file {
         Some(f) if netc_bird_file(&f.contents) => BirdState {
             managed: true,
@@ -55,58 +55,36 @@ pub fn desired(live: &State, foreign: &std::collections::BTreeSet<String>) -> St
         bird,
         ..State::default()
     };
-    keep_foreign(live, foreign, &mut st);
+    keep_foreign(live, facts, &mut st);
     st
 }
 
-/// Add to `into` the `foreign` devices it does not name, as they are live,
+/// Add to `into` the foreign devices (`facts.foreign_links`) it does not name, as they are live,
 /// with their addresses, neighbours and FDB entries: a device netc did not
 /// make is left alone by apply and destroy alike (it is replaced only with
 /// `--replace`, see `session`). Sorted as `State` keeps them.
-pub fn keep_foreign(live: &State, foreign: &std::collections::BTreeSet<String>, into: &mut State) {
-    let keep =
-        |dev: &str| foreign.contains(dev) && !into.links.iter().any(|l| l.name.as_str() == dev);
-    let links: Vec<_> = live
-        .links
-        .iter()
-        .filter(|l| keep(l.name.as_str()))
-        .cloned()
-        .collect();
-    let addresses: Vec<_> = live
-        .addresses
-        .iter()
-        .filter(|a| keep(a.dev.as_str()))
-        .cloned()
-        .collect();
-    let neighbors: Vec<_> = live
-        .neighbors
-        .iter()
-        .filter(|n| keep(n.dev.as_str()))
-        .cloned()
-        .collect();
-    let fdb: Vec<_> = live
-        .fdb
-        .iter()
-        .filter(|f| keep(f.dev.as_str()))
-        .cloned()
-        .collect();
-    if links.is_empty() {
+pub fn keep_foreign(live: &State, facts: &Facts, into: &mut State) {
+    let kept = live.devices_only(|dev| {
+        facts.foreign_links.contains_key(dev) && !into.links.iter().any(|l| l.name.as_str() == dev)
+    });
+    if kept.links.is_empty() {
         return;
     }
-    into.links.extend(links);
+    into.links.extend(kept.links);
     into.links.sort_by(|a, b| a.name.cmp(&b.name));
-    into.addresses.extend(addresses);
+    into.addresses.extend(kept.addresses);
     into.addresses.sort();
-    into.neighbors.extend(neighbors);
+    into.neighbors.extend(kept.neighbors);
     into.neighbors.sort();
-    into.fdb.extend(fdb);
+    into.fdb.extend(kept.fdb);
     into.fdb.sort();
 }
 
 /// Warnings for the foreign tunnel devices destroy leaves alone.
-pub fn foreign_link_warnings(foreign: &std::collections::BTreeSet<String>) -> Vec<String> {
-    foreign
-        .iter()
+pub fn foreign_link_warnings(facts: &Facts) -> Vec<String> {
+    facts
+        .foreign_links
+        .keys()
         .map(|d| {
             format!(
                 "tunnel {d} was not made by netc (it lacks netc's interface alias): left as it is; a netc before 0.3 did not mark its devices — `ip link del {d}` if it is yours to remove"
@@ -141,14 +119,14 @@ mod tests {
             sensitive: false,
             meta: Default::default(),
         });
-        let want = desired(&live, &Default::default());
+        let want = desired(&live, &Facts::default());
         let p = plan::diff(&live, &want);
         assert_eq!(p.changes.len(), 1);
         assert_eq!(p.changes[0].action, Action::Update);
         live.bird.file.as_mut().unwrap().contents = EMPTY_BIRD_CONFIG.into();
-        assert!(plan::diff(&live, &desired(&live, &Default::default())).is_empty());
+        assert!(plan::diff(&live, &desired(&live, &Facts::default())).is_empty());
         live.bird.file.as_mut().unwrap().contents = "router id 1.2.3.4;\n".into();
-        assert!(plan::diff(&live, &desired(&live, &Default::default())).is_empty());
+        assert!(plan::diff(&live, &desired(&live, &Facts::default())).is_empty());
         assert!(foreign_bird_warning(&live).is_some());
     }
 }

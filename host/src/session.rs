@@ -95,9 +95,7 @@ impl Session {
         let (live, facts) = live?;
         // A tunnel under netc's name that netc did not make and no longer
         // wants is not netc's to delete.
-        let foreign: std::collections::BTreeSet<String> =
-            facts.foreign_links.keys().cloned().collect();
-        crate::destroy::keep_foreign(&live, &foreign, &mut desired);
+        crate::destroy::keep_foreign(&live, &facts, &mut desired);
         let desired = scope.restrict(&live, &desired);
         let mut planned = self.finish(&ir.node, Some((ir, force)), live, facts, desired, scope)?;
         planned.nft_key = nft_key;
@@ -108,15 +106,13 @@ impl Session {
     /// netc's (see [`crate::destroy`]).
     pub fn plan_destroy(&self, node: &str, scope: &Scope) -> Result<Planned, Error> {
         let (live, facts) = state::read(&self.exec, &self.target.bird_config, false)?;
-        let foreign: std::collections::BTreeSet<String> =
-            facts.foreign_links.keys().cloned().collect();
-        let desired = scope.restrict(&live, &crate::destroy::desired(&live, &foreign));
+        let desired = scope.restrict(&live, &crate::destroy::desired(&live, &facts));
         // The guard protects a node's desired state from landing on the
         // wrong host; removing netc's objects needs no such guard.
         let mut p = self.finish(node, None, live, facts, desired, scope)?;
         if scope.includes(plan::Step::Links) {
             p.warnings
-                .extend(crate::destroy::foreign_link_warnings(&foreign));
+                .extend(crate::destroy::foreign_link_warnings(&p.facts));
         }
         if let Some(w) = crate::destroy::foreign_bird_warning(&p.live) {
             if scope.includes(plan::Step::Bird) {
@@ -243,22 +239,20 @@ fn foreign_replacements(plan: &mut plan::Plan, live: &State, facts: &Facts, scop
             continue;
         };
         let dev = c.id.as_str();
-        let mut lost: Vec<String> = live
+        let on = live.devices_only(|d| d == dev);
+        let mut lost: Vec<String> = on
             .addresses
             .iter()
-            .filter(|a| a.dev.as_str() == dev)
             .map(|a| format!("address {}", a.addr))
             .collect();
         lost.extend(
-            live.neighbors
+            on.neighbors
                 .iter()
-                .filter(|n| n.dev.as_str() == dev)
                 .map(|n| format!("neighbour {} lladdr {}", n.ip, n.mac)),
         );
         lost.extend(
-            live.fdb
+            on.fdb
                 .iter()
-                .filter(|f| f.dev.as_str() == dev)
                 .map(|f| format!("fdb {} dst {}", f.mac, f.dst)),
         );
         lost.extend(routes.iter().cloned());

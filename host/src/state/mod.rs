@@ -153,6 +153,38 @@ pub fn read_with(
 impl State {
     /// The workload interface parameters this state names: what to read
     /// from a live target to compare it with this one.
+    /// The tunnel devices `keep` names, with what hangs on them — their
+    /// addresses, neighbours and FDB entries — and nothing else.
+    pub fn devices_only(&self, keep: impl Fn(&str) -> bool) -> State {
+        State {
+            links: self
+                .links
+                .iter()
+                .filter(|l| keep(l.name.as_str()))
+                .cloned()
+                .collect(),
+            addresses: self
+                .addresses
+                .iter()
+                .filter(|a| keep(a.dev.as_str()))
+                .cloned()
+                .collect(),
+            neighbors: self
+                .neighbors
+                .iter()
+                .filter(|n| keep(n.dev.as_str()))
+                .cloned()
+                .collect(),
+            fdb: self
+                .fdb
+                .iter()
+                .filter(|f| keep(f.dev.as_str()))
+                .cloned()
+                .collect(),
+            ..State::default()
+        }
+    }
+
     pub fn sysctl_keys(&self) -> Vec<(ir::IfName, ir::IfaceSysctl)> {
         self.sysctls
             .iter()
