@@ -31,6 +31,7 @@ pub struct NodeOutput {
 impl NodeOutput {
     /// `ir.json`: the IR snapshot, reviewed in golden cases apart from the artifacts.
     pub fn ir_json(&self) -> String {
+        let _t = netc_ir::timing::phase("ir.json");
         let mut s = serde_json::to_string_pretty(&self.ir).unwrap_or_default();
         s.push('\n');
         s
@@ -77,7 +78,7 @@ pub fn compile_kinds(
     secrets: &(dyn Secrets + Sync),
     kinds: &[ArtifactKind],
 ) -> Result<Compiled, PipelineError> {
-    let lock = alloc::allocate(model, previous_lock)?;
+    let lock = netc_ir::timing::timed("allocate", || alloc::allocate(model, previous_lock))?;
     let out = Mutex::new(Vec::new());
     compile_each(
         model,
@@ -121,7 +122,7 @@ where
     F: Fn(NodeOutput) -> Result<(), E> + Sync,
 {
     use rayon::prelude::*;
-    let cluster = Cluster::new(model, lock);
+    let cluster = netc_ir::timing::timed("cluster", || Cluster::new(model, lock));
     let names: Vec<&str> = cluster
         .nodes
         .iter()
@@ -135,7 +136,8 @@ where
     let results: Vec<Result<(), E>> = names
         .par_iter()
         .map(|name| {
-            let ir = cluster.lower_node(name).map_err(PipelineError::from)?;
+            let ir = netc_ir::timing::timed("lower", || cluster.lower_node(name))
+                .map_err(PipelineError::from)?;
             let artifacts =
                 netc_targets::emit(&ir, secrets, kinds).map_err(|e| PipelineError::Emit {
                     node: name.to_string(),

@@ -23,6 +23,7 @@
 //! and listed again; docs/fields.md is generated from the tables by
 //! [`markdown`] and kept equal by the same test.
 
+use std::fmt::Write as _;
 use crate::diag::{codes, Diagnostic};
 use crate::load::document::escape_segment;
 use crate::load::RawResource;
@@ -756,7 +757,13 @@ pub const NOT_COMPILED: &[NotCompiled] = &[
 
 /// The entry for `path` in [`NOT_COMPILED`].
 pub fn not_compiled(path: &str) -> Option<&'static NotCompiled> {
-    NOT_COMPILED.iter().find(|n| n.path == path)
+    // Asked for every field of every resource: indexed once.
+    static BY_PATH: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static NotCompiled>> =
+        std::sync::OnceLock::new();
+    BY_PATH
+        .get_or_init(|| NOT_COMPILED.iter().rev().map(|n| (n.path, n)).collect())
+        .get(path)
+        .copied()
 }
 
 /// The entry for `path` in [`COMPILED`].
@@ -895,7 +902,7 @@ pub fn check(raw: &RawResource) -> Vec<Diagnostic> {
     };
     for (name, v) in inst {
         let Some(sub) = props.get(name) else { continue };
-        let ptr = format!("/{}", escape_segment(name));
+        let mut ptr = format!("/{}", escape_segment(name));
         if cx.flag(&format!("*/{name}"), sub, v, &ptr, &mut out) {
             continue;
         }
@@ -904,7 +911,7 @@ pub fn check(raw: &RawResource) -> Vec<Diagnostic> {
             sub,
             &format!("{}/{name}", raw.kind.as_str()),
             v,
-            &ptr,
+            &mut ptr,
             0,
             &mut out,
         );
@@ -949,6 +956,55 @@ impl Visit<'_> {
         true
     }
 
+    /// Can a value at `key` (schema `node`, refs resolved) hold a field
+    /// that is not compiled, at any depth, through refs? Depends on `key`
+    /// alone (the schemas are built in), so it is remembered per key.
+    fn can_warn(&self, doc: &Value, node: &Value, key: &str, depth: usize) -> bool {
+        use std::collections::HashMap;
+        use std::sync::{Mutex, OnceLock};
+        static MEMO: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
+        let memo = MEMO.get_or_init(Default::default);
+        if let Some(b) = memo.lock().ok().and_then(|m| m.get(key).copied()) {
+            return b;
+        }
+        // Unknown while being computed (a recursive schema): assume it can.
+        let b = depth <= MAX_DEPTH && self.subtree_warns(doc, node, key, depth);
+        if let Ok(mut m) = memo.lock() {
+            m.insert(key.to_string(), b);
+        }
+        b
+    }
+
+    fn subtree_warns(&self, doc: &Value, node: &Value, key: &str, depth: usize) -> bool {
+        if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+            return match self.s.common_def(doc, r) {
+                Some(name) => self
+                    .s
+                    .common
+                    .pointer(&format!("/$defs/{}", escape_segment(name)))
+                    .is_none_or(|def| self.can_warn(&self.s.common, def, name, depth + 1)),
+                None => r
+                    .strip_prefix('#')
+                    .and_then(|p| doc.pointer(p))
+                    .is_none_or(|t| self.can_warn(doc, t, key, depth + 1)),
+            };
+        }
+        let props = node.get("properties").and_then(Value::as_object);
+        let by_prop = props.is_some_and(|props| {
+            props.iter().any(|(name, sub)| {
+                let k = format!("{key}/{name}");
+                not_compiled(&k).is_some() || self.can_warn(doc, sub, &k, depth + 1)
+            })
+        });
+        by_prop
+            || node
+                .get("items")
+                .filter(|i| i.is_object())
+                .is_some_and(|i| self.can_warn(doc, i, &format!("{key}/*"), depth + 1))
+            // Anything the walk does not follow (anyOf, additionalProperties)
+            // is not visited by `visit` either.
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn visit(
         &self,
@@ -956,7 +1012,7 @@ impl Visit<'_> {
         node: &Value,
         key: &str,
         v: &Value,
-        ptr: &str,
+        ptr: &mut String,
         depth: usize,
         out: &mut Vec<Diagnostic>,
     ) {
@@ -977,6 +1033,12 @@ impl Visit<'_> {
             }
             return;
         }
+        // Nothing below `key` is in NOT_COMPILED: the subtree cannot warn.
+        // (Rule lists run to thousands of entries; this keeps the walk to the
+        // few fields that can.)
+        if !self.can_warn(doc, node, key, depth) {
+            return;
+        }
         match v {
             Value::Object(m) => {
                 let Some(props) = node.get("properties").and_then(Value::as_object) else {
@@ -985,26 +1047,25 @@ impl Visit<'_> {
                 for (name, child) in m {
                     let Some(sub) = props.get(name) else { continue };
                     let k = format!("{key}/{name}");
-                    let p = format!("{ptr}/{}", escape_segment(name));
-                    if !self.flag(&k, sub, child, &p, out) {
-                        self.visit(doc, sub, &k, child, &p, depth + 1, out);
+                    let len = ptr.len();
+                    ptr.push('/');
+                    ptr.push_str(&escape_segment(name));
+                    if !self.flag(&k, sub, child, ptr, out) {
+                        self.visit(doc, sub, &k, child, ptr, depth + 1, out);
                     }
+                    ptr.truncate(len);
                 }
             }
             Value::Array(items) => {
                 let Some(item_schema) = node.get("items").filter(|i| i.is_object()) else {
                     return;
                 };
+                let k = format!("{key}/*");
                 for (i, item) in items.iter().enumerate() {
-                    self.visit(
-                        doc,
-                        item_schema,
-                        &format!("{key}/*"),
-                        item,
-                        &format!("{ptr}/{i}"),
-                        depth + 1,
-                        out,
-                    );
+                    let len = ptr.len();
+                    let _ = write!(ptr, "/{i}");
+                    self.visit(doc, item_schema, &k, item, ptr, depth + 1, out);
+                    ptr.truncate(len);
                 }
             }
             _ => {}

@@ -12,6 +12,7 @@
 mod bgp;
 pub mod digest;
 pub mod eval;
+pub mod timing;
 mod firewall;
 mod iface;
 mod link;

@@ -130,6 +130,7 @@ pub fn read_lock(path: &Path) -> anyhow::Result<Option<Lock>> {
 
 /// One node's directory: every artifact and ir.json.
 fn write_node(out: &Path, n: &NodeOutput, mask: bool) -> anyhow::Result<()> {
+    let _t = netc_ir::timing::phase("write");
     let dir = out.join(&n.name);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, contents, sensitive) in n.files() {

@@ -44,12 +44,12 @@ pub fn check_inputs(paths: &[PathBuf]) -> Checked {
             };
         }
     };
-    let (raws, load_diags) = load::load_files(&files, &mut sources);
+    let (raws, load_diags) = netc_ir::timing::timed("load", || load::load_files(&files, &mut sources));
     let io_error = load_diags
         .iter()
         .any(|d| d.code == netc_compiler::diag::codes::IO);
     diags.extend(load_diags);
-    let (model, vdiags) = validate::validate(raws);
+    let (model, vdiags) = netc_ir::timing::timed("validate", || validate::validate(raws));
     diags.extend(vdiags.items);
     diags.sort();
     let model = if diags.has_errors() { None } else { model };

@@ -95,6 +95,7 @@ impl ArtifactKind {
 
     /// Emit this artifact for `ir`.
     pub fn emit(self, ir: &HostIr, secrets: &dyn Secrets) -> Result<Artifact, EmitError> {
+        let _t = netc_ir::timing::phase_of("emit", self.file_name());
         Ok(Artifact {
             kind: self,
             contents: (self.emitter())(ir, secrets)?,

@@ -168,7 +168,7 @@ pub fn load_source(file: FileId, sources: &SourceMap) -> (Vec<RawResource>, Vec<
     let mut out = Vec::new();
     for doc in docs {
         let Some(root) = doc.root else { continue };
-        let (value, spans, d) = document::to_json(&root);
+        let (value, spans, d) = document::to_json(root);
         diags.extend(d);
         let spans = Arc::new(spans);
         let origin = Origin {

@@ -58,6 +58,7 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     let mut model = Model::default();
     // Kinds read but not compiled: one note per kind, at its first resource.
     let mut uncompiled: Vec<(Kind, RawResource, usize)> = Vec::new();
+    let schema_phase = crate::ir::timing::phase("validate.schema+type");
     for mut raw in raws {
         let mut schema_diags = crate::schema::coerce(&mut raw);
         schema_diags.extend(crate::schema::check(&raw));
@@ -76,6 +77,7 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
         diags.extend(crate::fields::check(&raw));
         type_resource(raw, &mut model, &mut diags);
     }
+    drop(schema_phase);
     for (_, raw, n) in &uncompiled {
         diags.push(not_compiled(raw, *n));
     }
@@ -90,16 +92,16 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
         .map(crate::k8s::node)
         .collect();
     model.nodes.extend(kube_nodes);
-    names::check(&model, &mut out);
-    ippool::check(&model, &mut out);
-    bgp::check(&model, &mut out);
-    bgp_filter::check(&model, &mut out);
-    node::check(&model, &mut out);
-    policy::check(&model, &mut out);
-    shadow::check(&model, &mut out);
-    endpoint::check(&model, &mut out);
-    cross::check(&model, &mut out);
-    export::check(&model, &mut out);
+    crate::ir::timing::timed("validate.names", || names::check(&model, &mut out));
+    crate::ir::timing::timed("validate.ippool", || ippool::check(&model, &mut out));
+    crate::ir::timing::timed("validate.bgp", || bgp::check(&model, &mut out));
+    crate::ir::timing::timed("validate.bgp_filter", || bgp_filter::check(&model, &mut out));
+    crate::ir::timing::timed("validate.node", || node::check(&model, &mut out));
+    crate::ir::timing::timed("validate.policy", || policy::check(&model, &mut out));
+    crate::ir::timing::timed("validate.shadow", || shadow::check(&model, &mut out));
+    crate::ir::timing::timed("validate.endpoint", || endpoint::check(&model, &mut out));
+    crate::ir::timing::timed("validate.cross", || cross::check(&model, &mut out));
+    crate::ir::timing::timed("validate.export", || export::check(&model, &mut out));
     // Pods and NetworkPolicies become workload endpoints and Calico policies
     // after the Calico rules ran: the Kubernetes rules above checked them,
     // and the Calico ones would misname them (`knp.default.*` is reserved).

@@ -1,0 +1,61 @@
+//! `NETC_TIMINGS=1`: every phase's wall time on stderr, for finding where a
+//! slow command spends it (`netc apply` on a large node, say) without a
+//! profiler. Lives in the IR crate because every other crate depends on it.
+//!
+//! ```text
+//! NETC_TIMINGS=1 netc plan --node n1 repo/
+//! netc: timing: load 41.2 ms
+//! netc: timing: validate.schema 60.3 ms
+//! ```
+//!
+//! Off (the default) a phase costs one relaxed atomic load.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("NETC_TIMINGS").is_some_and(|v| !v.is_empty() && v != "0"))
+}
+
+/// A running phase: prints its name and elapsed time when dropped.
+#[must_use = "the phase ends when this is dropped"]
+pub struct Phase {
+    name: &'static str,
+    detail: &'static str,
+    start: Option<Instant>,
+}
+
+/// Start timing `name` (prints nothing unless `NETC_TIMINGS` is set).
+pub fn phase(name: &'static str) -> Phase {
+    phase_of(name, "")
+}
+
+/// [`phase`] with a detail printed after the name (`emit nftables.nft`).
+pub fn phase_of(name: &'static str, detail: &'static str) -> Phase {
+    Phase {
+        name,
+        detail,
+        start: enabled().then(Instant::now),
+    }
+}
+
+/// Time `f` as phase `name`.
+pub fn timed<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
+    let _p = phase(name);
+    f()
+}
+
+impl Drop for Phase {
+    fn drop(&mut self) {
+        if let Some(t) = self.start {
+            let sep = if self.detail.is_empty() { "" } else { " " };
+            eprintln!(
+                "netc: timing: {}{sep}{} {:.1} ms",
+                self.name,
+                self.detail,
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
+}
