@@ -76,7 +76,7 @@ build_stage() {
   local stage=$1 dir
   dir=$(compose_stage "$stage")
   rm -rf "$STATE/build/$stage"
-  "$NETC" build --locked -o "$STATE/build/$stage" "$dir" >&2
+  "$NETC" build --locked --ir -o "$STATE/build/$stage" "$dir" >&2
 }
 
 # The topology netc compiled for STAGE, one line per item:

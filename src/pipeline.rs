@@ -31,20 +31,23 @@ pub struct NodeOutput {
 impl NodeOutput {
     /// `ir.json`: the IR snapshot, reviewed in golden cases apart from the artifacts.
     pub fn ir_json(&self) -> String {
-        let _t = netc_ir::timing::phase("ir.json");
+            let _t = netc_ir::timing::phase("ir.json");
         let mut s = serde_json::to_string_pretty(&self.ir).unwrap_or_default();
         s.push('\n');
         s
     }
 
-    /// Every file of the node's output directory, artifacts first, in a fixed order.
-    pub fn files(&self) -> Vec<(String, String, bool)> {
+    /// Every file of the node's output directory, artifacts first, in a
+    /// fixed order; ir.json last when `ir`.
+    pub fn files(&self, ir: bool) -> Vec<(String, String, bool)> {
         let mut v: Vec<(String, String, bool)> = self
             .artifacts
             .iter()
             .map(|a| (a.file_name().to_string(), a.contents.clone(), a.sensitive))
             .collect();
-        v.push(("ir.json".to_string(), self.ir_json(), false));
+        if ir {
+            v.push(("ir.json".to_string(), self.ir_json(), false));
+        }
         v
     }
 }

@@ -167,11 +167,28 @@ fn build_check_and_locked() {
             "routes.batch",
             "tunnels.batch",
             "bird.conf",
-            "ir.json",
         ] {
             assert!(out.join(n).join(f).is_file(), "{n}/{f} missing");
         }
+        assert!(
+            !out.join(n).join("ir.json").exists(),
+            "ir.json only with --ir"
+        );
     }
+    // --ir adds ir.json (it parses as the IR); a later build without --ir
+    // keeps it current rather than leaving a stale one, and --check checks it.
+    let r = netc(&["build", "--ir", "-o", o, i, "--secrets", s]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    let ir_path = out.join("rack1-node1/ir.json");
+    let ir: netc_ir::HostIr =
+        serde_json::from_str(&std::fs::read_to_string(&ir_path).expect("ir.json")).expect("IR");
+    assert_eq!(ir.node.as_str(), "rack1-node1");
+    std::fs::write(&ir_path, "{}").unwrap();
+    let r = netc(&["build", "--check", "--locked", "-o", o, i, "--secrets", s]);
+    assert_eq!(r.status.code(), Some(1), "a committed ir.json is checked: {}", text(&r));
+    let r = netc(&["build", "-o", o, i, "--secrets", s]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    assert_ne!(std::fs::read_to_string(&ir_path).unwrap(), "{}", "kept current");
     // bird.conf holds a password: not world-readable
     #[cfg(unix)]
     {

@@ -104,7 +104,7 @@ fn golden_cases_match() {
         compare(&case.join("netc.lock"), &out.lock.to_text(), &mut failures);
         let mut seen = BTreeSet::new();
         for n in &out.nodes {
-            for (name, contents, _) in n.files() {
+            for (name, contents, _) in n.files(true) {
                 let p = case.join("expected").join(&n.name).join(&name);
                 seen.insert(p.clone());
                 compare(&p, &contents, &mut failures);
@@ -135,8 +135,8 @@ fn golden_output_is_deterministic() {
         let b = compile_case(&case);
         for (x, y) in a.nodes.iter().zip(b.nodes.iter()) {
             assert_eq!(
-                x.files(),
-                y.files(),
+                x.files(true),
+                y.files(true),
                 "{}: two compiles differ",
                 case.display()
             );

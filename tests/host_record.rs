@@ -176,6 +176,7 @@ fn save_artifacts(lab: &Lab, name: &str) {
     let out = lab.dir.join("build");
     let o = lab.netc(&[
         "build",
+        "--ir",
         "-o",
         &out.display().to_string(),
         &lab.input().display().to_string(),

@@ -138,6 +138,7 @@ fn build(lab: &Lab) -> (netc_ir::HostIr, Vec<netc_targets::Artifact>) {
     let out = lab.dir.join("build");
     let o = lab.netc(&[
         "build",
+        "--ir",
         "-o",
         out.to_str().unwrap(),
         "--node",

@@ -43,6 +43,11 @@ pub struct Args {
     /// commit to git; `--check` compares them without the secret.
     #[arg(long)]
     pub mask_secrets: bool,
+    /// Also write each node's IR as `ir.json` (for review, `netc check --ir`
+    /// and scripts). A node directory that already holds an ir.json gets it
+    /// rewritten either way, so it never goes stale beside new artifacts.
+    #[arg(long)]
+    pub ir: bool,
 }
 
 /// Stands in for every secret when none is needed: `--check` compares
@@ -95,7 +100,7 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
         &ArtifactKind::ALL,
         |total| progress.start(total),
         |n| {
-            write_node(&a.out, &n, a.mask_secrets)?;
+            write_node(&a.out, &n, a.mask_secrets, a.ir)?;
             progress.tick(&n.name);
             Ok::<(), anyhow::Error>(())
         },
@@ -128,12 +133,21 @@ pub fn read_lock(path: &Path) -> anyhow::Result<Option<Lock>> {
     }
 }
 
-/// One node's directory: every artifact and ir.json.
-fn write_node(out: &Path, n: &NodeOutput, mask: bool) -> anyhow::Result<()> {
+/// Does the node's directory get an ir.json: asked for, or one is there.
+///
+/// Serialising the IR costs as much as emitting every artifact on a large
+/// node (10.8 MiB for 10,000 rules), and apply never reads it: only on request.
+fn wants_ir(out: &Path, node: &str, asked: bool) -> bool {
+    asked || out.join(node).join("ir.json").is_file()
+}
+
+/// One node's directory: every artifact, and ir.json when [`wants_ir`].
+fn write_node(out: &Path, n: &NodeOutput, mask: bool, ir: bool) -> anyhow::Result<()> {
     let _t = netc_ir::timing::phase("write");
     let dir = out.join(&n.name);
+    let ir = wants_ir(out, &n.name, ir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (name, contents, sensitive) in n.files() {
+    for (name, contents, sensitive) in n.files(ir) {
         let contents = if sensitive && mask {
             mask_secrets(&contents)
         } else {
@@ -144,13 +158,18 @@ fn write_node(out: &Path, n: &NodeOutput, mask: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Remove output of nodes that no longer exist (only directories netc wrote:
-/// those holding an ir.json).
+/// A directory `netc build` wrote: it holds a node's nftables.nft (every
+/// build writes one) or ir.json (builds before 0.4 always wrote one).
+fn is_node_dir(p: &Path) -> bool {
+    p.join(ArtifactKind::Nftables.file_name()).is_file() || p.join("ir.json").is_file()
+}
+
+/// Remove output of nodes that no longer exist (only directories netc wrote).
 fn remove_undeclared(out: &Path, names: &BTreeSet<String>) -> anyhow::Result<()> {
     for e in std::fs::read_dir(out)?.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().to_string();
-        if p.join("ir.json").is_file() && !names.contains(&name) {
+        if is_node_dir(&p) && !names.contains(&name) {
             std::fs::remove_dir_all(&p)?;
             eprintln!("removed {} (node no longer declared)", p.display());
         }
@@ -217,7 +236,7 @@ fn check(
         &ArtifactKind::ALL,
         |total| progress.start(total),
         |n| {
-            let c = check_node(&a.out, &n);
+            let c = check_node(&a.out, &n, a.ir);
             progress.tick(&n.name);
             diffs
                 .lock()
@@ -245,8 +264,7 @@ fn check(
             let mut gone: Vec<PathBuf> = rd
                 .flatten()
                 .filter(|e| {
-                    e.path().join("ir.json").is_file()
-                        && !names.contains(&*e.file_name().to_string_lossy())
+                    is_node_dir(&e.path()) && !names.contains(&*e.file_name().to_string_lossy())
                 })
                 .map(|e| e.path())
                 .collect();
@@ -283,9 +301,11 @@ struct NodeCheck {
     committed_masked: bool,
 }
 
-fn check_node(out: &Path, n: &NodeOutput) -> NodeCheck {
+/// `--check` of one node: what a build with the same flags would write
+/// (ir.json when `--ir` or when one is committed).
+fn check_node(out: &Path, n: &NodeOutput, ir: bool) -> NodeCheck {
     let mut c = NodeCheck::default();
-    for (name, want, sensitive) in n.files() {
+    for (name, want, sensitive) in n.files(wants_ir(out, &n.name, ir)) {
         let path = out.join(&n.name).join(&name);
         let have = std::fs::read_to_string(&path).ok();
         // Files that hold secrets compare with their passwords masked:
@@ -389,6 +409,9 @@ fn regenerate_command(a: &Args, lock_path: &Path, mask: bool) -> String {
     }
     if a.mask_secrets || mask {
         cmd.push("--mask-secrets".into());
+    }
+    if a.ir {
+        cmd.push("--ir".into());
     }
     for p in &a.paths {
         cmd.push(shell_quote(&p.display().to_string()));
