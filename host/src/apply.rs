@@ -220,7 +220,7 @@ pub fn apply(
     snapshot: &State,
     desired: &State,
 ) -> Result<ApplyReport, Error> {
-    let run = execute(exec, t, plan, false, true);
+    let run = netc_ir::timing::timed("execute", || execute(exec, t, plan, false, true));
     let mut warnings = run.warnings;
     if let Some((i, step, cause)) = run.failure {
         let rb = if run.wrote {
@@ -237,7 +237,7 @@ pub fn apply(
             snapshot,
         ));
     }
-    let mut verified = verify::verify(t, exec, desired)?;
+    let mut verified = netc_ir::timing::timed("verify", || verify::verify(t, exec, desired))?;
     if std::env::var("NETC_INJECT_FAILURE").as_deref() == Ok("verify") {
         verified = Verification::Differs(vec![StepError::Injected { step: None }.to_string()]);
     }

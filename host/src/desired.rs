@@ -77,6 +77,7 @@ pub fn build(
                 st.nft = match crate::cache::load::<state::NftState>(&key) {
                     Some(n) if n.has_text || !n.present => n,
                     _ => {
+                        let _t = netc_ir::timing::phase("desired.scratch nft");
                         let s = Scratch::new()?;
                         s.exec
                             .write("nft", &["-f", "-"], Some(text))?

@@ -222,7 +222,7 @@ impl SavedPlan {
     }
 
     /// The artifacts, with sensitive ones re-emitted from the IR.
-    pub fn artifacts(&self, secrets: &dyn Secrets) -> Result<Vec<Artifact>, Error> {
+    pub fn artifacts(&self, secrets: &(dyn Secrets + Sync)) -> Result<Vec<Artifact>, Error> {
         let mut emitted: Option<Vec<Artifact>> = None;
         let mut out = Vec::new();
         for a in &self.artifacts {

@@ -79,13 +79,19 @@ impl Session {
         // side (JSON only: enough to compare, and a no-change plan lists
         // once) are independent: read them side by side.
         let (desired, live) = std::thread::scope(|sc| {
-            let d = sc.spawn(|| desired::build(ir, artifacts, t.firewall, &t.bird_config));
+            let d = sc.spawn(|| {
+                netc_ir::timing::timed("desired", || {
+                    desired::build(ir, artifacts, t.firewall, &t.bird_config)
+                })
+            });
             let keys: Vec<_> = ir
                 .workload_interfaces
                 .iter()
                 .flat_map(|w| w.settings.iter().map(|s| (w.name.clone(), s.sysctl)))
                 .collect();
-            let l = state::read_with(&self.exec, &t.bird_config, false, &keys);
+            let l = netc_ir::timing::timed("read live", || {
+                state::read_with(&self.exec, &t.bird_config, false, &keys)
+            });
             let d = d
                 .join()
                 .unwrap_or_else(|_| Err(crate::DesiredError::Panicked.into()));

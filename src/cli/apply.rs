@@ -82,7 +82,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         None => {
             let node = config::node(a.node.as_deref())?;
             let paths = config::inputs(&a.paths)?;
-            match planc::compile_node(&paths, &node, &a.target)? {
+            match netc_ir::timing::timed("compile", || planc::compile_node(&paths, &node, &a.target))? {
                 planc::Compiled::Node(i) => {
                     if a.locked {
                         if let Some((p, _)) = &i.lock_update {
@@ -143,8 +143,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         write_lock(&source)?;
         return Ok(0);
     }
-    let warnings = session.preflight(&ir, &planned, a.force)?;
+    let warnings = netc_ir::timing::timed("preflight", || session.preflight(&ir, &planned, a.force))?;
+    let _render = netc_ir::timing::phase("render");
     print!("{}", planc::render_text(&planned, &ir, &target));
+    drop(_render);
     planc::print_warnings(&planned.warnings);
     planc::print_warnings(&warnings);
 

@@ -112,8 +112,9 @@ pub fn load_files(
     files: &[PathBuf],
     sources: &mut SourceMap,
 ) -> (Vec<RawResource>, Vec<Diagnostic>) {
-    let mut resources = Vec::new();
+    use rayon::prelude::*;
     let mut diags = Vec::new();
+    let mut ids = Vec::new();
     for p in files {
         let (name, text) = if p.as_os_str() == "-" {
             let mut s = String::new();
@@ -153,8 +154,13 @@ pub fn load_files(
             Some(rest) => rest.to_string(),
             None => text,
         };
-        let id = sources.add(name, text);
-        let (r, d) = load_source(id, sources);
+        ids.push(sources.add(name, text));
+    }
+    // Files parse independently: on all cores, results in file order.
+    let sources: &SourceMap = sources;
+    let loaded: Vec<_> = ids.par_iter().map(|&id| load_source(id, sources)).collect();
+    let mut resources = Vec::new();
+    for (r, d) in loaded {
         resources.extend(r);
         diags.extend(d);
     }

@@ -59,10 +59,23 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     // Kinds read but not compiled: one note per kind, at its first resource.
     let mut uncompiled: Vec<(Kind, RawResource, usize)> = Vec::new();
     let schema_phase = crate::ir::timing::phase("validate.schema+type");
-    for mut raw in raws {
-        let mut schema_diags = crate::schema::coerce(&mut raw);
-        schema_diags.extend(crate::schema::check(&raw));
-        let failed = schema_diags.iter().any(|d| d.is_error());
+    // Each resource's schema checks are its own: on all cores, in input order.
+    let checked: Vec<(RawResource, Vec<Diagnostic>, bool)> = {
+        use rayon::prelude::*;
+        raws.into_par_iter()
+            .map(|mut raw| {
+                let mut d = crate::schema::coerce(&mut raw);
+                d.extend(crate::schema::check(&raw));
+                let failed = d.iter().any(|d| d.is_error());
+                if !failed {
+                    // Fields the schema accepts that netc does not compile (W0108).
+                    d.extend(crate::fields::check(&raw));
+                }
+                (raw, d, failed)
+            })
+            .collect()
+    };
+    for (raw, schema_diags, failed) in checked {
         diags.extend(schema_diags);
         if failed {
             continue;
@@ -73,8 +86,6 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
                 None => uncompiled.push((raw.kind, raw.clone(), 1)),
             }
         }
-        // Fields the schema accepts that netc does not compile (W0108).
-        diags.extend(crate::fields::check(&raw));
         type_resource(raw, &mut model, &mut diags);
     }
     drop(schema_phase);

@@ -29,14 +29,23 @@ pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
         .iter()
         .map(|r| (Kind::GlobalNetworkPolicy, r))
         .chain(m.network_policies.iter().map(|r| (Kind::NetworkPolicy, r)));
-    for (kind, r) in all {
-        if fail_closed(&r.spec) {
-            continue;
-        }
-        for (dir, rules) in [("ingress", &r.spec.ingress), ("egress", &r.spec.egress)] {
-            policy_rules(kind, r, dir, rules, out);
-        }
-    }
+    // Quadratic in each policy's length and independent across policies:
+    // on all cores, warnings in policy order.
+    use rayon::prelude::*;
+    let all: Vec<_> = all.collect();
+    let found: Vec<Vec<Diagnostic>> = all
+        .par_iter()
+        .map(|&(kind, r)| {
+            let mut out = Vec::new();
+            if !fail_closed(&r.spec) {
+                for (dir, rules) in [("ingress", &r.spec.ingress), ("egress", &r.spec.egress)] {
+                    policy_rules(kind, r, dir, rules, &mut out);
+                }
+            }
+            out
+        })
+        .collect();
+    out.extend(found.into_iter().flatten());
 }
 
 /// A policy-level selector netc cannot resolve keeps only Deny rules.
