@@ -31,7 +31,7 @@ pub struct NodeOutput {
 impl NodeOutput {
     /// `ir.json`: the IR snapshot, reviewed in golden cases apart from the artifacts.
     pub fn ir_json(&self) -> String {
-            let _t = netc_ir::timing::phase("ir.json");
+        let _t = netc_ir::timing::phase("ir.json");
         let mut s = serde_json::to_string_pretty(&self.ir).unwrap_or_default();
         s.push('\n');
         s

@@ -185,10 +185,19 @@ fn build_check_and_locked() {
     assert_eq!(ir.node.as_str(), "rack1-node1");
     std::fs::write(&ir_path, "{}").unwrap();
     let r = netc(&["build", "--check", "--locked", "-o", o, i, "--secrets", s]);
-    assert_eq!(r.status.code(), Some(1), "a committed ir.json is checked: {}", text(&r));
+    assert_eq!(
+        r.status.code(),
+        Some(1),
+        "a committed ir.json is checked: {}",
+        text(&r)
+    );
     let r = netc(&["build", "-o", o, i, "--secrets", s]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r));
-    assert_ne!(std::fs::read_to_string(&ir_path).unwrap(), "{}", "kept current");
+    assert_ne!(
+        std::fs::read_to_string(&ir_path).unwrap(),
+        "{}",
+        "kept current"
+    );
     // bird.conf holds a password: not world-readable
     #[cfg(unix)]
     {

@@ -23,7 +23,6 @@
 //! and listed again; docs/fields.md is generated from the tables by
 //! [`markdown`] and kept equal by the same test.
 
-use std::fmt::Write as _;
 use crate::diag::{codes, Diagnostic};
 use crate::load::document::escape_segment;
 use crate::load::RawResource;
@@ -31,6 +30,7 @@ use crate::model::Kind;
 use crate::schema::bundle::common_name;
 use crate::schema::{schema_source, COMMON_SCHEMA};
 use serde_json::Value;
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 /// How an input that sets a not-compiled field hears about it.
@@ -758,8 +758,9 @@ pub const NOT_COMPILED: &[NotCompiled] = &[
 /// The entry for `path` in [`NOT_COMPILED`].
 pub fn not_compiled(path: &str) -> Option<&'static NotCompiled> {
     // Asked for every field of every resource: indexed once.
-    static BY_PATH: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static NotCompiled>> =
-        std::sync::OnceLock::new();
+    static BY_PATH: std::sync::OnceLock<
+        std::collections::HashMap<&'static str, &'static NotCompiled>,
+    > = std::sync::OnceLock::new();
     BY_PATH
         .get_or_init(|| NOT_COMPILED.iter().rev().map(|n| (n.path, n)).collect())
         .get(path)
@@ -1001,8 +1002,8 @@ impl Visit<'_> {
                 .get("items")
                 .filter(|i| i.is_object())
                 .is_some_and(|i| self.can_warn(doc, i, &format!("{key}/*"), depth + 1))
-            // Anything the walk does not follow (anyOf, additionalProperties)
-            // is not visited by `visit` either.
+        // Anything the walk does not follow (anyOf, additionalProperties)
+        // is not visited by `visit` either.
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -65,6 +65,18 @@ impl Session {
         self.plan_with(ir, artifacts, force, &Scope::default())
     }
 
+    /// Read what netc owns on the target (no workload interface settings:
+    /// they depend on the desired state, and [`Session::plan_from`] reads
+    /// them). The CLI calls this on its own thread while the node compiles:
+    /// the two are independent, and on a large node each costs about as
+    /// much as the other. The session's lock is held, so nothing netc does
+    /// changes the target in between.
+    pub fn read_live(&self) -> Result<(State, Facts), Error> {
+        netc_ir::timing::timed("read live", || {
+            state::read_for_plan(&self.exec, &self.target.bird_config)
+        })
+    }
+
     /// [`Session::plan`], restricted or forced as `scope` says (`--only`,
     /// `--replace`).
     pub fn plan_with(
@@ -74,7 +86,25 @@ impl Session {
         force: bool,
         scope: &Scope,
     ) -> Result<Planned, Error> {
+        self.plan_from(ir, artifacts, force, scope, None)
+    }
+
+    /// [`Session::plan_with`] on a live state already read with
+    /// [`Session::read_live`] (None: read it now).
+    pub fn plan_from(
+        &self,
+        ir: &HostIr,
+        artifacts: &[Artifact],
+        force: bool,
+        scope: &Scope,
+        prefetched: Option<(State, Facts)>,
+    ) -> Result<Planned, Error> {
         let t = &self.target;
+        let keys: Vec<_> = ir
+            .workload_interfaces
+            .iter()
+            .flat_map(|w| w.settings.iter().map(|s| (w.name.clone(), s.sysctl)))
+            .collect();
         // The desired side (maybe a scratch-namespace load) and the live
         // side (JSON only: enough to compare, and a no-change plan lists
         // once) are independent: read them side by side.
@@ -84,21 +114,23 @@ impl Session {
                     desired::build(ir, artifacts, t.firewall, &t.bird_config)
                 })
             });
-            let keys: Vec<_> = ir
-                .workload_interfaces
-                .iter()
-                .flat_map(|w| w.settings.iter().map(|s| (w.name.clone(), s.sysctl)))
-                .collect();
-            let l = netc_ir::timing::timed("read live", || {
-                state::read_with(&self.exec, &t.bird_config, false, &keys)
-            });
+            let l = match prefetched {
+                Some((mut live, facts)) => state::sysctl::read(&self.exec, &keys).map(|v| {
+                    live.sysctls = v;
+                    (live, facts)
+                }),
+                None => netc_ir::timing::timed("read live", || {
+                    state::read_with(&self.exec, &t.bird_config, false, &keys)
+                }),
+            };
             let d = d
                 .join()
                 .unwrap_or_else(|_| Err(crate::DesiredError::Panicked.into()));
             (d, l)
         });
         let (mut desired, nft_key) = desired?;
-        let (live, facts) = live?;
+        let (mut live, facts) = live?;
+        live.nft = state::nft::resolve(&self.exec, std::mem::take(&mut live.nft), &desired.nft)?;
         // A tunnel under netc's name that netc did not make and no longer
         // wants is not netc's to delete.
         crate::destroy::keep_foreign(&live, &facts, &mut desired);

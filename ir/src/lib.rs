@@ -12,13 +12,13 @@
 mod bgp;
 pub mod digest;
 pub mod eval;
-pub mod timing;
 mod firewall;
 mod iface;
 mod link;
 mod names;
 mod net;
 mod protocol;
+pub mod timing;
 
 pub use bgp::*;
 pub use firewall::*;

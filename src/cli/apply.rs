@@ -71,18 +71,43 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     if a.confirm_within.is_some_and(|d| d.is_zero()) {
         bail!("--confirm-within must be longer than 0s");
     }
-    let source = match saved_plan(&a.paths)? {
+    let saved = saved_plan(&a.paths)?;
+    let target = match &saved {
+        Some(s) => s.target.clone(),
+        None => a.target.target()?,
+    };
+    // Take the lock first: the live state is read while the node compiles
+    // (plan::compile_reading).
+    let opened = super::common::revert_overdue(&target, "netc apply").and_then(|_| {
+        let session = Session::open(target.clone(), Mode::Exclusive, a.target.lock_timeout)?;
+        // Even a no-op apply waits for the pending decision: it must not
+        // look like a confirmation.
+        netc_host::confirm::refuse_if_pending(&target)?;
+        Ok(session)
+    });
+    let mut live = None;
+    let (source, session) = match saved {
         Some(s) => {
             planc::check_saved_options(&a.target, a.node.as_deref(), &s)?;
             if !a.scope.only.is_empty() || !a.scope.replace.is_empty() {
                 bail!("a saved plan is applied exactly as planned: --only and --replace belong to `netc plan`");
             }
-            Source::Saved(Box::new(s))
+            (Source::Saved(Box::new(s)), opened?)
         }
         None => {
             let node = config::node(a.node.as_deref())?;
             let paths = config::inputs(&a.paths)?;
-            match netc_ir::timing::timed("compile", || planc::compile_node(&paths, &node, &a.target))? {
+            let session = match opened {
+                Ok(s) => s,
+                // Input errors come first: they are what the operator can fix here.
+                Err(e) => match planc::compile_node(&paths, &node, &a.target)? {
+                    planc::Compiled::Rejected(code) => return Ok(code),
+                    planc::Compiled::Node(_) => return Err(e),
+                },
+            };
+            let (compiled, l) = planc::compile_reading(&session, &paths, &node, &a.target)?;
+            live = l;
+            match compiled {
                 planc::Compiled::Node(i) => {
                     if a.locked {
                         if let Some((p, _)) = &i.lock_update {
@@ -92,33 +117,17 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                             );
                         }
                     }
-                    Source::Compiled(i)
+                    (Source::Compiled(i), session)
                 }
                 planc::Compiled::Rejected(code) => return Ok(code),
             }
         }
     };
-    let (target, ir, artifacts, scope) = match &source {
-        Source::Saved(s) => (
-            s.target.clone(),
-            s.ir.clone(),
-            s.artifacts(&a.target.secrets()?)?,
-            s.scope(),
-        ),
-        Source::Compiled(i) => (
-            a.target.target()?,
-            i.ir.clone(),
-            i.artifacts.clone(),
-            a.scope.scope()?,
-        ),
+    let (ir, artifacts, scope) = match &source {
+        Source::Saved(s) => (s.ir.clone(), s.artifacts(&a.target.secrets()?)?, s.scope()),
+        Source::Compiled(i) => (i.ir.clone(), i.artifacts.clone(), a.scope.scope()?),
     };
-
-    super::common::revert_overdue(&target, "netc apply")?;
-    let session = Session::open(target.clone(), Mode::Exclusive, a.target.lock_timeout)?;
-    // Even a no-op apply waits for the pending decision: it must not look
-    // like a confirmation.
-    netc_host::confirm::refuse_if_pending(&target)?;
-    let mut planned = session.plan_with(&ir, &artifacts, a.force, &scope)?;
+    let mut planned = session.plan_from(&ir, &artifacts, a.force, &scope, live)?;
     planned.warnings.extend(planc::scope_warning(&scope));
     if let Source::Saved(s) = &source {
         if planned.fingerprint() != s.live_fingerprint || planned.plan.changes != s.changes {
@@ -143,7 +152,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         write_lock(&source)?;
         return Ok(0);
     }
-    let warnings = netc_ir::timing::timed("preflight", || session.preflight(&ir, &planned, a.force))?;
+    let warnings =
+        netc_ir::timing::timed("preflight", || session.preflight(&ir, &planned, a.force))?;
     let _render = netc_ir::timing::phase("render");
     print!("{}", planc::render_text(&planned, &ir, &target));
     drop(_render);

@@ -44,7 +44,8 @@ pub fn check_inputs(paths: &[PathBuf]) -> Checked {
             };
         }
     };
-    let (raws, load_diags) = netc_ir::timing::timed("load", || load::load_files(&files, &mut sources));
+    let (raws, load_diags) =
+        netc_ir::timing::timed("load", || load::load_files(&files, &mut sources));
     let io_error = load_diags
         .iter()
         .any(|d| d.code == netc_compiler::diag::codes::IO);

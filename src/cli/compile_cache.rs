@@ -6,10 +6,12 @@
 //! node's IR depends on: every input file (path and bytes), netc.lock, the
 //! node, the firewall backend and this netc binary (version, size and
 //! modification time, so a rebuilt binary never reads an older one's
-//! entry). The entry holds the IR, the route reflectors `status` needs and
-//! the diagnostics as rendered text; the artifacts are emitted again from
-//! the IR (cheap, and so no secret value is ever written to the cache:
-//! the IR holds secret *references*). An entry is written only for input
+//! entry). The entry holds the IR, the route reflectors `status` needs, the
+//! diagnostics as rendered text and the artifacts that hold no secret (the
+//! firewall's emit is a quarter of a no-change plan on a large node); an
+//! artifact with a secret (bird.conf with a password) is emitted again from
+//! the IR, so no secret value is ever written to the cache (the IR holds
+//! secret *references*). An entry is written only for input
 //! without errors whose netc.lock is current. Entries live in netc's state
 //! directory with the canonical-form cache (`netc_host::cache`); a missing
 //! or unreadable one only costs a compile.
@@ -20,7 +22,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Bumped when the entry's shape or meaning changes.
-const FORMAT: &str = "compile-1";
+const FORMAT: &str = "compile-2";
 
 #[derive(Serialize, Deserialize)]
 pub struct Entry {
@@ -28,6 +30,32 @@ pub struct Entry {
     pub route_reflectors: BTreeSet<String>,
     /// The input's diagnostics (warnings, notes), rendered without colour.
     pub diagnostics: String,
+    /// Emitted artifacts without secrets, by file name.
+    pub artifacts: Vec<(String, String)>,
+}
+
+impl Entry {
+    /// The node's artifacts of `kinds`: cached ones as they are, the others
+    /// (those holding a secret) emitted again.
+    pub fn artifacts(
+        &self,
+        kinds: &[netc_targets::ArtifactKind],
+        secrets: &(dyn netc_targets::Secrets + Sync),
+    ) -> Result<Vec<netc_targets::Artifact>, netc_targets::EmitError> {
+        kinds
+            .iter()
+            .map(
+                |k| match self.artifacts.iter().find(|(f, _)| f == k.file_name()) {
+                    Some((_, contents)) => Ok(netc_targets::Artifact {
+                        kind: *k,
+                        contents: contents.clone(),
+                        sensitive: false,
+                    }),
+                    None => k.emit(&self.ir, secrets),
+                },
+            )
+            .collect()
+    }
 }
 
 /// The cache key for compiling `node` from `paths`, or None when the input

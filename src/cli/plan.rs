@@ -272,6 +272,34 @@ pub enum Compiled {
 
 /// Load, validate and compile one node — or take it from
 /// [`compile_cache`] when nothing it depends on changed.
+/// Compile the node while another thread reads the live state through
+/// `session` (which holds the target's lock): the two are independent, and
+/// on a large node each takes about as long as the other. The live state
+/// is None when compiling was rejected.
+pub fn compile_reading(
+    session: &Session,
+    paths: &[PathBuf],
+    node: &str,
+    t: &TargetArgs,
+) -> anyhow::Result<(
+    Compiled,
+    Option<(netc_host::State, netc_host::state::Facts)>,
+)> {
+    let (compiled, live) = std::thread::scope(|sc| {
+        let live = sc.spawn(|| session.read_live());
+        let compiled = netc_ir::timing::timed("compile", || compile_node(paths, node, t));
+        let live = live
+            .join()
+            .unwrap_or_else(|_| Err(netc_host::DesiredError::Panicked.into()));
+        (compiled, live)
+    });
+    let compiled = compiled?;
+    if let Compiled::Rejected(_) = compiled {
+        return Ok((compiled, None));
+    }
+    Ok((compiled, Some(live?)))
+}
+
 pub fn compile_node(paths: &[PathBuf], node: &str, t: &TargetArgs) -> anyhow::Result<Compiled> {
     let lock_path = t.lockfile.path(paths);
     let backend = t.target()?.firewall;
@@ -279,12 +307,11 @@ pub fn compile_node(paths: &[PathBuf], node: &str, t: &TargetArgs) -> anyhow::Re
     let key = compile_cache::key(paths, node, backend.name(), &lock_path);
     if let Some(e) = key.as_deref().and_then(compile_cache::load) {
         eprint!("{}", e.diagnostics);
-        let artifacts =
-            netc_targets::emit(&e.ir, &secrets, backend.artifact_kinds()).map_err(|source| {
-                pipeline::PipelineError::Emit {
-                    node: node.to_string(),
-                    source,
-                }
+        let artifacts = e
+            .artifacts(backend.artifact_kinds(), &secrets)
+            .map_err(|source| pipeline::PipelineError::Emit {
+                node: node.to_string(),
+                source,
             })?;
         return Ok(Compiled::Node(Box::new(NodeInput {
             ir: e.ir,
@@ -336,6 +363,12 @@ pub fn compile_node(paths: &[PathBuf], node: &str, t: &TargetArgs) -> anyhow::Re
                 ir: n.ir.clone(),
                 route_reflectors: route_reflectors.clone(),
                 diagnostics: c.diags.items.iter().map(|d| r.render(d)).collect(),
+                artifacts: n
+                    .artifacts
+                    .iter()
+                    .filter(|a| !a.sensitive)
+                    .map(|a| (a.file_name().to_string(), a.contents.clone()))
+                    .collect(),
             },
         );
     }
@@ -381,13 +414,27 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let paths = config::inputs(&a.paths)?;
     let scope = a.scope.scope()?;
     let target = a.target.target()?;
-    let input = match compile_node(&paths, &node, &a.target)? {
+    let opened = super::common::revert_overdue(&target, "netc plan").and_then(|_| {
+        Ok(Session::open(
+            target.clone(),
+            Mode::Shared,
+            a.target.lock_timeout,
+        )?)
+    });
+    let session = match opened {
+        Ok(s) => s,
+        // Input errors come first: they are what the operator can fix here.
+        Err(e) => match compile_node(&paths, &node, &a.target)? {
+            Compiled::Rejected(code) => return Ok(code),
+            Compiled::Node(_) => return Err(e),
+        },
+    };
+    let (input, live) = compile_reading(&session, &paths, &node, &a.target)?;
+    let input = match input {
         Compiled::Node(i) => i,
         Compiled::Rejected(code) => return Ok(code),
     };
-    super::common::revert_overdue(&target, "netc plan")?;
-    let session = Session::open(target.clone(), Mode::Shared, a.target.lock_timeout)?;
-    let mut planned = session.plan_with(&input.ir, &input.artifacts, a.force, &scope)?;
+    let mut planned = session.plan_from(&input.ir, &input.artifacts, a.force, &scope, live)?;
     planned.warnings.extend(scope_warning(&scope));
     if let Some((p, _)) = &input.lock_update {
         planned.warnings.push(format!(

@@ -118,12 +118,7 @@ fn convert(node: &Node, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
             .map(J::Number)
             .unwrap_or(J::Null),
         Value::Str(s) => J::String(s.clone()),
-        Value::Seq(items) => J::Array(
-            items
-                .iter()
-                .map(|n| convert(n, diags))
-                .collect(),
-        ),
+        Value::Seq(items) => J::Array(items.iter().map(|n| convert(n, diags)).collect()),
         Value::Map(entries) => {
             let mut m = serde_json::Map::new();
             for (k, v) in entries {

@@ -106,7 +106,9 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     crate::ir::timing::timed("validate.names", || names::check(&model, &mut out));
     crate::ir::timing::timed("validate.ippool", || ippool::check(&model, &mut out));
     crate::ir::timing::timed("validate.bgp", || bgp::check(&model, &mut out));
-    crate::ir::timing::timed("validate.bgp_filter", || bgp_filter::check(&model, &mut out));
+    crate::ir::timing::timed("validate.bgp_filter", || {
+        bgp_filter::check(&model, &mut out)
+    });
     crate::ir::timing::timed("validate.node", || node::check(&model, &mut out));
     crate::ir::timing::timed("validate.policy", || policy::check(&model, &mut out));
     crate::ir::timing::timed("validate.shadow", || shadow::check(&model, &mut out));

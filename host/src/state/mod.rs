@@ -102,27 +102,51 @@ pub fn read_with(
     nft_text: bool,
     sysctls: &[(ir::IfName, ir::IfaceSysctl)],
 ) -> Result<(State, Facts), Error> {
+    let mode = if nft_text {
+        nft::Listing::JsonAndText
+    } else {
+        nft::Listing::Json
+    };
+    read_inner(exec, bird_path, mode, sysctls)
+}
+
+/// [`read`] for a plan that will compare with a desired state: netc's nft
+/// table is listed as text only, the cheapest listing, and
+/// [`nft::resolve`] finishes it once the desired table is known (no change:
+/// nothing more to read).
+pub fn read_for_plan(exec: &Exec, bird_path: &Path) -> Result<(State, Facts), Error> {
+    read_inner(exec, bird_path, nft::Listing::TextFirst, &[])
+}
+
+fn read_inner(
+    exec: &Exec,
+    bird_path: &Path,
+    nft_mode: nft::Listing,
+    sysctls: &[(ir::IfName, ir::IfaceSysctl)],
+) -> Result<(State, Facts), Error> {
     // The readers are independent processes (each `ip netns exec …` costs
     // tens of milliseconds to start): run them side by side. Only the
     // neighbour and FDB readers wait for the link list (they ask per device).
     let (links_r, routes, nft, iptables, bird, sysctls) = std::thread::scope(|sc| {
-        let routes = sc.spawn(|| routes::read(exec));
-        let sysctls = sc.spawn(|| sysctl::read(exec, sysctls));
-        let nft = sc.spawn(|| nft::read(exec, nft_text));
-        let ipt = sc.spawn(|| iptables::read(exec));
+        use netc_ir::timing::timed;
+        let routes = sc.spawn(|| timed("read routes", || routes::read(exec)));
+        let sysctls = sc.spawn(|| timed("read sysctls", || sysctl::read(exec, sysctls)));
+        let nft = sc.spawn(|| timed("read nft", || nft::read_listing(exec, nft_mode)));
+        let ipt = sc.spawn(|| timed("read iptables", || iptables::read(exec)));
         let bird = sc.spawn(|| bird::read(bird_path));
-        let links_r = links::read(exec).and_then(|(links, addresses, mut facts)| {
-            let owned: Vec<&netc_ir::IfName> = links.iter().map(|l| &l.name).collect();
-            let (neighbors, fdb) = std::thread::scope(|sc2| {
-                let fdb = sc2.spawn(|| neigh::read_fdb(exec, &owned));
-                let n = neigh::read_neighbors(exec, &owned);
-                (n, join(fdb))
+        let links_r =
+            timed("read links", || links::read(exec)).and_then(|(links, addresses, mut facts)| {
+                let owned: Vec<&netc_ir::IfName> = links.iter().map(|l| &l.name).collect();
+                let (neighbors, fdb) = std::thread::scope(|sc2| {
+                    let fdb = sc2.spawn(|| timed("read fdb", || neigh::read_fdb(exec, &owned)));
+                    let n = timed("read neighbours", || neigh::read_neighbors(exec, &owned));
+                    (n, join(fdb))
+                });
+                for (dev, routes) in facts.foreign_links.iter_mut() {
+                    *routes = routes::read_through(exec, dev)?;
+                }
+                Ok((links, addresses, facts, neighbors?, fdb?))
             });
-            for (dev, routes) in facts.foreign_links.iter_mut() {
-                *routes = routes::read_through(exec, dev)?;
-            }
-            Ok((links, addresses, facts, neighbors?, fdb?))
-        });
         (
             links_r,
             join(routes),

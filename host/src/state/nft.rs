@@ -34,6 +34,10 @@ pub struct NftState {
     /// are filled in.
     #[serde(default)]
     pub has_text: bool,
+    /// Only the text listing was read ([`Listing::TextFirst`]): `present`
+    /// and `text` are set, sets and chains are not, until [`resolve`].
+    #[serde(skip)]
+    pub json_pending: bool,
 }
 
 /// A named set or map (maps: verdict maps for dispatch, data maps).
@@ -178,6 +182,142 @@ impl NftState {
     }
 }
 
+/// Which listings of the table to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// `nft -j list`: what is compared.
+    Json,
+    /// Both listings, side by side.
+    JsonAndText,
+    /// `nft -a list` only, to compare with a desired table whose text is
+    /// known ([`resolve`]): the text listing costs two thirds of the JSON
+    /// one and needs no JSON parse, and when it equals the desired text
+    /// (a no-change plan) nothing else is read.
+    TextFirst,
+}
+
+/// [`read`] with the listings `mode` names.
+pub fn read_listing(exec: &Exec, mode: Listing) -> Result<NftState, Error> {
+    match mode {
+        Listing::Json => read(exec, false),
+        Listing::JsonAndText => read(exec, true),
+        Listing::TextFirst => {
+            if !exec.have_tool("nft") {
+                return Ok(NftState::default());
+            }
+            let out = exec.read("nft", &["-a", "list", "table", "inet", super::NFT_TABLE])?;
+            if !out.success() {
+                if out.stderr.contains("No such file or directory") {
+                    return Ok(NftState::default());
+                }
+                return Err(out.check().unwrap_err().into());
+            }
+            Ok(NftState {
+                present: true,
+                text: out.stdout,
+                has_text: true,
+                json_pending: true,
+                ..NftState::default()
+            })
+        }
+    }
+}
+
+/// Finish a [`Listing::TextFirst`] read against the desired table `want`.
+/// When the live text equals the desired text (handles and counter values
+/// aside), the live table holds exactly the desired content: nft prints the
+/// text from the same kernel objects as the JSON, and the desired text was
+/// printed by this nft from the desired table (a scratch load or netc's own
+/// apply, see `desired`). Its JSON is then `want`'s, with the live rule
+/// handles. Otherwise (or when `live` is complete already) the table is
+/// listed again, both ways.
+pub fn resolve(exec: &Exec, live: NftState, want: &NftState) -> Result<NftState, Error> {
+    if !live.json_pending {
+        return Ok(live);
+    }
+    if !live.present && !want.present {
+        return Ok(NftState::default());
+    }
+    if live.present && want.present && want.has_text && same_text(&live.text, &want.text) {
+        if let Some(handles) = chain_handles(&live.text) {
+            let mut st = want.clone();
+            let fits = st.chains.iter().all(|c| {
+                handles
+                    .get(&c.name)
+                    .is_some_and(|h| h.len() == c.rules.len())
+            }) && st.chains.len() == handles.len();
+            if fits {
+                for c in &mut st.chains {
+                    for (r, h) in c.rules.iter_mut().zip(&handles[&c.name]) {
+                        r.handle = *h;
+                    }
+                }
+                st.text = live.text;
+                st.has_text = true;
+                st.json_pending = false;
+                return Ok(st);
+            }
+        }
+    }
+    netc_ir::timing::timed("read nft (changed)", || read(exec, true))
+}
+
+/// Two `nft -a list table` listings show the same table: equal line by
+/// line once handles are dropped and counter values reset.
+fn same_text(a: &str, b: &str) -> bool {
+    let norm = |l: &'_ str| -> String {
+        let l = match l.rfind(" # handle ") {
+            Some(i) => &l[..i],
+            None => l,
+        };
+        reset_counters_text(l)
+    };
+    let (mut x, mut y) = (a.lines(), b.lines());
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) if p == q || norm(p) == norm(q) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Chain name → handles of its rules in listing order, from a `-a` text
+/// listing; None when a rule line has no handle.
+fn chain_handles(text: &str) -> Option<BTreeMap<String, Vec<u64>>> {
+    let mut m: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut cur: Option<String> = None;
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix('\t').filter(|l| !l.starts_with('\t')) {
+            cur = h
+                .strip_prefix("chain ")
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string);
+            if let Some(c) = &cur {
+                m.entry(c.clone()).or_default();
+            }
+            continue;
+        }
+        let Some(c) = &cur else { continue };
+        let Some(body) = line.strip_prefix("\t\t") else {
+            continue;
+        };
+        // Declaration lines of a chain (`type filter hook …;`, `comment`)
+        // carry no handle; rules always do in a `-a` listing.
+        let decl = body.starts_with("type ")
+            || body.starts_with("comment ")
+            || body.starts_with("policy ");
+        match body.rfind(" # handle ") {
+            Some(i) => m
+                .get_mut(c)?
+                .push(body[i + " # handle ".len()..].trim().parse().ok()?),
+            None if decl || body.trim().is_empty() => {}
+            None => return None,
+        }
+    }
+    Some(m)
+}
+
 /// Read the table. The JSON listing is always read (it is what is
 /// compared); the text listing only `with_text` — each listing costs as much
 /// as the other (at 10,000 named sets, seconds), so verification and
@@ -202,7 +342,7 @@ pub fn read(exec: &Exec, with_text: bool) -> Result<NftState, Error> {
         }
         return Err(out.check().unwrap_err().into());
     }
-    let mut st = parse(&out.stdout, "")?;
+    let mut st = netc_ir::timing::timed("read nft.parse", || parse(&out.stdout, ""))?;
     if let Some(text) = text {
         // A table that vanished between the two listings fails the next step anyway.
         st.attach_text(&text.unwrap_or_default());
