@@ -55,13 +55,18 @@ fn artifact<'a>(arts: &'a [Artifact], name: &str) -> Option<&'a Artifact> {
 }
 
 /// Build the desired state. Loads the firewall into a scratch namespace
-/// (needs root) unless [`crate::cache`] has it. Also returns the cache key of
-/// the nft table, when there is one.
+/// (needs root) unless [`crate::cache`] has it, or `no_live_table` says the
+/// target has no netc table: then the plan creates the table whole, needs
+/// nothing to compare, and the artifact is taken as written
+/// ([`state::nft::NftState::from_artifact`]; verification learns its
+/// canonical form from the table the apply loads). Also returns the cache
+/// key of the nft table, when there is one.
 pub fn build(
     ir: &HostIr,
     artifacts: &[Artifact],
     backend: Backend,
     bird_path: &Path,
+    no_live_table: bool,
 ) -> Result<(State, Option<String>), Error> {
     let mut nft_key = None;
     let mut st = kernel_objects(ir)?;
@@ -76,20 +81,8 @@ pub fn build(
                 let key = crate::cache::key("nft", text);
                 st.nft = match crate::cache::load::<state::NftState>(&key) {
                     Some(n) if n.has_text || !n.present => n,
-                    _ => {
-                        let _t = netc_ir::timing::phase("desired.scratch nft");
-                        let s = Scratch::new()?;
-                        s.exec
-                            .write("nft", &["-f", "-"], Some(text))?
-                            .check()
-                            .map_err(|source| DesiredError::NftRejected {
-                                artifact: NFT_ARTIFACT.to_string(),
-                                source,
-                            })?;
-                        let n = state::nft::read(&s.exec, true)?;
-                        crate::cache::store(&key, &n);
-                        n
-                    }
+                    _ if no_live_table => state::nft::NftState::from_artifact(text, &key),
+                    _ => canonical_nft(text, &key)?,
                 };
                 nft_key = Some(key);
             }
@@ -137,6 +130,24 @@ pub fn build(
         },
     };
     Ok((st, nft_key))
+}
+
+/// nft's canonical form of the table `text` declares: loaded into a
+/// scratch namespace and listed back with the live-side reader, then cached
+/// under `key`.
+pub fn canonical_nft(text: &str, key: &str) -> Result<state::NftState, Error> {
+    let _t = netc_ir::timing::phase("desired.scratch nft");
+    let s = Scratch::new()?;
+    s.exec
+        .write("nft", &["-f", "-"], Some(text))?
+        .check()
+        .map_err(|source| DesiredError::NftRejected {
+            artifact: NFT_ARTIFACT.to_string(),
+            source,
+        })?;
+    let n = state::nft::read(&s.exec, true)?;
+    crate::cache::store(key, &n);
+    Ok(n)
 }
 
 /// Tunnels, addresses, neighbours, FDB entries, routes and workload

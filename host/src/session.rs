@@ -108,10 +108,13 @@ impl Session {
         // The desired side (maybe a scratch-namespace load) and the live
         // side (JSON only: enough to compare, and a no-change plan lists
         // once) are independent: read them side by side.
+        // Known before the desired side is built only when read ahead: a
+        // target without netc's table needs no canonical form to plan.
+        let no_live_table = prefetched.as_ref().is_some_and(|(l, _)| !l.nft.present);
         let (desired, live) = std::thread::scope(|sc| {
             let d = sc.spawn(|| {
                 netc_ir::timing::timed("desired", || {
-                    desired::build(ir, artifacts, t.firewall, &t.bird_config)
+                    desired::build(ir, artifacts, t.firewall, &t.bird_config, no_live_table)
                 })
             });
             let l = match prefetched {

@@ -16,9 +16,35 @@ pub enum Verification {
 }
 
 /// Read the target back and compare it with `want`.
+///
+/// A desired nft table taken from the artifact as written
+/// ([`state::NftState::uncanonical`]) cannot be compared with nft's listing
+/// line by line. The table was loaded whole in one `nft -f` transaction
+/// (all or nothing), so the listing is checked for the same sets and
+/// chains with as many elements and rules, then kept as the artifact's
+/// canonical form (the next plan compares exactly). Should the shape
+/// differ, the canonical form is computed the slow way (a scratch
+/// namespace) and compared exactly, as for any other table.
 pub fn verify(t: &Target, exec: &crate::exec::Exec, want: &State) -> Result<Verification, Error> {
-    let (live, _) = state::read_with(exec, &t.bird_config, false, &want.sysctl_keys())?;
-    Ok(compare(&live, want))
+    let Some(key) = want.nft.uncanonical.clone() else {
+        let (live, _) = state::read_with(exec, &t.bird_config, false, &want.sysctl_keys())?;
+        return Ok(compare(&live, want));
+    };
+    let (live, _) = state::read_with(exec, &t.bird_config, true, &want.sysctl_keys())?;
+    let mut want = want.clone();
+    if live.nft.has_text && live.nft.same_shape(&want.nft) {
+        let mut canonical = live.nft.clone();
+        for c in &mut canonical.chains {
+            for r in &mut c.rules {
+                r.handle = 0;
+            }
+        }
+        crate::cache::store(&key, &canonical);
+        want.nft = live.nft.clone();
+    } else {
+        want.nft = crate::desired::canonical_nft(&want.nft.text, &key)?;
+    }
+    Ok(compare(&live, &want))
 }
 
 pub fn compare(live: &State, want: &State) -> Verification {

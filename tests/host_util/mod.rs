@@ -273,7 +273,7 @@ impl Lab {
         ]
     }
 
-    fn with_target<'a>(&self, cmd: &'a str, extra: &[&'a str]) -> Vec<String> {
+    pub fn with_target<'a>(&self, cmd: &'a str, extra: &[&'a str]) -> Vec<String> {
         let mut v = vec![cmd.to_string()];
         v.extend(self.target_args());
         v.extend(extra.iter().map(|s| s.to_string()));

@@ -150,6 +150,19 @@ pub fn diff(live: &NftState, want: &NftState) -> (Vec<Change>, Vec<Op>) {
                 }],
             );
         }
+        (true, true) if want.uncanonical.is_some() => {
+            // Never planned so (an uncanonical table is desired only where
+            // there is none), but should it be: replace the table whole.
+            changes.push(Change::new(Step::Firewall, Action::Update, "nft table", T));
+            return (
+                changes,
+                vec![Op::Nft {
+                    script: want.replace_script(),
+                    full: true,
+                    fallback: None,
+                }],
+            );
+        }
         (true, true) => {}
     }
 

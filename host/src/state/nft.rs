@@ -38,6 +38,14 @@ pub struct NftState {
     /// and `text` are set, sets and chains are not, until [`resolve`].
     #[serde(skip)]
     pub json_pending: bool,
+    /// A desired table taken from netc's artifact as written, not as nft
+    /// lists it ([`NftState::from_artifact`]): only for a target without
+    /// the table, where the plan creates it whole and needs no comparison.
+    /// Rules and elements carry their artifact text; verification compares
+    /// the shape and learns the canonical form from the table just loaded
+    /// (`verify`). The cache key of the artifact rides along for that.
+    #[serde(skip)]
+    pub uncanonical: Option<String>,
 }
 
 /// A named set or map (maps: verdict maps for dispatch, data maps).
@@ -179,6 +187,135 @@ impl NftState {
 
     pub fn chain(&self, name: &str) -> Option<&NftChain> {
         self.chains.iter().find(|c| c.name == name)
+    }
+}
+
+impl NftState {
+    /// The desired table as netc's emitted artifact writes it (see
+    /// [`NftState::uncanonical`]); `key` is the artifact's cache key.
+    ///
+    /// Reads the emitter's own layout (targets/src/nftables.rs): blocks one
+    /// tab deep, their lines two deep, set elements one per line three deep
+    /// or inline in `elements = { … }`; comment lines skipped.
+    pub fn from_artifact(text: &str, key: &str) -> NftState {
+        let body = match text.find("\ntable inet netc {") {
+            Some(i) => &text[i + 1..],
+            None => text,
+        };
+        let mut st = NftState {
+            present: true,
+            text: body.to_string(),
+            has_text: true,
+            uncanonical: Some(key.to_string()),
+            ..NftState::default()
+        };
+        enum Block {
+            Set(NftSet, Vec<String>, bool),
+            Chain(NftChain, Vec<String>),
+        }
+        let mut cur: Option<Block> = None;
+        let elems = |t: &str, out: &mut Vec<Elem>| {
+            for e in t.split(',') {
+                let e = e.trim().trim_end_matches('}').trim();
+                if !e.is_empty() {
+                    out.push(Elem::Str(e.to_string()));
+                }
+            }
+        };
+        for line in body.lines() {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let depth = line.len() - line.trim_start_matches('\t').len();
+            match (depth, &mut cur) {
+                (1, _) if t == "}" => match cur.take() {
+                    Some(Block::Set(mut set, decl, _)) => {
+                        set.decl_text = decl.join("; ");
+                        st.sets.push(set);
+                    }
+                    Some(Block::Chain(mut c, decl)) => {
+                        c.decl_text = decl.join("; ");
+                        st.chains.push(c);
+                    }
+                    None => {}
+                },
+                (1, _) => {
+                    let mut w = t.split_whitespace();
+                    let (kind, name) = (w.next().unwrap_or(""), w.next().unwrap_or(""));
+                    cur = match kind {
+                        "set" | "map" => Some(Block::Set(
+                            NftSet {
+                                kind: kind.to_string(),
+                                name: name.to_string(),
+                                decl: Value::Null,
+                                decl_text: String::new(),
+                                elems: Vec::new(),
+                            },
+                            Vec::new(),
+                            false,
+                        )),
+                        "chain" => Some(Block::Chain(
+                            NftChain {
+                                name: name.to_string(),
+                                decl: Value::Null,
+                                decl_text: String::new(),
+                                rules: Vec::new(),
+                            },
+                            Vec::new(),
+                        )),
+                        _ => None,
+                    };
+                }
+                (_, Some(Block::Set(set, decl, in_elems))) => {
+                    if let Some(rest) = t.strip_prefix("elements = {") {
+                        elems(rest, &mut set.elems);
+                        *in_elems = !rest.trim_end().ends_with('}');
+                    } else if *in_elems {
+                        elems(t, &mut set.elems);
+                        *in_elems = !t.ends_with('}');
+                    } else {
+                        decl.push(t.to_string());
+                    }
+                }
+                (_, Some(Block::Chain(c, decl))) => {
+                    if ["type ", "policy ", "comment ", "devices "]
+                        .iter()
+                        .any(|p| t.starts_with(p))
+                    {
+                        decl.push(t.to_string());
+                    } else {
+                        c.rules.push(NftRule {
+                            handle: 0,
+                            body: Value::Null,
+                            text: t.to_string(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        st.sets.sort_by(|a, b| a.name.cmp(&b.name));
+        st.chains.sort_by(|a, b| a.name.cmp(&b.name));
+        st
+    }
+
+    /// Same sets and chains, each with as many elements and rules: how an
+    /// [uncanonical](NftState::uncanonical) desired table is compared with
+    /// the table that loading it produced.
+    pub fn same_shape(&self, o: &NftState) -> bool {
+        self.present == o.present
+            && self.others.len() == o.others.len()
+            && self.sets.len() == o.sets.len()
+            && self.sets.iter().zip(&o.sets).all(|(a, b)| {
+                a.name == b.name && a.kind == b.kind && a.elems.len() == b.elems.len()
+            })
+            && self.chains.len() == o.chains.len()
+            && self
+                .chains
+                .iter()
+                .zip(&o.chains)
+                .all(|(a, b)| a.name == b.name && a.rules.len() == b.rules.len())
     }
 }
 
