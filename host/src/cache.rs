@@ -39,6 +39,11 @@ pub fn key(kind: &str, artifact: &str) -> String {
     format!("{kind}-{}", h.hex(16))
 }
 
+/// Where the artifact text of the canonical state under `key` is kept.
+pub fn artifact_key(key: &str) -> String {
+    format!("{key}-artifact")
+}
+
 pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
     let text = std::fs::read_to_string(dir().join(format!("{key}.json"))).ok()?;
     serde_json::from_str(&text).ok()

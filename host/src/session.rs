@@ -36,6 +36,8 @@ pub struct Planned {
     pub warnings: Vec<String>,
     /// Cache key of the desired nft table (remembered once applied).
     pub nft_key: Option<String>,
+    /// The nft artifact (kept once applied: the next table is predicted from it).
+    pub nft_artifact: Option<String>,
 }
 
 impl Planned {
@@ -111,10 +113,29 @@ impl Session {
         // Known before the desired side is built only when read ahead: a
         // target without netc's table needs no canonical form to plan.
         let no_live_table = prefetched.as_ref().is_some_and(|(l, _)| !l.nft.present);
+        let nft_artifact = artifacts
+            .iter()
+            .find(|a| a.file_name() == desired::NFT_ARTIFACT)
+            .map(|a| a.contents.clone());
         let (desired, live) = std::thread::scope(|sc| {
             let d = sc.spawn(|| {
                 netc_ir::timing::timed("desired", || {
-                    desired::build(ir, artifacts, t.firewall, &t.bird_config, no_live_table)
+                    // The table netc applied last, to predict this one from.
+                    let last = crate::cache::applied(t).and_then(|k| {
+                        Some((
+                            crate::cache::load::<String>(&crate::cache::artifact_key(&k))?,
+                            crate::cache::load::<state::NftState>(&k)?,
+                        ))
+                    });
+                    let last = last.as_ref().map(|(a, s)| (a.as_str(), s));
+                    desired::build(
+                        ir,
+                        artifacts,
+                        t.firewall,
+                        &t.bird_config,
+                        no_live_table,
+                        last,
+                    )
                 })
             });
             let l = match prefetched {
@@ -140,6 +161,7 @@ impl Session {
         let desired = scope.restrict(&live, &desired);
         let mut planned = self.finish(&ir.node, Some((ir, force)), live, facts, desired, scope)?;
         planned.nft_key = nft_key;
+        planned.nft_artifact = nft_artifact;
         Ok(planned)
     }
 
@@ -221,6 +243,7 @@ impl Session {
             plan,
             warnings,
             nft_key: None,
+            nft_artifact: None,
         })
     }
 
@@ -257,6 +280,9 @@ impl Session {
                 .iter()
                 .any(|c| c.resource.starts_with("nft "))
             {
+                if let Some(a) = &p.nft_artifact {
+                    crate::cache::store(&crate::cache::artifact_key(k), a);
+                }
                 crate::cache::remember_applied(&self.target, k);
             }
         }

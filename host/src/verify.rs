@@ -26,6 +26,19 @@ pub enum Verification {
 /// differ, the canonical form is computed the slow way (a scratch
 /// namespace) and compared exactly, as for any other table.
 pub fn verify(t: &Target, exec: &crate::exec::Exec, want: &State) -> Result<Verification, Error> {
+    if let Some(key) = want.nft.predicted.clone() {
+        // Exact comparison; the listing with its text becomes the cached
+        // canonical form. A miss is the prediction's, not the apply's:
+        // compare again with the canonical form learnt the slow way.
+        let (live, _) = state::read_with(exec, &t.bird_config, true, &want.sysctl_keys())?;
+        if let v @ Verification::Matches = compare(&live, want) {
+            crate::cache::store(&key, &without_handles(&live.nft));
+            return Ok(v);
+        }
+        let mut want = want.clone();
+        want.nft = crate::desired::canonical_nft(&want.nft.text, &key)?;
+        return Ok(compare(&live, &want));
+    }
     let Some(key) = want.nft.uncanonical.clone() else {
         let (live, _) = state::read_with(exec, &t.bird_config, false, &want.sysctl_keys())?;
         return Ok(compare(&live, want));
@@ -33,18 +46,24 @@ pub fn verify(t: &Target, exec: &crate::exec::Exec, want: &State) -> Result<Veri
     let (live, _) = state::read_with(exec, &t.bird_config, true, &want.sysctl_keys())?;
     let mut want = want.clone();
     if live.nft.has_text && live.nft.same_shape(&want.nft) {
-        let mut canonical = live.nft.clone();
-        for c in &mut canonical.chains {
-            for r in &mut c.rules {
-                r.handle = 0;
-            }
-        }
-        crate::cache::store(&key, &canonical);
+        crate::cache::store(&key, &without_handles(&live.nft));
         want.nft = live.nft.clone();
     } else {
         want.nft = crate::desired::canonical_nft(&want.nft.text, &key)?;
     }
     Ok(compare(&live, &want))
+}
+
+/// A listed table as a cached canonical form: rule handles are the live
+/// table's own, never a desired table's.
+fn without_handles(n: &state::NftState) -> state::NftState {
+    let mut c = n.clone();
+    for ch in &mut c.chains {
+        for r in &mut ch.rules {
+            r.handle = 0;
+        }
+    }
+    c
 }
 
 pub fn compare(live: &State, want: &State) -> Verification {

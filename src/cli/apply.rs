@@ -85,14 +85,17 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         netc_host::confirm::refuse_if_pending(&target)?;
         Ok(session)
     });
-    let mut live = None;
+    let live;
     let (source, session) = match saved {
         Some(s) => {
             planc::check_saved_options(&a.target, a.node.as_deref(), &s)?;
             if !a.scope.only.is_empty() || !a.scope.replace.is_empty() {
                 bail!("a saved plan is applied exactly as planned: --only and --replace belong to `netc plan`");
             }
-            (Source::Saved(Box::new(s)), opened?)
+            let session = opened?;
+            // Read the same way `netc plan` did, so the plan comes out the same.
+            live = Some(session.read_live()?);
+            (Source::Saved(Box::new(s)), session)
         }
         None => {
             let node = config::node(a.node.as_deref())?;

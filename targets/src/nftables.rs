@@ -614,11 +614,10 @@ fn merged_set(name: &str, m: &merge::Merged) -> String {
         .collect();
     let _ = writeln!(o, "\t\ttype {}", ty.join(" . "));
     o.push_str("\t\tflags interval\n");
-    let _ = writeln!(
-        o,
-        "\t\tcomment \"{}\"",
-        string(&merged_comment(&m.sources), MAX_COMMENT)
-    );
+    // No comment on the set: the rule matching it names the source rules.
+    // A set's declaration is compared whole, so a comment that names its
+    // rules would change with every rule added or removed and turn an
+    // element delta into a reload of the whole table.
     o.push_str("\t\telements = {");
     for (i, e) in m.elements.iter().enumerate() {
         if i > 0 {

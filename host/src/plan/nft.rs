@@ -598,6 +598,7 @@ mod tests {
             others: Vec::new(),
             text: "table inet netc {\n}\n".into(),
             has_text: true,
+            ..NftState::default()
         }
     }
 

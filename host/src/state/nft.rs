@@ -46,6 +46,12 @@ pub struct NftState {
     /// (`verify`). The cache key of the artifact rides along for that.
     #[serde(skip)]
     pub uncanonical: Option<String>,
+    /// A desired table predicted from the one netc applied last
+    /// ([`super::nft_predict`]), with the artifact's cache key: exact in
+    /// shape and content unless the prediction missed, which verification
+    /// finds and mends.
+    #[serde(skip)]
+    pub predicted: Option<String>,
 }
 
 /// A named set or map (maps: verdict maps for dispatch, data maps).

@@ -1,0 +1,250 @@
+//! Predict nft's canonical listing of a new firewall artifact from the one
+//! netc applied last, when the two differ only in set elements — the usual
+//! shape of a policy edit once rules are merged into sets (one rule changed
+//! = one element out, one in). The plan then needs no scratch namespace.
+//!
+//! The prediction is the last applied table's canonical state (from the
+//! cache) with the removed elements taken out and the added ones put in,
+//! each written the way nft lists it: `a . b` as a concatenation, `a/len`
+//! as a prefix (a full-length one as the plain address), an address range
+//! that is exactly a prefix as that prefix, a one-value range as the value.
+//! Anything else — a change outside set elements, a map element, an
+//! element the old state does not hold — gives no prediction, and the
+//! caller canonicalises the slow way. A wrong prediction costs time, never
+//! correctness: verification compares the prediction with the table the
+//! apply produced and, on any difference, canonicalises in a scratch
+//! namespace and compares again (`verify`).
+
+use super::nft::{Elem, NftState};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// The canonical state of `new_artifact` (cache key `new_key`), given the
+/// canonical state `old` of `old_artifact`; None when it cannot be predicted.
+pub fn predict(
+    old_artifact: &str,
+    old: &NftState,
+    new_artifact: &str,
+    new_key: &str,
+) -> Option<NftState> {
+    let (a, b) = (
+        NftState::from_artifact(old_artifact, ""),
+        NftState::from_artifact(new_artifact, ""),
+    );
+    // Everything but set elements and rule comments must be written
+    // identically (a merged rule's comment names its source rules, so it
+    // changes when a rule is added or removed).
+    let same_chains = a.chains.len() == b.chains.len()
+        && a.chains.iter().zip(&b.chains).all(|(x, y)| {
+            x.name == y.name
+                && x.decl_text == y.decl_text
+                && x.rules.len() == y.rules.len()
+                && x.rules.iter().zip(&y.rules).all(|(r, s)| {
+                    r.text == s.text || split_comment(&r.text).0 == split_comment(&s.text).0
+                })
+        });
+    let same_sets = a.sets.len() == b.sets.len()
+        && a.sets
+            .iter()
+            .zip(&b.sets)
+            .all(|(x, y)| x.name == y.name && x.kind == y.kind && x.decl_text == y.decl_text);
+    if !same_chains || !same_sets || !old.present || !old.has_text || !old.others.is_empty() {
+        return None;
+    }
+    let mut st = old.clone();
+    for (x, y) in a.chains.iter().zip(&b.chains) {
+        for (i, (r, s)) in x.rules.iter().zip(&y.rules).enumerate() {
+            if r.text == s.text {
+                continue;
+            }
+            let ((_, was), (_, now)) = (split_comment(&r.text), split_comment(&s.text));
+            let rule = st
+                .chains
+                .iter_mut()
+                .find(|c| c.name == x.name)?
+                .rules
+                .get_mut(i)?;
+            let (Some(was), Some(now)) = (was, now) else {
+                return None;
+            };
+            // The listed rule must carry the comment the old artifact wrote.
+            let body = rule.body.as_object_mut()?;
+            if body.get("comment")?.as_str()? != was {
+                return None;
+            }
+            body.insert("comment".into(), json!(now));
+            let (listed, listed_comment) = split_comment(&rule.text);
+            if listed_comment != Some(was) {
+                return None;
+            }
+            rule.text = format!("{listed} comment \"{now}\"");
+        }
+    }
+    for (x, y) in a.sets.iter().zip(&b.sets) {
+        let texts = |s: &super::nft::NftSet| -> BTreeMap<String, usize> {
+            let mut m = BTreeMap::new();
+            for e in &s.elems {
+                if let Elem::Str(t) = e {
+                    *m.entry(t.clone()).or_insert(0) += 1;
+                }
+            }
+            m
+        };
+        let (before, after) = (texts(x), texts(y));
+        if before == after {
+            continue;
+        }
+        if x.kind != "set" {
+            return None;
+        }
+        let set = st.sets.iter_mut().find(|s| s.name == x.name)?;
+        for (t, _) in before.iter().filter(|(t, _)| !after.contains_key(*t)) {
+            let e = listed(t)?;
+            let i = set.elems.iter().position(|x| *x == e)?;
+            set.elems.remove(i);
+        }
+        for (t, _) in after.iter().filter(|(t, _)| !before.contains_key(*t)) {
+            set.elems.push(listed(t)?);
+        }
+        set.elems.sort_by_cached_key(Elem::key);
+    }
+    // A loadable text for a full reload; the live text is read before any
+    // comparison of texts, so this one is never compared.
+    let new = NftState::from_artifact(new_artifact, "");
+    st.text = new.text;
+    st.predicted = Some(new_key.to_string());
+    Some(st)
+}
+
+/// A rule's text before its trailing `comment "…"`, and the comment when
+/// it is a plain one (no quote or backslash: what nft prints unchanged).
+fn split_comment(rule: &str) -> (&str, Option<&str>) {
+    if let Some(i) = rule.rfind(" comment \"") {
+        let c = &rule[i + " comment \"".len()..];
+        if let Some(c) = c.strip_suffix('"') {
+            if !c.contains(['"', '\\']) {
+                return (&rule[..i], Some(c));
+            }
+        }
+    }
+    (rule, None)
+}
+
+/// One element of an artifact, as nft's JSON listing shows it.
+fn listed(text: &str) -> Option<Elem> {
+    let parts: Option<Vec<Value>> = text.split(" . ").map(component).collect();
+    let mut parts = parts?;
+    let v = if parts.len() == 1 {
+        parts.pop()?
+    } else {
+        json!({ "concat": parts })
+    };
+    serde_json::from_value(v).ok()
+}
+
+fn component(t: &str) -> Option<Value> {
+    let t = t.trim();
+    if t.is_empty() || t.contains(['{', '}', ',', ' ']) {
+        return None;
+    }
+    if let Some(s) = t.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        return Some(json!(s));
+    }
+    if let Some((a, len)) = t.split_once('/') {
+        let a: IpAddr = a.parse().ok()?;
+        let len: u8 = len.parse().ok()?;
+        return Some(prefix(a, len));
+    }
+    if let Ok(a) = t.parse::<IpAddr>() {
+        return Some(json!(a.to_string()));
+    }
+    if let Ok(n) = t.parse::<u64>() {
+        return Some(json!(n));
+    }
+    if let Some((lo, hi)) = t.split_once('-') {
+        if let (Ok(a), Ok(b)) = (lo.parse::<IpAddr>(), hi.parse::<IpAddr>()) {
+            return address_range(a, b);
+        }
+        if let (Ok(a), Ok(b)) = (lo.parse::<u64>(), hi.parse::<u64>()) {
+            return Some(if a == b {
+                json!(a)
+            } else {
+                json!({ "range": [a, b] })
+            });
+        }
+        return None;
+    }
+    // A name nft prints as written (`tcp`, an unquoted interface name).
+    t.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.".contains(c))
+        .then(|| json!(t))
+}
+
+fn bits(a: IpAddr) -> (u128, u8) {
+    match a {
+        IpAddr::V4(x) => (u128::from(u32::from(x)), 32),
+        IpAddr::V6(x) => (u128::from(x), 128),
+    }
+}
+
+fn prefix(a: IpAddr, len: u8) -> Value {
+    let (_, max) = bits(a);
+    if len >= max {
+        json!(a.to_string())
+    } else {
+        json!({ "prefix": { "addr": a.to_string(), "len": len } })
+    }
+}
+
+/// nft lists an address range that covers exactly one prefix as that prefix.
+fn address_range(a: IpAddr, b: IpAddr) -> Option<Value> {
+    let ((x, max), (y, max_b)) = (bits(a), bits(b));
+    if max != max_b || y < x {
+        return None;
+    }
+    if x == y {
+        return Some(json!(a.to_string()));
+    }
+    let size = y.wrapping_sub(x).wrapping_add(1);
+    if size != 0 && size.is_power_of_two() && x % size == 0 {
+        let host_bits = size.trailing_zeros() as u8;
+        return Some(prefix(a, max - host_bits));
+    }
+    Some(json!({ "range": [a.to_string(), b.to_string()] }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(t: &str) -> String {
+        listed(t).expect(t).key()
+    }
+
+    #[test]
+    fn elements_as_nft_lists_them() {
+        assert_eq!(
+            key("10.100.0.0/24 . 10000"),
+            r#"{"concat":[{"prefix":{"addr":"10.100.0.0","len":24}},10000]}"#
+        );
+        assert_eq!(key("10.0.0.1/32"), r#""10.0.0.1""#);
+        assert_eq!(
+            key("10.0.0.0-10.0.0.255"),
+            r#"{"prefix":{"addr":"10.0.0.0","len":24}}"#
+        );
+        assert_eq!(
+            key("10.0.0.1-10.0.0.5"),
+            r#"{"range":["10.0.0.1","10.0.0.5"]}"#
+        );
+        assert_eq!(
+            key("2001:db8::/64"),
+            r#"{"prefix":{"addr":"2001:db8::","len":64}}"#
+        );
+        assert_eq!(key("80-80"), "80");
+        assert_eq!(key("tcp . 22"), r#"{"concat":["tcp",22]}"#);
+        assert_eq!(key("\"eth0\""), r#""eth0""#);
+        assert!(listed("eth0 : goto x").is_none());
+        assert!(listed("10.0.0.5-10.0.0.1").is_none());
+    }
+}
