@@ -284,3 +284,67 @@ fn predict_run(dir: &std::path::Path, seed: u64) {
         "seed {seed}: only {predicted} of {edits} edits were predicted"
     );
 }
+
+/// Eight TCP rules on node-a's underlay: merged into one set, so a changed
+/// port is a changed element.
+fn merged_policy(ports: &[u16]) -> String {
+    let mut p = String::from(
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: merged\nspec:\n  order: 5\n  selector: host-endpoint == 'underlay'\n  types: [Ingress]\n  ingress:\n",
+    );
+    for (i, port) in ports.iter().enumerate() {
+        p.push_str(&format!(
+            "  - action: Allow\n    protocol: TCP\n    source:\n      nets: [10.77.{i}.0/24]\n    destination:\n      ports: [{port}]\n"
+        ));
+    }
+    p
+}
+
+/// An element edit after a first apply: predicted (no scratch namespace),
+/// the live table taken from the last apply's listing (no second reading),
+/// written as an element delta, verified exactly; the next plan is empty.
+#[test]
+fn an_element_edit_is_predicted_applied_as_a_delta_and_verified() {
+    if !ready("element_edit_predicted") {
+        return;
+    }
+    let lab = Lab::new("predict");
+    let mut ports: Vec<u16> = (0..8).map(|i| 7000 + i).collect();
+    lab.write_input("merged.yaml", &merged_policy(&ports));
+    lab.apply_ok(&[]);
+    lab.take_writes();
+    for round in 0..3 {
+        ports[round * 3] += 100;
+        lab.write_input("merged.yaml", &merged_policy(&ports));
+        let o = lab.apply_env(&[], &[("NETC_TIMINGS", "1")]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(
+            !out.contains("desired.scratch"),
+            "round {round}: not predicted:\n{out}"
+        );
+        assert!(
+            !out.contains("read nft (changed)"),
+            "round {round}: listed twice:\n{out}"
+        );
+        assert!(out.contains("1 changed, 0 destroyed"), "{out}");
+        // One nft write, a few lines long: the element delta, not the table.
+        let writes = lab.take_writes();
+        let nft: Vec<&String> = writes.iter().filter(|w| w.contains("nft -f")).collect();
+        assert_eq!(nft.len(), 1, "{writes:?}");
+        let lines: usize = nft[0]
+            .rsplit_once("<<< (")
+            .and_then(|(_, n)| n.split(' ').next()?.parse().ok())
+            .unwrap_or(usize::MAX);
+        assert!(
+            lines <= 4,
+            "round {round}: an element delta, not a reload: {writes:?}"
+        );
+        let listing = lab.ns.exec_ok("nft", &["list", "table", "inet", "netc"]);
+        assert!(
+            listing.contains(&format!("10.77.{}.0/24 . {}", round * 3, ports[round * 3])),
+            "{listing}"
+        );
+        let o = lab.plan(&["--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(0), "round {round}: {}", text(&o));
+    }
+}

@@ -237,7 +237,9 @@ pub fn apply(
             snapshot,
         ));
     }
-    let mut verified = netc_ir::timing::timed("verify", || verify::verify(t, exec, desired))?;
+    let steps: Vec<Step> = plan.steps.iter().map(|s| s.step).collect();
+    let mut verified =
+        netc_ir::timing::timed("verify", || verify::verify_steps(t, exec, desired, &steps))?;
     if std::env::var("NETC_INJECT_FAILURE").as_deref() == Ok("verify") {
         verified = Verification::Differs(vec![StepError::Injected { step: None }.to_string()]);
     }

@@ -117,16 +117,18 @@ impl Session {
             .iter()
             .find(|a| a.file_name() == desired::NFT_ARTIFACT)
             .map(|a| a.contents.clone());
+        // The table netc applied last (its artifact and canonical form): the
+        // desired table may be predicted from it, and a live table still
+        // listing as it needs no second reading.
+        let last = crate::cache::applied(t).and_then(|k| {
+            Some((
+                crate::cache::load::<String>(&crate::cache::artifact_key(&k))?,
+                crate::cache::load::<state::NftState>(&k)?,
+            ))
+        });
         let (desired, live) = std::thread::scope(|sc| {
             let d = sc.spawn(|| {
                 netc_ir::timing::timed("desired", || {
-                    // The table netc applied last, to predict this one from.
-                    let last = crate::cache::applied(t).and_then(|k| {
-                        Some((
-                            crate::cache::load::<String>(&crate::cache::artifact_key(&k))?,
-                            crate::cache::load::<state::NftState>(&k)?,
-                        ))
-                    });
                     let last = last.as_ref().map(|(a, s)| (a.as_str(), s));
                     desired::build(
                         ir,
@@ -154,7 +156,12 @@ impl Session {
         });
         let (mut desired, nft_key) = desired?;
         let (mut live, facts) = live?;
-        live.nft = state::nft::resolve(&self.exec, std::mem::take(&mut live.nft), &desired.nft)?;
+        live.nft = state::nft::resolve(
+            &self.exec,
+            std::mem::take(&mut live.nft),
+            &desired.nft,
+            last.as_ref().map(|(_, s)| s),
+        )?;
         // A tunnel under netc's name that netc did not make and no longer
         // wants is not netc's to delete.
         crate::destroy::keep_foreign(&live, &facts, &mut desired);

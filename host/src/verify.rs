@@ -15,7 +15,56 @@ pub enum Verification {
     Differs(Vec<String>),
 }
 
-/// Read the target back and compare it with `want`.
+/// Read the target back and compare it with `want` (every part).
+pub fn verify(t: &Target, exec: &crate::exec::Exec, want: &State) -> Result<Verification, Error> {
+    verify_steps(t, exec, want, &plan::Step::ALL)
+}
+
+/// What a verification reads after an apply that ran `steps`: the parts
+/// those steps wrote. A change to links, addresses or neighbours can take
+/// routes and FDB entries with it in the kernel, so it reads everything.
+fn parts(steps: &[plan::Step]) -> state::Parts {
+    use plan::Step::*;
+    if steps
+        .iter()
+        .any(|s| matches!(s, Links | Addresses | Neighbors))
+    {
+        return state::Parts::ALL;
+    }
+    state::Parts {
+        links: false,
+        routes: steps.contains(&Routes),
+        sysctls: steps.contains(&Interfaces),
+        firewall: steps.contains(&Firewall),
+        bird: steps.contains(&Bird),
+    }
+}
+
+/// The parts a verification did not read are taken as planned: the apply
+/// did not write them.
+fn fill_unread(live: &mut State, want: &State, p: state::Parts) {
+    if !p.links {
+        live.links = want.links.clone();
+        live.addresses = want.addresses.clone();
+        live.neighbors = want.neighbors.clone();
+        live.fdb = want.fdb.clone();
+    }
+    if !p.routes {
+        live.routes = want.routes.clone();
+    }
+    if !p.sysctls {
+        live.sysctls = want.sysctls.clone();
+    }
+    if !p.firewall {
+        live.nft = want.nft.clone();
+        live.iptables = want.iptables.clone();
+    }
+    if !p.bird {
+        live.bird = want.bird.clone();
+    }
+}
+
+/// Read back what an apply of `steps` wrote and compare it with `want`.
 ///
 /// A desired nft table taken from the artifact as written
 /// ([`state::NftState::uncanonical`]) cannot be compared with nft's listing
@@ -25,12 +74,26 @@ pub enum Verification {
 /// canonical form (the next plan compares exactly). Should the shape
 /// differ, the canonical form is computed the slow way (a scratch
 /// namespace) and compared exactly, as for any other table.
-pub fn verify(t: &Target, exec: &crate::exec::Exec, want: &State) -> Result<Verification, Error> {
+pub fn verify_steps(
+    t: &Target,
+    exec: &crate::exec::Exec,
+    want: &State,
+    steps: &[plan::Step],
+) -> Result<Verification, Error> {
+    let p = parts(steps);
+    let read = |text: bool| -> Result<State, Error> {
+        let (mut live, _) = state::read_parts(exec, &t.bird_config, text, &want.sysctl_keys(), p)?;
+        fill_unread(&mut live, want, p);
+        Ok(live)
+    };
+    if !p.firewall {
+        return Ok(compare(&read(false)?, want));
+    }
     if let Some(key) = want.nft.predicted.clone() {
         // Exact comparison; the listing with its text becomes the cached
         // canonical form. A miss is the prediction's, not the apply's:
         // compare again with the canonical form learnt the slow way.
-        let (live, _) = state::read_with(exec, &t.bird_config, true, &want.sysctl_keys())?;
+        let live = read(true)?;
         if let v @ Verification::Matches = compare(&live, want) {
             crate::cache::store(&key, &without_handles(&live.nft));
             return Ok(v);
@@ -40,10 +103,9 @@ pub fn verify(t: &Target, exec: &crate::exec::Exec, want: &State) -> Result<Veri
         return Ok(compare(&live, &want));
     }
     let Some(key) = want.nft.uncanonical.clone() else {
-        let (live, _) = state::read_with(exec, &t.bird_config, false, &want.sysctl_keys())?;
-        return Ok(compare(&live, want));
+        return Ok(compare(&read(false)?, want));
     };
-    let (live, _) = state::read_with(exec, &t.bird_config, true, &want.sysctl_keys())?;
+    let live = read(true)?;
     let mut want = want.clone();
     if live.nft.has_text && live.nft.same_shape(&want.nft) {
         crate::cache::store(&key, &without_handles(&live.nft));

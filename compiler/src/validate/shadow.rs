@@ -65,14 +65,19 @@ fn policy_rules(
     out: &mut Vec<Diagnostic>,
 ) {
     let norms: Vec<Option<Norm>> = rules.iter().map(Norm::new).collect();
+    // Rules that can shadow, with a compact summary tested first: the pair
+    // loop is quadratic in the policy's length.
+    let hulls: Vec<Option<Hull>> = norms.iter().map(|n| n.as_ref().map(Hull::of)).collect();
     for (j, later) in norms.iter().enumerate() {
         let Some(later) = later else { continue };
         if later.never() {
             continue;
         }
+        let lh = Hull::of(later);
         let shadow = norms[..j].iter().enumerate().find_map(|(i, earlier)| {
             let e = earlier.as_ref()?;
-            (e.resolvable && e.terminal() && e.covers(later)).then_some((i, e))
+            let eh = hulls[i].as_ref()?;
+            (eh.may_cover(&lh) && e.resolvable && e.terminal() && e.covers(later)).then_some((i, e))
         });
         let Some((i, e)) = shadow else { continue };
         let verb = match e.action {
@@ -97,6 +102,80 @@ fn policy_rules(
                 "rules of a policy run in order and rule {i} ends the list for every packet rule {j} matches; remove rule {j}, or move it before rule {i} if it was meant to decide first"
             )),
         );
+    }
+}
+
+/// What must hold for one rule to cover another, in a few integers: the
+/// span of each side's destination ports and of each side's nets (lowest
+/// to highest address; IPv6 above IPv4). A covering rule's spans contain
+/// the covered rule's — necessary, not sufficient: [`Norm::covers`] decides.
+struct Hull {
+    dst_ports: (u32, u32),
+    src_nets: (u128, u128, u8),
+    dst_nets: (u128, u128, u8),
+}
+
+impl Hull {
+    const ALL_PORTS: (u32, u32) = (0, 65535);
+
+    fn of(n: &Norm) -> Hull {
+        Hull {
+            dst_ports: Self::ports(&n.dst),
+            src_nets: Self::nets(&n.src.nets),
+            dst_nets: Self::nets(&n.dst.nets),
+        }
+    }
+
+    /// Numeric ports only: with a named port, or none, any span.
+    fn ports(s: &Side) -> (u32, u32) {
+        if s.ports.is_empty() || !s.named.is_empty() {
+            return Self::ALL_PORTS;
+        }
+        let lo = s.ports.iter().map(|r| u32::from(r.0)).min().unwrap_or(0);
+        let hi = s
+            .ports
+            .iter()
+            .map(|r| u32::from(r.1))
+            .max()
+            .unwrap_or(65535);
+        (lo, hi)
+    }
+
+    /// (first, last, families) with families a bit set (1: IPv4, 2: IPv6);
+    /// no nets: everything.
+    fn nets(nets: &[IpNet]) -> (u128, u128, u8) {
+        if nets.is_empty() {
+            return (0, u128::MAX, 3);
+        }
+        let mut h = (u128::MAX, 0u128, 0u8);
+        for n in nets {
+            let (lo, hi, f) = match n {
+                IpNet::V4(v) => (
+                    u128::from(u32::from(v.network())),
+                    u128::from(u32::from(v.broadcast())),
+                    1,
+                ),
+                IpNet::V6(v) => (u128::from(v.network()), u128::from(v.broadcast()), 2),
+            };
+            h = (h.0.min(lo), h.1.max(hi), h.2 | f);
+        }
+        // One span for both families would mix address spaces: give up.
+        if h.2 == 3 {
+            return (0, u128::MAX, 3);
+        }
+        h
+    }
+
+    fn may_cover(&self, b: &Hull) -> bool {
+        let within = |e: (u128, u128, u8), l: (u128, u128, u8)| {
+            e.2 == 3 || (e.2 == l.2 && e.0 <= l.0 && l.1 <= e.1)
+        };
+        // A side without numeric ports spans them all: it can be covered
+        // only by a side spanning them all too (its own `covers` decides).
+        self.dst_ports.0 <= b.dst_ports.0
+            && b.dst_ports.1 <= self.dst_ports.1
+            && within(self.src_nets, b.src_nets)
+            && within(self.dst_nets, b.dst_nets)
     }
 }
 

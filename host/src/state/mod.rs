@@ -119,23 +119,83 @@ pub fn read_for_plan(exec: &Exec, bird_path: &Path) -> Result<(State, Facts), Er
     read_inner(exec, bird_path, nft::Listing::TextFirst, &[])
 }
 
+/// Which readers to run: all of them, except for a verification, which
+/// reads back what the apply wrote ([`read_parts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parts {
+    /// Links, addresses, neighbours and FDB entries (and the facts).
+    pub links: bool,
+    pub routes: bool,
+    /// Workload interface settings.
+    pub sysctls: bool,
+    /// netc's nft table and iptables chains.
+    pub firewall: bool,
+    pub bird: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        links: true,
+        routes: true,
+        sysctls: true,
+        firewall: true,
+        bird: true,
+    };
+}
+
+/// [`read_with`] of only `parts`; what is not read is left empty.
+pub fn read_parts(
+    exec: &Exec,
+    bird_path: &Path,
+    nft_text: bool,
+    sysctls: &[(ir::IfName, ir::IfaceSysctl)],
+    parts: Parts,
+) -> Result<(State, Facts), Error> {
+    let mode = if nft_text {
+        nft::Listing::JsonAndText
+    } else {
+        nft::Listing::Json
+    };
+    read_selected(exec, bird_path, mode, sysctls, parts)
+}
+
 fn read_inner(
     exec: &Exec,
     bird_path: &Path,
     nft_mode: nft::Listing,
     sysctls: &[(ir::IfName, ir::IfaceSysctl)],
 ) -> Result<(State, Facts), Error> {
+    read_selected(exec, bird_path, nft_mode, sysctls, Parts::ALL)
+}
+
+fn read_selected(
+    exec: &Exec,
+    bird_path: &Path,
+    nft_mode: nft::Listing,
+    sysctls: &[(ir::IfName, ir::IfaceSysctl)],
+    parts: Parts,
+) -> Result<(State, Facts), Error> {
     // The readers are independent processes (each `ip netns exec …` costs
     // tens of milliseconds to start): run them side by side. Only the
     // neighbour and FDB readers wait for the link list (they ask per device).
     let (links_r, routes, nft, iptables, bird, sysctls) = std::thread::scope(|sc| {
         use netc_ir::timing::timed;
-        let routes = sc.spawn(|| timed("read routes", || routes::read(exec)));
-        let sysctls = sc.spawn(|| timed("read sysctls", || sysctl::read(exec, sysctls)));
-        let nft = sc.spawn(|| timed("read nft", || nft::read_listing(exec, nft_mode)));
-        let ipt = sc.spawn(|| timed("read iptables", || iptables::read(exec)));
-        let bird = sc.spawn(|| bird::read(bird_path));
-        let links_r =
+        let routes = parts
+            .routes
+            .then(|| sc.spawn(|| timed("read routes", || routes::read(exec))));
+        let sysctls = parts
+            .sysctls
+            .then(|| sc.spawn(|| timed("read sysctls", || sysctl::read(exec, sysctls))));
+        let nft = parts
+            .firewall
+            .then(|| sc.spawn(|| timed("read nft", || nft::read_listing(exec, nft_mode))));
+        let ipt = parts
+            .firewall
+            .then(|| sc.spawn(|| timed("read iptables", || iptables::read(exec))));
+        let bird = parts.bird.then(|| sc.spawn(|| bird::read(bird_path)));
+        let links_r = if !parts.links {
+            Ok(Default::default())
+        } else {
             timed("read links", || links::read(exec)).and_then(|(links, addresses, mut facts)| {
                 let owned: Vec<&netc_ir::IfName> = links.iter().map(|l| &l.name).collect();
                 let (neighbors, fdb) = std::thread::scope(|sc2| {
@@ -147,14 +207,15 @@ fn read_inner(
                     *routes = routes::read_through(exec, dev)?;
                 }
                 Ok((links, addresses, facts, neighbors?, fdb?))
-            });
+            })
+        };
         (
             links_r,
-            join(routes),
-            join(nft),
-            join(ipt),
-            join(bird),
-            join(sysctls),
+            join_or_default(routes),
+            join_or_default(nft),
+            join_or_default(ipt),
+            join_or_default(bird),
+            join_or_default(sysctls),
         )
     });
     let (links, addresses, facts, neighbors, fdb) = links_r?;
@@ -237,6 +298,13 @@ impl State {
 
 /// The result of a reader thread; a reader that panicked is an error, not a
 /// panic of the caller.
+/// A reader that ran, joined; one that did not, its empty value.
+fn join_or_default<T: Default>(
+    h: Option<std::thread::ScopedJoinHandle<'_, Result<T, Error>>>,
+) -> Result<T, Error> {
+    h.map_or_else(|| Ok(T::default()), join)
+}
+
 fn join<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, Error>>) -> Result<T, Error> {
     h.join()
         .unwrap_or_else(|_| Err(Error::parse("a state reader", "panicked".to_string())))

@@ -366,24 +366,48 @@ pub fn read_listing(exec: &Exec, mode: Listing) -> Result<NftState, Error> {
     }
 }
 
-/// Finish a [`Listing::TextFirst`] read against the desired table `want`.
-/// When the live text equals the desired text (handles and counter values
-/// aside), the live table holds exactly the desired content: nft prints the
-/// text from the same kernel objects as the JSON, and the desired text was
-/// printed by this nft from the desired table (a scratch load or netc's own
-/// apply, see `desired`). Its JSON is then `want`'s, with the live rule
+/// Finish a [`Listing::TextFirst`] read against the desired table `want`
+/// (and the canonical form of the table netc applied `last`, if known).
+/// When the live text equals one of their texts (handles and counter values
+/// aside), the live table holds exactly that content: nft prints the text
+/// from the same kernel objects as the JSON, and those texts were printed
+/// by this nft (a scratch load or the listing after netc's own apply, see
+/// `desired` and `verify`). Its JSON is then theirs, with the live rule
 /// handles. Otherwise (or when `live` is complete already) the table is
 /// listed again, both ways.
-pub fn resolve(exec: &Exec, live: NftState, want: &NftState) -> Result<NftState, Error> {
+pub fn resolve(
+    exec: &Exec,
+    live: NftState,
+    want: &NftState,
+    last: Option<&NftState>,
+) -> Result<NftState, Error> {
     if !live.json_pending {
         return Ok(live);
     }
     if !live.present && !want.present {
         return Ok(NftState::default());
     }
-    if live.present && want.present && want.has_text && same_text(&live.text, &want.text) {
+    if let Some(st) = adopt_listed(&live, want) {
+        return Ok(st);
+    }
+    if let Some(st) = last.and_then(|l| adopt_listed(&live, l)) {
+        return Ok(st);
+    }
+    netc_ir::timing::timed("read nft (changed)", || read(exec, true))
+}
+
+/// `known`, with the live handles and text, when `live`'s text listing
+/// shows exactly its content.
+fn adopt_listed(live: &NftState, known: &NftState) -> Option<NftState> {
+    if live.present
+        && known.present
+        && known.has_text
+        && known.uncanonical.is_none()
+        && known.predicted.is_none()
+        && same_text(&live.text, &known.text)
+    {
         if let Some(handles) = chain_handles(&live.text) {
-            let mut st = want.clone();
+            let mut st = known.clone();
             let fits = st.chains.iter().all(|c| {
                 handles
                     .get(&c.name)
@@ -395,14 +419,14 @@ pub fn resolve(exec: &Exec, live: NftState, want: &NftState) -> Result<NftState,
                         r.handle = *h;
                     }
                 }
-                st.text = live.text;
+                st.text = live.text.clone();
                 st.has_text = true;
                 st.json_pending = false;
-                return Ok(st);
+                return Some(st);
             }
         }
     }
-    netc_ir::timing::timed("read nft (changed)", || read(exec, true))
+    None
 }
 
 /// Two `nft -a list table` listings show the same table: equal line by
