@@ -61,11 +61,15 @@ fn write_policy(dir: &Path, shift: u16, rules: usize) {
                 r / 1000
             );
         }
-        let port = 10_000 + r as u32 + if r == rules / 2 { shift as u32 } else { 0 };
+        // Distinct /24s and ports below 65536 at 100,000 rules too (the
+        // same values as before for the first 38,750 rules).
+        let port = 10_000 + (r % 50_000) as u32 + if r == rules / 2 { shift as u32 } else { 0 };
+        let block = r / 250;
         let _ = write!(
             p,
-            "  - action: Allow\n    protocol: TCP\n    source:\n      nets: [10.{}.{}.0/24]\n    destination:\n      ports: [{port}]\n",
-            100 + r / 250,
+            "  - action: Allow\n    protocol: TCP\n    source:\n      nets: [{}.{}.{}.0/24]\n    destination:\n      ports: [{port}]\n",
+            10 + block / 156,
+            100 + block % 156,
             r % 250
         );
     }

@@ -63,10 +63,77 @@ pub struct YamlDoc {
 
 /// Parse a whole file into documents. Syntax problems come back as diagnostics;
 /// documents parsed before the error are returned too.
+///
+/// A large file of many documents is parsed a run of documents per core:
+/// `---` at the start of a line always starts a document (YAML forbids the
+/// marker inside any scalar), and documents share nothing but aliases and
+/// directives — a file with either (or anything like one) is parsed whole.
+/// The result is what a single parse gives: chunks after the first one that
+/// fails are dropped, as a single parser stops at its first error.
 pub fn parse_file(file: FileId, src: &SourceFile) -> (Vec<YamlDoc>, Vec<Diagnostic>) {
+    use rayon::prelude::*;
+    let chunks = chunks(&src.text);
+    if chunks.len() < 2 {
+        let (docs, diags, _) = parse_range(file, src, 0..src.text.len(), 0);
+        return (docs, diags);
+    }
+    let parsed: Vec<_> = chunks
+        .par_iter()
+        .map(|(range, line_base)| parse_range(file, src, range.clone(), *line_base))
+        .collect();
+    let (mut docs, mut diags) = (Vec::new(), Vec::new());
+    for (d, g, failed) in parsed {
+        docs.extend(d);
+        diags.extend(g);
+        if failed {
+            break;
+        }
+    }
+    (docs, diags)
+}
+
+/// Files below this size parse in one piece.
+const CHUNK_MIN: usize = 256 * 1024;
+
+/// Byte ranges of runs of whole documents, about `CHUNK_MIN` each, with the
+/// number of lines before each; one range when the file must be parsed whole.
+fn chunks(text: &str) -> Vec<(std::ops::Range<usize>, u32)> {
+    let whole = vec![(0..text.len(), 0)];
+    if text.len() < 2 * CHUNK_MIN || text.contains(['&', '*']) {
+        return whole;
+    }
+    let mut out = Vec::new();
+    let (mut start, mut start_line, mut line) = (0usize, 0u32, 0u32);
+    let mut off = 0usize;
+    for l in text.split_inclusive('\n') {
+        if l.starts_with('%') {
+            return whole;
+        }
+        let marker =
+            l.starts_with("---") && l[3..].chars().next().is_none_or(|c| c.is_whitespace());
+        if marker && off - start >= CHUNK_MIN {
+            out.push((start..off, start_line));
+            (start, start_line) = (off, line);
+        }
+        off += l.len();
+        line += 1;
+    }
+    out.push((start..text.len(), start_line));
+    out
+}
+
+/// Parse `range` of the file, whose first line is line `line_base + 1`.
+/// Returns the documents, diagnostics and whether parsing failed.
+fn parse_range(
+    file: FileId,
+    src: &SourceFile,
+    range: std::ops::Range<usize>,
+    line_base: u32,
+) -> (Vec<YamlDoc>, Vec<Diagnostic>, bool) {
     let mut b = Builder {
         file,
         src,
+        line_base,
         stack: Vec::new(),
         docs: Vec::new(),
         anchors: Vec::new(),
@@ -77,7 +144,7 @@ pub fn parse_file(file: FileId, src: &SourceFile) -> (Vec<YamlDoc>, Vec<Diagnost
         failed: false,
     };
     // yaml-rust2's recursion guard is far above ours; depth is checked while building.
-    let mut parser = Parser::new_from_str(&src.text);
+    let mut parser = Parser::new_from_str(&src.text[range]);
     if let Err(e) = parser.load(&mut b, true) {
         let m = e.marker();
         let span = b.span_at(m);
@@ -89,8 +156,9 @@ pub fn parse_file(file: FileId, src: &SourceFile) -> (Vec<YamlDoc>, Vec<Diagnost
             .at(span)
             .label("parser stopped here"),
         );
+        b.failed = true;
     }
-    (b.docs, b.diags)
+    (b.docs, b.diags, b.failed)
 }
 
 enum Frame {
@@ -102,6 +170,8 @@ enum Frame {
 struct Builder<'a> {
     file: FileId,
     src: &'a SourceFile,
+    /// Lines of the file before the text being parsed.
+    line_base: u32,
     stack: Vec<Frame>,
     docs: Vec<YamlDoc>,
     anchors: Vec<(usize, Node)>,
@@ -115,7 +185,7 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn span_at(&self, m: &Marker) -> Span {
-        let line = m.line().max(1) as u32;
+        let line = m.line().max(1) as u32 + self.line_base;
         // yaml-rust2 columns are 0-based; ours are 1-based character columns.
         let col = m.col() as u32 + 1;
         Span {
@@ -695,5 +765,68 @@ mod size_limits {
         }
         let d = parse(t);
         assert!(d.is_empty(), "{:?}", d.first());
+    }
+}
+
+#[cfg(test)]
+mod chunked {
+    use super::*;
+    use crate::source::SourceMap;
+
+    /// Many documents, large enough to be parsed in chunks; `broken`: one
+    /// document in the middle has a syntax error.
+    fn file(broken: bool) -> String {
+        let mut t = String::from("# leading comment\n");
+        for d in 0..400 {
+            t.push_str(&format!(
+                "---\nkind: GlobalNetworkPolicy\nmetadata:\n  name: p{d}\nspec:\n  ingress:\n"
+            ));
+            for r in 0..20 {
+                t.push_str(&format!(
+                    "  - action: Allow\n    destination:\n      ports: [{r}, \"x-{d}\"]\n    note: |\n      text {d}\n"
+                ));
+            }
+            if broken && d == 250 {
+                t.push_str("  bad: [unclosed\n");
+            }
+        }
+        t
+    }
+
+    fn both(text: String) {
+        let mut m = SourceMap::new();
+        let id = m.add("f.yaml", text);
+        let src = m.get(id);
+        assert!(chunks(&src.text).len() > 2, "the test must exercise chunks");
+        let (docs, diags) = parse_file(id, src);
+        let (whole, whole_diags, _) = parse_range(id, src, 0..src.text.len(), 0);
+        assert_eq!(docs.len(), whole.len());
+        for (a, b) in docs.iter().zip(&whole) {
+            assert_eq!(a.root, b.root);
+            assert_eq!(a.span, b.span);
+        }
+        let show = |d: &[Diagnostic]| -> Vec<String> {
+            d.iter()
+                .map(|d| format!("{:?} {}", d.span, d.message))
+                .collect()
+        };
+        assert_eq!(show(&diags), show(&whole_diags));
+    }
+
+    #[test]
+    fn chunked_parse_is_the_whole_parse() {
+        both(file(false));
+    }
+
+    #[test]
+    fn chunked_parse_stops_where_the_whole_parse_stops() {
+        both(file(true));
+    }
+
+    #[test]
+    fn files_with_aliases_or_directives_parse_whole() {
+        let big = file(false);
+        assert!(chunks(&format!("x: &a 1\n{big}")).len() == 1);
+        assert!(chunks(&format!("%YAML 1.2\n{big}")).len() == 1);
     }
 }
