@@ -108,7 +108,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                     planc::Compiled::Node(_) => return Err(e),
                 },
             };
-            let (compiled, l) = planc::compile_reading(&session, &paths, &node, &a.target)?;
+            let (compiled, l) = planc::compile_reading(&session, &paths, &node, &a.target, false)?;
             live = l;
             match compiled {
                 planc::Compiled::Node(i) => {

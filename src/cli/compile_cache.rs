@@ -11,7 +11,10 @@
 //! firewall's emit is a quarter of a no-change plan on a large node); an
 //! artifact with a secret (bird.conf with a password) is emitted again from
 //! the IR, so no secret value is ever written to the cache (the IR holds
-//! secret *references*). An entry is written only for input
+//! secret *references*). The IR's firewall (most of a large node's IR: its
+//! rules and address sets) is kept in a file of its own and read only when
+//! asked for (`netc plan --out` saves the whole IR): with the artifacts
+//! cached, nothing else a plan, an apply or `status` does reads it. An entry is written only for input
 //! without errors whose netc.lock is current. Entries live in netc's state
 //! directory with the canonical-form cache (`netc_host::cache`); a missing
 //! or unreadable one only costs a compile.
@@ -22,10 +25,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Bumped when the entry's shape or meaning changes.
-const FORMAT: &str = "compile-2";
+const FORMAT: &str = "compile-3";
 
 #[derive(Serialize, Deserialize)]
 pub struct Entry {
+    /// The node's IR without its firewall (see [`load_firewall`]).
     pub ir: HostIr,
     pub route_reflectors: BTreeSet<String>,
     /// The input's diagnostics (warnings, notes), rendered without colour.
@@ -97,13 +101,41 @@ pub fn key(paths: &[PathBuf], node: &str, backend: &str, lock_path: &Path) -> Op
     Some(format!("compile-{}", h.hex(16)))
 }
 
-pub fn load(key: &str) -> Option<Entry> {
+/// The entry under `key`, when it holds every artifact of `kinds` but
+/// BIRD's (the IR in it has no firewall to emit one from; a bird.conf with a
+/// password is emitted again from the IR's BGP part).
+pub fn load(key: &str, kinds: &[netc_targets::ArtifactKind]) -> Option<Entry> {
     let e: Entry = netc_host::cache::load(key)?;
-    // An entry that does not hold together is a miss, not an error.
-    e.ir.firewall.check().ok()?;
-    Some(e)
+    let complete = kinds.iter().all(|k| {
+        *k == netc_targets::ArtifactKind::Bird
+            || e.artifacts.iter().any(|(f, _)| f == k.file_name())
+    });
+    complete.then_some(e)
 }
 
+fn firewall_key(key: &str) -> String {
+    format!("{key}-firewall")
+}
+
+/// The firewall of the IR cached under `key`; None when it is gone or does
+/// not hold together (a miss, not an error).
+pub fn load_firewall(key: &str) -> Option<netc_ir::Firewall> {
+    let f: netc_ir::Firewall = netc_host::cache::load(&firewall_key(key))?;
+    f.check().ok()?;
+    Some(f)
+}
+
+/// Store `e` (its IR's firewall apart, then the entry without it).
 pub fn store(key: &str, e: &Entry) {
-    netc_host::cache::store(key, e);
+    netc_host::cache::store(&firewall_key(key), &e.ir.firewall);
+    let stripped = Entry {
+        ir: netc_ir::HostIr {
+            firewall: netc_ir::Firewall::default(),
+            ..e.ir.clone()
+        },
+        route_reflectors: e.route_reflectors.clone(),
+        diagnostics: e.diagnostics.clone(),
+        artifacts: e.artifacts.clone(),
+    };
+    netc_host::cache::store(key, &stripped);
 }

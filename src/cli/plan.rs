@@ -281,13 +281,15 @@ pub fn compile_reading(
     paths: &[PathBuf],
     node: &str,
     t: &TargetArgs,
+    whole_ir: bool,
 ) -> anyhow::Result<(
     Compiled,
     Option<(netc_host::State, netc_host::state::Facts)>,
 )> {
     let (compiled, live) = std::thread::scope(|sc| {
         let live = sc.spawn(|| session.read_live());
-        let compiled = netc_ir::timing::timed("compile", || compile_node(paths, node, t));
+        let compiled =
+            netc_ir::timing::timed("compile", || compile_node_with(paths, node, t, whole_ir));
         let live = live
             .join()
             .unwrap_or_else(|_| Err(netc_host::DesiredError::Panicked.into()));
@@ -301,11 +303,29 @@ pub fn compile_reading(
 }
 
 pub fn compile_node(paths: &[PathBuf], node: &str, t: &TargetArgs) -> anyhow::Result<Compiled> {
+    compile_node_with(paths, node, t, false)
+}
+
+/// [`compile_node`]; `whole_ir`: the IR must include its firewall (a
+/// saved plan stores the IR), which a cache hit reads from its own file.
+pub fn compile_node_with(
+    paths: &[PathBuf],
+    node: &str,
+    t: &TargetArgs,
+    whole_ir: bool,
+) -> anyhow::Result<Compiled> {
     let lock_path = t.lockfile.path(paths);
     let backend = t.target()?.firewall;
     let secrets = t.secrets()?;
     let key = compile_cache::key(paths, node, backend.name(), &lock_path);
-    if let Some(e) = key.as_deref().and_then(compile_cache::load) {
+    let hit = key.as_deref().and_then(|k| {
+        let mut e = compile_cache::load(k, backend.artifact_kinds())?;
+        if whole_ir {
+            e.ir.firewall = compile_cache::load_firewall(k)?;
+        }
+        Some(e)
+    });
+    if let Some(e) = hit {
         eprint!("{}", e.diagnostics);
         let artifacts = e
             .artifacts(backend.artifact_kinds(), &secrets)
@@ -429,7 +449,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             Compiled::Node(_) => return Err(e),
         },
     };
-    let (input, live) = compile_reading(&session, &paths, &node, &a.target)?;
+    // A saved plan holds the whole IR.
+    let (input, live) = compile_reading(&session, &paths, &node, &a.target, a.out.is_some())?;
     let input = match input {
         Compiled::Node(i) => i,
         Compiled::Rejected(code) => return Ok(code),
