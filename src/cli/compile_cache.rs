@@ -125,17 +125,35 @@ pub fn load_firewall(key: &str) -> Option<netc_ir::Firewall> {
     Some(f)
 }
 
-/// Store `e` (its IR's firewall apart, then the entry without it).
-pub fn store(key: &str, e: &Entry) {
-    netc_host::cache::store(&firewall_key(key), &e.ir.firewall);
-    let stripped = Entry {
-        ir: netc_ir::HostIr {
-            firewall: netc_ir::Firewall::default(),
-            ..e.ir.clone()
+/// [`Entry`] as written: borrowed, so storing copies nothing (a large
+/// node's IR is tens of MiB in memory).
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    ir: &'a HostIr,
+    route_reflectors: &'a BTreeSet<String>,
+    diagnostics: &'a str,
+    artifacts: &'a [(&'a str, &'a str)],
+}
+
+/// Store a compile: the IR's firewall apart, then the entry without it
+/// (`ir` is the same again on return).
+pub fn store(
+    key: &str,
+    ir: &mut HostIr,
+    route_reflectors: &BTreeSet<String>,
+    diagnostics: &str,
+    artifacts: &[(&str, &str)],
+) {
+    let firewall = std::mem::take(&mut ir.firewall);
+    netc_host::cache::store(&firewall_key(key), &firewall);
+    netc_host::cache::store(
+        key,
+        &EntryRef {
+            ir,
+            route_reflectors,
+            diagnostics,
+            artifacts,
         },
-        route_reflectors: e.route_reflectors.clone(),
-        diagnostics: e.diagnostics.clone(),
-        artifacts: e.artifacts.clone(),
-    };
-    netc_host::cache::store(key, &stripped);
+    );
+    ir.firewall = firewall;
 }

@@ -375,22 +375,17 @@ pub fn compile_node_with(
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!("node `{node}` is not declared"))?;
+    let mut n = n;
     if let (Some(k), None) = (&key, &lock_update) {
         let r = netc_compiler::diag::Renderer::new(&c.sources);
-        compile_cache::store(
-            k,
-            &compile_cache::Entry {
-                ir: n.ir.clone(),
-                route_reflectors: route_reflectors.clone(),
-                diagnostics: c.diags.items.iter().map(|d| r.render(d)).collect(),
-                artifacts: n
-                    .artifacts
-                    .iter()
-                    .filter(|a| !a.sensitive)
-                    .map(|a| (a.file_name().to_string(), a.contents.clone()))
-                    .collect(),
-            },
-        );
+        let diagnostics: String = c.diags.items.iter().map(|d| r.render(d)).collect();
+        let artifacts: Vec<(&str, &str)> = n
+            .artifacts
+            .iter()
+            .filter(|a| !a.sensitive)
+            .map(|a| (a.file_name(), a.contents.as_str()))
+            .collect();
+        compile_cache::store(k, &mut n.ir, &route_reflectors, &diagnostics, &artifacts);
     }
     Ok(Compiled::Node(Box::new(NodeInput {
         ir: n.ir,
