@@ -345,26 +345,6 @@ fn scenarios() -> Vec<Scenario> {
 
 // ------------------------------------------------------------------ flows
 
-/// xorshift64*: a fixed seed gives the same flows on every machine.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> Option<&'a T> {
-        (!v.is_empty()).then(|| &v[self.below(v.len())])
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
 /// An address the kernel routes as unicast from and to anywhere.
 fn sane(a: IpAddr) -> bool {
     match a {
@@ -387,7 +367,7 @@ fn inside(rng: &mut Rng, n: &ipnet::IpNet) -> IpAddr {
         ipnet::IpNet::V4(n) => {
             let host = 32 - u32::from(n.prefix_len());
             let mask = if host == 0 { 0 } else { (1u64 << host) - 1 } as u32;
-            let off = rng.next() as u32 & mask;
+            let off = rng.next_u64() as u32 & mask;
             IpAddr::V4((u32::from(n.network()) | off).into())
         }
         ipnet::IpNet::V6(n) => {
@@ -397,7 +377,7 @@ fn inside(rng: &mut Rng, n: &ipnet::IpNet) -> IpAddr {
             } else {
                 u128::MAX >> (128 - host)
             };
-            let off = (u128::from(rng.next()) << 64 | u128::from(rng.next())) & mask;
+            let off = (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())) & mask;
             IpAddr::V6((u128::from(n.network()) | off).into())
         }
     }
@@ -548,7 +528,7 @@ fn draw(
             if rng.chance(bias) {
                 *rng.pick(&ports).unwrap_or(&80)
             } else {
-                1024 + (rng.next() % 64000) as u16
+                1024 + (rng.next_u64() % 64000) as u16
             }
         };
         let icmp_type = *rng.pick(if v6p { &icmp6 } else { &icmp4 }).unwrap_or(&8);

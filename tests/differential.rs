@@ -25,29 +25,11 @@
 
 mod common;
 
-use common::{pipeline::lower_node, text, Netns};
+use common::{pipeline::lower_node, text, Netns, Rng};
 use netc_ir::eval;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, pct: u64) -> bool {
-        self.below(100) < pct
-    }
-}
 
 /// Sources of probes are in 10.8.0.0/22 or fd00:0:0:8::/118,
 /// destinations in 10.9.0.0/22 or fd00:0:0:9::/118 (`side` 8 or 9), ports

@@ -12,7 +12,7 @@
 mod common;
 mod host_util;
 
-use common::text;
+use common::{text, Rng};
 use host_util::*;
 use netc_host::state::nft::NftState;
 use std::path::PathBuf;
@@ -140,22 +140,9 @@ fn first_apply_without_a_table_needs_no_scratch_namespace_and_plans_exactly_afte
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
-/// A deterministic generator (no dependency: an LCG is plenty here).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
 /// One random ingress rule: TCP or UDP, from a net drawn from a small pool
 /// (overlapping prefixes, single addresses, IPv6), to a port or a range.
-fn random_rule(r: &mut Lcg) -> String {
+fn random_rule(r: &mut Rng) -> String {
     let nets = [
         "10.0.0.0/24",
         "10.0.0.128/25",
@@ -168,13 +155,13 @@ fn random_rule(r: &mut Lcg) -> String {
         "2001:db8:0:0:8000::/65",
         "2001:db8:1::1",
     ];
-    let proto = ["TCP", "UDP"][r.next(2) as usize];
-    let net = nets[r.next(nets.len() as u64) as usize];
-    let port = if r.next(3) == 0 {
-        let lo = 1000 + r.next(50) * 10;
-        format!("'{lo}:{}'", lo + 1 + r.next(20))
+    let proto = ["TCP", "UDP"][r.below(2) as usize];
+    let net = nets[r.below(nets.len() as u64) as usize];
+    let port = if r.below(3) == 0 {
+        let lo = 1000 + r.below(50) * 10;
+        format!("'{lo}:{}'", lo + 1 + r.below(20))
     } else {
-        (1000 + r.next(500)).to_string()
+        (1000 + r.below(500)).to_string()
     };
     format!(
         "  - action: Allow\n    protocol: {proto}\n    source:\n      nets: [{net}]\n    destination:\n      ports: [{port}]\n"
@@ -222,15 +209,15 @@ fn predicted_tables_are_what_nft_lists() {
 }
 
 fn predict_run(dir: &std::path::Path, seed: u64) {
-    let mut r = Lcg(seed);
+    let mut r = Rng(seed);
     let mut rules: Vec<String> = (0..40).map(|_| random_rule(&mut r)).collect();
     let mut old = artifact(&dir.join("b"), &rules);
     let mut old_state =
         netc_host::desired::canonical_nft(&old, &format!("nft-p-{seed}-0")).expect("loads");
     let (mut predicted, mut edits) = (0, 0);
     for i in 1..=30 {
-        let k = r.next(rules.len() as u64) as usize;
-        match r.next(4) {
+        let k = r.below(rules.len() as u64) as usize;
+        match r.below(4) {
             0 => rules.push(random_rule(&mut r)),
             1 if rules.len() > 10 => {
                 rules.remove(k);

@@ -236,3 +236,37 @@ pub fn measured(cmd: &mut Command) -> (Output, Duration, f64) {
     };
     (out, elapsed, ru.ru_maxrss as f64 / 1024.0)
 }
+
+/// A deterministic pseudo-random source for randomised tests (xorshift64*):
+/// the same seed gives the same draws on every machine, with no crate.
+/// A seed of 0 draws only zeros: seed with an odd number.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    /// An index into something of length `n` (0 when `n` is 0).
+    pub fn index(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// An element of `v`, None when it is empty.
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> Option<&'a T> {
+        (!v.is_empty()).then(|| &v[self.index(v.len())])
+    }
+
+    /// True `pct` times in a hundred.
+    pub fn chance(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+}

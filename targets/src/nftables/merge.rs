@@ -612,6 +612,16 @@ mod tests {
         }
     }
 
+    /// Deterministic draws below `n` (xorshift64), no crate needed.
+    fn draws(mut x: u64) -> impl FnMut(u128) -> u128 {
+        move |n| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            u128::from(x) % n
+        }
+    }
+
     #[test]
     fn overlapping_boxes_become_disjoint_with_the_same_union() {
         let input = vec![
@@ -626,13 +636,7 @@ mod tests {
 
     #[test]
     fn random_boxes_keep_their_union_and_become_disjoint() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: u128| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            u128::from(x) % n
-        };
+        let mut next = draws(0x9e37_79b9_7f4a_7c15);
         for _ in 0..300 {
             let count = 1 + next(8) as usize;
             let input: Vec<Vec<Iv>> = (0..count)
@@ -652,13 +656,7 @@ mod tests {
 
     #[test]
     fn the_fast_path_gives_what_the_sweep_gives() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: u128| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            u128::from(x) % n
-        };
+        let mut next = draws(0x2545_f491_4f6c_dd1d);
         for _ in 0..300 {
             // Disjoint first fields, often adjacent, tails often equal.
             let mut lo = 0;
