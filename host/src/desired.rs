@@ -60,16 +60,17 @@ fn artifact<'a>(arts: &'a [Artifact], name: &str) -> Option<&'a Artifact> {
 /// nothing to compare, and the artifact is taken as written
 /// ([`state::nft::NftState::from_artifact`]; verification learns its
 /// canonical form from the table the apply loads). A table that differs
-/// from `last_applied` (its artifact and canonical state) only in set
-/// elements is predicted instead ([`state::nft_predict`]). Also returns the
-/// cache key of the nft table, when there is one.
-pub fn build(
+/// from the one `last_applied` gives (its artifact and canonical state,
+/// called only on this path) only in set elements is predicted instead
+/// ([`state::nft_predict`]). Also returns the cache key of the nft table,
+/// when there is one.
+pub fn build<'a>(
     ir: &HostIr,
     artifacts: &[Artifact],
     backend: Backend,
     bird_path: &Path,
     no_live_table: bool,
-    last_applied: Option<(&str, &state::NftState)>,
+    last_applied: &(dyn Fn() -> Option<(&'a str, &'a state::NftState)> + Sync),
 ) -> Result<(State, Option<String>), Error> {
     let mut nft_key = None;
     let mut st = kernel_objects(ir)?;
@@ -85,7 +86,7 @@ pub fn build(
                 st.nft = match crate::cache::load::<state::NftState>(&key) {
                     Some(n) if n.has_text || !n.present => n,
                     _ if no_live_table => state::nft::NftState::from_artifact(text, &key),
-                    _ => match last_applied
+                    _ => match last_applied()
                         .and_then(|(a, s)| state::nft_predict::predict(a, s, text, &key))
                     {
                         Some(p) => p,

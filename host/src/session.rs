@@ -119,24 +119,30 @@ impl Session {
             .map(|a| a.contents.clone());
         // The table netc applied last (its artifact and canonical form): the
         // desired table may be predicted from it, and a live table still
-        // listing as it needs no second reading.
-        let last = crate::cache::applied(t).and_then(|k| {
-            Some((
-                crate::cache::load::<String>(&crate::cache::artifact_key(&k))?,
-                crate::cache::load::<state::NftState>(&k)?,
-            ))
-        });
+        // listing as it needs no second reading. Read from the cache only
+        // when one of those needs it (a no-change plan does not).
+        let last_cell = std::sync::OnceLock::new();
+        let last = || -> Option<&(String, state::NftState)> {
+            last_cell
+                .get_or_init(|| {
+                    let k = crate::cache::applied(t)?;
+                    Some((
+                        crate::cache::load::<String>(&crate::cache::artifact_key(&k))?,
+                        crate::cache::load::<state::NftState>(&k)?,
+                    ))
+                })
+                .as_ref()
+        };
         let (desired, live) = std::thread::scope(|sc| {
             let d = sc.spawn(|| {
                 netc_ir::timing::timed("desired", || {
-                    let last = last.as_ref().map(|(a, s)| (a.as_str(), s));
                     desired::build(
                         ir,
                         artifacts,
                         t.firewall,
                         &t.bird_config,
                         no_live_table,
-                        last,
+                        &|| last().map(|(a, s)| (a.as_str(), s)),
                     )
                 })
             });
@@ -160,7 +166,7 @@ impl Session {
             &self.exec,
             std::mem::take(&mut live.nft),
             &desired.nft,
-            last.as_ref().map(|(_, s)| s),
+            || last().map(|(_, s)| s),
         )?;
         // A tunnel under netc's name that netc did not make and no longer
         // wants is not netc's to delete.

@@ -100,13 +100,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         None => {
             let node = config::node(a.node.as_deref())?;
             let paths = config::inputs(&a.paths)?;
-            let session = match opened {
+            let session = match planc::session_or_input_errors(opened, &paths, &node, &a.target)? {
                 Ok(s) => s,
-                // Input errors come first: they are what the operator can fix here.
-                Err(e) => match planc::compile_node(&paths, &node, &a.target)? {
-                    planc::Compiled::Rejected(code) => return Ok(code),
-                    planc::Compiled::Node(_) => return Err(e),
-                },
+                Err(code) => return Ok(code),
             };
             let (compiled, l) = planc::compile_reading(&session, &paths, &node, &a.target, false)?;
             live = l;

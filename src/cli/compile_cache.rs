@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 /// Bumped when the entry's shape or meaning changes.
 const FORMAT: &str = "compile-3";
 
-#[derive(Serialize, Deserialize)]
+/// An entry as read; written as [`EntryRef`] (the same fields, borrowed).
+#[derive(Deserialize)]
 pub struct Entry {
     /// The node's IR without its firewall (see [`load_firewall`]).
     pub ir: HostIr,

@@ -272,6 +272,25 @@ pub enum Compiled {
 
 /// Load, validate and compile one node — or take it from
 /// [`compile_cache`] when nothing it depends on changed.
+/// The session `opened` gave; when the target could not be opened, the
+/// input's diagnostics still come first (they are what the operator can fix
+/// here): `Ok(Err(code))` after printing them, the opening error when the
+/// input is fine.
+pub fn session_or_input_errors(
+    opened: anyhow::Result<Session>,
+    paths: &[PathBuf],
+    node: &str,
+    t: &TargetArgs,
+) -> anyhow::Result<Result<Session, u8>> {
+    match opened {
+        Ok(s) => Ok(Ok(s)),
+        Err(e) => match compile_node(paths, node, t)? {
+            Compiled::Rejected(code) => Ok(Err(code)),
+            Compiled::Node(_) => Err(e),
+        },
+    }
+}
+
 /// Compile the node while another thread reads the live state through
 /// `session` (which holds the target's lock): the two are independent, and
 /// on a large node each takes about as long as the other. The live state
@@ -436,13 +455,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             a.target.lock_timeout,
         )?)
     });
-    let session = match opened {
+    let session = match session_or_input_errors(opened, &paths, &node, &a.target)? {
         Ok(s) => s,
-        // Input errors come first: they are what the operator can fix here.
-        Err(e) => match compile_node(&paths, &node, &a.target)? {
-            Compiled::Rejected(code) => return Ok(code),
-            Compiled::Node(_) => return Err(e),
-        },
+        Err(code) => return Ok(code),
     };
     // A saved plan holds the whole IR.
     let (input, live) = compile_reading(&session, &paths, &node, &a.target, a.out.is_some())?;

@@ -141,27 +141,13 @@ pub fn diff(live: &NftState, want: &NftState) -> (Vec<Change>, Vec<Op>) {
             if !want.has_text {
                 return (no_text(changes), Vec::new());
             }
-            return (
-                changes,
-                vec![Op::Nft {
-                    script: want.replace_script(),
-                    full: true,
-                    fallback: None,
-                }],
-            );
+            return (changes, vec![reload(want)]);
         }
         (true, true) if want.uncanonical.is_some() => {
             // Never planned so (an uncanonical table is desired only where
             // there is none), but should it be: replace the table whole.
             changes.push(Change::new(Step::Firewall, Action::Update, "nft table", T));
-            return (
-                changes,
-                vec![Op::Nft {
-                    script: want.replace_script(),
-                    full: true,
-                    fallback: None,
-                }],
-            );
+            return (changes, vec![reload(want)]);
         }
         (true, true) => {}
     }
@@ -233,6 +219,15 @@ pub fn diff(live: &NftState, want: &NftState) -> (Vec<Change>, Vec<Op>) {
         }
     };
     (changes, vec![op])
+}
+
+/// Replace the whole table with `want` in one transaction.
+fn reload(want: &NftState) -> Op {
+    Op::Nft {
+        script: want.replace_script(),
+        full: true,
+        fallback: None,
+    }
 }
 
 /// A state read without its text listing (only ever a snapshot of a table

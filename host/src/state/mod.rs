@@ -103,12 +103,7 @@ pub fn read_with(
     nft_text: bool,
     sysctls: &[(ir::IfName, ir::IfaceSysctl)],
 ) -> Result<(State, Facts), Error> {
-    let mode = if nft_text {
-        nft::Listing::JsonAndText
-    } else {
-        nft::Listing::Json
-    };
-    read_inner(exec, bird_path, mode, sysctls)
+    read_parts(exec, bird_path, nft_text, sysctls, Parts::ALL)
 }
 
 /// [`read`] for a plan that will compare with a desired state: netc's nft
@@ -116,7 +111,7 @@ pub fn read_with(
 /// [`nft::resolve`] finishes it once the desired table is known (no change:
 /// nothing more to read).
 pub fn read_for_plan(exec: &Exec, bird_path: &Path) -> Result<(State, Facts), Error> {
-    read_inner(exec, bird_path, nft::Listing::TextFirst, &[])
+    read_selected(exec, bird_path, nft::Listing::TextFirst, &[], Parts::ALL)
 }
 
 /// Which readers to run: all of them, except for a verification, which
@@ -157,15 +152,6 @@ pub fn read_parts(
         nft::Listing::Json
     };
     read_selected(exec, bird_path, mode, sysctls, parts)
-}
-
-fn read_inner(
-    exec: &Exec,
-    bird_path: &Path,
-    nft_mode: nft::Listing,
-    sysctls: &[(ir::IfName, ir::IfaceSysctl)],
-) -> Result<(State, Facts), Error> {
-    read_selected(exec, bird_path, nft_mode, sysctls, Parts::ALL)
 }
 
 fn read_selected(

@@ -367,7 +367,8 @@ pub fn read_listing(exec: &Exec, mode: Listing) -> Result<NftState, Error> {
 }
 
 /// Finish a [`Listing::TextFirst`] read against the desired table `want`
-/// (and the canonical form of the table netc applied `last`, if known).
+/// (and, only if that differs, the canonical form of the table netc
+/// applied last, which `last` reads).
 /// When the live text equals one of their texts (handles and counter values
 /// aside), the live table holds exactly that content: nft prints the text
 /// from the same kernel objects as the JSON, and those texts were printed
@@ -375,11 +376,11 @@ pub fn read_listing(exec: &Exec, mode: Listing) -> Result<NftState, Error> {
 /// `desired` and `verify`). Its JSON is then theirs, with the live rule
 /// handles. Otherwise (or when `live` is complete already) the table is
 /// listed again, both ways.
-pub fn resolve(
+pub fn resolve<'a>(
     exec: &Exec,
     live: NftState,
     want: &NftState,
-    last: Option<&NftState>,
+    last: impl FnOnce() -> Option<&'a NftState>,
 ) -> Result<NftState, Error> {
     if !live.json_pending {
         return Ok(live);
@@ -390,7 +391,7 @@ pub fn resolve(
     if let Some(st) = adopt_listed(&live, want) {
         return Ok(st);
     }
-    if let Some(st) = last.and_then(|l| adopt_listed(&live, l)) {
+    if let Some(st) = last().and_then(|l| adopt_listed(&live, l)) {
         return Ok(st);
     }
     netc_ir::timing::timed("read nft (changed)", || read(exec, true))

@@ -111,8 +111,7 @@ pub fn predict(
     }
     // A loadable text for a full reload; the live text is read before any
     // comparison of texts, so this one is never compared.
-    let new = NftState::from_artifact(new_artifact, "");
-    st.text = new.text;
+    st.text = b.text;
     st.predicted = Some(new_key.to_string());
     Some(st)
 }
