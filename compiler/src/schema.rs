@@ -127,6 +127,19 @@ const GNP_ONLY: &[&str] = &[
     "applyOnForward",
 ];
 
+/// Coerce ([`coerce`]) and check ([`check`]) one resource against its
+/// kind's schema. Both act only on validation errors, and most resources
+/// have none: one `is_valid` pass (which stops early and builds no error)
+/// decides whether the two full error walks are needed at all.
+pub fn coerce_and_check(raw: &mut RawResource) -> Vec<Diagnostic> {
+    if compiled(raw.kind).validator.is_valid(&raw.value) {
+        return Vec::new();
+    }
+    let mut d = coerce(raw);
+    d.extend(check(raw));
+    d
+}
+
 /// Check one resource against its kind's schema. Diagnostics are ordered by
 /// the instance path they concern.
 pub fn check(raw: &RawResource) -> Vec<Diagnostic> {

@@ -39,7 +39,7 @@ impl SpanIndex {
     /// layer converts them for string fields as calicoctl does.
     pub fn plain(&self, ptr: &str) -> Option<(&Plain, &Value)> {
         let (_, n) = self.find(ptr)?;
-        n.plain.as_ref().map(|p| (p, &n.value))
+        n.plain.as_deref().map(|p| (p, &n.value))
     }
 
     /// Walk the tree along `ptr` as [`to_json`] built the value: a mapping
@@ -94,9 +94,9 @@ pub fn escape_segment(s: &str) -> String {
 
 /// Convert a document's root node. Returns the JSON value, its spans, and
 /// diagnostics for constructs JSON cannot hold (non-string keys, duplicates).
-pub fn to_json(root: Node) -> (serde_json::Value, SpanIndex, Vec<Diagnostic>) {
+pub fn to_json(mut root: Node) -> (serde_json::Value, SpanIndex, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let v = convert(&root, &mut diags);
+    let v = convert(&mut root, &mut diags);
     let idx = SpanIndex {
         root: Some(root),
         derived: HashMap::new(),
@@ -104,9 +104,12 @@ pub fn to_json(root: Node) -> (serde_json::Value, SpanIndex, Vec<Diagnostic>) {
     (v, idx, diags)
 }
 
-fn convert(node: &Node, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
+/// Build the JSON value of `node`. String values are moved out of the tree,
+/// not copied: the tree is kept only for spans, which need the mapping keys
+/// (kept) and the plain text of scalars that are not strings (kept).
+fn convert(node: &mut Node, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
     use serde_json::Value as J;
-    let out = match &node.value {
+    let out = match &mut node.value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
@@ -117,11 +120,12 @@ fn convert(node: &Node, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
         Value::Float(f) => serde_json::Number::from_f64(*f)
             .map(J::Number)
             .unwrap_or(J::Null),
-        Value::Str(s) => J::String(s.clone()),
-        Value::Seq(items) => J::Array(items.iter().map(|n| convert(n, diags)).collect()),
+        Value::Str(s) => J::String(std::mem::take(s)),
+        Value::Seq(items) => J::Array(items.iter_mut().map(|n| convert(n, diags)).collect()),
         Value::Map(entries) => {
             let mut m = serde_json::Map::new();
-            for (k, v) in entries {
+            for i in 0..entries.len() {
+                let k = &entries[i].0;
                 let key = match &k.value {
                     Value::Str(s) => s.clone(),
                     // `80: x`, `yes: x`, `1.10: x`: sigs.k8s.io/yaml turns
@@ -164,7 +168,7 @@ fn convert(node: &Node, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
                 };
                 if m.contains_key(&key) {
                     // Rare: find where the first one was.
-                    let prev = entries
+                    let prev = entries[..i]
                         .iter()
                         .find(|(k0, _)| key_text(k0).as_deref() == Some(key.as_str()))
                         .map_or(k.span, |(k0, _)| k0.span);
@@ -179,7 +183,7 @@ fn convert(node: &Node, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
                     );
                     continue;
                 }
-                let jv = convert(v, diags);
+                let jv = convert(&mut entries[i].1, diags);
                 m.insert(key, jv);
             }
             J::Object(m)

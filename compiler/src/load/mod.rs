@@ -171,10 +171,14 @@ pub fn load_files(
 pub fn load_source(file: FileId, sources: &SourceMap) -> (Vec<RawResource>, Vec<Diagnostic>) {
     let src = sources.get(file);
     let (docs, mut diags) = yaml::parse_file(file, src);
+    // Documents convert independently: on all cores, in document order.
+    use rayon::prelude::*;
+    let converted: Vec<_> = docs
+        .into_par_iter()
+        .filter_map(|doc| doc.root.map(document::to_json))
+        .collect();
     let mut out = Vec::new();
-    for doc in docs {
-        let Some(root) = doc.root else { continue };
-        let (value, spans, d) = document::to_json(root);
+    for (value, spans, d) in converted {
         diags.extend(d);
         let spans = Arc::new(spans);
         let origin = Origin {

@@ -42,7 +42,9 @@ pub struct Node {
     pub span: Span,
     /// For an unquoted scalar that resolved to a boolean or a number: its
     /// text, so later stages can say what was written and what Calico reads.
-    pub plain: Option<Plain>,
+    /// Boxed: few scalars are numbers or booleans, and every node of a large
+    /// input pays for the field's size.
+    pub plain: Option<Box<Plain>>,
 }
 
 /// An unquoted scalar that YAML resolved to a non-string.
@@ -302,6 +304,15 @@ pub fn resolve_plain(s: &str) -> (Value, bool) {
     let v12 = resolve_core12(s);
     let differs = v11 != v12;
     (v11, differs)
+}
+
+/// Whether a plain scalar can resolve to anything but a string: most are
+/// words (`Allow`, `TCP`, a name), and only text starting like a number, a
+/// null or a boolean (YAML 1.1's `y`, `on`, `off` included) can.
+fn may_resolve(s: &str) -> bool {
+    s.bytes()
+        .next()
+        .is_none_or(|b| b"0123456789+-.~nNyYtTfFoO".contains(&b))
 }
 
 fn resolve_yaml11(s: &str) -> Value {
@@ -567,27 +578,26 @@ impl MarkedEventReceiver for Builder<'_> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 self.check_tag(&tag, span, Some(&text));
-                let (value, yaml11_only) = match (style, &tag) {
-                    (TScalarStyle::Plain, None) => resolve_plain(&text),
-                    (TScalarStyle::Plain, Some(t)) if t.handle == "!!" => match t.suffix.as_str() {
-                        "str" => (Value::Str(text.clone()), false),
-                        _ => resolve_plain(&text),
-                    },
-                    _ => (Value::Str(text.clone()), false),
-                };
-                let plain = match value {
-                    Value::Bool(_) | Value::Int(_) | Value::UInt(_) | Value::Float(_) => {
-                        Some(Plain {
-                            text: text.clone(),
-                            yaml11_only,
-                        })
-                    }
-                    _ => None,
-                };
                 let len = match style {
                     TScalarStyle::Plain => text.len(),
                     TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => text.len() + 2,
                     _ => 1,
+                };
+                let resolve = match (style, &tag) {
+                    (TScalarStyle::Plain, None) => true,
+                    (TScalarStyle::Plain, Some(t)) if t.handle == "!!" => t.suffix != "str",
+                    _ => false,
+                };
+                // The event's text becomes the value (a string) or the
+                // plain text kept beside it (a bool or number): never copied.
+                let (value, plain) = if resolve && may_resolve(&text) {
+                    match resolve_plain(&text) {
+                        (Value::Str(_), _) => (Value::Str(text), None),
+                        (Value::Null, _) => (Value::Null, None),
+                        (v, yaml11_only) => (v, Some(Box::new(Plain { text, yaml11_only }))),
+                    }
+                } else {
+                    (Value::Str(text), None)
                 };
                 let node = Node {
                     value,
@@ -722,6 +732,48 @@ mod tests {
             assert_eq!(go_string(&got).as_deref(), *s, "{text}");
         }
         assert!(resolve_plain("yes").1 && resolve_plain("010").1 && resolve_plain("1_000").1);
+        // The shortcut for words agrees with the full resolution.
+        for w in [
+            "Allow",
+            "TCP",
+            "tcp",
+            "yes",
+            "Yes",
+            "on",
+            "OFF",
+            "null",
+            "~",
+            "",
+            ".5",
+            ".inf",
+            "+1",
+            "-1",
+            "0x1f",
+            "1e3",
+            "n",
+            "Y",
+            "True",
+            "FALSE",
+            "name",
+            "10.0.0.0/8",
+        ] {
+            if !may_resolve(w) {
+                assert!(matches!(resolve_plain(w).0, Value::Str(_)), "{w}");
+            }
+        }
+        for w in "y Y yes Yes YES true True TRUE on On ON n N no No NO false False FALSE off Off OFF null Null NULL ~ 0 9 +1 -1 .5"
+            .split(' ')
+        {
+            assert!(may_resolve(w) && !matches!(resolve_plain(w).0, Value::Str(_)), "{w}");
+        }
+        for w in [
+            "Allow", "Deny", "Log", "Pass", "ICMP", "eth0", "bench-0", "role", "Always",
+        ] {
+            assert!(
+                !may_resolve(w) && matches!(resolve_plain(w).0, Value::Str(_)),
+                "{w}"
+            );
+        }
         assert!(!resolve_plain("true").1 && !resolve_plain("10").1 && !resolve_plain("1.5").1);
     }
 }

@@ -64,8 +64,7 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
         use rayon::prelude::*;
         raws.into_par_iter()
             .map(|mut raw| {
-                let mut d = crate::schema::coerce(&mut raw);
-                d.extend(crate::schema::check(&raw));
+                let mut d = crate::schema::coerce_and_check(&mut raw);
                 let failed = d.iter().any(|d| d.is_error());
                 if !failed {
                     // Fields the schema accepts that netc does not compile (W0108).
@@ -140,7 +139,7 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     }
 }
 
-fn type_resource(raw: RawResource, model: &mut Model, diags: &mut Diagnostics) {
+fn type_resource(mut raw: RawResource, model: &mut Model, diags: &mut Diagnostics) {
     let display = raw.display();
     let origin = raw.origin.clone();
     let meta: Metadata = match serde_json::from_value(
@@ -155,11 +154,16 @@ fn type_resource(raw: RawResource, model: &mut Model, diags: &mut Diagnostics) {
             return;
         }
     };
-    let spec = raw
-        .value
-        .get("spec")
-        .cloned()
-        .unwrap_or(serde_json::Value::Object(Default::default()));
+    // The spec is moved into serde, not copied (a policy's can hold
+    // thousands of rules); a pod is typed whole, from `raw.value` below.
+    let spec = match raw.kind {
+        Kind::Pod => serde_json::Value::Null,
+        _ => raw
+            .value
+            .get_mut("spec")
+            .map(serde_json::Value::take)
+            .unwrap_or(serde_json::Value::Object(Default::default())),
+    };
     fn typed<T: DeserializeOwned>(
         meta: Metadata,
         spec: serde_json::Value,
