@@ -338,8 +338,10 @@ struct Builder<'w, 'a> {
     world: &'w World<'a>,
     policies: &'w [Policy<'a>],
     sets: Sets,
-    /// Lowered rules per (policy index, direction).
-    rules: BTreeMap<(usize, Direction), Vec<FwRule>>,
+    /// The first chain built for each (policy index, direction): another
+    /// chain of the same rules (a different [`OnAllow`]) copies its rules
+    /// from there rather than lowering them again.
+    rules: BTreeMap<(usize, Direction), Name>,
     policy_chains: BTreeMap<Name, PolicyChain>,
     tier_chains: BTreeMap<Name, TierChain>,
     endpoint_chains: BTreeMap<Name, EndpointChain>,
@@ -360,31 +362,35 @@ impl Builder<'_, '_> {
         if self.policy_chains.contains_key(&name) {
             return Ref::new(name);
         }
-        if !self.rules.contains_key(&(pi, dir)) {
-            let list = match dir {
-                Direction::Ingress => &pol.spec.ingress,
-                Direction::Egress => &pol.spec.egress,
-            };
-            let mut cx = RuleCx {
-                world: self.world,
-                sets: &mut self.sets,
-            };
-            let mut out = Vec::new();
-            for (i, r) in list.iter().enumerate() {
-                if pol.fail_closed && r.action != Action::Deny {
-                    continue;
+        let rules = match self.rules.get(&(pi, dir)) {
+            Some(first) => self.policy_chains[first].rules.clone(),
+            None => {
+                let list = match dir {
+                    Direction::Ingress => &pol.spec.ingress,
+                    Direction::Egress => &pol.spec.egress,
+                };
+                let mut cx = RuleCx {
+                    world: self.world,
+                    sets: &mut self.sets,
+                };
+                let mut out = Vec::with_capacity(list.len());
+                for (i, r) in list.iter().enumerate() {
+                    if pol.fail_closed && r.action != Action::Deny {
+                        continue;
+                    }
+                    out.extend(rules::lower_rule(&mut cx, pol, dir, i, r));
                 }
-                out.extend(rules::lower_rule(&mut cx, pol, dir, i, r));
+                self.rules.insert((pi, dir), name.clone());
+                out
             }
-            self.rules.insert((pi, dir), out);
-        }
+        };
         let chain = PolicyChain {
             name: name.clone(),
             policy: pol.display.clone(),
             direction: dir,
             on_allow: on_allow.clone(),
             log_prefix: names::log_prefix(pol.name),
-            rules: self.rules[&(pi, dir)].clone(),
+            rules,
         };
         self.policy_chains.insert(name.clone(), chain);
         Ref::new(name)

@@ -431,7 +431,13 @@ fn adopt_listed(live: &NftState, known: &NftState) -> Option<NftState> {
 }
 
 /// Two `nft -a list table` listings show the same table: equal line by
-/// line once handles are dropped and counter values reset.
+/// line once handles are dropped and counter values reset, and with the
+/// same elements in each set whatever their order.
+///
+/// Element order is history, not content: a set of concatenated intervals
+/// lists its elements in the order they were added (docs/lab-facts.md,
+/// "nftables"), so a table that reached its content by netc's element
+/// deltas lists them in another order than the same table loaded whole.
 fn same_text(a: &str, b: &str) -> bool {
     let norm = |l: &'_ str| -> String {
         let l = match l.rfind(" # handle ") {
@@ -445,9 +451,55 @@ fn same_text(a: &str, b: &str) -> bool {
         match (x.next(), y.next()) {
             (None, None) => return true,
             (Some(p), Some(q)) if p == q || norm(p) == norm(q) => {}
-            _ => return false,
+            // Lines differ: equal only as items (elements as sets).
+            _ => return listed_items(a) == listed_items(b),
         }
     }
+}
+
+/// One line of a listing (handle dropped, counters reset), or a set's
+/// elements, sorted.
+#[derive(PartialEq, Eq)]
+enum ListedItem {
+    Line(String),
+    Elements(Vec<String>),
+}
+
+/// A text listing as [`ListedItem`]s: nft writes `elements = { a, b,` and
+/// continues on lines of their own up to the closing `}`.
+fn listed_items(text: &str) -> Vec<ListedItem> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(l) = lines.next() {
+        let Some(i) = l.find("elements = {") else {
+            let l = match l.rfind(" # handle ") {
+                Some(i) => &l[..i],
+                None => l,
+            };
+            out.push(ListedItem::Line(reset_counters_text(l)));
+            continue;
+        };
+        let mut block = l[i + "elements = {".len()..].to_string();
+        while !block.trim_end().ends_with('}') {
+            match lines.next() {
+                Some(next) => {
+                    block.push(' ');
+                    block.push_str(next);
+                }
+                None => break,
+            }
+        }
+        let body = block.trim_end().trim_end_matches('}');
+        let mut elems: Vec<String> = body
+            .split(',')
+            .map(|e| e.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|e| !e.is_empty())
+            .collect();
+        elems.sort();
+        out.push(ListedItem::Line(l[..i].to_string()));
+        out.push(ListedItem::Elements(elems));
+    }
+    out
 }
 
 /// Chain name → handles of its rules in listing order, from a `-a` text
@@ -1018,6 +1070,52 @@ mod tests {
 
     fn elem(json: &str) -> Elem {
         serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    #[test]
+    fn listings_equal_up_to_element_order() {
+        let a = "table inet netc { # handle 7
+\tset s { # handle 3
+\t\ttype ipv4_addr . inet_service
+\t\tflags interval
+\t\telements = { 10.0.0.0/24 . 80,
+\t\t\t     10.0.1.0/24 . 81,
+\t\t\t     10.0.2.0/24 . 82 }
+\t}
+\tset t { # handle 4
+\t\ttype ipv4_addr
+\t\telements = { 10.9.0.1, 10.9.0.2 }
+\t}
+\tchain c { # handle 5
+\t\tip saddr . th dport @s counter packets 5 bytes 300 accept # handle 9
+\t}
+}
+";
+        // The same content reached by deleting and adding elements: the
+        // kernel lists them in another order; other handles and counters too.
+        let b = a
+            .replace(
+                "10.0.0.0/24 . 80,\n\t\t\t     10.0.1.0/24 . 81,\n\t\t\t     10.0.2.0/24 . 82 }",
+                "10.0.1.0/24 . 81,\n\t\t\t     10.0.2.0/24 . 82,\n\t\t\t     10.0.0.0/24 . 80 }",
+            )
+            .replace("{ 10.9.0.1, 10.9.0.2 }", "{ 10.9.0.2, 10.9.0.1 }")
+            .replace("# handle 9", "# handle 12")
+            .replace("packets 5 bytes 300", "packets 0 bytes 0");
+        assert_ne!(a, b);
+        assert!(same_text(a, &b) && same_text(&b, a));
+        // Different elements, an element moved between sets, a rule changed:
+        // not the same table.
+        for (from, to) in [
+            ("10.0.0.0/24 . 80 }", "10.0.3.0/24 . 80 }"),
+            ("10.0.0.0/24 . 80 }", "10.0.0.0/24 . 80, 10.0.3.0/24 . 83 }"),
+            ("{ 10.9.0.2, 10.9.0.1 }", "{ 10.9.0.1 }"),
+            ("{ 10.9.0.2, 10.9.0.1 }", "{ 10.9.0.2, 10.0.0.0/24 . 80 }"),
+            ("packets 0 bytes 0 accept", "packets 0 bytes 0 drop"),
+        ] {
+            let c = b.replace(from, to);
+            assert_ne!(c, b, "{from}");
+            assert!(!same_text(a, &c), "{from} -> {to}");
+        }
     }
 
     #[test]
