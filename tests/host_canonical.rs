@@ -237,6 +237,18 @@ fn predict_run(dir: &std::path::Path, seed: u64) {
             &format!("nft-q-{seed}-{i}"),
         ) {
             predicted += 1;
+            // The text nft lists too, so verification can read that alone.
+            let listing = p
+                .predicted_listing
+                .as_deref()
+                .unwrap_or_else(|| panic!("seed {seed} edit {i}: no text predicted"));
+            assert!(
+                netc_host::state::nft::same_text(&actual.text, listing),
+                "seed {seed} edit {i}: the predicted text differs from nft's listing\n{}",
+                similar::TextDiff::from_lines(&actual.text, listing)
+                    .unified_diff()
+                    .context_radius(1)
+            );
             assert!(
                 p.same_content(&actual),
                 "seed {seed} edit {i}: the prediction differs from nft's listing\npredicted sets: {:?}\nlisted sets: {:?}",
@@ -314,6 +326,13 @@ fn an_element_edit_is_predicted_applied_as_a_delta_and_verified() {
             "round {round}: listed twice:\n{out}"
         );
         assert!(out.contains("1 changed, 0 destroyed"), "{out}");
+        // Verified from the text listing alone: no JSON listing parsed
+        // after the write.
+        let after = out.split("timing: execute").nth(1).unwrap_or("");
+        assert!(
+            !after.is_empty() && !after.contains("read nft.parse"),
+            "round {round}: verification read the JSON listing:\n{out}"
+        );
         // One nft write, a few lines long: the element delta, not the table.
         let writes = lab.take_writes();
         let nft: Vec<&String> = writes.iter().filter(|w| w.contains("nft -f")).collect();
@@ -334,4 +353,40 @@ fn an_element_edit_is_predicted_applied_as_a_delta_and_verified() {
         let o = lab.plan(&["--detailed-exitcode"]);
         assert_eq!(o.status.code(), Some(0), "round {round}: {}", text(&o));
     }
+}
+
+/// The table netc applied last stays in the cache however many other
+/// tables plans canonicalise after it (a drift check of every commit):
+/// the next edit is still predicted from it.
+#[test]
+fn the_applied_table_outlives_plans_of_other_inputs() {
+    if !ready("applied_outlives_plans") {
+        return;
+    }
+    let lab = Lab::new("keepapplied");
+    let mut ports: Vec<u16> = (0..8).map(|i| 7000 + i).collect();
+    lab.write_input("merged.yaml", &merged_policy(&ports));
+    lab.apply_ok(&[]);
+    // Ten plans of inputs never applied: each caches a compile (two
+    // files) and a canonical table, more than the cache keeps.
+    for i in 0..10 {
+        let mut other = ports.clone();
+        other[7] = 9000 + i;
+        other[0] = 8000 + i;
+        other.push(6000 + i);
+        lab.write_input("merged.yaml", &merged_policy(&other));
+        let o = lab.plan(&[]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    ports[2] += 100;
+    lab.write_input("merged.yaml", &merged_policy(&ports));
+    let o = lab.apply_env(&[], &[("NETC_TIMINGS", "1")]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        !out.contains("desired.scratch"),
+        "the edit was not predicted from the applied table:\n{out}"
+    );
+    let o = lab.plan(&["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }

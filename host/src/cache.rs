@@ -6,10 +6,12 @@
 //! release — everything the canonical listing depends on — and the shape
 //! of the cached state. Files live in
 //! `/var/lib/netc/cache/` (0700; `NETC_STATE_DIR` moves the root); the 16
-//! most recent are kept. Per target, `nft-applied` names the entry netc
+//! most recent are kept, and always the entries some target's
+//! `nft-applied` names. Per target, `nft-applied` names the entry netc
 //! loaded last, so the text listing of a live table that still equals it
-//! need not be read again (see `session`). A missing or unreadable entry
-//! only costs time: the cache is never trusted for anything else.
+//! need not be read again, and the next table can be predicted from it
+//! (see `session`). A missing or unreadable entry only costs time: the
+//! cache is never trusted for anything else.
 
 use crate::target::Target;
 use serde::de::DeserializeOwned;
@@ -57,12 +59,23 @@ pub fn store<T: Serialize>(key: &str, value: &T) {
     if crate::confirm::write_private(&d.join(format!("{key}.json")), &text).is_err() {
         return;
     }
-    // Keep the most recent entries only.
+    // Keep the most recent entries only, and those of the tables netc
+    // applied last on each target: plans of other inputs (a drift check on
+    // every commit) would otherwise push them out, and with them the
+    // predictions and the cheap listing of the tables in place.
     let Ok(rd) = std::fs::read_dir(&d) else {
         return;
     };
+    let applied = applied_everywhere();
     let mut files: Vec<(std::time::SystemTime, PathBuf)> = rd
         .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let key = name.strip_suffix(".json").unwrap_or(&name);
+            let key = key.strip_suffix("-artifact").unwrap_or(key);
+            !applied.iter().any(|a| a == key)
+        })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
     if files.len() > KEEP {
@@ -76,6 +89,19 @@ pub fn store<T: Serialize>(key: &str, value: &T) {
 /// Remember which entry was loaded into the target last.
 pub fn remember_applied(t: &Target, key: &str) {
     let _ = crate::confirm::write_private(&t.state_dir().join("nft-applied"), key);
+}
+
+/// The entries every target's `nft-applied` names (the state root holds a
+/// directory per target).
+fn applied_everywhere() -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(crate::target::state_root()) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("nft-applied")).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 pub fn applied(t: &Target) -> Option<String> {

@@ -131,12 +131,14 @@ pub struct ProcessRunner;
 
 impl Runner for ProcessRunner {
     fn run(&self, cmd: &Cmd<'_>) -> Result<Output, ExecError> {
+        // Only a command that changes the target must die with netc; see
+        // `spawn` for why readers are started without that hook.
         match cmd.netns {
-            None => run(cmd.prog, cmd.args, cmd.stdin),
+            None => spawn(cmd.prog, cmd.args, cmd.stdin, cmd.writes),
             Some(ns) => {
                 let mut full: Vec<&str> = vec!["netns", "exec", ns, cmd.prog];
                 full.extend_from_slice(cmd.args);
-                run("ip", &full, cmd.stdin)
+                spawn("ip", &full, cmd.stdin, cmd.writes)
             }
         }
     }
@@ -314,8 +316,29 @@ fn describe(prog: &str, args: &[&str], stdin: Option<&str>) -> String {
     s
 }
 
-/// Run a program, feeding `stdin`, capturing output. Never goes through a shell.
+/// Run a program, feeding `stdin`, capturing output. Never goes through a
+/// shell. The program dies with netc ([`die_with_parent`]).
 pub fn run(prog: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, ExecError> {
+    spawn(prog, args, stdin, true)
+}
+
+/// [`run`]; `die_with_netc` false for a command that only reads.
+///
+/// Why readers differ: the hook that ties a child's life to netc's
+/// (`pre_exec`) makes the standard library fork the whole process instead
+/// of starting the child with `posix_spawn` (a vfork). A plan reads the
+/// host while it compiles, so every fork copied the page tables of a
+/// compiler holding a hundred MiB or more and write-protected its memory,
+/// and each compiler thread then faulted on its next write to every page:
+/// on a 10,000-rule cluster the compile ran at a third of its speed
+/// (BENCHMARKS.md, "Plan and apply"). A reader left running by a killed
+/// netc changes nothing, so it needs no hook.
+fn spawn(
+    prog: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+    die_with_netc: bool,
+) -> Result<Output, ExecError> {
     let mut cmd = Command::new(prog);
     cmd.args(args)
         .stdin(if stdin.is_some() {
@@ -327,7 +350,9 @@ pub fn run(prog: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, Exe
         .stderr(Stdio::piped())
         // Tool output is parsed: keep it in the C locale.
         .env("LC_ALL", "C");
-    die_with_parent(&mut cmd);
+    if die_with_netc {
+        die_with_parent(&mut cmd);
+    }
     let mut child = cmd.spawn().map_err(|e| ExecError::Spawn {
         prog: prog.to_string(),
         source: e,

@@ -81,13 +81,48 @@ pub fn verify_steps(
     steps: &[plan::Step],
 ) -> Result<Verification, Error> {
     let p = parts(steps);
-    let read = |text: bool| -> Result<State, Error> {
-        let (mut live, _) = state::read_parts(exec, &t.bird_config, text, &want.sysctl_keys(), p)?;
+    let read_listing = |mode: state::nft::Listing| -> Result<State, Error> {
+        let (mut live, _) = state::read_parts(exec, &t.bird_config, mode, &want.sysctl_keys(), p)?;
         fill_unread(&mut live, want, p);
         Ok(live)
     };
+    let read = |text: bool| {
+        read_listing(if text {
+            state::nft::Listing::JsonAndText
+        } else {
+            state::nft::Listing::Json
+        })
+    };
     if !p.firewall {
         return Ok(compare(&read(false)?, want));
+    }
+    if let (Some(key), Some(listing)) = (&want.nft.predicted, &want.nft.predicted_listing) {
+        // The text listing alone (a third of the cost of both): when it
+        // shows the predicted content, the table is the predicted one, by
+        // the argument `nft::resolve` makes for a plan — nft prints the
+        // text and the JSON from the same kernel objects, and the predicted
+        // text was written from the predicted JSON elements.
+        let mut live = read_listing(state::nft::Listing::TextFirst)?;
+        if live.nft.present && state::nft::same_text(&live.nft.text, listing) {
+            let mut adopted = want.nft.clone();
+            adopted.text = std::mem::take(&mut live.nft.text);
+            adopted.has_text = true;
+            adopted.predicted = None;
+            adopted.predicted_listing = None;
+            live.nft = adopted;
+            if let v @ Verification::Matches = compare(&live, want) {
+                crate::cache::store(key, &without_handles(&live.nft));
+                return Ok(v);
+            }
+        }
+    }
+    if want.nft.has_text && want.nft.uncanonical.is_none() && want.nft.predicted.is_none() {
+        // A canonical form nft printed (cached from a scratch load or an
+        // earlier apply): its text is compared first, as a plan does
+        // (`nft::resolve`), and the JSON listing is read only if it differs.
+        let mut live = read_listing(state::nft::Listing::TextFirst)?;
+        live.nft = state::nft::resolve(exec, std::mem::take(&mut live.nft), &want.nft, || None)?;
+        return Ok(compare(&live, want));
     }
     if let Some(key) = want.nft.predicted.clone() {
         // Exact comparison; the listing with its text becomes the cached

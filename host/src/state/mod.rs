@@ -103,7 +103,12 @@ pub fn read_with(
     nft_text: bool,
     sysctls: &[(ir::IfName, ir::IfaceSysctl)],
 ) -> Result<(State, Facts), Error> {
-    read_parts(exec, bird_path, nft_text, sysctls, Parts::ALL)
+    let mode = if nft_text {
+        nft::Listing::JsonAndText
+    } else {
+        nft::Listing::Json
+    };
+    read_parts(exec, bird_path, mode, sysctls, Parts::ALL)
 }
 
 /// [`read`] for a plan that will compare with a desired state: netc's nft
@@ -142,16 +147,11 @@ impl Parts {
 pub fn read_parts(
     exec: &Exec,
     bird_path: &Path,
-    nft_text: bool,
+    nft_mode: nft::Listing,
     sysctls: &[(ir::IfName, ir::IfaceSysctl)],
     parts: Parts,
 ) -> Result<(State, Facts), Error> {
-    let mode = if nft_text {
-        nft::Listing::JsonAndText
-    } else {
-        nft::Listing::Json
-    };
-    read_selected(exec, bird_path, mode, sysctls, parts)
+    read_selected(exec, bird_path, nft_mode, sysctls, parts)
 }
 
 fn read_selected(

@@ -52,6 +52,12 @@ pub struct NftState {
     /// finds and mends.
     #[serde(skip)]
     pub predicted: Option<String>,
+    /// With [`predicted`](Self::predicted): the text `nft -a list` should
+    /// print for the predicted table (handles aside, elements in any
+    /// order), so verification can read the text listing alone
+    /// (`verify`). None when the text could not be predicted.
+    #[serde(skip)]
+    pub predicted_listing: Option<String>,
 }
 
 /// A named set or map (maps: verdict maps for dispatch, data maps).
@@ -438,7 +444,7 @@ fn adopt_listed(live: &NftState, known: &NftState) -> Option<NftState> {
 /// lists its elements in the order they were added (docs/lab-facts.md,
 /// "nftables"), so a table that reached its content by netc's element
 /// deltas lists them in another order than the same table loaded whole.
-fn same_text(a: &str, b: &str) -> bool {
+pub fn same_text(a: &str, b: &str) -> bool {
     let norm = |l: &'_ str| -> String {
         let l = match l.rfind(" # handle ") {
             Some(i) => &l[..i],

@@ -53,6 +53,10 @@ pub fn predict(
         return None;
     }
     let mut st = old.clone();
+    // What changed, for the predicted text listing: (chain, rule index,
+    // old comment, new comment) and the names of sets whose elements did.
+    let mut comments: Vec<(String, usize, String, String)> = Vec::new();
+    let mut changed_sets: Vec<String> = Vec::new();
     for (x, y) in a.chains.iter().zip(&b.chains) {
         for (i, (r, s)) in x.rules.iter().zip(&y.rules).enumerate() {
             if r.text == s.text {
@@ -79,6 +83,7 @@ pub fn predict(
                 return None;
             }
             rule.text = format!("{listed} comment \"{now}\"");
+            comments.push((x.name.clone(), i, was.to_string(), now.to_string()));
         }
     }
     for (x, y) in a.sets.iter().zip(&b.sets) {
@@ -108,12 +113,101 @@ pub fn predict(
             set.elems.push(listed(t)?);
         }
         set.elems.sort_by_cached_key(Elem::key);
+        changed_sets.push(set.name.clone());
     }
+    st.predicted_listing = listing(&old.text, &st, &changed_sets, &comments);
     // A loadable text for a full reload; the live text is read before any
     // comparison of texts, so this one is never compared.
     st.text = b.text;
     st.predicted = Some(new_key.to_string());
     Some(st)
+}
+
+/// The text `nft -a list table` prints for `st`, written from `old_text`
+/// (the listing of the table applied last): the element blocks of
+/// `changed_sets` written again from `st`'s elements (in their own order:
+/// comparisons take a set's elements in any order), and the comments of
+/// the rules in `comments` replaced. None when a block is not where it is
+/// expected (the caller then reads the JSON listing too).
+fn listing(
+    old_text: &str,
+    st: &NftState,
+    changed_sets: &[String],
+    comments: &[(String, usize, String, String)],
+) -> Option<String> {
+    let mut out = String::with_capacity(old_text.len() + 4096);
+    let mut lines = old_text.lines().peekable();
+    // The set or chain being read: (is a chain, name); rule index in a chain.
+    let mut block: Option<(bool, &str)> = None;
+    let mut rule = 0usize;
+    let mut elements_written = false;
+    let elements_line = |name: &str| -> Option<String> {
+        let set = st.sets.iter().find(|s| s.name == name)?;
+        if set.elems.is_empty() {
+            return Some(String::new());
+        }
+        let quote = set.decl_text.contains("ifname") || set.decl_text.contains("string");
+        let texts: Option<Vec<String>> = set.elems.iter().map(|e| e.text(quote)).collect();
+        Some(format!("\t\telements = {{ {} }}\n", texts?.join(", ")))
+    };
+    while let Some(line) = lines.next() {
+        if let Some(head) = line.strip_prefix('\t').filter(|l| !l.starts_with('\t')) {
+            if head == "}" {
+                // A changed set that had no elements gets them last.
+                if let Some((false, name)) = block {
+                    if changed_sets.iter().any(|s| s == name) && !elements_written {
+                        out.push_str(&elements_line(name)?);
+                    }
+                }
+                block = None;
+            } else {
+                let mut words = head.split_whitespace();
+                let (kind, name) = (words.next()?, words.next()?);
+                block = match kind {
+                    "chain" => Some((true, name)),
+                    "set" | "map" => Some((false, name)),
+                    _ => None,
+                };
+                rule = 0;
+                elements_written = false;
+            }
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        match block {
+            Some((false, name))
+                if line.contains("elements = {") && changed_sets.iter().any(|s| s == name) =>
+            {
+                // Skip the old block, up to the line that closes it.
+                let mut l = line;
+                while !l.trim_end().ends_with('}') {
+                    l = lines.next()?;
+                }
+                out.push_str(&elements_line(name)?);
+                elements_written = true;
+            }
+            Some((true, chain)) if line.starts_with("\t\t") && line.contains(" # handle ") => {
+                let mut l = line.to_string();
+                if let Some((_, _, was, now)) = comments
+                    .iter()
+                    .find(|(c, i, _, _)| c == chain && *i == rule)
+                {
+                    let (from, to) = (format!(" comment \"{was}\""), format!(" comment \"{now}\""));
+                    let at = l.rfind(&from)?;
+                    l.replace_range(at..at + from.len(), &to);
+                }
+                rule += 1;
+                out.push_str(&l);
+                out.push('\n');
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    Some(out)
 }
 
 /// A rule's text before its trailing `comment "…"`, and the comment when
