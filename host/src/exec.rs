@@ -339,6 +339,15 @@ fn spawn(
     stdin: Option<&str>,
     die_with_netc: bool,
 ) -> Result<Output, ExecError> {
+    // Standard output goes to an anonymous in-memory file, read once the
+    // tool has exited. nft writes a listing a few bytes at a time (a
+    // `write` per token: ~50,000 for a 10,000-element set), and through a
+    // pipe each write woke netc's reader: tens of thousands of context
+    // switches per listing, on the cores the compile needs.
+    let out_file = memfd().map_err(|e| ExecError::Spawn {
+        prog: prog.to_string(),
+        source: e,
+    })?;
     let mut cmd = Command::new(prog);
     cmd.args(args)
         .stdin(if stdin.is_some() {
@@ -346,7 +355,12 @@ fn spawn(
         } else {
             Stdio::null()
         })
-        .stdout(Stdio::piped())
+        .stdout(Stdio::from(out_file.try_clone().map_err(|e| {
+            ExecError::Spawn {
+                prog: prog.to_string(),
+                source: e,
+            }
+        })?))
         .stderr(Stdio::piped())
         // Tool output is parsed: keep it in the C locale.
         .env("LC_ALL", "C");
@@ -368,6 +382,7 @@ fn spawn(
         }
         _ => None,
     };
+    drop(cmd);
     let out = child.wait_with_output().map_err(|e| ExecError::Spawn {
         prog: prog.to_string(),
         source: e,
@@ -375,12 +390,37 @@ fn spawn(
     if let Some(f) = feeder {
         let _ = f.join();
     }
+    let mut stdout = Vec::new();
+    {
+        use std::io::{Read, Seek};
+        let mut f = out_file;
+        f.rewind()
+            .and_then(|_| f.read_to_end(&mut stdout))
+            .map_err(|e| ExecError::Spawn {
+                prog: prog.to_string(),
+                source: e,
+            })?;
+    }
     Ok(Output {
         code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         cmd: describe(prog, args, None),
     })
+}
+
+/// An anonymous file in memory (`memfd_create`), closed on exec: a tool's
+/// standard output.
+fn memfd() -> std::io::Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: memfd_create takes a NUL-terminated name and flags; the
+    // descriptor it returns is owned by the File from here on.
+    let fd = unsafe { libc::memfd_create(c"netc-tool-output".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor nothing else owns.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
 }
 
 /// The child gets SIGKILL when netc dies (`PR_SET_PDEATHSIG`), so a tool
