@@ -448,3 +448,62 @@ fn a_cached_compile_plans_the_same_and_any_edit_misses_it() {
         assert!(!t.contains("password \""), "{e} holds a BIRD password line");
     }
 }
+
+/// Documents unchanged since an earlier plan are read from the document
+/// cache (`state/cache/docs`), and a warning in one of them still points
+/// at its line after lines were added above it, exactly as `netc validate`
+/// reports it.
+#[test]
+fn cached_documents_keep_their_diagnostics_in_place() {
+    if !ready("doc_cache") {
+        return;
+    }
+    let lab = Lab::new("dcache");
+    lab.apply_ok(&[]);
+    // A policy with a rule shadowed by the one before it (W0718), in the
+    // second document of its file.
+    let doc = |extra: &str| {
+        format!(
+            "{extra}apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: spare\n  labels: {{role: spare}}\nspec:\n  nets: [192.0.2.0/24]\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: shadow\nspec:\n  order: 50\n  selector: all()\n  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n  - action: Deny\n    protocol: TCP\n    destination:\n      ports: [22]\n"
+        )
+    };
+    let docs = lab.dir.join("state/cache/docs");
+    let warning = |o: &std::process::Output| -> String {
+        text(o)
+            .lines()
+            .skip_while(|l| !l.contains("W0718"))
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let validate = || {
+        let o = lab.netc(&["validate", lab.input().to_str().unwrap()]);
+        warning(&o)
+    };
+    lab.write_input("shadow.yaml", &doc(""));
+    let first = lab.plan(&[]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert_eq!(warning(&first), validate());
+    assert!(warning(&first).contains("shadow.yaml:"), "{}", text(&first));
+    let stored = std::fs::read_dir(&docs).map(|d| d.count()).unwrap_or(0);
+    assert!(stored > 0, "the plan stored its documents");
+    // The first document edited (three lines longer): the second is read
+    // from the cache, its warning three lines further down.
+    lab.write_input("shadow.yaml", &doc("# one\n# two\n# three\n"));
+    let o = lab.plan(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(warning(&o), validate());
+    let line = |w: &str| -> u32 {
+        w.split("shadow.yaml:")
+            .nth(1)
+            .and_then(|r| r.split(':').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        line(&warning(&o)),
+        line(&warning(&first)) + 3,
+        "{}",
+        text(&o)
+    );
+}

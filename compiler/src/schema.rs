@@ -133,7 +133,13 @@ const GNP_ONLY: &[&str] = &[
 /// decides whether the two full error walks are needed at all.
 pub fn coerce_and_check(raw: &mut RawResource) -> Vec<Diagnostic> {
     if compiled(raw.kind).validator.is_valid(&raw.value) {
-        return Vec::new();
+        // Nothing to coerce or report, but YAML-1.1-only spellings in
+        // boolean and number fields, which are valid (W0109).
+        return if raw.origin.spans.may_hold_yaml11_only() {
+            coerce(raw)
+        } else {
+            Vec::new()
+        };
     }
     let mut d = coerce(raw);
     d.extend(check(raw));
@@ -259,7 +265,9 @@ pub fn coerce(raw: &mut RawResource) -> Vec<Diagnostic> {
         }
     }
     let mut ptrs = Vec::new();
-    scalars(&raw.value, String::new(), &mut ptrs);
+    if origin.spans.may_hold_yaml11_only() {
+        scalars(&raw.value, String::new(), &mut ptrs);
+    }
     let mut rest: Vec<(String, String, String)> = ptrs
         .into_iter()
         .filter(|rel| !targets.contains(rel))

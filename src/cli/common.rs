@@ -25,6 +25,15 @@ pub struct Checked {
 
 /// Load and validate. Paths default to the current directory.
 pub fn check_inputs(paths: &[PathBuf]) -> Checked {
+    check_inputs_with(paths, None)
+}
+
+/// [`check_inputs`], loading documents through `store` when there is one
+/// (`netc_compiler::load::doc_cache`).
+pub fn check_inputs_with(
+    paths: &[PathBuf],
+    store: Option<&dyn netc_compiler::load::doc_cache::DocStore>,
+) -> Checked {
     let paths = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -44,8 +53,9 @@ pub fn check_inputs(paths: &[PathBuf]) -> Checked {
             };
         }
     };
-    let (raws, load_diags) =
-        netc_ir::timing::timed("load", || load::load_files(&files, &mut sources));
+    let (raws, load_diags) = netc_ir::timing::timed("load", || {
+        load::load_files_with(&files, &mut sources, store)
+    });
     let io_error = load_diags
         .iter()
         .any(|d| d.code == netc_compiler::diag::codes::IO);

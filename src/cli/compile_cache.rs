@@ -75,19 +75,9 @@ pub fn key(paths: &[PathBuf], node: &str, backend: &str, lock_path: &Path) -> Op
         return None;
     }
     let files = netc_compiler::load::collect_files(&paths).ok()?;
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| std::fs::metadata(p).ok())?;
-    let mtime = exe
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_nanos();
     let mut h = netc_ir::digest::Parts::new();
     h.add(FORMAT.as_bytes())
-        .add(env!("CARGO_PKG_VERSION").as_bytes())
-        .add(format!("{}:{mtime}", exe.len()).as_bytes())
+        .add(binary_id()?.as_bytes())
         .add(node.as_bytes())
         .add(backend.as_bytes());
     for f in &files {
@@ -100,6 +90,25 @@ pub fn key(paths: &[PathBuf], node: &str, backend: &str, lock_path: &Path) -> Op
         Err(_) => return None,
     };
     Some(format!("compile-{}", h.hex(16)))
+}
+
+/// This netc binary: its version, size and modification time, so that a
+/// rebuilt binary never reads an older one's entries.
+pub fn binary_id() -> Option<String> {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())?;
+    let mtime = exe
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!(
+        "{}:{}:{mtime}",
+        env!("CARGO_PKG_VERSION"),
+        exe.len()
+    ))
 }
 
 /// The entry under `key`, when it holds every artifact of `kinds` but

@@ -9,6 +9,7 @@ mod completions;
 mod config;
 mod confirm;
 mod destroy;
+mod doc_store;
 mod explain;
 mod graph;
 mod ipam;

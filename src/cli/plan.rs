@@ -359,7 +359,15 @@ pub fn compile_node_with(
             route_reflectors: e.route_reflectors,
         })));
     }
-    let c = common::check_inputs(paths);
+    // Documents unchanged since an earlier plan or apply are read back
+    // loaded and checked (an edit changes one document of many).
+    let store = super::doc_store::DirStore::open();
+    let c = common::check_inputs_with(
+        paths,
+        store
+            .as_ref()
+            .map(|s| s as &dyn netc_compiler::load::doc_cache::DocStore),
+    );
     if !c.diags.items.is_empty() {
         common::print_diagnostics(&c);
     }

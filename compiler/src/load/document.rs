@@ -22,14 +22,58 @@ use std::sync::Arc;
 pub struct SpanIndex {
     root: Option<Node>,
     derived: HashMap<String, (Option<Span>, Span)>,
+    /// A document loaded from the document cache (`super::doc_cache`):
+    /// its tree is parsed again only if a span is asked for.
+    lazy: Option<LazyTree>,
+    /// The tree holds an unquoted scalar that only YAML 1.1 reads as a
+    /// boolean or number (`yes`, `010`): most documents hold none, and
+    /// the schema layer then need not look for them (W0109).
+    yaml11_only: bool,
+}
+
+/// The text of one document and where it sits in its file; parsed on
+/// first use.
+#[derive(Debug)]
+pub(super) struct LazyTree {
+    pub file: FileId,
+    pub text: String,
+    /// Byte offset and lines of the file before the document.
+    pub offset: usize,
+    pub line_base: u32,
+    pub tree: std::sync::OnceLock<Option<Node>>,
 }
 
 impl SpanIndex {
+    pub(super) fn lazy(t: LazyTree) -> SpanIndex {
+        SpanIndex {
+            lazy: Some(t),
+            ..SpanIndex::default()
+        }
+    }
+
+    /// The document's marked tree (parsed now for a cached document).
+    fn root(&self) -> Option<&Node> {
+        if let Some(l) = &self.lazy {
+            return l
+                .tree
+                .get_or_init(|| super::doc_cache::parse_alone(l))
+                .as_ref();
+        }
+        self.root.as_ref()
+    }
+
+    /// Whether the document may hold a YAML-1.1-only scalar (see the
+    /// field); a cached document is not looked at and may.
+    pub fn may_hold_yaml11_only(&self) -> bool {
+        self.yaml11_only || self.lazy.is_some()
+    }
+
     /// The key span (for a mapping value) and value span at `ptr` (absolute
     /// in the document).
     pub fn get(&self, ptr: &str) -> Option<(Option<Span>, Span)> {
-        match &self.root {
+        match self.root() {
             Some(_) => self.find(ptr).map(|(k, n)| (k, n.span)),
+            None if self.lazy.is_some() => None,
             None => self.derived.get(ptr).copied(),
         }
     }
@@ -46,7 +90,7 @@ impl SpanIndex {
     /// key is its string (or Go's text of a scalar key), the first of
     /// duplicate keys wins, a sequence index is canonical decimal.
     fn find(&self, ptr: &str) -> Option<(Option<Span>, &Node)> {
-        let mut node = self.root.as_ref()?;
+        let mut node = self.root()?;
         let mut key_span = None;
         if ptr.is_empty() {
             return Some((None, node));
@@ -98,10 +142,22 @@ pub fn to_json(mut root: Node) -> (serde_json::Value, SpanIndex, Vec<Diagnostic>
     let mut diags = Vec::new();
     let v = convert(&mut root, &mut diags);
     let idx = SpanIndex {
+        yaml11_only: holds_yaml11_only(&root),
         root: Some(root),
-        derived: HashMap::new(),
+        ..SpanIndex::default()
     };
     (v, idx, diags)
+}
+
+fn holds_yaml11_only(n: &Node) -> bool {
+    n.plain.as_ref().is_some_and(|p| p.yaml11_only)
+        || match &n.value {
+            Value::Seq(items) => items.iter().any(holds_yaml11_only),
+            Value::Map(entries) => entries
+                .iter()
+                .any(|(k, v)| holds_yaml11_only(k) || holds_yaml11_only(v)),
+            _ => false,
+        }
 }
 
 /// Build the JSON value of `node`. String values are moved out of the tree,
@@ -251,8 +307,8 @@ impl Origin {
             file: self.file,
             base: String::new(),
             spans: Arc::new(SpanIndex {
-                root: None,
                 derived: map,
+                ..SpanIndex::default()
             }),
         }
     }

@@ -5,6 +5,7 @@
 //! server-populated metadata. Structure is checked later against the JSON
 //! Schemas ([`crate::schema`]); this layer only finds the resources.
 
+pub mod doc_cache;
 pub mod document;
 pub mod yaml;
 
@@ -29,6 +30,18 @@ pub struct RawResource {
     pub kind: Kind,
     pub value: serde_json::Value,
     pub origin: Origin,
+    /// Its schema checks, when they ran at load time (a document cached or
+    /// to be cached, see [`doc_cache`]); otherwise validation runs them.
+    pub checked: Option<Checked>,
+}
+
+/// The outcome of [`crate::validate::check_raw`] on a resource: the
+/// value is coerced, `diags` are the schema's and W0108's findings.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub diags: Vec<Diagnostic>,
+    /// The schema found an error: the resource is not typed.
+    pub failed: bool,
 }
 
 impl RawResource {
@@ -112,6 +125,15 @@ pub fn load_files(
     files: &[PathBuf],
     sources: &mut SourceMap,
 ) -> (Vec<RawResource>, Vec<Diagnostic>) {
+    load_files_with(files, sources, None)
+}
+
+/// [`load_files`], documents through `store` when there is one.
+pub fn load_files_with(
+    files: &[PathBuf],
+    sources: &mut SourceMap,
+    store: Option<&dyn doc_cache::DocStore>,
+) -> (Vec<RawResource>, Vec<Diagnostic>) {
     use rayon::prelude::*;
     let mut diags = Vec::new();
     let mut ids = Vec::new();
@@ -158,7 +180,10 @@ pub fn load_files(
     }
     // Files parse independently: on all cores, results in file order.
     let sources: &SourceMap = sources;
-    let loaded: Vec<_> = ids.par_iter().map(|&id| load_source(id, sources)).collect();
+    let loaded: Vec<_> = ids
+        .par_iter()
+        .map(|&id| load_source_with(id, sources, store))
+        .collect();
     let mut resources = Vec::new();
     for (r, d) in loaded {
         resources.extend(r);
@@ -169,7 +194,20 @@ pub fn load_files(
 
 /// Load the resources of one file already in the source map.
 pub fn load_source(file: FileId, sources: &SourceMap) -> (Vec<RawResource>, Vec<Diagnostic>) {
+    load_source_with(file, sources, None)
+}
+
+/// [`load_source`], a document at a time through `store` when there is one
+/// (see [`doc_cache`]).
+pub fn load_source_with(
+    file: FileId,
+    sources: &SourceMap,
+    store: Option<&dyn doc_cache::DocStore>,
+) -> (Vec<RawResource>, Vec<Diagnostic>) {
     let src = sources.get(file);
+    if let Some(loaded) = store.and_then(|s| doc_cache::load(file, src, s)) {
+        return loaded;
+    }
     let (docs, mut diags) = yaml::parse_file(file, src);
     // Documents convert independently: on all cores, in document order.
     use rayon::prelude::*;
@@ -310,6 +348,7 @@ fn split_document(
                         kind: k,
                         value: null_spec_is_empty(item),
                         origin: item_origin,
+                        checked: None,
                     });
                 } else {
                     diags.push(
@@ -326,6 +365,7 @@ fn split_document(
             kind: k,
             value: null_spec_is_empty(value),
             origin,
+            checked: None,
         }),
         None if Kind::ALL.iter().any(|k| k.yaml_kind() == kind_str) => {
             // A known kind under the wrong apiVersion (`v1 IPPool`).

@@ -104,16 +104,40 @@ fn chunks(text: &str) -> Vec<(std::ops::Range<usize>, u32)> {
     if text.len() < 2 * CHUNK_MIN || text.contains(['&', '*']) {
         return whole;
     }
+    split_at_markers(text, CHUNK_MIN).unwrap_or(whole)
+}
+
+/// The byte range of every document of a file (and the lines before it),
+/// for [`super::doc_cache`]; None when the file must be parsed whole: a
+/// `%` directive, or what may be an alias (`*name` where a value can
+/// start: a `*` inside a quoted string or a word is none).
+pub(super) fn document_ranges(text: &str) -> Option<Vec<(std::ops::Range<usize>, u32)>> {
+    let b = text.as_bytes();
+    let alias = b.iter().enumerate().any(|(i, &c)| {
+        c == b'*'
+            && (i == 0 || b" \t\n:[{,-".contains(&b[i - 1]))
+            && b.get(i + 1)
+                .is_some_and(|n| !n.is_ascii_whitespace() && *n != b'"' && *n != b'\'')
+    });
+    if alias {
+        return None;
+    }
+    split_at_markers(text, 0)
+}
+
+/// Ranges of runs of whole documents of at least `min` bytes each; None
+/// when the file holds a directive.
+fn split_at_markers(text: &str, min: usize) -> Option<Vec<(std::ops::Range<usize>, u32)>> {
     let mut out = Vec::new();
     let (mut start, mut start_line, mut line) = (0usize, 0u32, 0u32);
     let mut off = 0usize;
     for l in text.split_inclusive('\n') {
         if l.starts_with('%') {
-            return whole;
+            return None;
         }
         let marker =
             l.starts_with("---") && l[3..].chars().next().is_none_or(|c| c.is_whitespace());
-        if marker && off - start >= CHUNK_MIN {
+        if marker && off > start && off - start >= min {
             out.push((start..off, start_line));
             (start, start_line) = (off, line);
         }
@@ -121,12 +145,12 @@ fn chunks(text: &str) -> Vec<(std::ops::Range<usize>, u32)> {
         line += 1;
     }
     out.push((start..text.len(), start_line));
-    out
+    Some(out)
 }
 
 /// Parse `range` of the file, whose first line is line `line_base + 1`.
 /// Returns the documents, diagnostics and whether parsing failed.
-fn parse_range(
+pub(super) fn parse_range(
     file: FileId,
     src: &SourceFile,
     range: std::ops::Range<usize>,

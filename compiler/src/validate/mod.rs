@@ -64,13 +64,8 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
         use rayon::prelude::*;
         raws.into_par_iter()
             .map(|mut raw| {
-                let mut d = crate::schema::coerce_and_check(&mut raw);
-                let failed = d.iter().any(|d| d.is_error());
-                if !failed {
-                    // Fields the schema accepts that netc does not compile (W0108).
-                    d.extend(crate::fields::check(&raw));
-                }
-                (raw, d, failed)
+                let c = raw.checked.take().unwrap_or_else(|| check_raw(&mut raw));
+                (raw, c.diags, c.failed)
             })
             .collect()
     };
@@ -137,6 +132,20 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     } else {
         (Some(ValidModel { model }), diags)
     }
+}
+
+/// A resource's own checks, which depend on nothing else in the input:
+/// its schema (coercing unquoted scalars as calicoctl reads them) and, when
+/// the schema passes, W0108 (fields accepted but not compiled). Run by
+/// [`validate`], or at load time for a document that is cached
+/// ([`crate::load::doc_cache`]).
+pub fn check_raw(raw: &mut RawResource) -> crate::load::Checked {
+    let mut diags = crate::schema::coerce_and_check(raw);
+    let failed = diags.iter().any(|d| d.is_error());
+    if !failed {
+        diags.extend(crate::fields::check(raw));
+    }
+    crate::load::Checked { diags, failed }
 }
 
 fn type_resource(mut raw: RawResource, model: &mut Model, diags: &mut Diagnostics) {
