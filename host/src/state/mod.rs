@@ -172,8 +172,7 @@ fn read_selected(
         let sysctls = parts
             .sysctls
             .then(|| sc.spawn(|| timed("read sysctls", || sysctl::read(exec, sysctls))));
-        let nft = parts
-            .firewall
+        let nft = (parts.firewall && nft_mode != nft::Listing::Skip)
             .then(|| sc.spawn(|| timed("read nft", || nft::read_listing(exec, nft_mode))));
         let ipt = parts
             .firewall

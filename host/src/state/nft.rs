@@ -58,6 +58,11 @@ pub struct NftState {
     /// (`verify`). None when the text could not be predicted.
     #[serde(skip)]
     pub predicted_listing: Option<String>,
+    /// With [`predicted_listing`](Self::predicted_listing): the objects
+    /// whose text differs from the table applied last (`set NAME`,
+    /// `chain NAME`), all that verification needs to list.
+    #[serde(skip)]
+    pub predicted_changed: Vec<String>,
 }
 
 /// A named set or map (maps: verdict maps for dispatch, data maps).
@@ -343,12 +348,15 @@ pub enum Listing {
     /// one and needs no JSON parse, and when it equals the desired text
     /// (a no-change plan) nothing else is read.
     TextFirst,
+    /// Not at all: the caller lists what it needs itself.
+    Skip,
 }
 
 /// [`read`] with the listings `mode` names.
 pub fn read_listing(exec: &Exec, mode: Listing) -> Result<NftState, Error> {
     match mode {
         Listing::Json => read(exec, false),
+        Listing::Skip => Ok(NftState::default()),
         Listing::JsonAndText => read(exec, true),
         Listing::TextFirst => {
             if !exec.have_tool("nft") {
@@ -461,6 +469,18 @@ pub fn same_text(a: &str, b: &str) -> bool {
             _ => return listed_items(a) == listed_items(b),
         }
     }
+}
+
+/// The block of `object` (`set NAME`, `chain NAME`) in a text listing:
+/// its opening line to its closing brace.
+pub fn object_block<'a>(listing: &'a str, object: &str) -> Option<&'a str> {
+    let head = format!("\t{object} {{");
+    let start = listing
+        .match_indices(&head)
+        .map(|(i, _)| i)
+        .find(|&i| i == 0 || listing.as_bytes()[i - 1] == b'\n')?;
+    let end = listing[start..].find("\n\t}\n").map(|e| start + e + 3)?;
+    Some(&listing[start..end])
 }
 
 /// One line of a listing (handle dropped, counters reset), or a set's

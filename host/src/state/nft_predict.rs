@@ -116,6 +116,13 @@ pub fn predict(
         changed_sets.push(set.name.clone());
     }
     st.predicted_listing = listing(&old.text, &st, &changed_sets, &comments);
+    st.predicted_changed = changed_sets
+        .iter()
+        .map(|s| format!("set {s}"))
+        .chain(comments.iter().map(|(c, ..)| format!("chain {c}")))
+        .collect();
+    st.predicted_changed.sort();
+    st.predicted_changed.dedup();
     // A loadable text for a full reload; the live text is read before any
     // comparison of texts, so this one is never compared.
     st.text = b.text;
