@@ -75,9 +75,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     config::set_flag(cli.config);
-    if cli.command.needs_root() {
-        no_huge_pages();
-    }
+    no_huge_pages();
     match cli.command {
         Command::Destroy(a) => destroy::run(a),
         Command::Show(a) => show::run(a),
@@ -113,15 +111,16 @@ impl Command {
     }
 }
 
-/// No transparent huge pages for this process (`PR_SET_THP_DISABLE`), for
-/// the subcommands that read the host while they compile. The allocator
-/// asks for huge pages, and a fault on one zeroes 2 MiB; beside the readers
-/// a plan starts, the kernel's page zeroing became a third of a plan's CPU
-/// time. Measured on a 10,000-rule cluster (`NETC_TIMINGS=1`, plans of
-/// changed input): 0.55–0.59 s → 0.42–0.50 s wall, system time halved,
-/// peak memory 148 → 108 MiB. `build` and `validate`, which start no
-/// process, keep huge pages: they are faster with them. Failure only costs
-/// that time, so it is ignored.
+/// No transparent huge pages for this process (`PR_SET_THP_DISABLE`). The
+/// allocator asks for huge pages; a fault on one zeroes 2 MiB, and when
+/// memory is fragmented (another large process just ran) the kernel
+/// compacts memory first, in the faulting thread. Measured: a plan of
+/// changed input on a 10,000-rule cluster 0.55–0.59 s → 0.42–0.50 s, system
+/// time halved, peak memory 148 → 108 MiB; `netc build` of 10,000 terms
+/// right after aerleon's aclgen 0.38 s → 0.23 s (`scripts/bench-aerleon.sh`),
+/// at 1,000 terms 0.090 s → 0.041 s. On an idle machine huge pages made
+/// that build 10–20% faster; the stalls cost more. Failure only costs that
+/// time, so it is ignored.
 fn no_huge_pages() {
     // SAFETY: prctl with integer arguments only changes this process's flag.
     unsafe {
