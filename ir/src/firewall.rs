@@ -404,6 +404,38 @@ pub struct Firewall {
     /// failsafe chains are what is enforced).
     pub failsafe_inbound: Vec<PortRule>,
     pub failsafe_outbound: Vec<PortRule>,
+    /// Where each set is in `sets`, by a hash of its name: built on the
+    /// first [`Firewall::set`] (a node's firewall can hold 100,000 sets,
+    /// and emitting looks each up several times per rule).
+    #[serde(skip)]
+    pub set_index: SetIndex,
+}
+
+/// A hash of a set's name → its position in [`Firewall::sets`]. Only ever
+/// a hint: a position is used when the set there has the name asked for
+/// (so an index built before `sets` changed is never wrong, only
+/// unhelpful); anything else falls back to the binary search. Compared
+/// equal, cloned empty: it is a cache, not content.
+#[derive(Debug, Default)]
+pub struct SetIndex(std::sync::OnceLock<std::collections::HashMap<u64, u32>>);
+
+impl Clone for SetIndex {
+    fn clone(&self) -> Self {
+        SetIndex::default()
+    }
+}
+
+impl PartialEq for SetIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SetIndex {}
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(name)
 }
 
 impl Firewall {
@@ -416,7 +448,18 @@ impl Firewall {
         self.lookup(r.name())
     }
     pub fn set(&self, r: &Ref<AddrSet>) -> Option<&AddrSet> {
-        self.get(r)
+        let index = self.set_index.0.get_or_init(|| {
+            self.sets
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (name_hash(s.name.as_str()), i as u32))
+                .collect()
+        });
+        index
+            .get(&name_hash(r.name().as_str()))
+            .and_then(|&i| self.sets.get(i as usize))
+            .filter(|s| s.name == *r.name())
+            .or_else(|| self.get(r))
     }
     pub fn policy(&self, r: &Ref<PolicyChain>) -> Option<&PolicyChain> {
         self.get(r)
@@ -626,6 +669,33 @@ mod tests {
                 to: "pi-gone".into()
             })
         );
+    }
+
+    #[test]
+    fn set_lookup_stays_right_when_sets_change_after_indexing() {
+        let set = |name: &str| AddrSet {
+            name: n(name),
+            family: Family::V4,
+            elements: Vec::new(),
+            comment: name.to_string(),
+        };
+        let mut fw = Firewall {
+            sets: (0..100).map(|i| set(&format!("n4-{i:03}"))).collect(),
+            ..Firewall::default()
+        };
+        let get = |fw: &Firewall, name: &str| fw.set(&Ref::new(n(name))).map(|s| s.comment.clone());
+        assert_eq!(get(&fw, "n4-042").as_deref(), Some("n4-042"));
+        // The index is built; the sets move and shrink under it.
+        fw.sets.remove(10);
+        fw.sets.insert(0, set("a4-first"));
+        assert_eq!(get(&fw, "n4-042").as_deref(), Some("n4-042"));
+        assert_eq!(get(&fw, "a4-first").as_deref(), Some("a4-first"));
+        assert_eq!(get(&fw, "n4-010"), None);
+        assert_eq!(get(&fw, "n4-099").as_deref(), Some("n4-099"));
+        // A clone starts without an index and agrees.
+        let c = fw.clone();
+        assert_eq!(c, fw);
+        assert_eq!(get(&c, "n4-042").as_deref(), Some("n4-042"));
     }
 
     #[test]

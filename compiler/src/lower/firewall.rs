@@ -903,6 +903,7 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
         nat,
         failsafe_inbound: fs_in,
         failsafe_outbound: fs_out,
+        set_index: Default::default(),
     }
 }
 

@@ -238,24 +238,23 @@ impl<'a> World<'a> {
     }
 }
 
-/// The address sets one node's firewall references, by name.
+/// The address sets one node's firewall references, by name. A hash map
+/// (sorted once, in [`Sets::into_vec`]): a node can reference 100,000 sets,
+/// and an ordered map compared names all the way down on every insert.
 #[derive(Default)]
 pub(super) struct Sets {
-    sets: BTreeMap<Name, AddrSet>,
+    sets: std::collections::HashMap<Name, AddrSet>,
 }
 
 impl Sets {
     /// A set of `nets` restricted to `family`; named by content.
     pub fn nets(&mut self, nets: &[IpNet], family: Family, comment: String) -> Ref<AddrSet> {
+        use std::fmt::Write;
         let elements = aggregate(nets, family);
-        let key = format!(
-            "nets|{family:?}|{}",
-            elements
-                .iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let mut key = format!("nets|{family:?}|");
+        for (i, n) in elements.iter().enumerate() {
+            let _ = write!(key, "{}{n}", if i == 0 { "" } else { "," });
+        }
         let prefix = fam_prefix("n", family);
         let name = ident(&prefix, "", &key);
         self.insert(name, family, elements, comment)
@@ -333,7 +332,9 @@ impl Sets {
     }
 
     pub fn into_vec(self) -> Vec<AddrSet> {
-        self.sets.into_values().collect()
+        let mut v: Vec<AddrSet> = self.sets.into_values().collect();
+        v.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        v
     }
 }
 
@@ -346,6 +347,14 @@ fn fam_prefix(p: &str, f: Family) -> String {
 
 /// Networks of one family, sorted, with overlaps and adjacent networks merged.
 pub(super) fn aggregate(nets: &[IpNet], family: Family) -> Vec<IpNet> {
+    // One network (most rules' `nets`): nothing to merge.
+    if let [n] = nets {
+        return if family_of(n) == family {
+            vec![n.trunc()]
+        } else {
+            Vec::new()
+        };
+    }
     let v: Vec<IpNet> = nets
         .iter()
         .filter(|n| family_of(n) == family)
