@@ -316,6 +316,29 @@ fn merged_policy(ports: &[u16]) -> String {
     p
 }
 
+/// A lab with [`merged_policy`] of ports 7000–7007 applied; the ports.
+fn merged_lab(name: &str) -> (Lab, Vec<u16>) {
+    let lab = Lab::new(name);
+    let ports: Vec<u16> = (0..8).map(|i| 7000 + i).collect();
+    lab.write_input("merged.yaml", &merged_policy(&ports));
+    lab.apply_ok(&[]);
+    (lab, ports)
+}
+
+/// Apply [`merged_policy`] of `ports`: it must succeed with the table
+/// predicted (no scratch namespace). Returns the output, timings included.
+fn apply_predicted(lab: &Lab, ports: &[u16], what: &str) -> String {
+    lab.write_input("merged.yaml", &merged_policy(ports));
+    let o = lab.apply_env(&[], &[("NETC_TIMINGS", "1")]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{what}: {out}");
+    assert!(
+        !out.contains("desired.scratch"),
+        "{what}: not predicted:\n{out}"
+    );
+    out
+}
+
 /// An element edit after a first apply: predicted (no scratch namespace),
 /// the live table taken from the last apply's listing (no second reading),
 /// written as an element delta, verified exactly; the next plan is empty.
@@ -324,21 +347,11 @@ fn an_element_edit_is_predicted_applied_as_a_delta_and_verified() {
     if !ready("element_edit_predicted") {
         return;
     }
-    let lab = Lab::new("predict");
-    let mut ports: Vec<u16> = (0..8).map(|i| 7000 + i).collect();
-    lab.write_input("merged.yaml", &merged_policy(&ports));
-    lab.apply_ok(&[]);
+    let (lab, mut ports) = merged_lab("predict");
     lab.take_writes();
     for round in 0..3 {
         ports[round * 3] += 100;
-        lab.write_input("merged.yaml", &merged_policy(&ports));
-        let o = lab.apply_env(&[], &[("NETC_TIMINGS", "1")]);
-        let out = text(&o);
-        assert_eq!(o.status.code(), Some(0), "{out}");
-        assert!(
-            !out.contains("desired.scratch"),
-            "round {round}: not predicted:\n{out}"
-        );
+        let out = apply_predicted(&lab, &ports, &format!("round {round}"));
         assert!(
             !out.contains("read nft (changed)"),
             "round {round}: listed twice:\n{out}"
@@ -381,10 +394,7 @@ fn the_applied_table_outlives_plans_of_other_inputs() {
     if !ready("applied_outlives_plans") {
         return;
     }
-    let lab = Lab::new("keepapplied");
-    let mut ports: Vec<u16> = (0..8).map(|i| 7000 + i).collect();
-    lab.write_input("merged.yaml", &merged_policy(&ports));
-    lab.apply_ok(&[]);
+    let (lab, mut ports) = merged_lab("keepapplied");
     // Ten plans of inputs never applied: each caches a compile (two
     // files) and a canonical table, more than the cache keeps.
     for i in 0..10 {
@@ -397,14 +407,7 @@ fn the_applied_table_outlives_plans_of_other_inputs() {
         assert!(o.status.success(), "{}", text(&o));
     }
     ports[2] += 100;
-    lab.write_input("merged.yaml", &merged_policy(&ports));
-    let o = lab.apply_env(&[], &[("NETC_TIMINGS", "1")]);
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(
-        !out.contains("desired.scratch"),
-        "the edit was not predicted from the applied table:\n{out}"
-    );
+    apply_predicted(&lab, &ports, "after the plans");
     let o = lab.plan(&["--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }

@@ -63,24 +63,28 @@ pub fn store<T: Serialize>(key: &str, value: &T) {
     // applied last on each target: plans of other inputs (a drift check on
     // every commit) would otherwise push them out, and with them the
     // predictions and the cheap listing of the tables in place.
-    let Ok(rd) = std::fs::read_dir(&d) else {
+    let applied = applied_everywhere();
+    keep_newest(&d, KEEP, |name| {
+        let key = name.strip_suffix(".json").unwrap_or(name);
+        let key = key.strip_suffix("-artifact").unwrap_or(key);
+        applied.iter().any(|a| a == key)
+    });
+}
+
+/// Remove all but the `keep` most recently modified files of `dir`;
+/// files whose name `spare` accepts are neither removed nor counted.
+pub fn keep_newest(dir: &std::path::Path, keep: usize, spare: impl Fn(&str) -> bool) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
-    let applied = applied_everywhere();
     let mut files: Vec<(std::time::SystemTime, PathBuf)> = rd
         .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            let key = name.strip_suffix(".json").unwrap_or(&name);
-            let key = key.strip_suffix("-artifact").unwrap_or(key);
-            !applied.iter().any(|a| a == key)
-        })
+        .filter(|e| !spare(&e.file_name().to_string_lossy()))
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
-    if files.len() > KEEP {
+    if files.len() > keep {
         files.sort();
-        for (_, p) in &files[..files.len() - KEEP] {
+        for (_, p) in &files[..files.len() - keep] {
             let _ = std::fs::remove_file(p);
         }
     }

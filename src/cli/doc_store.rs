@@ -48,19 +48,7 @@ impl DirStore {
 
     /// Drop the least recently used entries beyond [`KEEP`].
     fn trim(&self) {
-        let Ok(rd) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        let mut files: Vec<(SystemTime, PathBuf)> = rd
-            .flatten()
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-            .collect();
-        if files.len() > KEEP {
-            files.sort();
-            for (_, p) in &files[..files.len() - KEEP] {
-                let _ = std::fs::remove_file(p);
-            }
-        }
+        netc_host::cache::keep_newest(&self.dir, KEEP, |_| false);
     }
 }
 
