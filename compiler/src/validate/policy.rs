@@ -12,12 +12,27 @@ use ipnet::IpNet;
 use std::collections::HashMap;
 
 pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
-    for r in &m.network_policies {
-        policy(&ctx(r, Kind::NetworkPolicy), out);
-    }
-    for r in &m.global_network_policies {
-        policy(&ctx(r, Kind::GlobalNetworkPolicy), out);
-    }
+    // Each policy's checks are its own: on all cores, in input order.
+    use rayon::prelude::*;
+    let each = |rs: &[_], kind| -> Vec<Vec<Diagnostic>> {
+        rs.par_iter()
+            .map(|r| {
+                let mut o = Vec::new();
+                policy(&ctx(r, kind), &mut o);
+                o
+            })
+            .collect()
+    };
+    out.extend(
+        each(&m.network_policies, Kind::NetworkPolicy)
+            .into_iter()
+            .flatten(),
+    );
+    out.extend(
+        each(&m.global_network_policies, Kind::GlobalNetworkPolicy)
+            .into_iter()
+            .flatten(),
+    );
     order_ties(m, out);
     for r in &m.global_network_sets {
         network_set(&ctx(r, Kind::GlobalNetworkSet), out);
