@@ -412,7 +412,14 @@ pub fn compile_node_with(
             .filter(|a| !a.sensitive)
             .map(|a| (a.file_name(), a.contents.as_str()))
             .collect();
-        compile_cache::store(k, &mut n.ir, &route_reflectors, &diagnostics, &artifacts);
+        compile_cache::store(
+            k,
+            &mut n.ir,
+            &route_reflectors,
+            &diagnostics,
+            &artifacts,
+            whole_ir,
+        );
     }
     Ok(Compiled::Node(Box::new(NodeInput {
         ir: n.ir,
