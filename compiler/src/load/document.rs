@@ -25,9 +25,9 @@ pub struct SpanIndex {
     /// A document loaded from the document cache (`super::doc_cache`):
     /// its tree is parsed again only if a span is asked for.
     lazy: Option<LazyTree>,
-    /// The tree holds an unquoted scalar that only YAML 1.1 reads as a
-    /// boolean or number (`yes`, `010`): most documents hold none, and
-    /// the schema layer then need not look for them (W0109).
+    /// A value of the document is an unquoted scalar that only YAML 1.1
+    /// reads as a boolean or number (`yes`, `010`): most documents hold
+    /// none, and the schema layer then need not look for them (W0109).
     yaml11_only: bool,
 }
 
@@ -140,31 +140,27 @@ pub fn escape_segment(s: &str) -> String {
 /// diagnostics for constructs JSON cannot hold (non-string keys, duplicates).
 pub fn to_json(mut root: Node) -> (serde_json::Value, SpanIndex, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let v = convert(&mut root, &mut diags);
+    let mut yaml11_only = false;
+    let v = convert(&mut root, &mut diags, &mut yaml11_only);
     let idx = SpanIndex {
-        yaml11_only: holds_yaml11_only(&root),
+        yaml11_only,
         root: Some(root),
         ..SpanIndex::default()
     };
     (v, idx, diags)
 }
 
-fn holds_yaml11_only(n: &Node) -> bool {
-    n.plain.as_ref().is_some_and(|p| p.yaml11_only)
-        || match &n.value {
-            Value::Seq(items) => items.iter().any(holds_yaml11_only),
-            Value::Map(entries) => entries
-                .iter()
-                .any(|(k, v)| holds_yaml11_only(k) || holds_yaml11_only(v)),
-            _ => false,
-        }
-}
-
 /// Build the JSON value of `node`. String values are moved out of the tree,
 /// not copied: the tree is kept only for spans, which need the mapping keys
 /// (kept) and the plain text of scalars that are not strings (kept).
-fn convert(node: &mut Node, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
+/// `yaml11_only` is set when a value of the JSON is a YAML-1.1-only scalar.
+fn convert(
+    node: &mut Node,
+    diags: &mut Vec<Diagnostic>,
+    yaml11_only: &mut bool,
+) -> serde_json::Value {
     use serde_json::Value as J;
+    *yaml11_only |= node.plain.as_ref().is_some_and(|p| p.yaml11_only);
     let out = match &mut node.value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
@@ -177,7 +173,12 @@ fn convert(node: &mut Node, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
             .map(J::Number)
             .unwrap_or(J::Null),
         Value::Str(s) => J::String(std::mem::take(s)),
-        Value::Seq(items) => J::Array(items.iter_mut().map(|n| convert(n, diags)).collect()),
+        Value::Seq(items) => J::Array(
+            items
+                .iter_mut()
+                .map(|n| convert(n, diags, yaml11_only))
+                .collect(),
+        ),
         Value::Map(entries) => {
             let mut m = serde_json::Map::new();
             for i in 0..entries.len() {
@@ -239,7 +240,7 @@ fn convert(node: &mut Node, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
                     );
                     continue;
                 }
-                let jv = convert(&mut entries[i].1, diags);
+                let jv = convert(&mut entries[i].1, diags, yaml11_only);
                 m.insert(key, jv);
             }
             J::Object(m)
