@@ -117,12 +117,9 @@ pub fn verify_steps(
         // text was written from the predicted JSON elements.
         let mut live = read_listing(state::nft::Listing::TextFirst)?;
         if live.nft.present && state::nft::same_text(&live.nft.text, listing) {
-            let mut adopted = want.nft.clone();
-            adopted.text = std::mem::take(&mut live.nft.text);
-            adopted.has_text = true;
-            adopted.predicted = None;
-            adopted.predicted_listing = None;
-            live.nft = adopted;
+            live.nft = want
+                .nft
+                .adopted_as_listed(std::mem::take(&mut live.nft.text));
             if let v @ Verification::Matches = compare(&live, want) {
                 crate::cache::store(key, &without_handles(&live.nft));
                 return Ok(v);
@@ -199,13 +196,7 @@ fn verify_changed(
     if !listed.is_some_and(|l| l.iter().all(|same| *same)) {
         return Ok(None);
     }
-    let mut adopted = want.nft.clone();
-    adopted.text = listing.to_string();
-    adopted.has_text = true;
-    adopted.predicted = None;
-    adopted.predicted_listing = None;
-    adopted.predicted_changed.clear();
-    live.nft = adopted;
+    live.nft = want.nft.adopted_as_listed(listing.to_string());
     Ok(match compare(&live, want) {
         Verification::Matches => Some(live.nft),
         Verification::Differs(_) => None,

@@ -270,8 +270,6 @@ pub enum Compiled {
     Rejected(u8),
 }
 
-/// Load, validate and compile one node — or take it from
-/// [`compile_cache`] when nothing it depends on changed.
 /// The session `opened` gave; when the target could not be opened, the
 /// input's diagnostics still come first (they are what the operator can fix
 /// here): `Ok(Err(code))` after printing them, the opening error when the
@@ -321,6 +319,8 @@ pub fn compile_reading(
     Ok((compiled, Some(live?)))
 }
 
+/// Load, validate and compile one node — or take it from
+/// [`compile_cache`] when nothing it depends on changed.
 pub fn compile_node(paths: &[PathBuf], node: &str, t: &TargetArgs) -> anyhow::Result<Compiled> {
     compile_node_with(paths, node, t, false)
 }
@@ -397,12 +397,11 @@ pub fn compile_node_with(
         })
         .map(|n| n.meta.name.clone())
         .collect();
-    let n = compiled
+    let mut n = compiled
         .nodes
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!("node `{node}` is not declared"))?;
-    let mut n = n;
     if let (Some(k), None) = (&key, &lock_update) {
         let r = netc_compiler::diag::Renderer::new(&c.sources);
         let diagnostics: String = c.diags.items.iter().map(|d| r.render(d)).collect();

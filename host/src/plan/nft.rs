@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 const T: &str = "inet netc";
 
 fn elem_display(s: &NftSet, e: &Elem) -> String {
-    e.text(quoting(s).unwrap_or(false))
+    e.text(s.quoting().unwrap_or(false))
         .unwrap_or_else(|| e.key())
 }
 
@@ -29,21 +29,6 @@ fn rule_display(r: &NftRule) -> String {
     } else {
         r.text.clone()
     }
-}
-
-/// Quote string keys for sets and maps of interface names; None: no text form.
-fn quoting(set: &NftSet) -> Option<bool> {
-    match set.decl.get("type") {
-        Some(Value::String(t)) => Some(t == "ifname"),
-        Some(Value::Array(ts)) if !ts.iter().any(|t| t == "ifname") => Some(false),
-        _ => None,
-    }
-}
-
-fn elems_text(set: &NftSet, elems: &[&Elem]) -> Option<String> {
-    let q = quoting(set)?;
-    let parts: Option<Vec<String>> = elems.iter().map(|e| e.text(q)).collect();
-    Some(parts?.join(", "))
 }
 
 fn set_created(s: &NftSet) -> Change {
@@ -277,7 +262,7 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
                 .push(format!("add {} {T} {name} {{ {}; }}", w.kind, w.decl_text));
             if !w.elems.is_empty() {
                 let refs: Vec<&Elem> = w.elems.iter().collect();
-                match elems_text(w, &refs) {
+                match w.elems_text(refs.iter().copied()) {
                     Some(t) => d.elems.push(format!("add element {T} {name} {{ {t} }}")),
                     None => d.possible = false,
                 }
@@ -324,13 +309,13 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
             });
         }
         if !gone.is_empty() {
-            match elems_text(w, &gone) {
+            match w.elems_text(gone.iter().copied()) {
                 Some(t) => d.elems.push(format!("delete element {T} {name} {{ {t} }}")),
                 None => d.possible = false,
             }
         }
         if !new.is_empty() {
-            match elems_text(w, &new) {
+            match w.elems_text(new.iter().copied()) {
                 Some(t) => d.elems.push(format!("add element {T} {name} {{ {t} }}")),
                 None => d.possible = false,
             }

@@ -116,7 +116,7 @@ pub fn read_with(
 /// [`nft::resolve`] finishes it once the desired table is known (no change:
 /// nothing more to read).
 pub fn read_for_plan(exec: &Exec, bird_path: &Path) -> Result<(State, Facts), Error> {
-    read_selected(exec, bird_path, nft::Listing::TextFirst, &[], Parts::ALL)
+    read_parts(exec, bird_path, nft::Listing::TextFirst, &[], Parts::ALL)
 }
 
 /// Which readers to run: all of them, except for a verification, which
@@ -145,16 +145,6 @@ impl Parts {
 
 /// [`read_with`] of only `parts`; what is not read is left empty.
 pub fn read_parts(
-    exec: &Exec,
-    bird_path: &Path,
-    nft_mode: nft::Listing,
-    sysctls: &[(ir::IfName, ir::IfaceSysctl)],
-    parts: Parts,
-) -> Result<(State, Facts), Error> {
-    read_selected(exec, bird_path, nft_mode, sysctls, parts)
-}
-
-fn read_selected(
     exec: &Exec,
     bird_path: &Path,
     nft_mode: nft::Listing,

@@ -81,6 +81,25 @@ pub struct NftSet {
     pub elems: Vec<Elem>,
 }
 
+impl NftSet {
+    /// Whether string keys are quoted in nft's text (sets and maps of
+    /// interface names); None: no text form.
+    pub fn quoting(&self) -> Option<bool> {
+        match self.decl.get("type") {
+            Some(Value::String(t)) => Some(t == "ifname"),
+            Some(Value::Array(ts)) if !ts.iter().any(|t| t == "ifname") => Some(false),
+            _ => None,
+        }
+    }
+
+    /// `elems` as nft writes them between `{` and `}`; None: no text form.
+    pub fn elems_text<'a>(&self, elems: impl IntoIterator<Item = &'a Elem>) -> Option<String> {
+        let q = self.quoting()?;
+        let parts: Option<Vec<String>> = elems.into_iter().map(|e| e.text(q)).collect();
+        Some(parts?.join(", "))
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NftChain {
     pub name: String,
@@ -320,6 +339,19 @@ impl NftState {
     /// Same sets and chains, each with as many elements and rules: how an
     /// [uncanonical](NftState::uncanonical) desired table is compared with
     /// the table that loading it produced.
+    /// A predicted table as the one nft lists with `text`: its canonical
+    /// form, to keep once verification has seen it.
+    pub fn adopted_as_listed(&self, text: String) -> NftState {
+        NftState {
+            text,
+            has_text: true,
+            predicted: None,
+            predicted_listing: None,
+            predicted_changed: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     pub fn same_shape(&self, o: &NftState) -> bool {
         self.present == o.present
             && self.others.len() == o.others.len()
@@ -453,22 +485,24 @@ fn adopt_listed(live: &NftState, known: &NftState) -> Option<NftState> {
 /// "nftables"), so a table that reached its content by netc's element
 /// deltas lists them in another order than the same table loaded whole.
 pub fn same_text(a: &str, b: &str) -> bool {
-    let norm = |l: &'_ str| -> String {
-        let l = match l.rfind(" # handle ") {
-            Some(i) => &l[..i],
-            None => l,
-        };
-        reset_counters_text(l)
-    };
     let (mut x, mut y) = (a.lines(), b.lines());
     loop {
         match (x.next(), y.next()) {
             (None, None) => return true,
-            (Some(p), Some(q)) if p == q || norm(p) == norm(q) => {}
+            (Some(p), Some(q)) if p == q || listed_line(p) == listed_line(q) => {}
             // Lines differ: equal only as items (elements as sets).
             _ => return listed_items(a) == listed_items(b),
         }
     }
+}
+
+/// A listing line as compared: its handle dropped, counter values reset.
+fn listed_line(l: &str) -> String {
+    let l = match l.rfind(" # handle ") {
+        Some(i) => &l[..i],
+        None => l,
+    };
+    reset_counters_text(l)
 }
 
 /// The block of `object` (`set NAME`, `chain NAME`) in a text listing:
@@ -498,11 +532,7 @@ fn listed_items(text: &str) -> Vec<ListedItem> {
     let mut lines = text.lines();
     while let Some(l) = lines.next() {
         let Some(i) = l.find("elements = {") else {
-            let l = match l.rfind(" # handle ") {
-                Some(i) => &l[..i],
-                None => l,
-            };
-            out.push(ListedItem::Line(reset_counters_text(l)));
+            out.push(ListedItem::Line(listed_line(l)));
             continue;
         };
         let mut block = l[i + "elements = {".len()..].to_string();

@@ -143,7 +143,7 @@ fn listing(
     comments: &[(String, usize, String, String)],
 ) -> Option<String> {
     let mut out = String::with_capacity(old_text.len() + 4096);
-    let mut lines = old_text.lines().peekable();
+    let mut lines = old_text.lines();
     // The set or chain being read: (is a chain, name); rule index in a chain.
     let mut block: Option<(bool, &str)> = None;
     let mut rule = 0usize;
@@ -153,9 +153,10 @@ fn listing(
         if set.elems.is_empty() {
             return Some(String::new());
         }
-        let quote = set.decl_text.contains("ifname") || set.decl_text.contains("string");
-        let texts: Option<Vec<String>> = set.elems.iter().map(|e| e.text(quote)).collect();
-        Some(format!("\t\telements = {{ {} }}\n", texts?.join(", ")))
+        Some(format!(
+            "\t\telements = {{ {} }}\n",
+            set.elems_text(&set.elems)?
+        ))
     };
     while let Some(line) = lines.next() {
         if let Some(head) = line.strip_prefix('\t').filter(|l| !l.starts_with('\t')) {
