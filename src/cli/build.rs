@@ -120,6 +120,7 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
         common::plural(names.len(), "node", "nodes"),
         a.out.display()
     );
+    c.release();
     Ok(0)
 }
 

@@ -23,6 +23,15 @@ pub struct Checked {
     pub io_error: bool,
 }
 
+impl Checked {
+    /// Let the process's exit free the inputs: a command calls this as its
+    /// last step. Freeing the YAML trees, spans and model of 10,000 rules a
+    /// node at a time took ~8 ms of one core after all work was done.
+    pub fn release(self) {
+        std::mem::forget(self);
+    }
+}
+
 /// Load and validate. Paths default to the current directory.
 pub fn check_inputs(paths: &[PathBuf]) -> Checked {
     check_inputs_with(paths, None)

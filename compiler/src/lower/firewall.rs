@@ -334,6 +334,23 @@ const D_FWD_OUT: &str = "d-fwd-out";
 const D_OUTPUT: &str = "d-output";
 const K_FWD_OUT: &str = "k-fwd-out";
 
+/// The rules of one policy in one direction, sets added to `sets`.
+fn lower_policy(world: &World, pol: &Policy, dir: Direction, sets: &mut Sets) -> Vec<FwRule> {
+    let list = match dir {
+        Direction::Ingress => &pol.spec.ingress,
+        Direction::Egress => &pol.spec.egress,
+    };
+    let mut cx = RuleCx { world, sets };
+    let mut out = Vec::with_capacity(list.len());
+    for (i, r) in list.iter().enumerate() {
+        if pol.fail_closed && r.action != Action::Deny {
+            continue;
+        }
+        out.extend(rules::lower_rule(&mut cx, pol, dir, i, r));
+    }
+    out
+}
+
 struct Builder<'w, 'a> {
     world: &'w World<'a>,
     policies: &'w [Policy<'a>],
@@ -342,6 +359,9 @@ struct Builder<'w, 'a> {
     /// chain of the same rules (a different [`OnAllow`]) copies its rules
     /// from there rather than lowering them again.
     rules: BTreeMap<(usize, Direction), Name>,
+    /// Rules lowered ahead, on all cores, by [`Builder::lower_ahead`]; taken
+    /// by the first chain of each (policy index, direction).
+    lowered: std::collections::HashMap<(usize, Direction), Vec<FwRule>>,
     policy_chains: BTreeMap<Name, PolicyChain>,
     tier_chains: BTreeMap<Name, TierChain>,
     endpoint_chains: BTreeMap<Name, EndpointChain>,
@@ -365,21 +385,10 @@ impl Builder<'_, '_> {
         let rules = match self.rules.get(&(pi, dir)) {
             Some(first) => self.policy_chains[first].rules.clone(),
             None => {
-                let list = match dir {
-                    Direction::Ingress => &pol.spec.ingress,
-                    Direction::Egress => &pol.spec.egress,
+                let out = match self.lowered.remove(&(pi, dir)) {
+                    Some(out) => out,
+                    None => lower_policy(self.world, pol, dir, &mut self.sets),
                 };
-                let mut cx = RuleCx {
-                    world: self.world,
-                    sets: &mut self.sets,
-                };
-                let mut out = Vec::with_capacity(list.len());
-                for (i, r) in list.iter().enumerate() {
-                    if pol.fail_closed && r.action != Action::Deny {
-                        continue;
-                    }
-                    out.extend(rules::lower_rule(&mut cx, pol, dir, i, r));
-                }
                 self.rules.insert((pi, dir), name.clone());
                 out
             }
@@ -394,6 +403,38 @@ impl Builder<'_, '_> {
         };
         self.policy_chains.insert(name.clone(), chain);
         Ref::new(name)
+    }
+
+    /// Lower the rules of the policies `pis` not lowered yet, on all cores
+    /// (a node's lowering is otherwise one thread: 10,000 rules took 35 ms).
+    /// Each policy gathers its sets apart; they join the node's in `pis`
+    /// order, which is the order [`Builder::policy_chain`] would have added
+    /// them in — a set named by content keeps the first comment it got.
+    fn lower_ahead(&mut self, pis: &[usize], dir: Direction) {
+        use rayon::prelude::*;
+        let todo: Vec<usize> = pis
+            .iter()
+            .copied()
+            .filter(|pi| {
+                !self.rules.contains_key(&(*pi, dir)) && !self.lowered.contains_key(&(*pi, dir))
+            })
+            .collect();
+        if todo.len() < 2 {
+            return;
+        }
+        let (world, policies) = (self.world, self.policies);
+        let done: Vec<(usize, Vec<FwRule>, Sets)> = todo
+            .par_iter()
+            .map(|&pi| {
+                let mut sets = Sets::default();
+                let rules = lower_policy(world, &policies[pi], dir, &mut sets);
+                (pi, rules, sets)
+            })
+            .collect();
+        for (pi, rules, sets) in done {
+            self.sets.absorb(sets);
+            self.lowered.insert((pi, dir), rules);
+        }
     }
 
     /// Policy indices (in evaluation order) that apply to `e` in `slot`.
@@ -433,6 +474,7 @@ impl Builder<'_, '_> {
             return None;
         }
         let dir = slot.direction();
+        self.lower_ahead(&pols, dir);
         let end_drop = slot.class() == Class::Normal;
         // Group by tier (policies are already in tier order).
         let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
@@ -585,6 +627,7 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
         policies,
         sets: Sets::default(),
         rules: BTreeMap::new(),
+        lowered: Default::default(),
         policy_chains: BTreeMap::new(),
         tier_chains: BTreeMap::new(),
         endpoint_chains: BTreeMap::new(),

@@ -331,6 +331,14 @@ impl Sets {
         Ref::new(name)
     }
 
+    /// Add the sets of `other` this one lacks (a name already here keeps
+    /// its set, as [`Sets::insert`] does).
+    pub fn absorb(&mut self, other: Sets) {
+        for (name, set) in other.sets {
+            self.sets.entry(name).or_insert(set);
+        }
+    }
+
     pub fn into_vec(self) -> Vec<AddrSet> {
         let mut v: Vec<AddrSet> = self.sets.into_values().collect();
         v.sort_unstable_by(|a, b| a.name.cmp(&b.name));
