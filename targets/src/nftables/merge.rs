@@ -198,22 +198,23 @@ struct Expanded {
     boxes: usize,
 }
 
-/// The boxes (one interval per field) a rule's fields span.
-fn product(dims: &[Dim]) -> Vec<Vec<Iv>> {
-    let mut boxes: Vec<Vec<Iv>> = vec![Vec::with_capacity(dims.len())];
-    for d in dims {
-        boxes = boxes
-            .iter()
-            .flat_map(|b| {
-                d.iter().map(move |iv| {
-                    let mut b = b.clone();
-                    b.push(*iv);
-                    b
-                })
-            })
-            .collect();
+/// Append the boxes (one interval per field) a rule's fields span to `out`,
+/// one after another (`dims.len()` intervals each): one flat vector for a
+/// whole group, where a vector per box cost an allocation per rule.
+fn product_into(dims: &[Dim], out: &mut Vec<Iv>) {
+    fn go(dims: &[Dim], prefix: &mut Vec<Iv>, out: &mut Vec<Iv>) {
+        match dims.split_first() {
+            None => out.extend_from_slice(prefix),
+            Some((d, rest)) => {
+                for iv in d.iter() {
+                    prefix.push(*iv);
+                    go(rest, prefix, out);
+                    prefix.pop();
+                }
+            }
+        }
     }
-    boxes
+    go(dims, &mut Vec::with_capacity(dims.len()), out);
 }
 
 /// Writes one run's items; true when at least two rules were merged.
@@ -256,12 +257,20 @@ fn plan_run<'a>(
         let members: Vec<usize> = (k..run.len())
             .filter(|&m| can_match(&expanded[m]).is_some_and(|(s, _)| s == shape))
             .collect();
-        let boxes: Vec<Vec<Iv>> = members
+        let width = shape.fields().len();
+        let (mut flat, mut count) = (Vec::new(), 0usize);
+        for d in members
             .iter()
             .filter_map(|&m| expanded[m].as_ref().and_then(|e| e.dims.as_ref()))
-            .flat_map(|d| product(d))
-            .collect();
-        let refs: Vec<&[Iv]> = boxes.iter().map(Vec::as_slice).collect();
+        {
+            product_into(d, &mut flat);
+            count += d.iter().map(|d| d.len()).product::<usize>();
+        }
+        let refs: Vec<&[Iv]> = match width {
+            // A shape without fields: every box is empty.
+            0 => vec![&[][..]; count],
+            w => flat.chunks(w).collect(),
+        };
         match build(shape, &refs) {
             Some((constants, key, elements)) => {
                 merged_any = true;
@@ -320,10 +329,10 @@ fn build(shape: Shape, boxes: &[&[Iv]]) -> Option<(Vec<(Field, Iv)>, Vec<Field>,
 }
 
 /// Intervals of the address sets already seen in a run, by name and family.
-type SetCache = std::collections::BTreeMap<(String, Family), Dim>;
+type SetCache<'a> = std::collections::HashMap<(&'a str, Family), Dim>;
 
 /// The fields of a plain match, or `None` when the rule cannot be merged.
-fn expand(fw: &Firewall, m: &Match, cache: &mut SetCache) -> Option<Expanded> {
+fn expand<'a>(fw: &Firewall, m: &'a Match, cache: &mut SetCache<'a>) -> Option<Expanded> {
     let negated = |s: &SideMatch| !s.not_in_sets.is_empty() || !s.not_ports.is_empty();
     if m.not_protocol.is_some()
         || m.icmp.is_some()
@@ -404,14 +413,14 @@ fn expand(fw: &Firewall, m: &Match, cache: &mut SetCache) -> Option<Expanded> {
 
 /// An address field: one set's intervals (cached), or the intersection of
 /// several sets'.
-fn addr_dim(
+fn addr_dim<'a>(
     fw: &Firewall,
-    sets: &[Ref<AddrSet>],
+    sets: &'a [Ref<AddrSet>],
     family: Family,
-    cache: &mut SetCache,
+    cache: &mut SetCache<'a>,
 ) -> Option<Dim> {
     if let [one] = sets {
-        let key = (one.as_str().to_string(), family);
+        let key = (one.as_str(), family);
         if let Some(d) = cache.get(&key) {
             return Some(d.clone());
         }
