@@ -2,7 +2,7 @@
 //! errors become precise diagnostics.
 
 use netc_compiler::diag::codes;
-use netc_compiler::load::{load_source, RawResource};
+use netc_compiler::load::{load_source_whole, RawResource};
 use netc_compiler::model::*;
 use netc_compiler::schema::{check, schema_source, schema_text};
 use netc_compiler::{Diagnostic, SourceMap};
@@ -12,10 +12,12 @@ use serde_json::{json, Value};
 
 // ------------------------------------------------------------------ helpers
 
+/// Resources as parsed, before any check: `load_source` runs the schema
+/// layer on a document as soon as it is parsed, and these tests run it.
 fn load(text: &str) -> Vec<RawResource> {
     let mut sm = SourceMap::new();
     let id = sm.add("t.yaml", text);
-    let (raws, diags) = load_source(id, &sm);
+    let (raws, diags) = load_source_whole(id, &sm);
     assert!(diags.is_empty(), "loader diagnostics: {diags:?}");
     raws
 }

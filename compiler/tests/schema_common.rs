@@ -3,7 +3,7 @@
 //! what `netc schema KIND` prints (and the validator uses) is the kind file
 //! with those definitions inlined, self-contained for editors.
 
-use netc_compiler::load::load_source;
+use netc_compiler::load::load_source_whole;
 use netc_compiler::model::Kind;
 use netc_compiler::schema::bundle::{bundle, BundleError, COMMON_FILE};
 use netc_compiler::schema::{schema_source, schema_text, COMMON_SCHEMA};
@@ -187,7 +187,7 @@ fn source_files_with_the_registry_validate_like_the_bundle() {
     for text in samples {
         let mut sm = SourceMap::new();
         let id = sm.add("t.yaml", text);
-        let (raws, _) = load_source(id, &sm);
+        let (raws, _) = load_source_whole(id, &sm);
         for raw in raws {
             let src = source(raw.kind);
             let by_registry = jsonschema::options()

@@ -51,12 +51,12 @@ fn key(text: &str) -> String {
     h.hex(16)
 }
 
-/// Load one file a document at a time through `store`; None when the file
-/// must be loaded whole (see the module's notes).
+/// Load one file a document at a time, through `store` when there is one;
+/// None when the file must be loaded whole (see the module's notes).
 pub(super) fn load(
     file: FileId,
     src: &SourceFile,
-    store: &dyn DocStore,
+    store: Option<&dyn DocStore>,
 ) -> Option<(Vec<RawResource>, Vec<Diagnostic>)> {
     use rayon::prelude::*;
     let ranges = yaml::document_ranges(&src.text)?;
@@ -76,22 +76,29 @@ pub(super) fn load(
 }
 
 /// One document: from the store, or loaded, checked and stored.
+///
+/// A document loaded here keeps no marked tree once its resources are
+/// checked: like a cached one, it is parsed again from its text if a later
+/// stage asks for a span ([`parse_alone`]). The trees were a sixth of a
+/// 10,000-rule build's peak memory, kept to the end for the few spans
+/// diagnostics need.
 fn one(
     file: FileId,
     src: &SourceFile,
     range: Range<usize>,
     line_base: u32,
-    store: &dyn DocStore,
+    store: Option<&dyn DocStore>,
 ) -> (Vec<RawResource>, Vec<Diagnostic>, bool) {
     let text = &src.text[range.clone()];
-    let key = key(text);
+    let key = store.map(|_| key(text));
     let at = Place {
         file,
         offset: range.start,
         line_base,
     };
     if let Some(hit) = store
-        .get(&key)
+        .zip(key.as_deref())
+        .and_then(|(s, k)| s.get(k))
         .and_then(|j| serde_json::from_str::<Entry>(&j).ok())
         .and_then(|e| restore(e, text, at))
     {
@@ -115,10 +122,16 @@ fn one(
         raw.checked = Some(crate::validate::check_raw(raw));
     }
     if !failed && single && out.iter().all(|r| !r.kind.is_kubernetes()) {
-        if let Some(e) = entry(&out, &diags, at) {
-            if let Ok(j) = serde_json::to_string(&e) {
-                store.put(&key, &j);
+        if let (Some(store), Some(key)) = (store, &key) {
+            if let Some(e) = entry(&out, &diags, at) {
+                if let Ok(j) = serde_json::to_string(&e) {
+                    store.put(key, &j);
+                }
             }
+        }
+        let spans = lazy_spans(text, at);
+        for raw in &mut out {
+            raw.origin.spans = spans.clone();
         }
     }
     (out, diags, failed)
@@ -268,13 +281,7 @@ fn entry(out: &[RawResource], diags: &[Diagnostic], at: Place) -> Option<Entry> 
 
 /// An entry's resources and diagnostics where the document is now.
 fn restore(e: Entry, text: &str, at: Place) -> Option<(Vec<RawResource>, Vec<Diagnostic>)> {
-    let spans = Arc::new(SpanIndex::lazy(LazyTree {
-        file: at.file,
-        text: text.to_string(),
-        offset: at.offset,
-        line_base: at.line_base,
-        tree: std::sync::OnceLock::new(),
-    }));
+    let spans = lazy_spans(text, at);
     let diags = e
         .diags
         .into_iter()
@@ -305,6 +312,17 @@ fn restore(e: Entry, text: &str, at: Place) -> Option<(Vec<RawResource>, Vec<Dia
         })
         .collect::<Option<Vec<_>>>()?;
     Some((resources, diags))
+}
+
+/// Spans of the document `text` at `at`, from a tree parsed on first use.
+fn lazy_spans(text: &str, at: Place) -> Arc<SpanIndex> {
+    Arc::new(SpanIndex::lazy(LazyTree {
+        file: at.file,
+        text: text.to_string(),
+        offset: at.offset,
+        line_base: at.line_base,
+        tree: std::sync::OnceLock::new(),
+    }))
 }
 
 /// The marked tree of a cached document, parsed from its text and moved to

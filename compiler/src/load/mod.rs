@@ -197,17 +197,27 @@ pub fn load_source(file: FileId, sources: &SourceMap) -> (Vec<RawResource>, Vec<
     load_source_with(file, sources, None)
 }
 
-/// [`load_source`], a document at a time through `store` when there is one
-/// (see [`doc_cache`]).
+/// [`load_source`], through `store` when there is one. A file is loaded a
+/// document at a time ([`doc_cache`]: each document's resources checked as
+/// soon as it is parsed, its tree dropped then), else whole.
 pub fn load_source_with(
     file: FileId,
     sources: &SourceMap,
     store: Option<&dyn doc_cache::DocStore>,
 ) -> (Vec<RawResource>, Vec<Diagnostic>) {
     let src = sources.get(file);
-    if let Some(loaded) = store.and_then(|s| doc_cache::load(file, src, s)) {
+    if let Some(loaded) = doc_cache::load(file, src, store) {
         return loaded;
     }
+    load_source_whole(file, sources)
+}
+
+/// Load one file's resources from one parse of the whole file, keeping
+/// every document's marked tree: what [`load_source`] does for a file it
+/// cannot split into documents (aliases, directives), and the reference
+/// the document-at-a-time loading is tested against.
+pub fn load_source_whole(file: FileId, sources: &SourceMap) -> (Vec<RawResource>, Vec<Diagnostic>) {
+    let src = sources.get(file);
     let (docs, mut diags) = yaml::parse_file(file, src);
     // Documents convert independently: on all cores, in document order.
     use rayon::prelude::*;
