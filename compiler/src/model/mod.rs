@@ -238,6 +238,58 @@ pub struct Model {
 }
 
 impl Model {
+    /// Move every resource of `other` to the end of this model's lists.
+    /// (Destructured, so a new kind's list cannot be forgotten here.)
+    pub fn append(&mut self, other: Model) {
+        let Model {
+            mut ip_pools,
+            mut bgp_configs,
+            mut bgp_peers,
+            mut bgp_filters,
+            mut nodes,
+            mut network_policies,
+            mut global_network_policies,
+            mut global_network_sets,
+            mut network_sets,
+            mut host_endpoints,
+            mut workload_endpoints,
+            mut felix_configs,
+            mut profiles,
+            mut block_affinities,
+            mut ipam_blocks,
+            mut kube_controllers_configs,
+            mut cluster_informations,
+            mut namespaces,
+            mut pods,
+            mut kube_nodes,
+            mut kube_network_policies,
+        } = other;
+        self.ip_pools.append(&mut ip_pools);
+        self.bgp_configs.append(&mut bgp_configs);
+        self.bgp_peers.append(&mut bgp_peers);
+        self.bgp_filters.append(&mut bgp_filters);
+        self.nodes.append(&mut nodes);
+        self.network_policies.append(&mut network_policies);
+        self.global_network_policies
+            .append(&mut global_network_policies);
+        self.global_network_sets.append(&mut global_network_sets);
+        self.network_sets.append(&mut network_sets);
+        self.host_endpoints.append(&mut host_endpoints);
+        self.workload_endpoints.append(&mut workload_endpoints);
+        self.felix_configs.append(&mut felix_configs);
+        self.profiles.append(&mut profiles);
+        self.block_affinities.append(&mut block_affinities);
+        self.ipam_blocks.append(&mut ipam_blocks);
+        self.kube_controllers_configs
+            .append(&mut kube_controllers_configs);
+        self.cluster_informations.append(&mut cluster_informations);
+        self.namespaces.append(&mut namespaces);
+        self.pods.append(&mut pods);
+        self.kube_nodes.append(&mut kube_nodes);
+        self.kube_network_policies
+            .append(&mut kube_network_policies);
+    }
+
     pub fn node(&self, name: &str) -> Option<&Resource<NodeSpec>> {
         self.nodes.iter().find(|n| n.meta.name == name)
     }

@@ -69,6 +69,7 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
             })
             .collect()
     };
+    let mut valid = Vec::with_capacity(checked.len());
     for (raw, schema_diags, failed) in checked {
         diags.extend(schema_diags);
         if failed {
@@ -80,7 +81,25 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
                 None => uncompiled.push((raw.kind, raw.clone(), 1)),
             }
         }
-        type_resource(raw, &mut model, &mut diags);
+        valid.push(raw);
+    }
+    // Typing (serde) is each resource's own too: on all cores, each into a
+    // model of its own, joined in input order (ten 1,000-rule policies
+    // took 16 ms in a row).
+    let typed: Vec<(Model, Diagnostics)> = {
+        use rayon::prelude::*;
+        valid
+            .into_par_iter()
+            .map(|raw| {
+                let (mut m, mut d) = (Model::default(), Diagnostics::default());
+                type_resource(raw, &mut m, &mut d);
+                (m, d)
+            })
+            .collect()
+    };
+    for (m, d) in typed {
+        model.append(m);
+        diags.extend(d.items);
     }
     drop(schema_phase);
     for (_, raw, n) in &uncompiled {
