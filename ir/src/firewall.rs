@@ -521,7 +521,13 @@ impl Firewall {
                 .into_iter()
                 .flat_map(|s| s.in_sets.iter().chain(&s.not_in_sets))
             {
-                resolves(fw, from, r)?;
+                // Through the hash index: a node can reference 100,000 sets.
+                if fw.set(r).is_none() {
+                    return Err(IrError::Dangling {
+                        from: from.to_string(),
+                        to: r.to_string(),
+                    });
+                }
             }
             Ok(())
         }

@@ -334,14 +334,20 @@ impl Sets {
     /// Add the sets of `other` this one lacks (a name already here keeps
     /// its set, as [`Sets::insert`] does).
     pub fn absorb(&mut self, other: Sets) {
+        if self.sets.is_empty() {
+            self.sets = other.sets;
+            return;
+        }
+        self.sets.reserve(other.sets.len());
         for (name, set) in other.sets {
             self.sets.entry(name).or_insert(set);
         }
     }
 
     pub fn into_vec(self) -> Vec<AddrSet> {
+        use rayon::prelude::*;
         let mut v: Vec<AddrSet> = self.sets.into_values().collect();
-        v.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        v.par_sort_unstable_by(|a, b| a.name.cmp(&b.name));
         v
     }
 }
