@@ -162,6 +162,11 @@ pub(super) fn parse_range(
         file,
         src,
         line_base,
+        ascii: {
+            // A lone CR breaks a line for YAML, not for the source map.
+            let t = &src.text[range.clone()];
+            (t.is_ascii() && !t.contains('\r')).then(|| range.clone())
+        },
         stack: Vec::new(),
         docs: Vec::new(),
         anchors: Vec::new(),
@@ -200,6 +205,8 @@ struct Builder<'a> {
     src: &'a SourceFile,
     /// Lines of the file before the text being parsed.
     line_base: u32,
+    /// The range of the text being parsed, when it is all ASCII (no CR).
+    ascii: Option<std::ops::Range<usize>>,
     stack: Vec<Frame>,
     docs: Vec<YamlDoc>,
     anchors: Vec<(usize, Node)>,
@@ -216,9 +223,17 @@ impl Builder<'_> {
         let line = m.line().max(1) as u32 + self.line_base;
         // yaml-rust2 columns are 0-based; ours are 1-based character columns.
         let col = m.col() as u32 + 1;
+        // In ASCII text the marker's index (characters read) is the byte
+        // offset: no walk along the line (8 % of a large parse). The end
+        // of the text, where a line may not exist, is left to `offset_of`.
+        let offset = match &self.ascii {
+            Some(r) if r.start + m.index() < r.end => r.start + m.index(),
+            _ => self.src.offset_of(line, col),
+        };
+        debug_assert_eq!(offset, self.src.offset_of(line, col), "at {m:?}");
         Span {
             file: self.file,
-            offset: self.src.offset_of(line, col),
+            offset,
             len: 1,
             line,
             col,
