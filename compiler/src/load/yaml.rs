@@ -163,9 +163,14 @@ pub(super) fn parse_range(
         src,
         line_base,
         ascii: {
-            // A lone CR breaks a line for YAML, not for the source map.
-            let t = &src.text[range.clone()];
-            (t.is_ascii() && !t.contains('\r')).then(|| range.clone())
+            // Printable ASCII, tabs and newlines only: a lone CR breaks a
+            // line for YAML, not for the source map, and the scanner's
+            // markers around control characters disagree.
+            let plain = |b: &u8| matches!(b, b'\n' | b'\t' | 0x20..=0x7e);
+            src.text.as_bytes()[range.clone()]
+                .iter()
+                .all(plain)
+                .then(|| range.clone())
         },
         stack: Vec::new(),
         docs: Vec::new(),
@@ -205,7 +210,7 @@ struct Builder<'a> {
     src: &'a SourceFile,
     /// Lines of the file before the text being parsed.
     line_base: u32,
-    /// The range of the text being parsed, when it is all ASCII (no CR).
+    /// The range of the text being parsed, when it is plain ASCII.
     ascii: Option<std::ops::Range<usize>>,
     stack: Vec<Frame>,
     docs: Vec<YamlDoc>,
@@ -921,5 +926,56 @@ mod chunked {
         let big = file(false);
         assert!(chunks(&format!("x: &a 1\n{big}")).len() == 1);
         assert!(chunks(&format!("%YAML 1.2\n{big}")).len() == 1);
+    }
+}
+
+#[cfg(test)]
+mod marker_offsets {
+    use super::*;
+    use crate::source::SourceMap;
+
+    fn walk(n: &Node, out: &mut Vec<Span>) {
+        out.push(n.span);
+        match &n.value {
+            Value::Seq(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Map(entries) => entries.iter().for_each(|(k, v)| {
+                walk(k, out);
+                walk(v, out);
+            }),
+            _ => {}
+        }
+    }
+
+    /// Every span's byte offset is the one its line and column name, in
+    /// plain ASCII (where the scanner's index is used) and in text where it
+    /// is not: CR line ends, control characters, multi-byte characters.
+    #[test]
+    fn spans_agree_with_their_line_and_column() {
+        let texts = [
+            "a: 1\nb:\n\t- x\n  - [y, z]\n",
+            "a: 1\rb: 2\r",
+            "a: 1\r\nb: [2, 3]\r\n",
+            "a: \"x\u{1e}y\"\nb: \u{0}\n",
+            "a: é\nb: [ü, 2]\n",
+            "a: [1, 2\nb: 3\n",
+            include_str!("../../../fuzz/regressions/load-control-characters"),
+        ];
+        for t in texts {
+            let mut m = SourceMap::new();
+            let id = m.add("t.yaml", t);
+            let src = m.get(id);
+            let (docs, diags, _) = parse_range(id, src, 0..t.len(), 0);
+            let mut spans: Vec<Span> = diags.iter().filter_map(|d| d.span).collect();
+            for d in &docs {
+                spans.push(d.span);
+                if let Some(r) = &d.root {
+                    walk(r, &mut spans);
+                }
+            }
+            assert!(!spans.is_empty());
+            for s in spans {
+                assert_eq!(s.offset, src.offset_of(s.line, s.col), "{t:?}: {s:?}");
+            }
+        }
     }
 }
