@@ -74,10 +74,14 @@ fn policy_rules(
             continue;
         }
         let lh = Hull::of(later);
-        let shadow = norms[..j].iter().enumerate().find_map(|(i, earlier)| {
-            let e = earlier.as_ref()?;
-            let eh = hulls[i].as_ref()?;
-            (eh.may_cover(&lh) && e.resolvable && e.terminal() && e.covers(later)).then_some((i, e))
+        // The hulls alone first: they lie together, where each rule's
+        // summary is hundreds of bytes (a cache miss per pair otherwise).
+        let shadow = hulls[..j].iter().enumerate().find_map(|(i, eh)| {
+            if !eh.as_ref()?.may_cover(&lh) {
+                return None;
+            }
+            let e = norms[i].as_ref()?;
+            (e.resolvable && e.terminal() && e.covers(later)).then_some((i, e))
         });
         let Some((i, e)) = shadow else { continue };
         let verb = match e.action {
