@@ -104,20 +104,28 @@ fn one(
     {
         return (hit.0, hit.1, false);
     }
-    let (docs, mut diags, failed) = yaml::parse_range(file, src, range, line_base);
-    let single = docs.len() <= 1;
-    let mut out = Vec::new();
-    for doc in docs {
-        let Some(root) = doc.root else { continue };
-        let (value, spans, d) = document::to_json(root);
-        diags.extend(d);
-        let origin = Origin {
-            file,
-            base: String::new(),
-            spans: Arc::new(spans),
-        };
-        split_document(value, origin, &mut out, &mut diags);
-    }
+    // `tree`: the document was parsed with its marked tree (see
+    // `without_tree`); `single`: the range held one document.
+    let (mut out, diags, failed, single, tree) = match without_tree(text, at) {
+        Some((out, diags)) => (out, diags, false, true, false),
+        None => {
+            let (docs, mut diags, failed) = yaml::parse_range(file, src, range, line_base);
+            let single = docs.len() <= 1;
+            let mut out = Vec::new();
+            for doc in docs {
+                let Some(root) = doc.root else { continue };
+                let (value, spans, d) = document::to_json(root);
+                diags.extend(d);
+                let origin = Origin {
+                    file,
+                    base: String::new(),
+                    spans: Arc::new(spans),
+                };
+                split_document(value, origin, &mut out, &mut diags);
+            }
+            (out, diags, failed, single, true)
+        }
+    };
     for raw in &mut out {
         raw.checked = Some(crate::validate::check_raw(raw));
     }
@@ -129,12 +137,45 @@ fn one(
                 }
             }
         }
-        let spans = lazy_spans(text, at);
-        for raw in &mut out {
-            raw.origin.spans = spans.clone();
+        if tree {
+            let spans = lazy_spans(text, at, None);
+            for raw in &mut out {
+                raw.origin.spans = spans.clone();
+            }
         }
     }
     (out, diags, failed)
+}
+
+/// A document's resources from its JSON alone ([`yaml::fast_json`]), spans
+/// left to a tree parsed on first use; None when the document needs its
+/// marked tree now: the fast parse declined it, or it holds Kubernetes
+/// objects (the resources derived from them take their spans at once).
+fn without_tree(text: &str, at: Place) -> Option<(Vec<RawResource>, Vec<Diagnostic>)> {
+    let (value, yaml11_only) = yaml::fast_json(text)?;
+    // Debug builds (every test) check the value against the marked parse.
+    #[cfg(debug_assertions)]
+    {
+        let src = SourceFile::new("", text.to_string());
+        let (docs, parse_diags, failed) = yaml::parse_range(at.file, &src, 0..text.len(), 0);
+        assert!(!failed && parse_diags.is_empty(), "{parse_diags:?}");
+        let root = docs.into_iter().find_map(|d| d.root).expect("a value");
+        let (marked, spans, d) = document::to_json(root);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(marked, value, "{text}");
+        assert_eq!(spans.may_hold_yaml11_only(), yaml11_only, "{text}");
+    }
+    let origin = Origin {
+        file: at.file,
+        base: String::new(),
+        spans: lazy_spans(text, at, Some(yaml11_only)),
+    };
+    let (mut out, mut diags) = (Vec::new(), Vec::new());
+    split_document(value, origin, &mut out, &mut diags);
+    if out.iter().any(|r| r.kind.is_kubernetes()) {
+        return None;
+    }
+    Some((out, diags))
 }
 
 /// Where a document sits in its file.
@@ -281,7 +322,7 @@ fn entry(out: &[RawResource], diags: &[Diagnostic], at: Place) -> Option<Entry> 
 
 /// An entry's resources and diagnostics where the document is now.
 fn restore(e: Entry, text: &str, at: Place) -> Option<(Vec<RawResource>, Vec<Diagnostic>)> {
-    let spans = lazy_spans(text, at);
+    let spans = lazy_spans(text, at, None);
     let diags = e
         .diags
         .into_iter()
@@ -314,15 +355,20 @@ fn restore(e: Entry, text: &str, at: Place) -> Option<(Vec<RawResource>, Vec<Dia
     Some((resources, diags))
 }
 
-/// Spans of the document `text` at `at`, from a tree parsed on first use.
-fn lazy_spans(text: &str, at: Place) -> Arc<SpanIndex> {
-    Arc::new(SpanIndex::lazy(LazyTree {
+/// Spans of the document `text` at `at`, from a tree parsed on first use;
+/// `yaml11_only` when the document's values were looked at already.
+fn lazy_spans(text: &str, at: Place, yaml11_only: Option<bool>) -> Arc<SpanIndex> {
+    let t = LazyTree {
         file: at.file,
         text: text.to_string(),
         offset: at.offset,
         line_base: at.line_base,
         tree: std::sync::OnceLock::new(),
-    }))
+    };
+    Arc::new(match yaml11_only {
+        Some(y) => SpanIndex::lazy_looked(t, y),
+        None => SpanIndex::lazy(t),
+    })
 }
 
 /// The marked tree of a cached document, parsed from its text and moved to

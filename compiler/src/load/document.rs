@@ -29,6 +29,9 @@ pub struct SpanIndex {
     /// reads as a boolean or number (`yes`, `010`): most documents hold
     /// none, and the schema layer then need not look for them (W0109).
     yaml11_only: bool,
+    /// `yaml11_only` was found while parsing (a lazy tree's document was
+    /// parsed once already, without keeping the tree).
+    yaml11_known: bool,
 }
 
 /// The text of one document and where it sits in its file; parsed on
@@ -51,6 +54,16 @@ impl SpanIndex {
         }
     }
 
+    /// [`SpanIndex::lazy`] for a document whose values were looked at.
+    pub(super) fn lazy_looked(t: LazyTree, yaml11_only: bool) -> SpanIndex {
+        SpanIndex {
+            lazy: Some(t),
+            yaml11_only,
+            yaml11_known: true,
+            ..SpanIndex::default()
+        }
+    }
+
     /// The document's marked tree (parsed now for a cached document).
     fn root(&self) -> Option<&Node> {
         if let Some(l) = &self.lazy {
@@ -65,7 +78,7 @@ impl SpanIndex {
     /// Whether the document may hold a YAML-1.1-only scalar (see the
     /// field); a cached document is not looked at and may.
     pub fn may_hold_yaml11_only(&self) -> bool {
-        self.yaml11_only || self.lazy.is_some()
+        self.yaml11_only || (self.lazy.is_some() && !self.yaml11_known)
     }
 
     /// The key span (for a mapping value) and value span at `ptr` (absolute
@@ -162,16 +175,9 @@ fn convert(
     use serde_json::Value as J;
     *yaml11_only |= node.plain.as_ref().is_some_and(|p| p.yaml11_only);
     let out = match &mut node.value {
-        Value::Null => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Int(i) => J::from(*i),
-        Value::UInt(u) => J::from(*u),
-        // Go's encoding/json prints an integral float below 1e21 without a
-        // fraction, so an integer field reads `1e3` (or `09`) as calicoctl does.
-        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => J::from(*f as i64),
-        Value::Float(f) => serde_json::Number::from_f64(*f)
-            .map(J::Number)
-            .unwrap_or(J::Null),
+        v @ (Value::Null | Value::Bool(_) | Value::Int(_) | Value::UInt(_) | Value::Float(_)) => {
+            scalar_json(v)
+        }
         Value::Str(s) => J::String(std::mem::take(s)),
         Value::Seq(items) => J::Array(
             items
@@ -247,6 +253,24 @@ fn convert(
         }
     };
     out
+}
+
+/// The JSON of a scalar that is not a string.
+pub(super) fn scalar_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::UInt(u) => J::from(*u),
+        // Go's encoding/json prints an integral float below 1e21 without a
+        // fraction, so an integer field reads `1e3` (or `09`) as calicoctl does.
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => J::from(*f as i64),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Null | Value::Seq(_) | Value::Map(_) => J::Null,
+    }
 }
 
 /// A mapping key as the JSON object holds it: the string, or Go's text of

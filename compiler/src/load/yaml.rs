@@ -824,6 +824,121 @@ mod tests {
     }
 }
 
+/// The JSON value of a one-document text built straight from the parser's
+/// events, with no marked tree and no spans, and whether a value is a
+/// YAML-1.1-only scalar; None when the document needs [`parse_range`]:
+/// anything that parse would report or treat specially — a syntax error,
+/// a tag, an alias, nesting past [`MAX_DEPTH`], a mapping key that is not
+/// a plain string, a duplicate key — or not exactly one document with a
+/// value. Loading a large document built its tree, converted the tree to
+/// JSON and dropped it (a third of a 10,000-rule load); a document that
+/// later needs a span is parsed again with its tree (`doc_cache`).
+pub(super) fn fast_json(text: &str) -> Option<(serde_json::Value, bool)> {
+    let mut b = Fast::default();
+    Parser::new_from_str(text).load(&mut b, true).ok()?;
+    if b.bail || b.docs != 1 || !b.stack.is_empty() {
+        return None;
+    }
+    Some((b.root?, b.yaml11_only))
+}
+
+#[derive(Default)]
+struct Fast {
+    stack: Vec<FastFrame>,
+    root: Option<serde_json::Value>,
+    docs: usize,
+    yaml11_only: bool,
+    bail: bool,
+}
+
+enum FastFrame {
+    Seq(Vec<serde_json::Value>),
+    Map(serde_json::Map<String, serde_json::Value>, Option<String>),
+}
+
+impl Fast {
+    fn push(&mut self, v: serde_json::Value) {
+        match self.stack.last_mut() {
+            Some(FastFrame::Seq(items)) => items.push(v),
+            Some(FastFrame::Map(m, pending)) => match pending.take() {
+                Some(k) if !m.contains_key(&k) => {
+                    m.insert(k, v);
+                }
+                // A duplicate key (or a key that is no scalar, caught
+                // before it gets here): the marked parse reports it.
+                _ => self.bail = true,
+            },
+            None if self.root.is_none() => self.root = Some(v),
+            None => self.bail = true,
+        }
+    }
+
+    /// The next scalar is a mapping key.
+    fn at_key(&self) -> bool {
+        matches!(self.stack.last(), Some(FastFrame::Map(_, None)))
+    }
+
+    fn open(&mut self, tag: &Option<Tag>, f: FastFrame) {
+        if tag.is_some() || self.stack.len() >= MAX_DEPTH || self.at_key() {
+            self.bail = true;
+        } else {
+            self.stack.push(f);
+        }
+    }
+}
+
+impl yaml_rust2::parser::EventReceiver for Fast {
+    fn on_event(&mut self, ev: Event) {
+        if self.bail {
+            return;
+        }
+        match ev {
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+            Event::DocumentStart => self.docs += 1,
+            Event::Alias(_) => self.bail = true,
+            Event::Scalar(text, style, _, tag) => {
+                if tag.is_some() {
+                    self.bail = true;
+                    return;
+                }
+                // As the marked parse resolves it (see Builder::on_event).
+                let value = if style == TScalarStyle::Plain && may_resolve(&text) {
+                    match resolve_plain(&text) {
+                        (Value::Str(_), _) => serde_json::Value::String(text),
+                        (Value::Null, _) if !self.at_key() => serde_json::Value::Null,
+                        (v, yaml11_only) if !self.at_key() => {
+                            self.yaml11_only |= yaml11_only;
+                            super::document::scalar_json(&v)
+                        }
+                        // A key that is not a string.
+                        _ => {
+                            self.bail = true;
+                            return;
+                        }
+                    }
+                } else {
+                    serde_json::Value::String(text)
+                };
+                match (self.stack.last_mut(), value) {
+                    (Some(FastFrame::Map(_, pending @ None)), serde_json::Value::String(k)) => {
+                        *pending = Some(k)
+                    }
+                    (_, v) => self.push(v),
+                }
+            }
+            Event::SequenceStart(_, tag) => self.open(&tag, FastFrame::Seq(Vec::new())),
+            Event::MappingStart(_, tag) => {
+                self.open(&tag, FastFrame::Map(serde_json::Map::new(), None))
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(FastFrame::Seq(items)) => self.push(serde_json::Value::Array(items)),
+                Some(FastFrame::Map(m, None)) => self.push(serde_json::Value::Object(m)),
+                _ => self.bail = true,
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod size_limits {
     use super::*;
