@@ -417,7 +417,7 @@ pub struct Firewall {
 /// unhelpful); anything else falls back to the binary search. Compared
 /// equal, cloned empty: it is a cache, not content.
 #[derive(Debug, Default)]
-pub struct SetIndex(std::sync::OnceLock<std::collections::HashMap<u64, u32>>);
+pub struct SetIndex(std::sync::OnceLock<foldhash::HashMap<u64, u32>>);
 
 impl Clone for SetIndex {
     fn clone(&self) -> Self {
@@ -434,8 +434,8 @@ impl PartialEq for SetIndex {
 impl Eq for SetIndex {}
 
 fn name_hash(name: &str) -> u64 {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(name)
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(name)
 }
 
 impl Firewall {

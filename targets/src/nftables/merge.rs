@@ -223,7 +223,7 @@ fn plan_run<'a>(
     run: &[(&'a PolicyChain, &'a FwRule)],
     out: &mut Vec<Item<'a>>,
 ) -> bool {
-    let mut cache = SetCache::new();
+    let mut cache = SetCache::default();
     let expanded: Vec<Option<Expanded>> = run
         .iter()
         .map(|(_, r)| expand(fw, &r.matches, &mut cache))
@@ -329,7 +329,7 @@ fn build(shape: Shape, boxes: &[&[Iv]]) -> Option<(Vec<(Field, Iv)>, Vec<Field>,
 }
 
 /// Intervals of the address sets already seen in a run, by name and family.
-type SetCache<'a> = std::collections::HashMap<(&'a str, Family), Dim>;
+type SetCache<'a> = foldhash::HashMap<(&'a str, Family), Dim>;
 
 /// The fields of a plain match, or `None` when the rule cannot be merged.
 fn expand<'a>(fw: &Firewall, m: &'a Match, cache: &mut SetCache<'a>) -> Option<Expanded> {

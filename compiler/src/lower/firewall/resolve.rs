@@ -243,7 +243,7 @@ impl<'a> World<'a> {
 /// and an ordered map compared names all the way down on every insert.
 #[derive(Default)]
 pub(super) struct Sets {
-    sets: std::collections::HashMap<Name, AddrSet>,
+    sets: foldhash::HashMap<Name, AddrSet>,
 }
 
 impl Sets {
