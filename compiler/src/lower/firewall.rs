@@ -423,17 +423,21 @@ impl Builder<'_, '_> {
             return;
         }
         let (world, policies) = (self.world, self.policies);
-        let done: Vec<(usize, Vec<FwRule>, Sets)> = todo
-            .par_iter()
-            .map(|&pi| {
-                let mut sets = Sets::default();
-                let rules = lower_policy(world, &policies[pi], dir, &mut sets);
-                (pi, rules, sets)
-            })
-            .collect();
-        for (pi, rules, sets) in done {
-            self.sets.absorb(sets);
-            self.lowered.insert((pi, dir), rules);
+        // A few policies per core at a time: each one's sets live twice
+        // (its own, then the node's) until joined.
+        for run in todo.chunks(2 * rayon::current_num_threads()) {
+            let done: Vec<(usize, Vec<FwRule>, Sets)> = run
+                .par_iter()
+                .map(|&pi| {
+                    let mut sets = Sets::default();
+                    let rules = lower_policy(world, &policies[pi], dir, &mut sets);
+                    (pi, rules, sets)
+                })
+                .collect();
+            for (pi, rules, sets) in done {
+                self.sets.absorb(sets);
+                self.lowered.insert((pi, dir), rules);
+            }
         }
     }
 
