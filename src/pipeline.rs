@@ -38,15 +38,22 @@ impl NodeOutput {
     }
 
     /// Every file of the node's output directory, artifacts first, in a
-    /// fixed order; ir.json last when `ir`.
-    pub fn files(&self, ir: bool) -> Vec<(String, String, bool)> {
-        let mut v: Vec<(String, String, bool)> = self
+    /// fixed order; ir.json last when `ir`. Artifacts are borrowed, not
+    /// copied (a large node's are megabytes).
+    pub fn files(&self, ir: bool) -> Vec<(String, std::borrow::Cow<'_, str>, bool)> {
+        let mut v: Vec<(String, std::borrow::Cow<'_, str>, bool)> = self
             .artifacts
             .iter()
-            .map(|a| (a.file_name().to_string(), a.contents.clone(), a.sensitive))
+            .map(|a| {
+                (
+                    a.file_name().to_string(),
+                    a.contents.as_str().into(),
+                    a.sensitive,
+                )
+            })
             .collect();
         if ir {
-            v.push(("ir.json".to_string(), self.ir_json(), false));
+            v.push(("ir.json".to_string(), self.ir_json().into(), false));
         }
         v
     }

@@ -150,7 +150,7 @@ fn write_node(out: &Path, n: &NodeOutput, mask: bool, ir: bool) -> anyhow::Resul
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, contents, sensitive) in n.files(ir) {
         let contents = if sensitive && mask {
-            mask_secrets(&contents)
+            mask_secrets(&contents).into()
         } else {
             contents
         };
@@ -318,7 +318,7 @@ fn check_node(out: &Path, n: &NodeOutput, ir: bool) -> NodeCheck {
                 .is_some_and(|h| h.contains("password \"********\""));
             (have.as_deref().map(mask_secrets), mask_secrets(&want))
         } else {
-            (have, want)
+            (have, want.into_owned())
         };
         if have.as_deref() == Some(want.as_str()) {
             continue;
