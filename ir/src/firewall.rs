@@ -448,18 +448,7 @@ impl Firewall {
         self.lookup(r.name())
     }
     pub fn set(&self, r: &Ref<AddrSet>) -> Option<&AddrSet> {
-        let index = self.set_index.0.get_or_init(|| {
-            self.sets
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (name_hash(s.name.as_str()), i as u32))
-                .collect()
-        });
-        index
-            .get(&name_hash(r.name().as_str()))
-            .and_then(|&i| self.sets.get(i as usize))
-            .filter(|s| s.name == *r.name())
-            .or_else(|| self.get(r))
+        self.get(r)
     }
     pub fn policy(&self, r: &Ref<PolicyChain>) -> Option<&PolicyChain> {
         self.get(r)
@@ -521,13 +510,7 @@ impl Firewall {
                 .into_iter()
                 .flat_map(|s| s.in_sets.iter().chain(&s.not_in_sets))
             {
-                // Through the hash index: a node can reference 100,000 sets.
-                if fw.set(r).is_none() {
-                    return Err(IrError::Dangling {
-                        from: from.to_string(),
-                        to: r.to_string(),
-                    });
-                }
+                resolves(fw, from, r)?;
             }
             Ok(())
         }
@@ -600,7 +583,8 @@ pub enum IrError {
 }
 
 /// Finds a firewall object of type `T` by name (binary search: every
-/// collection is sorted by name, which [`Firewall::check`] verifies).
+/// collection is sorted by name, which [`Firewall::check`] verifies; sets
+/// through their hash index first).
 pub trait Lookup<T> {
     fn lookup(&self, name: &Name) -> Option<&T>;
 }
@@ -609,15 +593,35 @@ macro_rules! lookup {
     ($t:ty, $field:ident) => {
         impl Lookup<$t> for Firewall {
             fn lookup(&self, name: &Name) -> Option<&$t> {
-                self.$field
-                    .binary_search_by(|x| x.name.cmp(name))
-                    .ok()
-                    .map(|i| &self.$field[i])
+                sorted_find(&self.$field, name, |x| &x.name)
             }
         }
     };
 }
-lookup!(AddrSet, sets);
+
+/// Sets through the hash index first ([`SetIndex`]: a node can reference
+/// 100,000 sets), then the binary search.
+impl Lookup<AddrSet> for Firewall {
+    fn lookup(&self, name: &Name) -> Option<&AddrSet> {
+        let index = self.set_index.0.get_or_init(|| {
+            self.sets
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (name_hash(s.name.as_str()), i as u32))
+                .collect()
+        });
+        index
+            .get(&name_hash(name.as_str()))
+            .and_then(|&i| self.sets.get(i as usize))
+            .filter(|s| s.name == *name)
+            .or_else(|| sorted_find(&self.sets, name, |x| &x.name))
+    }
+}
+
+/// The item named `name` of a collection sorted by name.
+fn sorted_find<'a, T>(v: &'a [T], name: &Name, key: impl Fn(&T) -> &Name) -> Option<&'a T> {
+    v.binary_search_by(|x| key(x).cmp(name)).ok().map(|i| &v[i])
+}
 lookup!(PolicyChain, policies);
 lookup!(TierChain, tiers);
 lookup!(EndpointChain, endpoint_chains);
