@@ -888,41 +888,22 @@ fn push_unique(v: &mut Vec<String>, k: String) {
 /// Run on resources that passed the schema.
 pub fn check(raw: &RawResource) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let Some(root) = roots().and_then(|r| r.iter().find(|(k, _)| *k == raw.kind)) else {
+    let Some((_, props)) = roots().and_then(|r| r.iter().find(|(k, _)| *k == raw.kind)) else {
         return out;
     };
-    let Some(inst) = raw.value.as_object() else {
-        return out;
-    };
-    let mut ptr = String::new();
-    for (name, v) in inst {
-        let Some(top) = root.1.get(name.as_str()) else {
-            continue;
-        };
-        ptr.clear();
-        ptr.push('/');
-        push_escaped(&mut ptr, name);
-        match top.envelope {
-            Some(nc) => warn_if_set(raw, &top.envelope_key, nc, top.schema, v, &ptr, &mut out),
-            None => visit(raw, &top.step, v, &mut ptr, &mut out),
-        }
+    if let Some(inst) = raw.value.as_object() {
+        visit_props(raw, props, inst, &mut String::new(), &mut out);
     }
     out
 }
 
-/// A field of a kind's schema as [`check`] meets it: the envelope's entry
-/// (`*/<field>`) when that is not compiled, else the walk below it.
-struct Top {
-    envelope_key: String,
-    envelope: Option<&'static NotCompiled>,
-    schema: &'static Value,
-    step: Step,
-}
+type Props = std::collections::HashMap<&'static str, Prop>;
 
-/// Every kind's top-level fields, worked out once.
-fn roots() -> Option<&'static [(Kind, std::collections::HashMap<&'static str, Top>)]> {
-    type Roots = Vec<(Kind, std::collections::HashMap<&'static str, Top>)>;
-    static CELL: OnceLock<Option<Roots>> = OnceLock::new();
+/// Every kind's top-level fields, worked out once: each is warned about by
+/// the envelope's entry (`*/<field>`) when that is not compiled, else
+/// walked from the kind's schema (`<Kind>/<field>`).
+fn roots() -> Option<&'static [(Kind, Props)]> {
+    static CELL: OnceLock<Option<Vec<(Kind, Props)>>> = OnceLock::new();
     CELL.get_or_init(|| {
         let s = sources()?;
         let roots = s
@@ -934,14 +915,17 @@ fn roots() -> Option<&'static [(Kind, std::collections::HashMap<&'static str, To
                     .into_iter()
                     .flatten()
                     .map(|(name, sub)| {
-                        let envelope_key = format!("*/{name}");
-                        let top = Top {
-                            envelope: not_compiled(&envelope_key),
-                            envelope_key,
+                        let key = format!("*/{name}");
+                        let not_compiled = not_compiled(&key);
+                        let prop = Prop {
+                            key,
+                            not_compiled,
                             schema: sub,
-                            step: Step::new(doc, sub, format!("{}/{name}", kind.as_str()), 0),
+                            sub: not_compiled.is_none().then(|| {
+                                Step::new(doc, sub, format!("{}/{name}", kind.as_str()), 0)
+                            }),
                         };
-                        (name.as_str(), top)
+                        (name.as_str(), prop)
                     })
                     .collect();
                 (*kind, tops)
@@ -969,7 +953,7 @@ struct Step {
 /// What to look at below one schema node, references followed; only made
 /// for a node whose subtree can hold a not-compiled field.
 struct Plan {
-    props: std::collections::HashMap<&'static str, Prop>,
+    props: Props,
     /// The items of a list.
     items: Option<Step>,
 }
@@ -1059,22 +1043,7 @@ fn visit(raw: &RawResource, step: &Step, v: &Value, ptr: &mut String, out: &mut 
         return;
     };
     match v {
-        Value::Object(m) => {
-            for (name, child) in m {
-                let Some(p) = plan.props.get(name.as_str()) else {
-                    continue;
-                };
-                let len = ptr.len();
-                ptr.push('/');
-                push_escaped(ptr, name);
-                match (p.not_compiled, &p.sub) {
-                    (Some(nc), _) => warn_if_set(raw, &p.key, nc, p.schema, child, ptr, out),
-                    (None, Some(sub)) => visit(raw, sub, child, ptr, out),
-                    (None, None) => {}
-                }
-                ptr.truncate(len);
-            }
-        }
+        Value::Object(m) => visit_props(raw, &plan.props, m, ptr, out),
         Value::Array(items) => {
             let Some(item) = &plan.items else {
                 return;
@@ -1087,6 +1056,31 @@ fn visit(raw: &RawResource, step: &Step, v: &Value, ptr: &mut String, out: &mut 
             }
         }
         _ => {}
+    }
+}
+
+/// The fields of an object: each warned about when not compiled, else
+/// walked.
+fn visit_props(
+    raw: &RawResource,
+    props: &Props,
+    m: &serde_json::Map<String, Value>,
+    ptr: &mut String,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (name, child) in m {
+        let Some(p) = props.get(name.as_str()) else {
+            continue;
+        };
+        let len = ptr.len();
+        ptr.push('/');
+        push_escaped(ptr, name);
+        match (p.not_compiled, &p.sub) {
+            (Some(nc), _) => warn_if_set(raw, &p.key, nc, p.schema, child, ptr, out),
+            (None, Some(sub)) => visit(raw, sub, child, ptr, out),
+            (None, None) => {}
+        }
+        ptr.truncate(len);
     }
 }
 
