@@ -257,18 +257,19 @@ fn plan_run<'a>(
         let members: Vec<usize> = (k..run.len())
             .filter(|&m| can_match(&expanded[m]).is_some_and(|(s, _)| s == shape))
             .collect();
+        // `boxes` (counted above) is the members' boxes: they are every
+        // rule of the run with this shape.
         let width = shape.fields().len();
-        let (mut flat, mut count) = (Vec::new(), 0usize);
+        let mut flat = Vec::with_capacity(boxes * width);
         for d in members
             .iter()
             .filter_map(|&m| expanded[m].as_ref().and_then(|e| e.dims.as_ref()))
         {
             product_into(d, &mut flat);
-            count += d.iter().map(|d| d.len()).product::<usize>();
         }
         let refs: Vec<&[Iv]> = match width {
             // A shape without fields: every box is empty.
-            0 => vec![&[][..]; count],
+            0 => vec![&[][..]; boxes],
             w => flat.chunks(w).collect(),
         };
         match build(shape, &refs) {
