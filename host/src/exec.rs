@@ -22,6 +22,7 @@
 
 pub mod replay;
 
+use crate::state::nft_kernel::KernelElem;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -123,6 +124,19 @@ pub trait Runner: Send + Sync + std::fmt::Debug {
 
     /// Is `prog` installed (readers skip tools that are absent)?
     fn have_tool(&self, prog: &str) -> bool;
+
+    /// The elements of set `set` of the `inet` table `table`, read from
+    /// the kernel over netlink ([`crate::state::nft_kernel`]). None when
+    /// this runner does not reach a kernel (a replay): the caller lists
+    /// the set with nft instead, which a replay answers.
+    fn kernel_set_elements(
+        &self,
+        _netns: Option<&str>,
+        _table: &str,
+        _set: &str,
+    ) -> Option<std::io::Result<Vec<KernelElem>>> {
+        None
+    }
 }
 
 /// Runs real programs, entering a namespace with `ip netns exec NS`.
@@ -145,6 +159,15 @@ impl Runner for ProcessRunner {
 
     fn have_tool(&self, prog: &str) -> bool {
         have_tool(prog)
+    }
+
+    fn kernel_set_elements(
+        &self,
+        netns: Option<&str>,
+        table: &str,
+        set: &str,
+    ) -> Option<std::io::Result<Vec<KernelElem>>> {
+        Some(crate::state::nft_kernel::dump_set(netns, table, set))
     }
 }
 
@@ -208,6 +231,13 @@ impl Exec {
             Some(n) => format!("netns {n}"),
             None => "host".to_string(),
         }
+    }
+
+    /// The kernel's elements of set `set` of netc's table in the target
+    /// (see [`Runner::kernel_set_elements`]).
+    pub fn kernel_set_elements(&self, set: &str) -> Option<std::io::Result<Vec<KernelElem>>> {
+        self.runner
+            .kernel_set_elements(self.netns.as_deref(), crate::state::NFT_TABLE, set)
     }
 
     /// Run a read-only command in the target.

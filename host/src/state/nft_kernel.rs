@@ -1,0 +1,669 @@
+//! A set's elements read from the kernel over netlink
+//! (`NFT_MSG_GETSETELEM`), without nft, and compared with a desired set.
+//!
+//! Why: verification after an element delta reads the changed set back.
+//! `nft -a list set` of a 10,000-element set costs ~90 ms, almost all of it
+//! in nft's user space (rebuilding intervals, printing, one `write` per
+//! line); the kernel's dump of the same elements takes a few milliseconds
+//! (docs/lab-facts.md, "Reading a set back"). The elements come back as
+//! the kernel holds them — key bytes, key-end bytes, the interval-end flag
+//! — so they are compared as closed intervals of key bytes with the
+//! desired elements encoded the same way ([`Layout::encode`]), never as
+//! text. What cannot be compared that way (maps, element comments,
+//! counters or timeouts, key types other than addresses, ports and
+//! protocols) gives `None`, and the caller lists the set with nft.
+//!
+//! Hand-written rather than a crate: the Rust netlink crates (neli,
+//! rust-netlink's netlink-packet-*) carry no nf_tables set-element
+//! messages, and libnftnl bindings would add a C library for one request
+//! and a walk over nested attributes.
+
+use super::nft::{Elem, NftSet};
+use serde_json::Value;
+use std::io;
+use std::net::IpAddr;
+
+/// One element as the kernel holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelElem {
+    pub key: Vec<u8>,
+    /// Concatenated interval sets (pipapo): the interval's last key.
+    pub key_end: Option<Vec<u8>>,
+    /// Interval sets of one field (rbtree): this element is the first key
+    /// after an interval (`NFT_SET_ELEM_INTERVAL_END`).
+    pub interval_end: bool,
+    /// The element carries more than its key (map data, a comment, a
+    /// counter, a timeout): not comparable by key alone.
+    pub extras: bool,
+}
+
+/// A closed interval of key bytes.
+pub type Interval = (Vec<u8>, Vec<u8>);
+
+// netlink and nf_tables constants (linux/netlink.h, linux/netfilter/nf_tables.h).
+const NETLINK_NETFILTER: libc::c_int = 12;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_DUMP: u16 = 0x300;
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFT_MSG_GETSETELEM: u16 = 13;
+const NFT_MSG_NEWSETELEM: u16 = 12;
+const NFPROTO_INET: u8 = 1;
+const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+const NFTA_SET_ELEM_LIST_SET: u16 = 2;
+const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
+const NFTA_LIST_ELEM: u16 = 1;
+const NFTA_SET_ELEM_KEY: u16 = 1;
+const NFTA_SET_ELEM_FLAGS: u16 = 3;
+const NFTA_SET_ELEM_USERDATA: u16 = 6;
+const NFTA_SET_ELEM_KEY_END: u16 = 10;
+const NFTA_DATA_VALUE: u16 = 1;
+const NFT_SET_ELEM_INTERVAL_END: u32 = 1;
+/// nft's own element user data (libnftnl's udata TLVs): a comment is type
+/// 0; type 1 holds flags, where nft marks an interval that runs to the
+/// last key (`NFTNL_SET_ELEM_F_INTERVAL_OPEN`) — bookkeeping, not content.
+const NFTNL_UDATA_SET_ELEM_FLAGS: u8 = 1;
+/// The attribute type bits (NLA_F_NESTED and NLA_F_NET_BYTEORDER masked off).
+const NLA_TYPE_MASK: u16 = 0x3fff;
+
+/// Dump the elements of set `set` of `inet table`, in the namespace
+/// `netns` (None: this process's own).
+pub fn dump_set(netns: Option<&str>, table: &str, set: &str) -> io::Result<Vec<KernelElem>> {
+    let Some(ns) = netns else {
+        return dump_here(table, set);
+    };
+    // setns changes the calling thread's namespace only: do it on a thread
+    // of its own, which ends with the dump. The socket belongs to the
+    // namespace it was created in.
+    let (ns, table, set) = (ns.to_string(), table.to_string(), set.to_string());
+    std::thread::spawn(move || -> io::Result<Vec<KernelElem>> {
+        enter_netns(&ns)?;
+        dump_here(&table, &set)
+    })
+    .join()
+    .map_err(|_| io::Error::other("the netlink reader panicked"))?
+}
+
+/// Move this thread into the named network namespace (as `ip netns exec`
+/// does: the file `ip netns add` bind-mounts under /run/netns).
+fn enter_netns(name: &str) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    if name.contains('/') || name.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "bad namespace name",
+        ));
+    }
+    let f = std::fs::File::open(format!("/run/netns/{name}"))
+        .or_else(|_| std::fs::File::open(format!("/var/run/netns/{name}")))?;
+    // SAFETY: setns on a valid descriptor; it affects this thread only.
+    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A netlink socket, closed when dropped.
+struct Socket(libc::c_int);
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor is ours and closed once.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn dump_here(table: &str, set: &str) -> io::Result<Vec<KernelElem>> {
+    // SAFETY: plain socket creation; the result is checked.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            NETLINK_NETFILTER,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let sock = Socket(fd);
+    let req = request(table, set);
+    // SAFETY: a zeroed sockaddr_nl is the kernel's address (pid 0).
+    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    // SAFETY: the buffer and the address outlive the call.
+    let sent = unsafe {
+        libc::sendto(
+            sock.0,
+            req.as_ptr().cast(),
+            req.len(),
+            0,
+            (&kernel as *const libc::sockaddr_nl).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut elems = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        // SAFETY: recv into a buffer we own, at most its length.
+        let n = unsafe { libc::recv(sock.0, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if read_messages(&buf[..n as usize], &mut elems)? {
+            return Ok(elems);
+        }
+    }
+}
+
+/// The dump request: nlmsghdr, nfgenmsg, table and set names.
+fn request(table: &str, set: &str) -> Vec<u8> {
+    let mut m = vec![0u8; 16];
+    m.extend_from_slice(&[NFPROTO_INET, 0, 0, 0]); // nfgenmsg: family, version, res_id
+    put_attr(&mut m, NFTA_SET_ELEM_LIST_TABLE, &nul_terminated(table));
+    put_attr(&mut m, NFTA_SET_ELEM_LIST_SET, &nul_terminated(set));
+    let len = m.len() as u32;
+    m[0..4].copy_from_slice(&len.to_ne_bytes());
+    m[4..6].copy_from_slice(&((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM).to_ne_bytes());
+    m[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    m[8..12].copy_from_slice(&1u32.to_ne_bytes()); // sequence number
+    m
+}
+
+fn nul_terminated(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+fn put_attr(m: &mut Vec<u8>, ty: u16, payload: &[u8]) {
+    m.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
+    m.extend_from_slice(&ty.to_ne_bytes());
+    m.extend_from_slice(payload);
+    while m.len() % 4 != 0 {
+        m.push(0);
+    }
+}
+
+fn malformed(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("malformed netlink reply: {what}"),
+    )
+}
+
+/// Walk one datagram's messages into `out`; true at the end of the dump.
+fn read_messages(mut b: &[u8], out: &mut Vec<KernelElem>) -> io::Result<bool> {
+    while b.len() >= 16 {
+        let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        let ty = u16::from_ne_bytes([b[4], b[5]]);
+        if len < 16 || len > b.len() {
+            return Err(malformed("message length"));
+        }
+        let payload = &b[16..len];
+        match ty {
+            NLMSG_DONE => return Ok(true),
+            NLMSG_ERROR => {
+                let code = payload
+                    .get(..4)
+                    .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                    .ok_or_else(|| malformed("error message"))?;
+                if code != 0 {
+                    return Err(io::Error::from_raw_os_error(-code));
+                }
+            }
+            t if t == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM => {
+                // Skip the nfgenmsg (4 bytes).
+                let attrs = payload.get(4..).ok_or_else(|| malformed("nfgenmsg"))?;
+                for (aty, list) in attributes(attrs)? {
+                    if aty != NFTA_SET_ELEM_LIST_ELEMENTS {
+                        continue;
+                    }
+                    for (ety, e) in attributes(list)? {
+                        if ety == NFTA_LIST_ELEM {
+                            out.push(element(e)?);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        let next = len.div_ceil(4) * 4;
+        b = b.get(next..).unwrap_or_default();
+    }
+    Ok(false)
+}
+
+/// The attributes in `b`: (type, payload).
+fn attributes(mut b: &[u8]) -> io::Result<Vec<(u16, &[u8])>> {
+    let mut v = Vec::new();
+    while b.len() >= 4 {
+        let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
+        let ty = u16::from_ne_bytes([b[2], b[3]]) & NLA_TYPE_MASK;
+        if len < 4 || len > b.len() {
+            return Err(malformed("attribute length"));
+        }
+        v.push((ty, &b[4..len]));
+        b = b.get(len.div_ceil(4) * 4..).unwrap_or_default();
+    }
+    Ok(v)
+}
+
+fn element(b: &[u8]) -> io::Result<KernelElem> {
+    let mut e = KernelElem {
+        key: Vec::new(),
+        key_end: None,
+        interval_end: false,
+        extras: false,
+    };
+    let value = |nested: &[u8]| -> io::Result<Vec<u8>> {
+        attributes(nested)?
+            .into_iter()
+            .find(|(t, _)| *t == NFTA_DATA_VALUE)
+            .map(|(_, v)| v.to_vec())
+            .ok_or_else(|| malformed("key without a value"))
+    };
+    for (ty, p) in attributes(b)? {
+        match ty {
+            NFTA_SET_ELEM_KEY => e.key = value(p)?,
+            NFTA_SET_ELEM_KEY_END => e.key_end = Some(value(p)?),
+            NFTA_SET_ELEM_FLAGS => {
+                let f = p.get(..4).ok_or_else(|| malformed("element flags"))?;
+                let flags = u32::from_be_bytes([f[0], f[1], f[2], f[3]]);
+                e.interval_end = flags & NFT_SET_ELEM_INTERVAL_END != 0;
+            }
+            NFTA_SET_ELEM_USERDATA => e.extras |= !only_flags(p),
+            _ => e.extras = true,
+        }
+    }
+    Ok(e)
+}
+
+/// Whether element user data holds nothing but nft's flags TLV.
+fn only_flags(mut u: &[u8]) -> bool {
+    while let [ty, len, rest @ ..] = u {
+        let len = usize::from(*len);
+        if *ty != NFTNL_UDATA_SET_ELEM_FLAGS || rest.len() < len {
+            return false;
+        }
+        u = &rest[len..];
+    }
+    u.is_empty()
+}
+
+/// The kernel's elements as closed intervals, sorted; None when they
+/// cannot be read as such (extras, or an rbtree walk that does not pair up).
+pub fn intervals(elems: &[KernelElem], layout: &Layout) -> Option<Vec<Interval>> {
+    if elems.iter().any(|e| e.extras) {
+        return None;
+    }
+    let mut v = Vec::with_capacity(elems.len());
+    if !layout.interval || layout.concat() {
+        // Hash sets hold values; concatenated interval sets both ends.
+        for e in elems {
+            if e.interval_end {
+                return None;
+            }
+            let end = e.key_end.clone().unwrap_or_else(|| e.key.clone());
+            v.push((e.key.clone(), end));
+        }
+    } else {
+        // One field with intervals: a start element, then an end element
+        // holding the first key after the interval (none when the interval
+        // runs to the last key). Ends sort before starts of the same key:
+        // adjacent intervals share that key.
+        let mut sorted: Vec<&KernelElem> = elems.iter().collect();
+        sorted.sort_by(|a, b| a.key.cmp(&b.key).then(b.interval_end.cmp(&a.interval_end)));
+        // nft also puts an end at key zero when no interval starts there
+        // (it closes "everything before the first interval").
+        let mut start: Option<&[u8]> = None;
+        for e in sorted {
+            match (e.interval_end, start) {
+                (false, None) => start = Some(&e.key),
+                (true, Some(s)) => {
+                    v.push((s.to_vec(), decrement(&e.key)?));
+                    start = None;
+                }
+                (true, None) if e.key.iter().all(|b| *b == 0) => {}
+                _ => return None,
+            }
+        }
+        if let Some(s) = start {
+            v.push((s.to_vec(), vec![0xff; s.len()]));
+        }
+    }
+    v.sort();
+    Some(v)
+}
+
+/// `k - 1` as a big-endian number; None for zero.
+fn decrement(k: &[u8]) -> Option<Vec<u8>> {
+    let mut v = k.to_vec();
+    for b in v.iter_mut().rev() {
+        if *b > 0 {
+            *b -= 1;
+            return Some(v);
+        }
+        *b = 0xff;
+    }
+    None
+}
+
+/// One field of a set's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    V4,
+    V6,
+    Service,
+    Proto,
+}
+
+impl Field {
+    fn parse(t: &str) -> Option<Field> {
+        Some(match t {
+            "ipv4_addr" => Field::V4,
+            "ipv6_addr" => Field::V6,
+            "inet_service" => Field::Service,
+            "inet_proto" => Field::Proto,
+            _ => return None,
+        })
+    }
+
+    fn width(self) -> usize {
+        match self {
+            Field::V4 => 4,
+            Field::V6 => 16,
+            Field::Service => 2,
+            Field::Proto => 1,
+        }
+    }
+
+    /// The closed interval of one element field, as big-endian numbers.
+    fn interval(self, e: &Elem) -> Option<(u128, u128)> {
+        match e {
+            Elem::Prefix(p) => {
+                let (a, bits) = self.addr(&p.prefix.addr)?;
+                let len = u32::from(p.prefix.len);
+                if len > bits {
+                    return None;
+                }
+                let host = if bits - len == 128 {
+                    u128::MAX
+                } else {
+                    (1u128 << (bits - len)) - 1
+                };
+                Some((a & !host, a | host))
+            }
+            Elem::Range(r) => Some((self.interval(&r.range.0)?.0, self.interval(&r.range.1)?.1)),
+            Elem::Wrapped(w) => {
+                let p = &w.elem;
+                if p.timeout.is_some() || p.comment.is_some() || p.counter.is_some() {
+                    return None;
+                }
+                self.interval(&p.val)
+            }
+            Elem::Num(n) => self.number(u128::from(*n)),
+            Elem::Str(s) => match self {
+                Field::V4 | Field::V6 => self.addr(s).map(|(a, _)| (a, a)),
+                Field::Service => self.number(s.parse().ok()?),
+                Field::Proto => self.number(proto_number(s)?),
+            },
+            _ => None,
+        }
+    }
+
+    fn number(self, n: u128) -> Option<(u128, u128)> {
+        let max = match self {
+            Field::Service => u128::from(u16::MAX),
+            Field::Proto => u128::from(u8::MAX),
+            _ => return None,
+        };
+        (n <= max).then_some((n, n))
+    }
+
+    /// An address of this field's family, and its width in bits.
+    fn addr(self, s: &str) -> Option<(u128, u32)> {
+        match (self, s.parse::<IpAddr>().ok()?) {
+            (Field::V4, IpAddr::V4(a)) => Some((u128::from(u32::from(a)), 32)),
+            (Field::V6, IpAddr::V6(a)) => Some((u128::from(a), 128)),
+            _ => None,
+        }
+    }
+}
+
+/// The protocol names nft prints for an `inet_proto` key (its own table
+/// for these, /etc/protocols for the rest: a name not here is not compared).
+fn proto_number(s: &str) -> Option<u128> {
+    Some(match s {
+        "icmp" => 1,
+        "igmp" => 2,
+        "tcp" => 6,
+        "udp" => 17,
+        "gre" => 47,
+        "esp" => 50,
+        "ah" => 51,
+        "icmpv6" | "ipv6-icmp" => 58,
+        "sctp" => 132,
+        "udplite" => 136,
+        n => n.parse().ok()?,
+    })
+}
+
+/// How a set's elements are keyed: its fields and whether it holds intervals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    fields: Vec<Field>,
+    interval: bool,
+}
+
+impl Layout {
+    /// From a set's declaration (nft's JSON: `type`, `flags`); None for
+    /// maps and key types this reader does not encode.
+    pub fn of(set: &NftSet) -> Option<Layout> {
+        if set.kind != "set" {
+            return None;
+        }
+        let fields = match set.decl.get("type")? {
+            Value::String(t) => vec![Field::parse(t)?],
+            Value::Array(ts) => ts
+                .iter()
+                .map(|t| t.as_str().and_then(Field::parse))
+                .collect::<Option<Vec<_>>>()?,
+            _ => return None,
+        };
+        let interval = match set.decl.get("flags") {
+            None => false,
+            Some(Value::Array(fs)) => fs.iter().any(|f| f == "interval"),
+            Some(Value::String(f)) => f == "interval",
+            Some(_) => return None,
+        };
+        Some(Layout { fields, interval })
+    }
+
+    fn concat(&self) -> bool {
+        self.fields.len() > 1
+    }
+
+    /// One element as the kernel keys it: each field big-endian, padded
+    /// to four bytes in a concatenation (nf_tables registers are 32 bits).
+    pub fn encode(&self, e: &Elem) -> Option<Interval> {
+        let parts: Vec<&Elem> = match e {
+            Elem::Concat(c) if self.concat() => c.concat.iter().collect(),
+            Elem::Concat(_) => return None,
+            _ if self.concat() => return None,
+            other => vec![other],
+        };
+        if parts.len() != self.fields.len() {
+            return None;
+        }
+        let (mut lo, mut hi) = (Vec::new(), Vec::new());
+        for (f, part) in self.fields.iter().zip(parts) {
+            let (a, b) = f.interval(part)?;
+            for (out, x) in [(&mut lo, a), (&mut hi, b)] {
+                out.extend_from_slice(&x.to_be_bytes()[16 - f.width()..]);
+                if self.concat() {
+                    out.resize(out.len().div_ceil(4) * 4, 0);
+                }
+            }
+        }
+        Some((lo, hi))
+    }
+
+    /// A desired set's elements as sorted intervals; None when one cannot
+    /// be encoded.
+    pub fn intervals_of(&self, set: &NftSet) -> Option<Vec<Interval>> {
+        let mut v = set
+            .elems
+            .iter()
+            .map(|e| self.encode(e))
+            .collect::<Option<Vec<_>>>()?;
+        v.sort();
+        Some(v)
+    }
+}
+
+/// Whether the kernel holds exactly `want`'s elements in set `want.name`
+/// of netc's table; None when that cannot be told this way (see the
+/// module's notes) and nft must list the set.
+pub fn same_elements(elems: &[KernelElem], want: &NftSet) -> Option<bool> {
+    let layout = Layout::of(want)?;
+    let desired = layout.intervals_of(want)?;
+    let live = intervals(elems, &layout)?;
+    Some(live == desired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(ty: Value, interval: bool, elems: Value) -> NftSet {
+        let mut decl = serde_json::json!({ "type": ty });
+        if interval {
+            decl["flags"] = serde_json::json!(["interval"]);
+        }
+        NftSet {
+            kind: "set".into(),
+            name: "s".into(),
+            decl,
+            decl_text: String::new(),
+            elems: serde_json::from_value(elems).expect("elements"),
+        }
+    }
+
+    fn k(key: &[u8], end: bool) -> KernelElem {
+        KernelElem {
+            key: key.to_vec(),
+            key_end: None,
+            interval_end: end,
+            extras: false,
+        }
+    }
+
+    #[test]
+    fn rbtree_pairs_starts_with_ends_adjacent_and_open_ended() {
+        let want = set(
+            "ipv4_addr".into(),
+            true,
+            serde_json::json!([
+                {"prefix": {"addr": "10.0.0.0", "len": 24}},
+                {"range": ["10.0.1.0", "10.0.1.9"]},
+                "10.0.2.7",
+                {"prefix": {"addr": "255.0.0.0", "len": 8}}
+            ]),
+        );
+        // As the kernel dumps them (any order): ends hold the next key.
+        let live = vec![
+            k(&[255, 0, 0, 0], false),
+            k(&[10, 0, 2, 8], true),
+            k(&[10, 0, 2, 7], false),
+            k(&[10, 0, 1, 10], true),
+            k(&[10, 0, 1, 0], false),
+            k(&[10, 0, 1, 0], true),
+            k(&[10, 0, 0, 0], false),
+        ];
+        assert_eq!(same_elements(&live, &want), Some(true));
+        // One element gone, one extra, or the interval ends one later: differs.
+        assert_eq!(same_elements(&live[1..], &want), Some(false));
+        let mut wider = live.clone();
+        wider[1] = k(&[10, 0, 2, 9], true);
+        assert_eq!(same_elements(&wider, &want), Some(false));
+        // An end without its start is not read as intervals.
+        assert_eq!(same_elements(&live[..6], &want), None);
+        // nft's end at key zero (nothing before the first interval) and
+        // its "runs to the last key" flag in user data are bookkeeping; a
+        // comment in user data is content this reader does not compare.
+        let mut kept = live.clone();
+        kept.push(k(&[0, 0, 0, 0], true));
+        assert_eq!(same_elements(&kept, &want), Some(true));
+        let mut open = kept.clone();
+        open[0].extras = !only_flags(&[NFTNL_UDATA_SET_ELEM_FLAGS, 4, 0, 0, 0, 1]);
+        assert_eq!(same_elements(&open, &want), Some(true));
+        assert!(!only_flags(&[0, 3, b'h', b'i', 0]));
+        assert!(!only_flags(&[NFTNL_UDATA_SET_ELEM_FLAGS, 4, 0]));
+    }
+
+    #[test]
+    fn concatenations_pad_each_field_to_four_bytes() {
+        let want = set(
+            serde_json::json!(["ipv4_addr", "inet_service", "inet_proto"]),
+            true,
+            serde_json::json!([
+                {"concat": [{"prefix": {"addr": "10.1.0.0", "len": 16}}, {"range": [80, 90]}, "tcp"]}
+            ]),
+        );
+        let live = vec![KernelElem {
+            key: vec![10, 1, 0, 0, 0, 80, 0, 0, 6, 0, 0, 0],
+            key_end: Some(vec![10, 1, 255, 255, 0, 90, 0, 0, 6, 0, 0, 0]),
+            interval_end: false,
+            extras: false,
+        }];
+        assert_eq!(same_elements(&live, &want), Some(true));
+        let mut other = live.clone();
+        other[0].key_end = Some(vec![10, 1, 255, 255, 0, 91, 0, 0, 6, 0, 0, 0]);
+        assert_eq!(same_elements(&other, &want), Some(false));
+        let mut commented = live;
+        commented[0].extras = true;
+        assert_eq!(same_elements(&commented, &want), None);
+    }
+
+    #[test]
+    fn what_is_not_encoded_is_not_compared() {
+        let names = set("ifname".into(), false, serde_json::json!(["eth0"]));
+        assert_eq!(same_elements(&[], &names), None);
+        let unknown_proto = set("inet_proto".into(), false, serde_json::json!(["xtp"]));
+        assert_eq!(same_elements(&[], &unknown_proto), None);
+    }
+
+    #[test]
+    fn replies_are_walked_to_the_end_of_the_dump() {
+        // NEWSETELEM with one element (key 10.0.0.1), then DONE.
+        let mut elem = Vec::new();
+        let mut key = Vec::new();
+        put_attr(&mut key, NFTA_DATA_VALUE, &[10, 0, 0, 1]);
+        put_attr(&mut elem, NFTA_SET_ELEM_KEY | 0x8000, &key);
+        let mut list = Vec::new();
+        put_attr(&mut list, NFTA_LIST_ELEM | 0x8000, &elem);
+        let mut msg = vec![0u8; 16];
+        msg.extend_from_slice(&[NFPROTO_INET, 0, 0, 0]);
+        put_attr(&mut msg, NFTA_SET_ELEM_LIST_ELEMENTS | 0x8000, &list);
+        let len = msg.len() as u32;
+        msg[0..4].copy_from_slice(&len.to_ne_bytes());
+        msg[4..6].copy_from_slice(&((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM).to_ne_bytes());
+        let mut done = vec![0u8; 20];
+        done[0..4].copy_from_slice(&20u32.to_ne_bytes());
+        done[4..6].copy_from_slice(&NLMSG_DONE.to_ne_bytes());
+        let mut out = Vec::new();
+        assert!(!read_messages(&msg, &mut out).expect("parses"));
+        assert_eq!(out, vec![k(&[10, 0, 0, 1], false)]);
+        assert!(read_messages(&done, &mut out).expect("parses"));
+        // Truncated input is an error, never a panic.
+        assert!(read_messages(&msg[..msg.len() - 3], &mut Vec::new()).is_err());
+    }
+}
