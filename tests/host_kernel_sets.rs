@@ -1,7 +1,8 @@
 //! The netlink set reader (`state::nft_kernel`) against the real kernel:
 //! sets of every key layout netc emits (one field with and without
 //! intervals, concatenations of addresses, ports and protocols, IPv4 and
-//! IPv6, intervals that touch, run to the last address or are one value),
+//! IPv6, intervals that touch, run to the last address or are one value,
+//! a verdict map keyed by interface names),
 //! loaded by nft, must read back as exactly the elements nft lists — and a
 //! set changed behind the reader's back must read as different.
 //!
@@ -42,6 +43,14 @@ table inet netc {
 		elements = { 10.100.0.0/24 . 10000, 10.100.1.0/24 . 10001-10010,
 			     0.0.0.0/0 . 22, 10.1.2.3 . 0-65535 }
 	}
+	map ifaces {
+		type ifname : verdict
+		elements = { "eth0" : goto c1, "veth-ab12" : jump c2, "lo" : accept, "wg0" : drop }
+	}
+	chain c1 {
+	}
+	chain c2 {
+	}
 	set v6proto {
 		type ipv6_addr . inet_service . inet_proto
 		flags interval
@@ -63,7 +72,7 @@ fn kernel_elements_match_nfts_listing_and_see_changes() {
     assert!(o.status.success(), "nft -f: {}", common::text(&o));
     let exec = Exec::new(Some(ns.name.clone()));
     let listed = nft::read(&exec, true).expect("nft lists the table");
-    assert_eq!(listed.sets.len(), 6, "{listed:?}");
+    assert_eq!(listed.sets.len(), 7, "{listed:?}");
     for set in &listed.sets {
         let elems = exec
             .kernel_set_elements(&set.name)
@@ -87,12 +96,13 @@ fn kernel_elements_match_nfts_listing_and_see_changes() {
         "delete element inet netc v4svc { 10.100.1.0/24 . 10001-10010 }; add element inet netc v4svc { 10.100.1.0/24 . 10001-10011 }",
         "delete element inet netc v6proto { 2001:db8::/64 . 53 . tcp }",
         "add element inet netc v4hash { 10.9.9.8 }",
+        "delete element inet netc ifaces { \"eth0\" }; add element inet netc ifaces { \"eth0\" : goto c2 }",
     ];
     for change in changes {
         let o = ns.exec_stdin("nft", &["-f", "-"], change);
         assert!(o.status.success(), "{change}: {}", common::text(&o));
     }
-    for name in ["v4", "ports", "v4svc", "v6proto", "v4hash"] {
+    for name in ["v4", "ports", "v4svc", "v6proto", "v4hash", "ifaces"] {
         let set = listed.sets.iter().find(|s| s.name == name).expect("set");
         let elems = exec
             .kernel_set_elements(name)

@@ -86,8 +86,11 @@ pub fn build<'a>(
                 st.nft = match crate::cache::load::<state::NftState>(&key) {
                     Some(n) if n.has_text || !n.present => n,
                     _ if no_live_table => state::nft::NftState::from_artifact(text, &key),
-                    _ => match last_applied()
-                        .and_then(|(a, s)| state::nft_predict::predict(a, s, text, &key))
+                    _ => match last_applied().and_then(|(a, s)| {
+                        netc_ir::timing::timed("desired.predict", || {
+                            state::nft_predict::predict(a, s, text, &key)
+                        })
+                    })
                     {
                         Some(p) => p,
                         None => canonical_nft(text, &key)?,

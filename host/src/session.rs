@@ -125,6 +125,7 @@ impl Session {
         let last = || -> Option<&(String, state::NftState)> {
             last_cell
                 .get_or_init(|| {
+                    let _t = netc_ir::timing::phase("desired.last applied");
                     let k = crate::cache::applied(t)?;
                     Some((
                         crate::cache::load::<String>(&crate::cache::artifact_key(&k))?,

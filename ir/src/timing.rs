@@ -15,7 +15,17 @@ use std::time::Instant;
 
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("NETC_TIMINGS").is_some_and(|v| !v.is_empty() && v != "0"))
+    *ON.get_or_init(|| {
+        epoch();
+        std::env::var_os("NETC_TIMINGS").is_some_and(|v| !v.is_empty() && v != "0")
+    })
+}
+
+/// When timing began (the first phase): each line says when its phase
+/// ended, so the gaps between phases show too.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }
 
 /// A running phase: prints its name and elapsed time when dropped.
@@ -64,10 +74,11 @@ impl Drop for Phase {
         if let Some(t) = self.start {
             let sep = if self.detail.is_empty() { "" } else { " " };
             eprintln!(
-                "netc: timing: {}{sep}{} {:.1} ms (peak RSS so far {})",
+                "netc: timing: {}{sep}{} {:.1} ms (ended at {:.0} ms; peak RSS so far {})",
                 self.name,
                 self.detail,
                 t.elapsed().as_secs_f64() * 1000.0,
+                epoch().elapsed().as_secs_f64() * 1000.0,
                 peak_rss()
             );
         }

@@ -32,13 +32,15 @@ pub struct KernelElem {
     /// Interval sets of one field (rbtree): this element is the first key
     /// after an interval (`NFT_SET_ELEM_INTERVAL_END`).
     pub interval_end: bool,
-    /// The element carries more than its key (map data, a comment, a
-    /// counter, a timeout): not comparable by key alone.
+    /// A verdict map's value ([`verdict_bytes`]).
+    pub data: Option<Vec<u8>>,
+    /// The element carries more than its key and verdict (data of a value
+    /// map, a comment, a counter, a timeout): not comparable this way.
     pub extras: bool,
 }
 
-/// A closed interval of key bytes.
-pub type Interval = (Vec<u8>, Vec<u8>);
+/// A closed interval of key bytes, and a map element's verdict.
+pub type Interval = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
 
 // netlink and nf_tables constants (linux/netlink.h, linux/netfilter/nf_tables.h).
 const NETLINK_NETFILTER: libc::c_int = 12;
@@ -55,10 +57,14 @@ const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
 const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_SET_ELEM_KEY: u16 = 1;
+const NFTA_SET_ELEM_DATA: u16 = 2;
 const NFTA_SET_ELEM_FLAGS: u16 = 3;
 const NFTA_SET_ELEM_USERDATA: u16 = 6;
 const NFTA_SET_ELEM_KEY_END: u16 = 10;
 const NFTA_DATA_VALUE: u16 = 1;
+const NFTA_DATA_VERDICT: u16 = 2;
+const NFTA_VERDICT_CODE: u16 = 1;
+const NFTA_VERDICT_CHAIN: u16 = 2;
 const NFT_SET_ELEM_INTERVAL_END: u32 = 1;
 /// nft's own element user data (libnftnl's udata TLVs): a comment is type
 /// 0; type 1 holds flags, where nft marks an interval that runs to the
@@ -261,6 +267,7 @@ fn element(b: &[u8]) -> io::Result<KernelElem> {
         key: Vec::new(),
         key_end: None,
         interval_end: false,
+        data: None,
         extras: false,
     };
     let value = |nested: &[u8]| -> io::Result<Vec<u8>> {
@@ -280,10 +287,45 @@ fn element(b: &[u8]) -> io::Result<KernelElem> {
                 e.interval_end = flags & NFT_SET_ELEM_INTERVAL_END != 0;
             }
             NFTA_SET_ELEM_USERDATA => e.extras |= !only_flags(p),
+            NFTA_SET_ELEM_DATA => match verdict(p)? {
+                Some(v) => e.data = Some(v),
+                None => e.extras = true,
+            },
             _ => e.extras = true,
         }
     }
     Ok(e)
+}
+
+/// A map element's data when it is a verdict, as [`verdict_bytes`].
+fn verdict(data: &[u8]) -> io::Result<Option<Vec<u8>>> {
+    let Some((_, v)) = attributes(data)?
+        .into_iter()
+        .find(|(t, _)| *t == NFTA_DATA_VERDICT)
+    else {
+        return Ok(None);
+    };
+    let (mut code, mut chain) = (None, None);
+    for (t, p) in attributes(v)? {
+        match t {
+            NFTA_VERDICT_CODE => {
+                let c = p.get(..4).ok_or_else(|| malformed("verdict code"))?;
+                code = Some(i32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+            }
+            NFTA_VERDICT_CHAIN => {
+                chain = Some(p.split(|b| *b == 0).next().unwrap_or_default().to_vec())
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(code.map(|c| verdict_bytes(c, chain.as_deref())))
+}
+
+/// A verdict as compared: its code (big-endian), then the chain's name.
+fn verdict_bytes(code: i32, chain: Option<&[u8]>) -> Vec<u8> {
+    let mut v = code.to_be_bytes().to_vec();
+    v.extend_from_slice(chain.unwrap_or_default());
+    v
 }
 
 /// Whether element user data holds nothing but nft's flags TLV.
@@ -312,7 +354,7 @@ pub fn intervals(elems: &[KernelElem], layout: &Layout) -> Option<Vec<Interval>>
                 return None;
             }
             let end = e.key_end.clone().unwrap_or_else(|| e.key.clone());
-            v.push((e.key.clone(), end));
+            v.push((e.key.clone(), end, e.data.clone()));
         }
     } else {
         // One field with intervals: a start element, then an end element
@@ -323,12 +365,12 @@ pub fn intervals(elems: &[KernelElem], layout: &Layout) -> Option<Vec<Interval>>
         sorted.sort_by(|a, b| a.key.cmp(&b.key).then(b.interval_end.cmp(&a.interval_end)));
         // nft also puts an end at key zero when no interval starts there
         // (it closes "everything before the first interval").
-        let mut start: Option<&[u8]> = None;
+        let mut start: Option<&KernelElem> = None;
         for e in sorted {
             match (e.interval_end, start) {
-                (false, None) => start = Some(&e.key),
+                (false, None) => start = Some(e),
                 (true, Some(s)) => {
-                    v.push((s.to_vec(), decrement(&e.key)?));
+                    v.push((s.key.clone(), decrement(&e.key)?, s.data.clone()));
                     start = None;
                 }
                 (true, None) if e.key.iter().all(|b| *b == 0) => {}
@@ -336,7 +378,7 @@ pub fn intervals(elems: &[KernelElem], layout: &Layout) -> Option<Vec<Interval>>
             }
         }
         if let Some(s) = start {
-            v.push((s.to_vec(), vec![0xff; s.len()]));
+            v.push((s.key.clone(), vec![0xff; s.key.len()], s.data.clone()));
         }
     }
     v.sort();
@@ -363,6 +405,8 @@ enum Field {
     V6,
     Service,
     Proto,
+    /// An interface name: its bytes, zero-padded to IFNAMSIZ.
+    Ifname,
 }
 
 impl Field {
@@ -372,6 +416,7 @@ impl Field {
             "ipv6_addr" => Field::V6,
             "inet_service" => Field::Service,
             "inet_proto" => Field::Proto,
+            "ifname" => Field::Ifname,
             _ => return None,
         })
     }
@@ -382,6 +427,7 @@ impl Field {
             Field::V6 => 16,
             Field::Service => 2,
             Field::Proto => 1,
+            Field::Ifname => 16,
         }
     }
 
@@ -414,6 +460,14 @@ impl Field {
                 Field::V4 | Field::V6 => self.addr(s).map(|(a, _)| (a, a)),
                 Field::Service => self.number(s.parse().ok()?),
                 Field::Proto => self.number(proto_number(s)?),
+                // A wildcard (`eth*`) is keyed otherwise: not compared.
+                Field::Ifname if s.len() < 16 && !s.contains('*') && !s.contains('\0') => {
+                    let mut b = [0u8; 16];
+                    b[..s.len()].copy_from_slice(s.as_bytes());
+                    let n = u128::from_be_bytes(b);
+                    Some((n, n))
+                }
+                Field::Ifname => None,
             },
             _ => None,
         }
@@ -456,20 +510,25 @@ fn proto_number(s: &str) -> Option<u128> {
     })
 }
 
-/// How a set's elements are keyed: its fields and whether it holds intervals.
+/// How a set's elements are keyed: its fields, whether it holds
+/// intervals, and whether it maps them to verdicts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
     fields: Vec<Field>,
     interval: bool,
+    verdicts: bool,
 }
 
 impl Layout {
-    /// From a set's declaration (nft's JSON: `type`, `flags`); None for
-    /// maps and key types this reader does not encode.
+    /// From a set's declaration (nft's JSON: `type`, `flags`, a map's
+    /// `map`); None for value maps and key types this reader does not
+    /// encode.
     pub fn of(set: &NftSet) -> Option<Layout> {
-        if set.kind != "set" {
-            return None;
-        }
+        let verdicts = match set.kind.as_str() {
+            "set" => false,
+            "map" if set.decl.get("map")? == "verdict" => true,
+            _ => return None,
+        };
         let fields = match set.decl.get("type")? {
             Value::String(t) => vec![Field::parse(t)?],
             Value::Array(ts) => ts
@@ -484,7 +543,11 @@ impl Layout {
             Some(Value::String(f)) => f == "interval",
             Some(_) => return None,
         };
-        Some(Layout { fields, interval })
+        Some(Layout {
+            fields,
+            interval,
+            verdicts,
+        })
     }
 
     fn concat(&self) -> bool {
@@ -494,6 +557,12 @@ impl Layout {
     /// One element as the kernel keys it: each field big-endian, padded
     /// to four bytes in a concatenation (nf_tables registers are 32 bits).
     pub fn encode(&self, e: &Elem) -> Option<Interval> {
+        let (e, data) = match e {
+            Elem::Mapping(kv) if self.verdicts => (&kv.0, Some(verdict_of(&kv.1)?)),
+            _ if self.verdicts => return None,
+            Elem::Mapping(_) => return None,
+            e => (e, None),
+        };
         let parts: Vec<&Elem> = match e {
             Elem::Concat(c) if self.concat() => c.concat.iter().collect(),
             Elem::Concat(_) => return None,
@@ -513,7 +582,7 @@ impl Layout {
                 }
             }
         }
-        Some((lo, hi))
+        Some((lo, hi, data))
     }
 
     /// A desired set's elements as sorted intervals; None when one cannot
@@ -527,6 +596,22 @@ impl Layout {
         v.sort();
         Some(v)
     }
+}
+
+/// A map element's verdict as the kernel's (linux/netfilter.h and
+/// nf_tables.h: NF_DROP 0, NF_ACCEPT 1, NFT_CONTINUE -1, NFT_JUMP -3,
+/// NFT_GOTO -4, NFT_RETURN -5).
+fn verdict_of(e: &Elem) -> Option<Vec<u8>> {
+    use super::nft::Verdict;
+    let Elem::Verdict(v) = e else { return None };
+    Some(match v {
+        Verdict::Drop(()) => verdict_bytes(0, None),
+        Verdict::Accept(()) => verdict_bytes(1, None),
+        Verdict::Continue(()) => verdict_bytes(-1, None),
+        Verdict::Jump(t) => verdict_bytes(-3, Some(t.target.as_bytes())),
+        Verdict::Goto(t) => verdict_bytes(-4, Some(t.target.as_bytes())),
+        Verdict::Return(()) => verdict_bytes(-5, None),
+    })
 }
 
 /// Whether the kernel holds exactly `want`'s elements in set `want.name`
@@ -562,6 +647,7 @@ mod tests {
             key: key.to_vec(),
             key_end: None,
             interval_end: end,
+            data: None,
             extras: false,
         }
     }
@@ -622,6 +708,7 @@ mod tests {
             key: vec![10, 1, 0, 0, 0, 80, 0, 0, 6, 0, 0, 0],
             key_end: Some(vec![10, 1, 255, 255, 0, 90, 0, 0, 6, 0, 0, 0]),
             interval_end: false,
+            data: None,
             extras: false,
         }];
         assert_eq!(same_elements(&live, &want), Some(true));
@@ -634,8 +721,44 @@ mod tests {
     }
 
     #[test]
+    fn verdict_maps_compare_keys_and_verdicts() {
+        let mut want = set(
+            "ifname".into(),
+            false,
+            serde_json::json!([["eth0", {"goto": {"target": "hi-eth0"}}], ["lo", {"accept": null}]]),
+        );
+        want.kind = "map".into();
+        want.decl["map"] = "verdict".into();
+        let name = |n: &str| {
+            let mut b = vec![0u8; 16];
+            b[..n.len()].copy_from_slice(n.as_bytes());
+            b
+        };
+        // As the kernel sends a verdict: nested code and chain.
+        let mut inner = Vec::new();
+        put_attr(&mut inner, NFTA_VERDICT_CODE, &(-4i32).to_be_bytes());
+        put_attr(&mut inner, NFTA_VERDICT_CHAIN, b"hi-eth0\0");
+        let mut data = Vec::new();
+        put_attr(&mut data, NFTA_DATA_VERDICT | 0x8000, &inner);
+        let goto = verdict(&data).expect("parses").expect("a verdict");
+        let mut live = vec![k(&name("eth0"), false), k(&name("lo"), false)];
+        live[0].data = Some(goto);
+        live[1].data = Some(verdict_bytes(1, None));
+        assert_eq!(same_elements(&live, &want), Some(true));
+        // Another chain, or accept turned drop: differs.
+        live[0].data = Some(verdict_bytes(-4, Some(b"hi-eth1")));
+        assert_eq!(same_elements(&live, &want), Some(false));
+        live[0].data = Some(verdict_bytes(-4, Some(b"hi-eth0")));
+        live[1].data = Some(verdict_bytes(0, None));
+        assert_eq!(same_elements(&live, &want), Some(false));
+        // A value map is not compared.
+        want.decl["map"] = "ipv4_addr".into();
+        assert_eq!(same_elements(&live, &want), None);
+    }
+
+    #[test]
     fn what_is_not_encoded_is_not_compared() {
-        let names = set("ifname".into(), false, serde_json::json!(["eth0"]));
+        let names = set("ifname".into(), false, serde_json::json!(["eth*"]));
         assert_eq!(same_elements(&[], &names), None);
         let unknown_proto = set("inet_proto".into(), false, serde_json::json!(["xtp"]));
         assert_eq!(same_elements(&[], &unknown_proto), None);
