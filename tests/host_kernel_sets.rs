@@ -116,7 +116,10 @@ fn kernel_elements_match_nfts_listing_and_see_changes() {
     }
     // The untouched set still matches.
     let v6 = listed.sets.iter().find(|s| s.name == "v6").expect("v6");
-    let elems = exec.kernel_set_elements("v6").expect("reads").expect("dump");
+    let elems = exec
+        .kernel_set_elements("v6")
+        .expect("reads")
+        .expect("dump");
     assert_eq!(same_elements(&elems, v6), Some(true));
     // A set that does not exist is an error, not an empty set.
     assert!(exec

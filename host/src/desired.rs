@@ -90,8 +90,7 @@ pub fn build<'a>(
                         netc_ir::timing::timed("desired.predict", || {
                             state::nft_predict::predict(a, s, text, &key)
                         })
-                    })
-                    {
+                    }) {
                         Some(p) => p,
                         None => canonical_nft(text, &key)?,
                     },

@@ -193,7 +193,7 @@ fn put_attr(m: &mut Vec<u8>, ty: u16, payload: &[u8]) {
     m.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
     m.extend_from_slice(&ty.to_ne_bytes());
     m.extend_from_slice(payload);
-    while m.len() % 4 != 0 {
+    while !m.len().is_multiple_of(4) {
         m.push(0);
     }
 }
@@ -778,7 +778,8 @@ mod tests {
         put_attr(&mut msg, NFTA_SET_ELEM_LIST_ELEMENTS | 0x8000, &list);
         let len = msg.len() as u32;
         msg[0..4].copy_from_slice(&len.to_ne_bytes());
-        msg[4..6].copy_from_slice(&((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM).to_ne_bytes());
+        msg[4..6]
+            .copy_from_slice(&((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM).to_ne_bytes());
         let mut done = vec![0u8; 20];
         done[0..4].copy_from_slice(&20u32.to_ne_bytes());
         done[4..6].copy_from_slice(&NLMSG_DONE.to_ne_bytes());
