@@ -380,6 +380,10 @@ pub enum Listing {
     /// one and needs no JSON parse, and when it equals the desired text
     /// (a no-change plan) nothing else is read.
     TextFirst,
+    /// Both listings without set elements (`nft -t`): for a caller that
+    /// knows the elements otherwise (verification of a table loaded whole,
+    /// `verify`). Sets are listed empty.
+    Terse,
     /// Not at all: the caller lists what it needs itself.
     Skip,
 }
@@ -390,6 +394,7 @@ pub fn read_listing(exec: &Exec, mode: Listing) -> Result<NftState, Error> {
         Listing::Json => read(exec, false),
         Listing::Skip => Ok(NftState::default()),
         Listing::JsonAndText => read(exec, true),
+        Listing::Terse => read_with(exec, true, true),
         Listing::TextFirst => {
             if !exec.have_tool("nft") {
                 return Ok(NftState::default());
@@ -600,14 +605,34 @@ fn chain_handles(text: &str) -> Option<BTreeMap<String, Vec<u64>>> {
 /// no-change plans read only the JSON, and the text is fetched when a plan
 /// has firewall changes ([`NftState::attach_text`]).
 pub fn read(exec: &Exec, with_text: bool) -> Result<NftState, Error> {
+    read_with(exec, with_text, false)
+}
+
+/// [`read`], without set elements when `terse` ([`Listing::Terse`]).
+fn read_with(exec: &Exec, with_text: bool, terse: bool) -> Result<NftState, Error> {
     if !exec.have_tool("nft") {
         return Ok(NftState::default());
     }
     let table = super::NFT_TABLE;
+    let (json_args, text_args): (&[&str], &[&str]) = if terse {
+        (
+            &["-t", "-j", "list", "table", "inet", table],
+            &["-t", "-a", "list", "table", "inet", table],
+        )
+    } else {
+        (
+            &["-j", "list", "table", "inet", table],
+            &["-a", "list", "table", "inet", table],
+        )
+    };
     // The two listings are independent kernel dumps: run them side by side.
     let (out, text) = std::thread::scope(|sc| {
-        let text = with_text.then(|| sc.spawn(|| read_text(exec)));
-        let out = exec.read("nft", &["-j", "list", "table", "inet", table]);
+        let text = with_text.then(|| {
+            sc.spawn(|| -> Result<String, Error> {
+                Ok(exec.read("nft", text_args)?.check()?.stdout)
+            })
+        });
+        let out = exec.read("nft", json_args);
         let text = text.map(|h| h.join().unwrap_or_else(|_| Ok(String::new())));
         (out, text)
     });

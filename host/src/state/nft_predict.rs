@@ -15,8 +15,10 @@
 //! apply produced and, on any difference, canonicalises in a scratch
 //! namespace and compares again (`verify`).
 
-use super::nft::{Elem, NftState};
-use serde_json::{json, Value};
+use super::nft::{
+    ConcatElem, Elem, NftState, Prefix, PrefixElem, RangeElem, Verdict, VerdictTarget,
+};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -130,6 +132,77 @@ pub fn predict(
     Some(st)
 }
 
+/// nft's listing of a table loaded whole from an artifact, without
+/// listing its set elements: `terse` is the table as `nft -t` lists it
+/// (everything but set elements, a third of the cost of a full listing at
+/// 10,000 elements and more), `artifact` the artifact as written
+/// ([`NftState::from_artifact`]); each set's elements are the artifact's,
+/// written the way nft lists them. None when a set of one is missing from
+/// the other or an element cannot be written so.
+///
+/// This trusts the artifact's elements to be the table's: the caller
+/// reads them from the kernel first (`verify`, `state::nft_kernel`).
+pub fn with_artifact_elements(terse: &NftState, artifact: &NftState) -> Option<NftState> {
+    if terse.sets.len() != artifact.sets.len() || !terse.has_text {
+        return None;
+    }
+    let mut st = terse.clone();
+    for set in &mut st.sets {
+        let from = artifact.sets.iter().find(|a| a.name == set.name)?;
+        if from.kind != set.kind || !set.elems.is_empty() {
+            return None;
+        }
+        set.elems = from
+            .elems
+            .iter()
+            .map(|e| match e {
+                Elem::Str(t) if set.kind == "map" => listed_mapping(t),
+                Elem::Str(t) => listed(t),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        set.elems.sort_by_cached_key(Elem::key);
+    }
+    let names: Vec<String> = st.sets.iter().map(|s| s.name.clone()).collect();
+    st.text = listing(&terse.text, &st, &names, &[])?;
+    Some(st)
+}
+
+/// A verdict map's element of an artifact (`"eth0" : goto c`), as nft's
+/// JSON listing shows it.
+fn listed_mapping(text: &str) -> Option<Elem> {
+    let (k, v) = text.split_once(" : ")?;
+    let mut w = v.split_whitespace();
+    let verdict = match (w.next()?, w.next(), w.next()) {
+        ("accept", None, _) => Verdict::Accept(()),
+        ("drop", None, _) => Verdict::Drop(()),
+        ("continue", None, _) => Verdict::Continue(()),
+        ("return", None, _) => Verdict::Return(()),
+        (kind @ ("jump" | "goto"), Some(target), None) => {
+            let target = target.trim_matches('"');
+            if !target
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            {
+                return None;
+            }
+            let target = VerdictTarget {
+                target: target.to_string(),
+            };
+            if kind == "jump" {
+                Verdict::Jump(target)
+            } else {
+                Verdict::Goto(target)
+            }
+        }
+        _ => return None,
+    };
+    Some(Elem::Mapping(Box::new((
+        listed(k)?,
+        Elem::Verdict(verdict),
+    ))))
+}
+
 /// The text `nft -a list table` prints for `st`, written from `old_text`
 /// (the listing of the table applied last): the element blocks of
 /// `changed_sets` written again from `st`'s elements (in their own order:
@@ -232,25 +305,29 @@ fn split_comment(rule: &str) -> (&str, Option<&str>) {
     (rule, None)
 }
 
-/// One element of an artifact, as nft's JSON listing shows it.
+/// One element of an artifact, as nft's JSON listing shows it. Built
+/// directly, not through a JSON value: a table loaded whole converts every
+/// element (`with_artifact_elements`), and deserialising the untagged
+/// [`Elem`] from a value tries each variant in turn.
 fn listed(text: &str) -> Option<Elem> {
-    let parts: Option<Vec<Value>> = text.split(" . ").map(component).collect();
-    let mut parts = parts?;
-    let v = if parts.len() == 1 {
+    let mut parts = text
+        .split(" . ")
+        .map(component)
+        .collect::<Option<Vec<Elem>>>()?;
+    Some(if parts.len() == 1 {
         parts.pop()?
     } else {
-        json!({ "concat": parts })
-    };
-    serde_json::from_value(v).ok()
+        Elem::Concat(ConcatElem { concat: parts })
+    })
 }
 
-fn component(t: &str) -> Option<Value> {
+fn component(t: &str) -> Option<Elem> {
     let t = t.trim();
     if t.is_empty() || t.contains(['{', '}', ',', ' ']) {
         return None;
     }
     if let Some(s) = t.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-        return Some(json!(s));
+        return Some(Elem::Str(s.to_string()));
     }
     if let Some((a, len)) = t.split_once('/') {
         let a: IpAddr = a.parse().ok()?;
@@ -258,10 +335,10 @@ fn component(t: &str) -> Option<Value> {
         return Some(prefix(a, len));
     }
     if let Ok(a) = t.parse::<IpAddr>() {
-        return Some(json!(a.to_string()));
+        return Some(Elem::Str(a.to_string()));
     }
     if let Ok(n) = t.parse::<u64>() {
-        return Some(json!(n));
+        return Some(Elem::Num(n));
     }
     if let Some((lo, hi)) = t.split_once('-') {
         if let (Ok(a), Ok(b)) = (lo.parse::<IpAddr>(), hi.parse::<IpAddr>()) {
@@ -269,9 +346,9 @@ fn component(t: &str) -> Option<Value> {
         }
         if let (Ok(a), Ok(b)) = (lo.parse::<u64>(), hi.parse::<u64>()) {
             return Some(if a == b {
-                json!(a)
+                Elem::Num(a)
             } else {
-                json!({ "range": [a, b] })
+                range(Elem::Num(a), Elem::Num(b))
             });
         }
         return None;
@@ -279,7 +356,13 @@ fn component(t: &str) -> Option<Value> {
     // A name nft prints as written (`tcp`, an unquoted interface name).
     t.chars()
         .all(|c| c.is_ascii_alphanumeric() || "_.".contains(c))
-        .then(|| json!(t))
+        .then(|| Elem::Str(t.to_string()))
+}
+
+fn range(a: Elem, b: Elem) -> Elem {
+    Elem::Range(RangeElem {
+        range: Box::new((a, b)),
+    })
 }
 
 fn bits(a: IpAddr) -> (u128, u8) {
@@ -289,30 +372,35 @@ fn bits(a: IpAddr) -> (u128, u8) {
     }
 }
 
-fn prefix(a: IpAddr, len: u8) -> Value {
+fn prefix(a: IpAddr, len: u8) -> Elem {
     let (_, max) = bits(a);
     if len >= max {
-        json!(a.to_string())
+        Elem::Str(a.to_string())
     } else {
-        json!({ "prefix": { "addr": a.to_string(), "len": len } })
+        Elem::Prefix(PrefixElem {
+            prefix: Prefix {
+                addr: a.to_string(),
+                len,
+            },
+        })
     }
 }
 
 /// nft lists an address range that covers exactly one prefix as that prefix.
-fn address_range(a: IpAddr, b: IpAddr) -> Option<Value> {
+fn address_range(a: IpAddr, b: IpAddr) -> Option<Elem> {
     let ((x, max), (y, max_b)) = (bits(a), bits(b));
     if max != max_b || y < x {
         return None;
     }
     if x == y {
-        return Some(json!(a.to_string()));
+        return Some(Elem::Str(a.to_string()));
     }
     let size = y.wrapping_sub(x).wrapping_add(1);
     if size != 0 && size.is_power_of_two() && x % size == 0 {
         let host_bits = size.trailing_zeros() as u8;
         return Some(prefix(a, max - host_bits));
     }
-    Some(json!({ "range": [a.to_string(), b.to_string()] }))
+    Some(range(Elem::Str(a.to_string()), Elem::Str(b.to_string())))
 }
 
 #[cfg(test)]
@@ -347,5 +435,22 @@ mod tests {
         assert_eq!(key("\"eth0\""), r#""eth0""#);
         assert!(listed("eth0 : goto x").is_none());
         assert!(listed("10.0.0.5-10.0.0.1").is_none());
+    }
+
+    #[test]
+    fn verdict_map_elements_as_nft_lists_them() {
+        let key = |t: &str| listed_mapping(t).expect(t).key();
+        assert_eq!(
+            key("\"eth0\" : goto hi-eth0-1a"),
+            r#"["eth0",{"goto":{"target":"hi-eth0-1a"}}]"#
+        );
+        assert_eq!(key("\"lo\" : jump x"), r#"["lo",{"jump":{"target":"x"}}]"#);
+        assert_eq!(key("\"wg0\" : accept"), r#"["wg0",{"accept":null}]"#);
+        assert_eq!(key("\"wg1\" : drop"), r#"["wg1",{"drop":null}]"#);
+        // What nft's JSON reader makes of that text, the same value.
+        let e: Elem = serde_json::from_str(r#"["eth0",{"goto":{"target":"c"}}]"#).expect("elem");
+        assert_eq!(listed_mapping("\"eth0\" : goto c"), Some(e));
+        assert!(listed_mapping("\"eth0\" : goto").is_none());
+        assert!(listed_mapping("\"eth0\" : queue num 1").is_none());
     }
 }
