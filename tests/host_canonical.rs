@@ -87,6 +87,80 @@ fn artifact_shape_is_nfts_shape_for_every_golden_node() {
     let _ = std::fs::remove_dir_all(&state);
 }
 
+/// A table loaded whole is verified from nft's terse listing (no set
+/// elements) and the kernel's elements; its canonical form is that listing
+/// with the artifact's elements written as nft lists them. For every
+/// golden node that must be exactly nft's full listing — the same sets,
+/// elements, chains and rules, and a text the next plan's comparison
+/// takes as equal — and the kernel must hold the artifact's elements.
+#[test]
+fn terse_listing_with_artifact_elements_is_nfts_listing_for_every_golden_node() {
+    if !common::require_root("terse_listing_with_artifact_elements_is_nfts_listing") {
+        return;
+    }
+    use netc_host::state::nft::{read_listing, same_text, Listing};
+    let files = golden_artifacts();
+    assert!(files.len() >= 20, "golden artifacts: {files:?}");
+    let mut kernel_checked = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("artifact");
+        let ns = common::Netns::new("terse");
+        let o = ns.exec_stdin("nft", &["-f", "-"], &text);
+        assert!(o.status.success(), "{}: {}", f.display(), common::text(&o));
+        let exec = netc_host::exec::Exec::new(Some(ns.name.clone()));
+        let full = read_listing(&exec, Listing::JsonAndText).expect("full listing");
+        let terse = read_listing(&exec, Listing::Terse).expect("terse listing");
+        assert!(
+            terse.sets.iter().all(|s| s.elems.is_empty()),
+            "{}",
+            f.display()
+        );
+        let written = NftState::from_artifact(&text, "k");
+        let canonical = netc_host::state::nft_predict::with_artifact_elements(&terse, &written)
+            .unwrap_or_else(|| panic!("{}: no canonical form from the terse listing", f.display()));
+        assert_eq!(
+            json(&canonical.sets),
+            json(&full.sets),
+            "{}: sets differ",
+            f.display()
+        );
+        assert_eq!(
+            json(&canonical.chains),
+            json(&full.chains),
+            "{}: chains differ",
+            f.display()
+        );
+        assert_eq!(canonical.others, full.others, "{}", f.display());
+        assert!(
+            same_text(&canonical.text, &full.text),
+            "{}: the text differs from nft's listing\n--- written\n{}\n--- listed\n{}",
+            f.display(),
+            canonical.text,
+            full.text
+        );
+        for set in &canonical.sets {
+            let elems = exec
+                .kernel_set_elements(&set.name)
+                .expect("reads the kernel")
+                .expect("dump");
+            if let Some(same) = netc_host::state::nft_kernel::same_elements(&elems, set) {
+                assert!(same, "{} set {}: the kernel differs", f.display(), set.name);
+                kernel_checked += 1;
+            }
+        }
+    }
+    // Every merged-rule set and verdict map netc emits is read this way.
+    assert!(
+        kernel_checked >= files.len(),
+        "only {kernel_checked} sets compared"
+    );
+}
+
+/// Parts of states compared as their JSON: every field, as the cache keeps them.
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).expect("serialises")
+}
+
 #[test]
 fn first_apply_without_a_table_needs_no_scratch_namespace_and_plans_exactly_after() {
     if !ready("first_apply_without_scratch") {

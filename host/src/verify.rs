@@ -227,29 +227,41 @@ fn verify_loaded(
     key: &str,
     read_listing: &dyn Fn(state::nft::Listing) -> Result<State, Error>,
 ) -> Result<Option<Verification>, Error> {
-    let mut live = read_listing(state::nft::Listing::Terse)?;
+    // The kernel's elements, while nft lists the rest. A runner that
+    // cannot read the kernel (a replay) lists the table whole instead, as
+    // before, and never runs the terse listing.
+    let first = want.nft.sets.first().map(|s| s.name.as_str());
+    if first.is_some_and(|n| exec.kernel_set_elements(n).is_none()) {
+        return Ok(None);
+    }
+    let (in_kernel, live) = std::thread::scope(|sc| {
+        let dumps = sc.spawn(|| {
+            want.nft
+                .sets
+                .iter()
+                .map(|s| Some((s.name.as_str(), exec.kernel_set_elements(&s.name)?.ok()?)))
+                .collect::<Option<Vec<_>>>()
+        });
+        let live = read_listing(state::nft::Listing::Terse);
+        (dumps.join().ok().flatten(), live)
+    });
+    let (Some(in_kernel), mut live) = (in_kernel, live?) else {
+        return Ok(None);
+    };
     if !live.nft.present {
         return Ok(None);
     }
-    let _t = netc_ir::timing::phase("verify.elements");
     let Some(canonical) = state::nft_predict::with_artifact_elements(&live.nft, &want.nft) else {
         return Ok(None);
     };
-    let in_kernel = |set: &state::NftSet| {
-        let elems = exec.kernel_set_elements(&set.name)?.ok()?;
-        state::nft_kernel::same_elements(&elems, set)
+    let same = |set: &state::NftSet| {
+        let (_, elems) = in_kernel.iter().find(|(n, _)| *n == set.name)?;
+        state::nft_kernel::same_elements(elems, set)
     };
-    drop(_t);
-    let _k = netc_ir::timing::phase("verify.kernel");
-    if !canonical.same_shape(&want.nft)
-        || !canonical.sets.iter().all(|s| in_kernel(s) == Some(true))
-    {
+    if !canonical.same_shape(&want.nft) || !canonical.sets.iter().all(|s| same(s) == Some(true)) {
         return Ok(None);
     }
-    drop(_k);
-    netc_ir::timing::timed("verify.store", || {
-        crate::cache::store(key, &without_handles(&canonical))
-    });
+    crate::cache::store(key, &without_handles(&canonical));
     live.nft = canonical;
     let mut want = want.clone();
     want.nft = live.nft.clone();
