@@ -163,12 +163,14 @@ impl Session {
         });
         let (mut desired, nft_key) = desired?;
         let (mut live, facts) = live?;
-        live.nft = state::nft::resolve(
-            &self.exec,
-            std::mem::take(&mut live.nft),
-            &desired.nft,
-            || last().map(|(_, s)| s),
-        )?;
+        live.nft = netc_ir::timing::timed("resolve live nft", || {
+            state::nft::resolve(
+                &self.exec,
+                std::mem::take(&mut live.nft),
+                &desired.nft,
+                || last().map(|(_, s)| s),
+            )
+        })?;
         // A tunnel under netc's name that netc did not make and no longer
         // wants is not netc's to delete.
         crate::destroy::keep_foreign(&live, &facts, &mut desired);
@@ -211,7 +213,8 @@ impl Session {
         scope: &Scope,
     ) -> Result<Planned, Error> {
         let t = &self.target;
-        let mut plan = plan::diff_with(&live, &desired, &scope.replace);
+        let mut plan =
+            netc_ir::timing::timed("diff", || plan::diff_with(&live, &desired, &scope.replace));
         let nft_changes = plan.changes.iter().any(|c| c.resource.starts_with("nft "));
         if nft_changes && live.nft.present && !live.nft.has_text {
             // The table will change: the snapshot needs its text (a rollback

@@ -29,6 +29,7 @@ pub mod iptables;
 pub mod links;
 pub mod neigh;
 pub mod nft;
+mod nft_elem;
 pub mod nft_kernel;
 pub mod nft_predict;
 pub mod routes;

@@ -817,8 +817,9 @@ impl json::ChainObj {
     }
 }
 
-/// A set or map element as nft lists it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A set or map element as nft lists it. Read by `nft_elem` (fast for
+/// the usual shapes, the derived reader for the rest).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Elem {
     /// An address, interface name, port or other value in nft's spelling.
