@@ -288,8 +288,15 @@ fn kernel_set_matches(
         return None;
     }
     let set = want.nft.sets.iter().find(|s| s.name == name)?;
-    let elems = exec.kernel_set_elements(name)?.ok()?;
-    state::nft_kernel::same_elements(&elems, set)
+    let layout = state::nft_kernel::Layout::of(set)?;
+    // The predicted elements are encoded while the kernel dumps its own.
+    let (elems, desired) = std::thread::scope(|sc| {
+        let desired = sc.spawn(|| layout.intervals_of(set));
+        let elems = exec.kernel_set_elements(name);
+        (elems, desired.join().ok().flatten())
+    });
+    let live = state::nft_kernel::intervals(&elems?.ok()?, &layout)?;
+    Some(live == desired?)
 }
 
 /// A listed table as a cached canonical form: rule handles are the live

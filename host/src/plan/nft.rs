@@ -14,7 +14,7 @@ use super::{Action, Change, Line, Op, Step};
 use crate::state::nft::{Elem, NftChain, NftRule, NftSet, NftState};
 use serde_json::Value;
 use similar::{capture_diff_slices, Algorithm, DiffOp};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 const T: &str = "inet netc";
 
@@ -275,18 +275,12 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
         let decl_changed = l.kind != w.kind
             || l.decl != w.decl
             || texts_differ(live, want, &l.decl_text, &w.decl_text);
-        let le: BTreeMap<String, &Elem> = l.elems.iter().map(|e| (e.key(), e)).collect();
-        let we: BTreeMap<String, &Elem> = w.elems.iter().map(|e| (e.key(), e)).collect();
-        let gone: Vec<&Elem> = le
-            .iter()
-            .filter(|(k, _)| !we.contains_key(*k))
-            .map(|(_, v)| *v)
-            .collect();
-        let new: Vec<&Elem> = we
-            .iter()
-            .filter(|(k, _)| !le.contains_key(*k))
-            .map(|(_, v)| *v)
-            .collect();
+        // Equal element lists (both sorted) need no keyed comparison: at
+        // 100,000 elements that costs ~70 ms, and most sets are unchanged.
+        if !decl_changed && l.elems == w.elems {
+            continue;
+        }
+        let (gone, new) = elem_changes(&l.elems, &w.elems);
         if !decl_changed && gone.is_empty() && new.is_empty() {
             continue;
         }
@@ -322,6 +316,42 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
         }
         changes.push(c);
     }
+}
+
+/// The elements only `live` holds and those only `want` holds, each once,
+/// in the order of their JSON (how the plan shows and writes them).
+///
+/// Both lists are sorted the same way (by their JSON), so an edit leaves
+/// a common head and tail: only the elements between are hashed — at
+/// 100,000 elements, hashing both lists whole took ~60 ms for a change
+/// of one. The few found are checked against the whole other list, so a
+/// list in another order or holding one element twice still diffs
+/// exactly; so does any list, through the whole-list hash when many
+/// elements changed.
+fn elem_changes<'a>(live: &'a [Elem], want: &'a [Elem]) -> (Vec<&'a Elem>, Vec<&'a Elem>) {
+    let head = live.iter().zip(want).take_while(|(a, b)| a == b).count();
+    let (l, w) = (&live[head..], &want[head..]);
+    let tail = l
+        .iter()
+        .rev()
+        .zip(w.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (l, w) = (&l[..l.len() - tail], &w[..w.len() - tail]);
+    let only = |a: &'a [Elem], b: &'a [Elem], b_all: &'a [Elem]| -> Vec<&'a Elem> {
+        let bs: HashSet<&Elem> = b.iter().collect();
+        let mut v: Vec<&Elem> = a.iter().filter(|e| !bs.contains(e)).collect();
+        if v.len() <= 64 {
+            v.retain(|e| !b_all.contains(e));
+        } else {
+            let all: HashSet<&Elem> = b_all.iter().collect();
+            v.retain(|e| !all.contains(e));
+        }
+        v.sort_by_cached_key(|e| e.key());
+        v.dedup();
+        v
+    };
+    (only(l, w, want), only(w, l, live))
 }
 
 /// Declaration texts are compared when both sides were listed as text: they
@@ -616,6 +646,38 @@ mod tests {
              add rule inet netc pol position 11 tcp dport 33 accept\n\
              add rule inet netc pol position 29 tcp dport 21 accept\n"
         );
+    }
+
+    #[test]
+    fn element_changes_are_exact_whatever_the_order() {
+        let e = |t: &str| Elem::Str(t.to_string());
+        let keys = |v: Vec<&Elem>| v.into_iter().map(|x| x.key()).collect::<Vec<_>>();
+        let live: Vec<Elem> = ["a", "b", "c", "d", "e"].map(e).to_vec();
+        // One out, one in, in the middle; at either end; nothing.
+        let want = ["a", "b", "x", "d", "e"].map(e);
+        let (g, n) = elem_changes(&live, &want);
+        assert_eq!(
+            (keys(g), keys(n)),
+            (vec![r#""c""#.to_string()], vec![r#""x""#.to_string()])
+        );
+        let want = ["b", "c", "d", "e", "f"].map(e);
+        let (g, n) = elem_changes(&live, &want);
+        assert_eq!(
+            (keys(g), keys(n)),
+            (vec![r#""a""#.to_string()], vec![r#""f""#.to_string()])
+        );
+        let (g, n) = elem_changes(&live, &live);
+        assert!(g.is_empty() && n.is_empty());
+        // Another order, and an element twice: nothing changed.
+        let want = ["e", "d", "c", "b", "a", "c"].map(e);
+        let (g, n) = elem_changes(&live, &want);
+        assert!(g.is_empty() && n.is_empty(), "{g:?} {n:?}");
+        // Many changes take the whole-list path.
+        let many: Vec<Elem> = (0..200).map(Elem::Num).collect();
+        let shifted: Vec<Elem> = (100..300).map(Elem::Num).collect();
+        let (g, n) = elem_changes(&many, &shifted);
+        assert_eq!((g.len(), n.len()), (100, 100));
+        assert!(g.iter().all(|x| matches!(x, Elem::Num(i) if *i < 100)));
     }
 
     #[test]

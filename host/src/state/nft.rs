@@ -838,38 +838,38 @@ pub enum Elem {
     Other(Value),
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrefixElem {
     pub prefix: Prefix,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prefix {
     pub addr: String,
     pub len: u8,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RangeElem {
     pub range: Box<(Elem, Elem)>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConcatElem {
     pub concat: Vec<Elem>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WrappedElem {
     pub elem: ElemProps,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ElemProps {
     pub val: Box<Elem>,
@@ -884,7 +884,7 @@ pub struct ElemProps {
     pub counter: Option<Counter>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Counter {
     pub packets: u64,
@@ -892,7 +892,7 @@ pub struct Counter {
 }
 
 /// A verdict map's value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Accept(()),
@@ -903,10 +903,31 @@ pub enum Verdict {
     Goto(VerdictTarget),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerdictTarget {
     pub target: String,
+}
+
+// Elements are hashed to diff two sets (`plan::nft`) without writing each
+// as JSON. A JSON value has no `Hash`: an `Other` element hashes its text.
+impl Eq for Elem {}
+
+impl std::hash::Hash for Elem {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        std::mem::discriminant(self).hash(h);
+        match self {
+            Elem::Str(s) => s.hash(h),
+            Elem::Num(n) => n.hash(h),
+            Elem::Prefix(p) => p.hash(h),
+            Elem::Range(r) => r.hash(h),
+            Elem::Concat(c) => c.hash(h),
+            Elem::Wrapped(w) => w.hash(h),
+            Elem::Verdict(v) => v.hash(h),
+            Elem::Mapping(m) => m.hash(h),
+            Elem::Other(v) => v.to_string().hash(h),
+        }
+    }
 }
 
 impl Elem {

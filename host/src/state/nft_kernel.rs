@@ -368,7 +368,7 @@ pub fn intervals(elems: &[KernelElem], layout: &Layout) -> Option<Vec<Interval>>
         // runs to the last key). Ends sort before starts of the same key:
         // adjacent intervals share that key.
         let mut sorted: Vec<&KernelElem> = elems.iter().collect();
-        sorted.sort_by(|a, b| a.key.cmp(&b.key).then(b.interval_end.cmp(&a.interval_end)));
+        sorted.sort_unstable_by(|a, b| a.key.cmp(&b.key).then(b.interval_end.cmp(&a.interval_end)));
         // nft also puts an end at key zero when no interval starts there
         // (it closes "everything before the first interval").
         let mut start: Option<&KernelElem> = None;
@@ -387,7 +387,7 @@ pub fn intervals(elems: &[KernelElem], layout: &Layout) -> Option<Vec<Interval>>
             v.push((s.key.clone(), vec![0xff; s.key.len()], s.data.clone()));
         }
     }
-    v.sort();
+    v.sort_unstable();
     Some(v)
 }
 
@@ -599,7 +599,7 @@ impl Layout {
             .iter()
             .map(|e| self.encode(e))
             .collect::<Option<Vec<_>>>()?;
-        v.sort();
+        v.sort_unstable();
         Some(v)
     }
 }
