@@ -274,10 +274,12 @@ fn verify_loaded(
 /// when that cannot tell (not a set, a layout or element it does not
 /// encode, a runner without a kernel, a failed dump): nft lists the set.
 ///
-/// This compares contents, not nft's spelling of them: should the
-/// predicted listing spell an element otherwise than nft would, the cached
-/// text differs from the next listing, and that plan compares the JSON
-/// listing instead (`nft::resolve`) — time, never correctness.
+/// This compares contents, not nft's spelling of them: the predicted
+/// elements are written as nft lists them by rules that tests hold to
+/// nft's own listing (`tests/host_canonical.rs`: random edits, and every
+/// golden node's elements). Should a spelling still differ, the next plan
+/// reads the JSON listing (the cached text no longer matches) and shows
+/// that element as changed: visible, never a silent difference.
 fn kernel_set_matches(
     exec: &crate::exec::Exec,
     want: &State,
