@@ -125,6 +125,11 @@ pub trait Runner: Send + Sync + std::fmt::Debug {
     /// Is `prog` installed (readers skip tools that are absent)?
     fn have_tool(&self, prog: &str) -> bool;
 
+    /// Whether [`Runner::kernel_set_elements`] reads a kernel.
+    fn reads_kernel(&self) -> bool {
+        false
+    }
+
     /// The elements of set `set` of the `inet` table `table`, read from
     /// the kernel over netlink ([`crate::state::nft_kernel`]). None when
     /// this runner does not reach a kernel (a replay): the caller lists
@@ -159,6 +164,10 @@ impl Runner for ProcessRunner {
 
     fn have_tool(&self, prog: &str) -> bool {
         have_tool(prog)
+    }
+
+    fn reads_kernel(&self) -> bool {
+        true
     }
 
     fn kernel_set_elements(
@@ -231,6 +240,11 @@ impl Exec {
             Some(n) => format!("netns {n}"),
             None => "host".to_string(),
         }
+    }
+
+    /// Whether [`Exec::kernel_set_elements`] can read the target's kernel.
+    pub fn reads_kernel(&self) -> bool {
+        self.runner.reads_kernel()
     }
 
     /// The kernel's elements of set `set` of netc's table in the target
