@@ -156,6 +156,41 @@ fn terse_listing_with_artifact_elements_is_nfts_listing_for_every_golden_node() 
     );
 }
 
+/// A table whose canonical form is cached (applied before, destroyed, now
+/// applied again) is verified from nft's terse listing and the kernel's
+/// elements — not by listing the whole table — and the next plan agrees.
+#[test]
+fn a_known_table_is_verified_from_the_kernel_and_plans_exactly_after() {
+    if !ready("known_table_from_kernel") {
+        return;
+    }
+    let lab = Lab::new("known");
+    lab.apply_ok(&[]);
+    let mut args = vec!["destroy".to_string(), "--auto-approve".to_string()];
+    args.extend(lab.target_args());
+    let o = lab.netc(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        !lab.ns.exec_ok("nft", &["list", "tables"]).contains("netc"),
+        "destroy left the table"
+    );
+    let o = lab.apply_env(&[], &[("NETC_TIMINGS", "1")]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("timing: verify known table"), "{out}");
+    assert!(
+        !out.contains("timing: verify listed table"),
+        "the kernel path must decide, not fall back to listing the table:\n{out}"
+    );
+    let o = lab.netc(
+        &lab.with_target("plan", &["--detailed-exitcode"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
 /// Parts of states compared as their JSON: every field, as the cache keeps them.
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).expect("serialises")
