@@ -98,7 +98,7 @@ fn terse_listing_with_artifact_elements_is_nfts_listing_for_every_golden_node() 
     if !common::require_root("terse_listing_with_artifact_elements_is_nfts_listing") {
         return;
     }
-    use netc_host::state::nft::{read_listing, same_text, Listing};
+    use netc_host::state::nft::{read_listing, same_text, without_elements, Listing};
     let files = golden_artifacts();
     assert!(files.len() >= 20, "golden artifacts: {files:?}");
     let mut kernel_checked = 0;
@@ -114,6 +114,15 @@ fn terse_listing_with_artifact_elements_is_nfts_listing_for_every_golden_node() 
             terse.sets.iter().all(|s| s.elems.is_empty()),
             "{}",
             f.display()
+        );
+        // A plan compares nft's terse text with a known text less its
+        // elements (`nft::resolve`): they must be the same text.
+        assert!(
+            same_text(&terse.text, &without_elements(&full.text)),
+            "{}: the terse listing is not the full one without elements\n--- terse\n{}\n--- full\n{}",
+            f.display(),
+            terse.text,
+            full.text
         );
         let written = NftState::from_artifact(&text, "k");
         let canonical = netc_host::state::nft_predict::with_artifact_elements(&terse, &written)
@@ -182,13 +191,37 @@ fn a_known_table_is_verified_from_the_kernel_and_plans_exactly_after() {
         !out.contains("timing: verify listed table"),
         "the kernel path must decide, not fall back to listing the table:\n{out}"
     );
-    let o = lab.netc(
-        &lab.with_target("plan", &["--detailed-exitcode"])
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let plan = || {
+        lab.netc(
+            &lab.with_target("plan", &["--detailed-exitcode"])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let o = plan();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // An element added by hand to one of netc's sets: the plan reads sets
+    // from the kernel, and must see it (and take it out).
+    let listing = lab.ns.exec_ok("nft", &["list", "table", "inet", "netc"]);
+    let (set, ty) = listing
+        .lines()
+        .zip(listing.lines().skip(1))
+        .find_map(|(a, b)| {
+            let name = a.trim().strip_prefix("set ")?.trim_end_matches(" {");
+            let ty = b.trim().strip_prefix("type ")?;
+            (ty == "ipv4_addr").then(|| (name.to_string(), ty.to_string()))
+        })
+        .expect("an ipv4_addr set in netc's table");
+    assert_eq!(ty, "ipv4_addr");
+    lab.ns.exec_ok(
+        "nft",
+        &["add", "element", "inet", "netc", &set, "{ 203.0.113.99 }"],
+    );
+    let o = plan();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains(&set) && out.contains("203.0.113.99"), "{out}");
 }
 
 /// Parts of states compared as their JSON: every field, as the cache keeps them.

@@ -118,7 +118,13 @@ pub fn read_with(
 /// [`nft::resolve`] finishes it once the desired table is known (no change:
 /// nothing more to read).
 pub fn read_for_plan(exec: &Exec, bird_path: &Path) -> Result<(State, Facts), Error> {
-    read_parts(exec, bird_path, nft::Listing::TextFirst, &[], Parts::ALL)
+    read_parts(
+        exec,
+        bird_path,
+        nft::Listing::TerseAndKernel,
+        &[],
+        Parts::ALL,
+    )
 }
 
 /// Which readers to run: all of them, except for a verification, which
