@@ -58,14 +58,10 @@ fn from_value(v: Value) -> Result<Elem, serde_json::Error> {
         Value::String(s) => Ok(Elem::Str(s)),
         Value::Number(n) if n.is_u64() => Ok(Elem::Num(n.as_u64().unwrap_or_default())),
         // Any two-element array is a map entry: no earlier variant reads one.
-        Value::Array(a) if a.len() == 2 => {
-            let mut it = a.into_iter();
-            let (k, v) = (it.next(), it.next());
-            let (Some(k), Some(v)) = (k, v) else {
-                unreachable!("two elements")
-            };
-            Ok(Elem::Mapping(Box::new((from_value(k)?, from_value(v)?))))
-        }
+        Value::Array(a) => match <[Value; 2]>::try_from(a) {
+            Ok([k, v]) => Ok(Elem::Mapping(Box::new((from_value(k)?, from_value(v)?)))),
+            Err(a) => slow(Value::Array(a)),
+        },
         Value::Object(m) if m.len() == 1 => {
             let (key, inner) = m.into_iter().next().unwrap_or_default();
             match (key.as_str(), inner) {
@@ -76,13 +72,12 @@ fn from_value(v: Value) -> Result<Elem, serde_json::Error> {
                         .collect::<Result<_, _>>()?,
                 })),
                 ("range", Value::Array(ends)) if ends.len() == 2 => {
-                    let mut it = ends.into_iter();
-                    let (Some(a), Some(b)) = (it.next(), it.next()) else {
-                        unreachable!("two elements")
-                    };
-                    Ok(Elem::Range(RangeElem {
-                        range: Box::new((from_value(a)?, from_value(b)?)),
-                    }))
+                    match <[Value; 2]>::try_from(ends) {
+                        Ok([a, b]) => Ok(Elem::Range(RangeElem {
+                            range: Box::new((from_value(a)?, from_value(b)?)),
+                        })),
+                        Err(ends) => slow(json_object("range", Value::Array(ends))),
+                    }
                 }
                 ("prefix", Value::Object(p)) if prefix_shape(&p) => {
                     let addr = p["addr"].as_str().unwrap_or_default().to_string();
@@ -94,13 +89,16 @@ fn from_value(v: Value) -> Result<Elem, serde_json::Error> {
                         },
                     }))
                 }
-                (key, inner) => slow(Value::Object(
-                    [(key.to_string(), inner)].into_iter().collect(),
-                )),
+                (key, inner) => slow(json_object(key, inner)),
             }
         }
         v => slow(v),
     }
+}
+
+/// `{key: inner}`.
+fn json_object(key: &str, inner: Value) -> Value {
+    Value::Object([(key.to_string(), inner)].into_iter().collect())
 }
 
 /// `{"addr": <string>, "len": <0..=255>}` and nothing else.
