@@ -128,17 +128,12 @@ pub fn verify_steps(
     }
     if want.nft.has_text && want.nft.uncanonical.is_none() && want.nft.predicted.is_none() {
         // A canonical form nft printed (cached from a scratch load or an
-        // earlier apply): its text is compared first, as a plan does
-        // (`nft::resolve`), and the JSON listing is read only if it differs.
-        // Cheaper still: everything but the elements from nft, the
-        // elements from the kernel.
-        if let Some(v) = netc_ir::timing::timed("verify known table", || {
-            verify_known(exec, want, &read_listing)
-        })? {
-            return Ok(v);
-        }
-        return netc_ir::timing::timed("verify listed table", || {
-            let mut live = read_listing(state::nft::Listing::TextFirst)?;
+        // earlier apply): read back as a plan reads the table (nft's terse
+        // text, each set's elements from the kernel), and resolved against
+        // it as a plan resolves (`nft::resolve`); the table is listed whole
+        // only if it differs.
+        return netc_ir::timing::timed("verify known table", || {
+            let mut live = read_listing(state::nft::Listing::TerseAndKernel)?;
             live.nft =
                 state::nft::resolve(exec, std::mem::take(&mut live.nft), &want.nft, || None)?;
             Ok(compare(&live, want))
@@ -288,38 +283,6 @@ fn terse_and_kernel<'w>(
         return Ok(None);
     };
     Ok(live.nft.present.then_some((live, in_kernel)))
-}
-
-/// [`verify_steps`] for a table whose canonical form is known (cached):
-/// nft lists everything but the elements (`nft -t`), each set's elements
-/// must be, in the kernel, the desired ones — and then are the live
-/// table's — and the state so read is compared with the desired one as
-/// any plan compares (chains, rules, declarations, elements, the rest of
-/// the target). None when this cannot tell (see [`terse_and_kernel`], or a
-/// set whose elements this reader does not encode or that differ): the
-/// caller lists the table whole.
-fn verify_known(
-    exec: &crate::exec::Exec,
-    want: &State,
-    read_listing: &dyn Fn(state::nft::Listing) -> Result<State, Error>,
-) -> Result<Option<Verification>, Error> {
-    let Some((mut live, in_kernel)) = terse_and_kernel(exec, want, read_listing)? else {
-        return Ok(None);
-    };
-    for set in &mut live.nft.sets {
-        let Some(w) = want.nft.sets.iter().find(|w| w.name == set.name) else {
-            return Ok(None);
-        };
-        let Some((_, elems)) = in_kernel.iter().find(|(n, _)| *n == set.name) else {
-            return Ok(None);
-        };
-        // Keyed as the live declaration says, holding the desired elements.
-        set.elems = w.elems.clone();
-        if state::nft_kernel::same_elements(elems, set) != Some(true) {
-            return Ok(None);
-        }
-    }
-    Ok(Some(compare(&live, want)))
 }
 
 /// `want` without its nft table (the rest cloned).
