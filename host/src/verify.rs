@@ -232,17 +232,14 @@ fn verify_loaded(
     key: &str,
     read_listing: &dyn Fn(state::nft::Listing) -> Result<State, Error>,
 ) -> Result<Option<Verification>, Error> {
-    let Some((mut live, in_kernel)) = terse_and_kernel(exec, want, read_listing)? else {
+    let Some((mut live, dumps)) = terse_and_kernel(exec, want, read_listing)? else {
         return Ok(None);
     };
     let Some(canonical) = state::nft_predict::with_artifact_elements(&live.nft, &want.nft) else {
         return Ok(None);
     };
-    let same = |set: &state::NftSet| {
-        let (_, elems) = in_kernel.iter().find(|(n, _)| *n == set.name)?;
-        state::nft_kernel::same_elements(elems, set)
-    };
-    if !canonical.same_shape(&want.nft) || !canonical.sets.iter().all(|s| same(s) == Some(true)) {
+    let in_kernel = |s| state::nft_kernel::holds(&dumps, s);
+    if !canonical.same_shape(&want.nft) || !canonical.sets.iter().all(in_kernel) {
         return Ok(None);
     }
     let mut canonical = canonical;
@@ -259,22 +256,17 @@ fn verify_loaded(
 /// when the runner cannot read the kernel (a replay: the caller lists the
 /// table whole, and the terse listing is never run), a dump failed (a set
 /// is missing) or the table is gone.
-#[allow(clippy::type_complexity)]
-fn terse_and_kernel<'w>(
+fn terse_and_kernel(
     exec: &crate::exec::Exec,
-    want: &'w State,
+    want: &State,
     read_listing: &dyn Fn(state::nft::Listing) -> Result<State, Error>,
-) -> Result<Option<(State, Vec<(&'w str, Vec<state::nft_kernel::KernelElem>)>)>, Error> {
+) -> Result<Option<(State, state::nft_kernel::Dumps)>, Error> {
     if !exec.reads_kernel() {
         return Ok(None);
     }
     let (in_kernel, live) = std::thread::scope(|sc| {
         let dumps = sc.spawn(|| {
-            want.nft
-                .sets
-                .iter()
-                .map(|s| Some((s.name.as_str(), exec.kernel_set_elements(&s.name)?.ok()?)))
-                .collect::<Option<Vec<_>>>()
+            state::nft::kernel_dumps(exec, want.nft.sets.iter().map(|s| s.name.as_str()))
         });
         let live = read_listing(state::nft::Listing::Terse);
         (dumps.join().ok().flatten(), live)

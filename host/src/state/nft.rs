@@ -43,7 +43,7 @@ pub struct NftState {
     /// set elements), and these are each set's elements as the kernel
     /// holds them, by set name.
     #[serde(skip)]
-    pub kernel_elems: Option<Vec<(String, Vec<super::nft_kernel::KernelElem>)>>,
+    pub kernel_elems: Option<super::nft_kernel::Dumps>,
     /// A desired table taken from netc's artifact as written, not as nft
     /// lists it ([`NftState::from_artifact`]): only for a target without
     /// the table, where the plan creates it whole and needs no comparison.
@@ -414,11 +414,7 @@ pub fn read_listing(exec: &Exec, mode: Listing) -> Result<NftState, Error> {
                 &["-t", "-a", "list", "table", "inet", super::NFT_TABLE],
             )?;
             if st.present {
-                let dumps = set_names(&st.text)
-                    .into_iter()
-                    .map(|n| Some((n.to_string(), exec.kernel_set_elements(n)?.ok()?)))
-                    .collect::<Option<Vec<_>>>();
-                match dumps {
+                match kernel_dumps(exec, set_names(&st.text)) {
                     Some(d) => st.kernel_elems = Some(d),
                     // A set the kernel would not dump: list the table as text.
                     None => return read_listing(exec, Listing::TextFirst),
@@ -451,6 +447,18 @@ fn read_listing_args(exec: &Exec, args: &[&str]) -> Result<NftState, Error> {
         json_pending: true,
         ..NftState::default()
     })
+}
+
+/// Each named set's elements as the kernel holds them; None when the
+/// runner does not read the kernel or a dump fails (a set is missing).
+pub fn kernel_dumps<'a>(
+    exec: &Exec,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Option<super::nft_kernel::Dumps> {
+    names
+        .into_iter()
+        .map(|n| Some((n.to_string(), exec.kernel_set_elements(n)?.ok()?)))
+        .collect()
 }
 
 /// The names of the sets and maps a text listing declares.
@@ -528,11 +536,10 @@ fn adopt_listed(live: &NftState, known: &NftState) -> Option<NftState> {
         Some(dumps) => {
             dumps.len() == known.sets.len()
                 && same_text(&live.text, &without_elements(&known.text))
-                && known.sets.iter().all(|set| {
-                    dumps.iter().any(|(n, elems)| {
-                        *n == set.name && super::nft_kernel::same_elements(elems, set) == Some(true)
-                    })
-                })
+                && known
+                    .sets
+                    .iter()
+                    .all(|set| super::nft_kernel::holds(dumps, set))
         }
     };
     if live.present

@@ -39,6 +39,17 @@ pub struct KernelElem {
     pub extras: bool,
 }
 
+/// Sets' elements as dumped from the kernel, by set name.
+pub type Dumps = Vec<(String, Vec<KernelElem>)>;
+
+/// Whether `dumps` holds exactly `set`'s elements under its name (see
+/// [`same_elements`]; false also when it cannot tell).
+pub fn holds(dumps: &Dumps, set: &NftSet) -> bool {
+    dumps
+        .iter()
+        .any(|(n, elems)| *n == set.name && same_elements(elems, set) == Some(true))
+}
+
 /// A closed interval of key bytes, and a map element's verdict.
 pub type Interval = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
 
