@@ -723,11 +723,7 @@ fn read_with(exec: &Exec, with_text: bool, terse: bool) -> Result<NftState, Erro
     };
     // The two listings are independent kernel dumps: run them side by side.
     let (out, text) = std::thread::scope(|sc| {
-        let text = with_text.then(|| {
-            sc.spawn(|| -> Result<String, Error> {
-                Ok(exec.read("nft", text_args)?.check()?.stdout)
-            })
-        });
+        let text = with_text.then(|| sc.spawn(|| list_text(exec, text_args)));
         let out = exec.read("nft", json_args);
         let text = text.map(|h| h.join().unwrap_or_else(|_| Ok(String::new())));
         (out, text)
@@ -749,10 +745,12 @@ fn read_with(exec: &Exec, with_text: bool, terse: bool) -> Result<NftState, Erro
 
 /// `nft -a list table inet netc`.
 pub fn read_text(exec: &Exec) -> Result<String, Error> {
-    Ok(exec
-        .read("nft", &["-a", "list", "table", "inet", super::NFT_TABLE])?
-        .check()?
-        .stdout)
+    list_text(exec, &["-a", "list", "table", "inet", super::NFT_TABLE])
+}
+
+/// What `nft args` prints; its failure an error.
+fn list_text(exec: &Exec, args: &[&str]) -> Result<String, Error> {
+    Ok(exec.read("nft", args)?.check()?.stdout)
 }
 
 /// Build the state from the JSON listing and the `-a` text listing of the same table.
