@@ -275,11 +275,6 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
         let decl_changed = l.kind != w.kind
             || l.decl != w.decl
             || texts_differ(live, want, &l.decl_text, &w.decl_text);
-        // Equal element lists (both sorted) need no keyed comparison: at
-        // 100,000 elements that costs ~70 ms, and most sets are unchanged.
-        if !decl_changed && l.elems == w.elems {
-            continue;
-        }
         let (gone, new) = elem_changes(&l.elems, &w.elems);
         if !decl_changed && gone.is_empty() && new.is_empty() {
             continue;
