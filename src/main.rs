@@ -26,7 +26,13 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// text, the live listing), so without this every stage's peak stayed
 /// resident: a one-rule apply at 10,000 rules peaked at 88 MiB, with it
 /// at 31 MiB, and ran faster (fewer fresh pages to zero); BENCHMARKS.md.
+///
+/// `MIMALLOC_PURGE_DELAY` in the environment still wins (mimalloc reads it
+/// itself), so the two can be compared without a rebuild.
 fn allocator_options() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: mi_option_set only stores an integer in mimalloc's option
     // table, read again whenever memory is freed.
     unsafe {

@@ -1,6 +1,6 @@
 //! Applying a plan: run its steps in order (tunnels → addresses →
-//! neighbours/FDB → routes → workload interfaces → firewall → BIRD), each
-//! as atomic as the kernel allows; then read the target back and verify it equals the desired
+//! neighbours/FDB → routes → workload interfaces, with the firewall beside
+//! them on a thread of its own → BIRD), each as atomic as the kernel allows; then read the target back and verify it equals the desired
 //! state. If a step fails or verification finds a difference, roll back:
 //! plan from the current live state to the snapshot taken before the
 //! apply, run that, and verify the snapshot is back. The error names the
@@ -114,14 +114,77 @@ fn inject() -> Option<Step> {
 
 /// Run every step; stop at the first failure unless `keep_going` (rollback
 /// does as much as it can).
+///
+/// The firewall runs on a thread of its own beside the device steps
+/// (tunnels, addresses, neighbours/FDB, routes, workload interfaces): its
+/// rules name interfaces and never need them to exist, and `nft` takes the
+/// nftables lock, not the routing lock `ip` and `bridge` wait on, so a
+/// first apply loads its table while routes are written (BENCHMARKS.md,
+/// "Plan and apply"). BIRD waits for both. A failure stops the side it
+/// happened on; the other side finishes what it started, and the rollback
+/// plans from the state it reads back, whichever side wrote what.
 fn execute(exec: &Exec, t: &Target, plan: &Plan, keep_going: bool, allow_inject: bool) -> Run {
+    let injected = if allow_inject { inject() } else { None };
+    let steps: Vec<(usize, &plan::StepOps)> = plan.steps.iter().enumerate().collect();
+    let (firewall, others): (Vec<_>, Vec<_>) = steps
+        .into_iter()
+        .partition(|(_, st)| st.step == Step::Firewall);
+    let (devices, last): (Vec<_>, Vec<_>) =
+        others.into_iter().partition(|(_, st)| st.step != Step::Bird);
+    let side = |steps: &[(usize, &plan::StepOps)]| {
+        run_steps(exec, t, steps, keep_going, injected)
+    };
+    let mut run = if firewall.is_empty() || devices.is_empty() {
+        let mut run = side(&devices);
+        if run.failure.is_none() || keep_going {
+            run.join(side(&firewall));
+        }
+        run
+    } else {
+        std::thread::scope(|s| {
+            let fw = s.spawn(|| side(&firewall));
+            let mut run = side(&devices);
+            run.join(
+                fw.join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+            run
+        })
+    };
+    if run.failure.is_none() || keep_going {
+        run.join(side(&last));
+    }
+    run
+}
+
+impl Run {
+    /// Add what another group of steps did; the failure kept is the one of
+    /// the earliest step, as a run in plan order would have met it.
+    fn join(&mut self, other: Run) {
+        self.warnings.extend(other.warnings);
+        self.wrote |= other.wrote;
+        self.failure = match (self.failure.take(), other.failure) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// Run `steps` (index in the plan, step) in order; stop at the first
+/// failure unless `keep_going`.
+fn run_steps(
+    exec: &Exec,
+    t: &Target,
+    steps: &[(usize, &plan::StepOps)],
+    keep_going: bool,
+    injected: Option<Step>,
+) -> Run {
     let mut run = Run {
         warnings: Vec::new(),
         failure: None,
         wrote: false,
     };
-    let injected = if allow_inject { inject() } else { None };
-    for (i, st) in plan.steps.iter().enumerate() {
+    for &(i, st) in steps {
         for op in &st.ops {
             run.wrote = true;
             if let Err(e) = execute_op(exec, t, op, &mut run.warnings) {

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! NETC_TIMINGS=1 netc plan --node n1 repo/
-//! netc: timing: load 41.2 ms (peak RSS so far 48312 kB)
-//! netc: timing: validate.schema+type 60.3 ms (peak RSS so far 81220 kB)
+//! netc: timing: load 41.2 ms (ended at 42 ms; peak RSS so far 48312 kB, now 47100 kB)
+//! netc: timing: validate.schema+type 60.3 ms (ended at 103 ms; peak RSS so far 81220 kB, now 60212 kB)
 //! ```
 //!
 //! Off (the default) a phase costs one relaxed atomic load.
@@ -36,17 +36,18 @@ pub struct Phase {
     start: Option<Instant>,
 }
 
-/// The process's peak resident set so far (`VmHWM`), for finding the phase
-/// that sets it; "?" where /proc does not say.
-fn peak_rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .map(|v| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "?".to_string())
+/// The process's peak resident set so far (`VmHWM`) and its resident set
+/// now (`VmRSS`), for finding the phase that sets the peak and what a
+/// phase leaves behind; "?" where /proc does not say.
+fn rss() -> (String, String) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map_or_else(|| "?".to_string(), |v| v.trim().to_string())
+    };
+    (field("VmHWM:"), field("VmRSS:"))
 }
 
 /// Start timing `name` (prints nothing unless `NETC_TIMINGS` is set).
@@ -73,13 +74,13 @@ impl Drop for Phase {
     fn drop(&mut self) {
         if let Some(t) = self.start {
             let sep = if self.detail.is_empty() { "" } else { " " };
+            let (peak, now) = rss();
             eprintln!(
-                "netc: timing: {}{sep}{} {:.1} ms (ended at {:.0} ms; peak RSS so far {})",
+                "netc: timing: {}{sep}{} {:.1} ms (ended at {:.0} ms; peak RSS so far {peak}, now {now})",
                 self.name,
                 self.detail,
                 t.elapsed().as_secs_f64() * 1000.0,
                 epoch().elapsed().as_secs_f64() * 1000.0,
-                peak_rss()
             );
         }
     }
