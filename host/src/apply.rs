@@ -129,11 +129,10 @@ fn execute(exec: &Exec, t: &Target, plan: &Plan, keep_going: bool, allow_inject:
     let (firewall, others): (Vec<_>, Vec<_>) = steps
         .into_iter()
         .partition(|(_, st)| st.step == Step::Firewall);
-    let (devices, last): (Vec<_>, Vec<_>) =
-        others.into_iter().partition(|(_, st)| st.step != Step::Bird);
-    let side = |steps: &[(usize, &plan::StepOps)]| {
-        run_steps(exec, t, steps, keep_going, injected)
-    };
+    let (devices, last): (Vec<_>, Vec<_>) = others
+        .into_iter()
+        .partition(|(_, st)| st.step != Step::Bird);
+    let side = |steps: &[(usize, &plan::StepOps)]| run_steps(exec, t, steps, keep_going, injected);
     let mut run = if firewall.is_empty() || devices.is_empty() {
         let mut run = side(&devices);
         if run.failure.is_none() || keep_going {
@@ -144,10 +143,7 @@ fn execute(exec: &Exec, t: &Target, plan: &Plan, keep_going: bool, allow_inject:
         std::thread::scope(|s| {
             let fw = s.spawn(|| side(&firewall));
             let mut run = side(&devices);
-            run.join(
-                fw.join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            );
+            run.join(fw.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
             run
         })
     };

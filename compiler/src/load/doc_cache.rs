@@ -36,7 +36,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 /// Bumped when an entry's shape or meaning changes.
-const FORMAT: &str = "doc-1";
+const FORMAT: &str = "doc-2";
 
 /// Where entries live; netc keeps them in its state directory.
 pub trait DocStore: Sync {
@@ -200,8 +200,12 @@ struct Res {
     kind: usize,
     /// Pointer of the resource in its document ("" or "/items/3").
     base: String,
-    /// The value after coercion.
+    /// The value after coercion, less its spec.
     value: serde_json::Value,
+    /// The spec after coercion, as JSON text: read back without building
+    /// its tree (see [`RawResource::spec_json`]); None when the value has
+    /// no spec.
+    spec: Option<Box<serde_json::value::RawValue>>,
     diags: Vec<Diag>,
     failed: bool,
 }
@@ -304,10 +308,12 @@ fn entry(out: &[RawResource], diags: &[Diagnostic], at: Place) -> Option<Entry> 
         .iter()
         .map(|r| {
             let c = r.checked.as_ref()?;
+            let (value, spec) = split_spec(&r.value)?;
             Some(Res {
                 kind: Kind::ALL.iter().position(|k| *k == r.kind)?,
                 base: r.origin.base.clone(),
-                value: r.value.clone(),
+                value,
+                spec,
                 diags: c
                     .diags
                     .iter()
@@ -318,6 +324,23 @@ fn entry(out: &[RawResource], diags: &[Diagnostic], at: Place) -> Option<Entry> 
         })
         .collect::<Option<_>>()?;
     Some(Entry { diags, resources })
+}
+
+/// A resource's value without its spec, and the spec as JSON text; None
+/// when the value is not an object.
+fn split_spec(
+    value: &serde_json::Value,
+) -> Option<(serde_json::Value, Option<Box<serde_json::value::RawValue>>)> {
+    let mut rest = serde_json::Map::new();
+    let mut spec = None;
+    for (k, v) in value.as_object()? {
+        if k == "spec" {
+            spec = Some(serde_json::value::to_raw_value(v).ok()?);
+        } else {
+            rest.insert(k.clone(), v.clone());
+        }
+    }
+    Some((serde_json::Value::Object(rest), spec))
 }
 
 /// An entry's resources and diagnostics where the document is now.
@@ -336,6 +359,7 @@ fn restore(e: Entry, text: &str, at: Place) -> Option<(Vec<RawResource>, Vec<Dia
             Some(RawResource {
                 kind,
                 value: r.value,
+                spec_json: r.spec,
                 origin: Origin {
                     file: at.file,
                     base: r.base,

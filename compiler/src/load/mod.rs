@@ -33,6 +33,12 @@ pub struct RawResource {
     /// Its schema checks, when they ran at load time (a document cached or
     /// to be cached, see [`doc_cache`]); otherwise validation runs them.
     pub checked: Option<Checked>,
+    /// A resource read back from the document cache keeps its coerced spec
+    /// as JSON text here, and `value` holds the rest (apiVersion, kind,
+    /// metadata): validation types the spec straight from the text, so the
+    /// spec never becomes a tree of JSON values. None for a resource
+    /// loaded from YAML.
+    pub spec_json: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// The outcome of [`crate::validate::check_raw`] on a resource: the
@@ -359,6 +365,7 @@ fn split_document(
                         value: null_spec_is_empty(item),
                         origin: item_origin,
                         checked: None,
+                        spec_json: None,
                     });
                 } else {
                     diags.push(
@@ -376,6 +383,7 @@ fn split_document(
             value: null_spec_is_empty(value),
             origin,
             checked: None,
+            spec_json: None,
         }),
         None if Kind::ALL.iter().any(|k| k.yaml_kind() == kind_str) => {
             // A known kind under the wrong apiVersion (`v1 IPPool`).

@@ -183,23 +183,35 @@ fn type_resource(mut raw: RawResource, model: &mut Model, diags: &mut Diagnostic
         }
     };
     // The spec is moved into serde, not copied (a policy's can hold
-    // thousands of rules); a pod is typed whole, from `raw.value` below.
-    let spec = match raw.kind {
-        Kind::Pod => serde_json::Value::Null,
-        _ => raw
-            .value
-            .get_mut("spec")
-            .map(serde_json::Value::take)
-            .unwrap_or(serde_json::Value::Object(Default::default())),
+    // thousands of rules); a pod is typed whole, from `raw.value` below. A
+    // spec from the document cache is typed from its text (serde reads the
+    // same JSON either way).
+    let spec = match (raw.kind, raw.spec_json.take()) {
+        (Kind::Pod, _) => Spec::Value(serde_json::Value::Null),
+        (_, Some(text)) => Spec::Text(text),
+        (_, None) => Spec::Value(
+            raw.value
+                .get_mut("spec")
+                .map(serde_json::Value::take)
+                .unwrap_or(serde_json::Value::Object(Default::default())),
+        ),
     };
+    enum Spec {
+        Value(serde_json::Value),
+        Text(Box<serde_json::value::RawValue>),
+    }
     fn typed<T: DeserializeOwned>(
         meta: Metadata,
-        spec: serde_json::Value,
+        spec: Spec,
         origin: Origin,
         display: &str,
         diags: &mut Diagnostics,
     ) -> Option<Resource<T>> {
-        match serde_json::from_value::<T>(spec) {
+        let spec = match spec {
+            Spec::Value(v) => serde_json::from_value::<T>(v),
+            Spec::Text(t) => serde_json::from_str::<T>(t.get()),
+        };
+        match spec {
             Ok(spec) => Some(Resource { meta, spec, origin }),
             Err(e) => {
                 diags.push(type_error(&origin, "/spec", display, e));
@@ -236,7 +248,7 @@ fn type_resource(mut raw: RawResource, model: &mut Model, diags: &mut Diagnostic
         // A pod's status and metadata.deletionTimestamp matter too: type the
         // whole object.
         Kind::Pod => {
-            if let Some(r) = typed(meta, raw.value, origin, &display, diags) {
+            if let Some(r) = typed(meta, Spec::Value(raw.value), origin, &display, diags) {
                 model.pods.push(r)
             }
         }
