@@ -93,6 +93,18 @@ fn artifact_shape_is_nfts_shape_for_every_golden_node() {
 /// golden node that must be exactly nft's full listing — the same sets,
 /// elements, chains and rules, and a text the next plan's comparison
 /// takes as equal — and the kernel must hold the artifact's elements.
+/// Tables of other owners in the `inet` family, one named like netc's
+/// with a suffix, with sets, elements and rules of their own.
+const FOREIGN_INET: &str = "table inet aaa {
+\tset s { type ipv4_addr; flags interval; elements = { 10.9.0.0/16 } }
+\tchain c { ip saddr @s accept; }
+}
+table inet netc2 {
+\tset t { type inet_service; elements = { 22, 80 } }
+\tchain input { type filter hook input priority 10; policy accept; tcp dport @t counter accept; }
+}
+";
+
 #[test]
 fn terse_listing_with_artifact_elements_is_nfts_listing_for_every_golden_node() {
     if !common::require_root("terse_listing_with_artifact_elements_is_nfts_listing") {
@@ -105,6 +117,10 @@ fn terse_listing_with_artifact_elements_is_nfts_listing_for_every_golden_node() 
     for f in &files {
         let text = std::fs::read_to_string(f).expect("artifact");
         let ns = common::Netns::new("terse");
+        // Foreign inet tables around netc's: the terse listings cut netc's
+        // table out of nft's listing of the whole inet ruleset.
+        let o = ns.exec_stdin("nft", &["-f", "-"], FOREIGN_INET);
+        assert!(o.status.success(), "{}", common::text(&o));
         let o = ns.exec_stdin("nft", &["-f", "-"], &text);
         assert!(o.status.success(), "{}: {}", f.display(), common::text(&o));
         let exec = netc_host::exec::Exec::new(Some(ns.name.clone()));
