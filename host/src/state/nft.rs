@@ -717,7 +717,7 @@ fn read_with(exec: &Exec, with_text: bool, terse: bool) -> Result<NftState, Erro
         let (json, text) = std::thread::scope(|sc| {
             let text = with_text.then(|| sc.spawn(|| list_terse(exec, TerseForm::Text)));
             let json = list_terse(exec, TerseForm::Json);
-            let text = text.map(|h| h.join().unwrap_or_else(|_| Ok(None)));
+            let text = text.map(|h| h.join().unwrap_or(Ok(None)));
             (json, text)
         });
         let Some(json) = json? else {
