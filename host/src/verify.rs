@@ -235,16 +235,24 @@ fn verify_loaded(
     let Some((mut live, dumps)) = terse_and_kernel(exec, want, read_listing)? else {
         return Ok(None);
     };
-    let Some(canonical) = state::nft_predict::with_artifact_elements(&live.nft, &want.nft) else {
+    let canonical = netc_ir::timing::timed("verify.canonical", || {
+        state::nft_predict::with_artifact_elements(&live.nft, &want.nft)
+    });
+    let Some(canonical) = canonical else {
         return Ok(None);
     };
     let in_kernel = |s| state::nft_kernel::holds(&dumps, s);
-    if !canonical.same_shape(&want.nft) || !canonical.sets.iter().all(in_kernel) {
+    let held = netc_ir::timing::timed("verify.kernel holds", || {
+        canonical.same_shape(&want.nft) && canonical.sets.iter().all(in_kernel)
+    });
+    if !held {
         return Ok(None);
     }
     let mut canonical = canonical;
     clear_handles(&mut canonical);
-    crate::cache::store(key, &canonical);
+    netc_ir::timing::timed("verify.cache canonical", || {
+        crate::cache::store(key, &canonical)
+    });
     // The table is the canonical one on both sides by construction: the
     // rest is compared, without copying 100,000 elements twice to do so.
     live.nft = state::NftState::default();
@@ -266,6 +274,7 @@ fn terse_and_kernel(
     }
     let (in_kernel, live) = std::thread::scope(|sc| {
         let dumps = sc.spawn(|| {
+            let _t = netc_ir::timing::phase("verify.kernel dumps");
             state::nft::kernel_dumps(exec, want.nft.sets.iter().map(|s| s.name.as_str()))
         });
         let live = read_listing(state::nft::Listing::Terse);
