@@ -321,7 +321,11 @@ impl Exec {
                 .append(true)
                 .open(p)
             {
-                let _ = writeln!(f, "{}", what.replace('\n', " "));
+                // One write per line: the firewall step records from a
+                // thread of its own (`apply::execute`), and O_APPEND keeps
+                // a single write whole.
+                let line = format!("{}\n", what.replace('\n', " "));
+                let _ = f.write_all(line.as_bytes());
             }
         }
     }

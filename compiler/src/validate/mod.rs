@@ -116,18 +116,35 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
         .map(crate::k8s::node)
         .collect();
     model.nodes.extend(kube_nodes);
-    crate::ir::timing::timed("validate.names", || names::check(&model, &mut out));
-    crate::ir::timing::timed("validate.ippool", || ippool::check(&model, &mut out));
-    crate::ir::timing::timed("validate.bgp", || bgp::check(&model, &mut out));
-    crate::ir::timing::timed("validate.bgp_filter", || {
-        bgp_filter::check(&model, &mut out)
-    });
-    crate::ir::timing::timed("validate.node", || node::check(&model, &mut out));
-    crate::ir::timing::timed("validate.policy", || policy::check(&model, &mut out));
-    crate::ir::timing::timed("validate.shadow", || shadow::check(&model, &mut out));
-    crate::ir::timing::timed("validate.endpoint", || endpoint::check(&model, &mut out));
-    crate::ir::timing::timed("validate.cross", || cross::check(&model, &mut out));
-    crate::ir::timing::timed("validate.export", || export::check(&model, &mut out));
+    // The cluster-wide checks read the model and write only their own
+    // findings (none reads another's): on all cores, their findings joined
+    // in this order (and sorted below), so the output does not depend on
+    // which finished first.
+    type Check = fn(&Model, &mut Vec<Diagnostic>);
+    const CHECKS: [(&str, Check); 10] = [
+        ("validate.names", names::check),
+        ("validate.ippool", ippool::check),
+        ("validate.bgp", bgp::check),
+        ("validate.bgp_filter", bgp_filter::check),
+        ("validate.node", node::check),
+        ("validate.policy", policy::check),
+        ("validate.shadow", shadow::check),
+        ("validate.endpoint", endpoint::check),
+        ("validate.cross", cross::check),
+        ("validate.export", export::check),
+    ];
+    let found: Vec<Vec<Diagnostic>> = {
+        use rayon::prelude::*;
+        CHECKS
+            .par_iter()
+            .map(|&(name, check)| {
+                let mut found = Vec::new();
+                crate::ir::timing::timed(name, || check(&model, &mut found));
+                found
+            })
+            .collect()
+    };
+    out.extend(found.into_iter().flatten());
     // Pods and NetworkPolicies become workload endpoints and Calico policies
     // after the Calico rules ran: the Kubernetes rules above checked them,
     // and the Calico ones would misname them (`knp.default.*` is reserved).
