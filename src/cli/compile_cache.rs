@@ -162,6 +162,7 @@ pub fn store(
     artifacts: &[(&str, &str)],
     with_firewall: bool,
 ) {
+    let _t = netc_ir::timing::phase("compile cache store");
     let firewall = std::mem::take(&mut ir.firewall);
     if with_firewall {
         netc_host::cache::store(&firewall_key(key), &firewall);

@@ -420,6 +420,10 @@ pub fn compile_node_with(
             whole_ir,
         );
     }
+    // The checked input (sources, the typed model of the whole cluster)
+    // is freed on a thread of its own while the plan goes on: freeing
+    // 10,000 rules' structures took ~5 ms of a one-rule apply.
+    common::drop_in_background(c);
     Ok(Compiled::Node(Box::new(NodeInput {
         ir: n.ir,
         artifacts: n.artifacts,
