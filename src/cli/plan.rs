@@ -11,7 +11,7 @@
 use super::common::{self, Format};
 use super::compile_cache;
 use super::config;
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use netc::pipeline;
 use netc_host::lock::Mode;
 use netc_host::plan::Step;
@@ -371,20 +371,11 @@ pub fn compile_node_with(
     if !c.diags.items.is_empty() {
         common::print_diagnostics(&c);
     }
-    let Some(model) = c.model.as_ref() else {
+    let mut c = c;
+    let Some(model) = c.model.take() else {
         eprintln!("{}", common::summary(&c.diags, c.sources.len()));
         return Ok(Compiled::Rejected(1));
     };
-    let previous = super::build::read_lock(&lock_path)?;
-    let compiled = pipeline::compile_kinds(
-        model,
-        previous.as_ref(),
-        Some(node),
-        &secrets,
-        backend.artifact_kinds(),
-    )?;
-    let lock_update =
-        (previous.as_ref() != Some(&compiled.lock)).then(|| (lock_path, compiled.lock.to_text()));
     let route_reflectors: std::collections::BTreeSet<String> = model
         .nodes
         .iter()
@@ -397,11 +388,15 @@ pub fn compile_node_with(
         })
         .map(|n| n.meta.name.clone())
         .collect();
-    let mut n = compiled
-        .nodes
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow!("node `{node}` is not declared"))?;
+    let previous = super::build::read_lock(&lock_path)?;
+    let (lock, mut n) = pipeline::compile_one(
+        model,
+        previous.as_ref(),
+        node,
+        &secrets,
+        backend.artifact_kinds(),
+    )?;
+    let lock_update = (previous.as_ref() != Some(&lock)).then(|| (lock_path, lock.to_text()));
     if let (Some(k), None) = (&key, &lock_update) {
         let r = netc_compiler::diag::Renderer::new(&c.sources);
         let diagnostics: String = c.diags.items.iter().map(|d| r.render(d)).collect();
@@ -422,8 +417,14 @@ pub fn compile_node_with(
     }
     // The checked input (sources, the typed model of the whole cluster)
     // is freed on a thread of its own while the plan goes on: freeing
-    // 10,000 rules' structures took ~5 ms of a one-rule apply.
+    // 10,000 rules' structures took ~5 ms of a one-rule apply. So is the
+    // IR's firewall unless a saved plan keeps it: plan and apply work
+    // from the artifacts, as they do on a compile-cache hit, which never
+    // reads it (`compile_cache::load_firewall`).
     common::drop_in_background(c);
+    if !whole_ir {
+        common::drop_in_background(std::mem::take(&mut n.ir.firewall));
+    }
     Ok(Compiled::Node(Box::new(NodeInput {
         ir: n.ir,
         artifacts: n.artifacts,
