@@ -52,11 +52,15 @@ pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
 }
 
 pub fn store<T: Serialize>(key: &str, value: &T) {
-    let Ok(text) = serde_json::to_string(value) else {
-        return;
-    };
+    if let Ok(text) = serde_json::to_string(value) {
+        store_text(key, &text);
+    }
+}
+
+/// [`store`] of a value already written as JSON (`serde_json::to_string`).
+pub fn store_text(key: &str, text: &str) {
     let d = dir();
-    if crate::confirm::write_private(&d.join(format!("{key}.json")), &text).is_err() {
+    if crate::confirm::write_private(&d.join(format!("{key}.json")), text).is_err() {
         return;
     }
     // Keep the most recent entries only, and those of the tables netc

@@ -103,11 +103,27 @@ pub fn verify_steps(
         // rest of it was not written, and the lock kept anyone else out.
         // Should anything else differ after all, the next plan's text
         // comparison sees it and reads the table whole.
-        let changed = netc_ir::timing::timed("verify changed objects", || {
-            verify_changed(exec, want, listing, &read_listing)
-        })?;
-        if let Some(v) = changed {
-            crate::cache::store(key, &without_handles(&v));
+        // What is cached when they do (the predicted table, as
+        // `verify_changed` adopts it) is written out meanwhile, and stored
+        // only once they do: at 100,000 elements that is tens of ms.
+        let (changed, cached) = std::thread::scope(|sc| {
+            let cached = sc.spawn(|| {
+                let _t = netc_ir::timing::phase("verify.cache text");
+                serde_json::to_string(&without_handles(
+                    &want.nft.adopted_as_listed(listing.to_string()),
+                ))
+                .ok()
+            });
+            let changed = netc_ir::timing::timed("verify changed objects", || {
+                verify_changed(exec, want, listing, &read_listing)
+            });
+            (changed, cached.join().ok().flatten())
+        });
+        if let Some(v) = changed? {
+            match cached {
+                Some(text) => crate::cache::store_text(key, &text),
+                None => crate::cache::store(key, &without_handles(&v)),
+            }
             return Ok(Verification::Matches);
         }
         // The text listing alone (a third of the cost of both): when it
@@ -241,18 +257,28 @@ fn verify_loaded(
     let Some(canonical) = canonical else {
         return Ok(None);
     };
-    let in_kernel = |s| state::nft_kernel::holds(&dumps, s);
-    let held = netc_ir::timing::timed("verify.kernel holds", || {
-        canonical.same_shape(&want.nft) && canonical.sets.iter().all(in_kernel)
+    let mut canonical = canonical;
+    clear_handles(&mut canonical);
+    // The canonical form is written out while the kernel's elements are
+    // compared, and stored only if they are the artifact's.
+    let (held, text) = std::thread::scope(|sc| {
+        let text = sc.spawn(|| {
+            let _t = netc_ir::timing::phase("verify.cache text");
+            serde_json::to_string(&canonical).ok()
+        });
+        let in_kernel = |s| state::nft_kernel::holds(&dumps, s);
+        let held = netc_ir::timing::timed("verify.kernel holds", || {
+            canonical.same_shape(&want.nft) && canonical.sets.iter().all(in_kernel)
+        });
+        (held, text.join().ok().flatten())
     });
     if !held {
         return Ok(None);
     }
-    let mut canonical = canonical;
-    clear_handles(&mut canonical);
-    netc_ir::timing::timed("verify.cache canonical", || {
-        crate::cache::store(key, &canonical)
-    });
+    match text {
+        Some(t) => crate::cache::store_text(key, &t),
+        None => crate::cache::store(key, &canonical),
+    }
     // The table is the canonical one on both sides by construction: the
     // rest is compared, without copying 100,000 elements twice to do so.
     live.nft = state::NftState::default();
