@@ -109,10 +109,7 @@ pub fn verify_steps(
         let (changed, cached) = std::thread::scope(|sc| {
             let cached = sc.spawn(|| {
                 let _t = netc_ir::timing::phase("verify.cache text");
-                serde_json::to_string(&without_handles(
-                    &want.nft.adopted_as_listed(listing.to_string()),
-                ))
-                .ok()
+                serde_json::to_string(&CachedForm::of(&want.nft, listing)).ok()
             });
             let changed = netc_ir::timing::timed("verify changed objects", || {
                 verify_changed(exec, want, listing, &read_listing)
@@ -373,6 +370,39 @@ fn kernel_set_matches(
 
 /// A listed table as a cached canonical form: rule handles are the live
 /// table's own, never a desired table's.
+/// `want` as the cache keeps it once verified: as `verify_changed`
+/// adopts it (`adopted_as_listed(listing)`) and without rule handles,
+/// written in `NftState`'s own form straight from `want` — its sets are
+/// not copied (100,000 elements at the largest benchmark).
+#[derive(serde::Serialize)]
+struct CachedForm<'a> {
+    present: bool,
+    sets: &'a [state::nft::NftSet],
+    chains: Vec<state::nft::NftChain>,
+    others: &'a [serde_json::Value],
+    text: &'a str,
+    has_text: bool,
+}
+
+impl<'a> CachedForm<'a> {
+    fn of(want: &'a state::NftState, listing: &'a str) -> CachedForm<'a> {
+        let mut chains = want.chains.clone();
+        for ch in &mut chains {
+            for r in &mut ch.rules {
+                r.handle = 0;
+            }
+        }
+        CachedForm {
+            present: want.present,
+            sets: &want.sets,
+            chains,
+            others: &want.others,
+            text: listing,
+            has_text: true,
+        }
+    }
+}
+
 fn without_handles(n: &state::NftState) -> state::NftState {
     let mut c = n.clone();
     clear_handles(&mut c);
@@ -398,5 +428,28 @@ pub fn compare(live: &State, want: &State) -> Verification {
                 .map(|c| format!("{} {} {}", c.action.symbol(), c.resource, c.id))
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cached form written straight from a predicted table is what
+    /// adopting it as listed and clearing its handles gives.
+    #[test]
+    fn cached_form_is_the_adopted_table_without_handles() {
+        let json = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"table": {"family": "inet", "name": "netc", "handle": 2}}, {"set": {"family": "inet", "name": "s4", "table": "netc", "type": "ipv4_addr", "handle": 3, "flags": ["interval"], "elem": [{"prefix": {"addr": "10.0.0.0", "len": 24}}, "10.1.0.5"]}}, {"chain": {"family": "inet", "table": "netc", "name": "pol", "handle": 1}}, {"rule": {"family": "inet", "table": "netc", "chain": "pol", "handle": 5, "comment": "p1 rule 0", "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "@s4"}}, {"accept": null}]}}, {"counter": {"family": "inet", "table": "netc", "name": "c", "handle": 9, "packets": 0, "bytes": 0}}]}"#;
+        let text = "table inet netc { # handle 2\n\tset s4 { # handle 3\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.0.0.0/24, 10.1.0.5 }\n\t}\n\n\tchain pol { # handle 1\n\t\tip saddr @s4 accept comment \"p1 rule 0\" # handle 5\n\t}\n}\n";
+        let mut st = state::nft::parse(json, text).unwrap();
+        assert!(st.chains[0].rules[0].handle != 0);
+        st.predicted = Some("k".into());
+        st.predicted_listing = Some("listing".into());
+        st.predicted_changed = vec!["set s4".into()];
+        let listing = "table inet netc {\n}\n";
+        assert_eq!(
+            serde_json::to_string(&CachedForm::of(&st, listing)).unwrap(),
+            serde_json::to_string(&without_handles(&st.adopted_as_listed(listing.into()))).unwrap()
+        );
     }
 }

@@ -60,9 +60,9 @@ pub struct EntityRule {
     #[serde(default)]
     pub not_ports: Vec<NumOrStr>,
     #[serde(default)]
-    pub service_accounts: Option<ServiceAccountMatch>,
+    pub service_accounts: Option<Box<ServiceAccountMatch>>,
     #[serde(default)]
-    pub services: Option<ServiceMatch>,
+    pub services: Option<Box<ServiceMatch>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -79,6 +79,9 @@ pub struct RuleMetadata {
     pub annotations: std::collections::BTreeMap<String, String>,
 }
 
+/// Rarely written parts (ICMP, HTTP, metadata, service accounts and
+/// services) are boxed: a rule was 728 bytes, and a cluster holds tens of
+/// thousands.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
@@ -90,17 +93,17 @@ pub struct Rule {
     #[serde(default)]
     pub not_protocol: Option<NumOrStr>,
     #[serde(default)]
-    pub icmp: Option<IcmpFields>,
+    pub icmp: Option<Box<IcmpFields>>,
     #[serde(rename = "notICMP", default)]
-    pub not_icmp: Option<IcmpFields>,
+    pub not_icmp: Option<Box<IcmpFields>>,
     #[serde(default)]
     pub source: EntityRule,
     #[serde(default)]
     pub destination: EntityRule,
     #[serde(default)]
-    pub http: Option<HttpMatch>,
+    pub http: Option<Box<HttpMatch>>,
     #[serde(default)]
-    pub metadata: Option<RuleMetadata>,
+    pub metadata: Option<Box<RuleMetadata>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]

@@ -224,7 +224,7 @@ fn canonical(s: &Option<String>) -> Option<Option<String>> {
     }
 }
 
-fn icmp(f: &Option<IcmpFields>) -> Option<(i64, Option<i64>)> {
+fn icmp(f: &Option<Box<IcmpFields>>) -> Option<(i64, Option<i64>)> {
     f.as_ref().and_then(|f| f.icmp_type.map(|t| (t, f.code)))
 }
 

@@ -130,7 +130,7 @@ fn parse_sel(s: &Option<String>) -> Option<Option<Selector>> {
     }
 }
 
-fn icmp_match(f: &Option<IcmpFields>) -> Option<Option<IcmpMatch>> {
+fn icmp_match(f: &Option<Box<IcmpFields>>) -> Option<Option<IcmpMatch>> {
     let Some(f) = f else { return Some(None) };
     match (f.icmp_type, f.code) {
         (None, None) => Some(None),
