@@ -121,19 +121,17 @@ impl Session {
         // desired table may be predicted from it, and a live table still
         // listing as it needs no second reading. Read from the cache only
         // when one of those needs it (a no-change plan does not).
-        let last_cell = std::sync::OnceLock::new();
-        let last = || -> Option<&(String, state::NftState)> {
-            last_cell
-                .get_or_init(|| {
-                    let _t = netc_ir::timing::phase("desired.last applied");
-                    let k = crate::cache::applied(t)?;
-                    Some((
-                        crate::cache::load::<String>(&crate::cache::artifact_key(&k))?,
-                        crate::cache::load::<state::NftState>(&k)?,
-                    ))
-                })
-                .as_ref()
+        let load_last = || {
+            let _t = netc_ir::timing::phase("desired.last applied");
+            let k = crate::cache::applied(t)?;
+            Some((
+                crate::cache::load::<String>(&crate::cache::artifact_key(&k))?,
+                crate::cache::load::<state::NftState>(&k)?,
+            ))
         };
+        let mut last_cell = std::sync::OnceLock::new();
+        let last =
+            || -> Option<&(String, state::NftState)> { last_cell.get_or_init(load_last).as_ref() };
         let (desired, live) = std::thread::scope(|sc| {
             let d = sc.spawn(|| {
                 netc_ir::timing::timed("desired", || {
@@ -164,11 +162,16 @@ impl Session {
         let (mut desired, nft_key) = desired?;
         let (mut live, facts) = live?;
         live.nft = netc_ir::timing::timed("resolve live nft", || {
+            // The table applied last is not needed after this: handed
+            // over, not copied.
             state::nft::resolve(
                 &self.exec,
                 std::mem::take(&mut live.nft),
                 &desired.nft,
-                || last().map(|(_, s)| s),
+                || match last_cell.take() {
+                    Some(read) => read.map(|(_, s)| s),
+                    None => load_last().map(|(_, s)| s),
+                },
             )
         })?;
         // A tunnel under netc's name that netc did not make and no longer
