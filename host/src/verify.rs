@@ -245,13 +245,7 @@ fn verify_loaded(
     key: &str,
     read_listing: &dyn Fn(state::nft::Listing) -> Result<State, Error>,
 ) -> Result<Option<Verification>, Error> {
-    let Some((mut live, dumps)) = terse_and_kernel(exec, want, read_listing)? else {
-        return Ok(None);
-    };
-    let canonical = netc_ir::timing::timed("verify.canonical", || {
-        state::nft_predict::with_artifact_elements(&live.nft, &want.nft)
-    });
-    let Some(canonical) = canonical else {
+    let Some((mut live, canonical, dumps)) = terse_and_kernel(exec, want, read_listing)? else {
         return Ok(None);
     };
     let mut canonical = canonical;
@@ -282,31 +276,59 @@ fn verify_loaded(
     Ok(Some(compare(&live, &without_nft(want))))
 }
 
-/// The target read back with nft's terse listing (no set elements) and,
-/// beside it, the elements of each of `want`'s sets from the kernel. None
-/// when the runner cannot read the kernel (a replay: the caller lists the
-/// table whole, and the terse listing is never run), a dump failed (a set
-/// is missing) or the table is gone.
+/// The target read back with nft's terse listing (no set elements), that
+/// listing with the artifact's elements written as nft lists them
+/// ([`state::nft_predict::with_artifact_elements`]) and, read beside both,
+/// the elements of each of `want`'s sets from the kernel. None when the
+/// runner cannot read the kernel (a replay: the caller lists the table
+/// whole, and the terse listing is never run), a dump failed (a set is
+/// missing), the table is gone or the listing and the artifact do not fit.
 fn terse_and_kernel(
     exec: &crate::exec::Exec,
     want: &State,
     read_listing: &dyn Fn(state::nft::Listing) -> Result<State, Error>,
-) -> Result<Option<(State, state::nft_kernel::Dumps)>, Error> {
+) -> Result<Option<(State, state::NftState, state::nft_kernel::Dumps)>, Error> {
     if !exec.reads_kernel() {
         return Ok(None);
     }
-    let (in_kernel, live) = std::thread::scope(|sc| {
+    // Three reads side by side: the kernel's elements; nft's terse listing
+    // and the canonical form built on it; the rest of the target (links,
+    // routes… — the slowest, at 1,000 routes).
+    // The artifact's elements are written as nft lists them meanwhile.
+    let (in_kernel, terse, rest) = std::thread::scope(|sc| {
         let dumps = sc.spawn(|| {
             let _t = netc_ir::timing::phase("verify.kernel dumps");
             state::nft::kernel_dumps(exec, want.nft.sets.iter().map(|s| s.name.as_str()))
         });
-        let live = read_listing(state::nft::Listing::Terse);
-        (dumps.join().ok().flatten(), live)
+        let listed = sc.spawn(|| {
+            let _t = netc_ir::timing::phase("verify.listed elements");
+            state::nft_predict::listed_elements(&want.nft)
+        });
+        let terse = sc.spawn(|| {
+            let nft = state::nft::read_listing(exec, state::nft::Listing::Terse)?;
+            let listed = listed.join().unwrap_or_default();
+            let canonical = nft.present.then(|| {
+                netc_ir::timing::timed("verify.canonical", || {
+                    state::nft_predict::with_listed_elements(&nft, &want.nft, listed)
+                })
+            });
+            Ok::<_, Error>((nft, canonical.flatten()))
+        });
+        let rest = read_listing(state::nft::Listing::Skip);
+        (
+            dumps.join().ok().flatten(),
+            terse
+                .join()
+                .unwrap_or_else(|_| Err(crate::DesiredError::Panicked.into())),
+            rest,
+        )
     });
-    let (Some(in_kernel), live) = (in_kernel, live?) else {
-        return Ok(None);
-    };
-    Ok(live.nft.present.then_some((live, in_kernel)))
+    let ((nft, canonical), mut live) = (terse?, rest?);
+    live.nft = nft;
+    Ok(match (in_kernel, canonical) {
+        (Some(dumps), Some(canonical)) => Some((live, canonical, dumps)),
+        _ => None,
+    })
 }
 
 /// `want` without its nft table (the rest cloned).

@@ -229,6 +229,43 @@ fn only_in<'a>(a: &HashMap<&'a str, usize>, b: &HashMap<&str, usize>) -> Vec<&'a
 /// This trusts the artifact's elements to be the table's: the caller
 /// reads them from the kernel first (`verify`, `state::nft_kernel`).
 pub fn with_artifact_elements(terse: &NftState, artifact: &NftState) -> Option<NftState> {
+    with_listed_elements(terse, artifact, listed_elements(artifact))
+}
+
+/// Each of the artifact's sets' elements as nft lists them, sorted as a
+/// listing's are (by name; None for a set whose elements cannot be
+/// written so): the part of [`with_artifact_elements`] that needs no
+/// listing, so a caller can prepare it while nft lists the table.
+pub fn listed_elements(artifact: &NftState) -> Vec<(String, Option<Vec<Elem>>)> {
+    artifact
+        .sets
+        .iter()
+        .map(|from| {
+            let elems = from
+                .elems
+                .iter()
+                .map(|e| match e {
+                    Elem::Str(t) if from.kind == "map" => listed_mapping(t),
+                    Elem::Str(t) => listed(t),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(|mut v| {
+                    v.sort_by_cached_key(Elem::key);
+                    v
+                });
+            (from.name.clone(), elems)
+        })
+        .collect()
+}
+
+/// [`with_artifact_elements`] with the artifact's elements prepared by
+/// [`listed_elements`].
+pub fn with_listed_elements(
+    terse: &NftState,
+    artifact: &NftState,
+    mut listed: Vec<(String, Option<Vec<Elem>>)>,
+) -> Option<NftState> {
     if terse.sets.len() != artifact.sets.len() || !terse.has_text {
         return None;
     }
@@ -238,16 +275,8 @@ pub fn with_artifact_elements(terse: &NftState, artifact: &NftState) -> Option<N
         if from.kind != set.kind || !set.elems.is_empty() {
             return None;
         }
-        set.elems = from
-            .elems
-            .iter()
-            .map(|e| match e {
-                Elem::Str(t) if set.kind == "map" => listed_mapping(t),
-                Elem::Str(t) => listed(t),
-                _ => None,
-            })
-            .collect::<Option<Vec<_>>>()?;
-        set.elems.sort_by_cached_key(Elem::key);
+        let (_, elems) = listed.iter_mut().find(|(n, _)| *n == set.name)?;
+        set.elems = elems.take()?;
     }
     let names: Vec<String> = st.sets.iter().map(|s| s.name.clone()).collect();
     st.text = listing(&terse.text, &st, &names, &[])?;
