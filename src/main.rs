@@ -14,34 +14,40 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's options, set before the first allocation that reserves
-/// memory. Numbers from mimalloc 3's `mi_option_e` (libmimalloc-sys 0.1.49,
-/// pinned in Cargo.lock; v2 numbers them the same).
+/// mimalloc's option numbers, from mimalloc 3's `mi_option_e`
+/// (libmimalloc-sys 0.1.49, pinned in Cargo.lock; v2 numbers them the same).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Freed memory goes back to the kernel at once instead of after a second
-/// (`purge_delay` 0; its default outlives most netc runs, so nothing was
-/// ever returned). netc's stages each build a large structure and drop the
-/// one before it (YAML, JSON values, the typed model, the IR, the nft
-/// text, the live listing), so without this every stage's peak stayed
-/// resident: a one-rule apply at 10,000 rules peaked at 88 MiB, with it
-/// at 31 MiB, and ran faster (fewer fresh pages to zero); BENCHMARKS.md.
+/// On a node (plan, apply and the other commands that read or change the
+/// host), freed memory goes back to the kernel at once (`purge_delay` 0)
+/// instead of after a second, which outlives most runs: netc's stages each
+/// build a large structure and drop the one before it (YAML, the typed
+/// model, the IR, the nft text, the live listing), and without this every
+/// stage's freed memory stayed resident. A one-rule apply at 10,000 rules
+/// peaked at 85 MiB, with it at 57 MiB (BENCHMARKS.md, "Plan and apply"),
+/// for about a tenth more time, spent in `madvise` and refaulted pages.
+/// The commands that run in CI and pre-commit (build, validate, check…)
+/// keep mimalloc's default: their speed is what is measured there
+/// (`netc build --node` of the 10,000-rule benchmark node took 124–135 ms
+/// without it, 145–165 ms with it), and no node's workloads share their
+/// machine.
 ///
-/// `MIMALLOC_PURGE_DELAY` in the environment still wins (mimalloc reads it
-/// itself), so the two can be compared without a rebuild.
-fn allocator_options() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+/// `MIMALLOC_PURGE_DELAY` in the environment wins (mimalloc reads it
+/// itself), so the two can be compared without a rebuild. The option is
+/// read whenever memory is freed, so setting it after the arguments are
+/// parsed covers all the work.
+fn allocator_options(on_node: bool) {
+    if !on_node || std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
     }
     // SAFETY: mi_option_set only stores an integer in mimalloc's option
-    // table, read again whenever memory is freed.
+    // table.
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
     }
 }
 
 fn main() {
-    allocator_options();
     // Behave like a Unix tool when piped into `head`: exit quietly on EPIPE
     // instead of panicking in println!.
     // SAFETY: restoring the default disposition of SIGPIPE before any thread
@@ -51,6 +57,7 @@ fn main() {
     }
     let args = cli::Cli::parse();
     let needs_root = args.command.needs_root();
+    allocator_options(needs_root);
     let code = match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
