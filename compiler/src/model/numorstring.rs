@@ -117,25 +117,25 @@ mod read_tests {
             "{}",
             "{\"a\": 1}",
         ] {
-            let ours = serde_json::from_str::<NumOrStr>(text).map_err(message);
-            let derived = serde_json::from_str::<Derived>(text).map_err(message);
-            match (&ours, &derived) {
+            let same = |ours: Result<NumOrStr, String>, derived: Result<Derived, String>| match (
+                &ours, &derived,
+            ) {
                 (Ok(NumOrStr::Num(a)), Ok(Derived::Num(b))) => assert_eq!(a, b, "{text}"),
                 (Ok(NumOrStr::Str(a)), Ok(Derived::Str(b))) => assert_eq!(a, b, "{text}"),
                 (Err(a), Err(b)) => assert_eq!(a, b, "{text}"),
                 _ => panic!("{text}: ours {ours:?}, derived {derived:?}"),
-            }
+            };
+            same(
+                serde_json::from_str(text).map_err(message),
+                serde_json::from_str(text).map_err(message),
+            );
             // From a JSON value too (the path validation takes for
             // documents that are not cached).
             let v: serde_json::Value = serde_json::from_str(text).unwrap();
-            let ours = serde_json::from_value::<NumOrStr>(v.clone()).map_err(message);
-            let derived = serde_json::from_value::<Derived>(v).map_err(message);
-            match (&ours, &derived) {
-                (Ok(NumOrStr::Num(a)), Ok(Derived::Num(b))) => assert_eq!(a, b, "{text}"),
-                (Ok(NumOrStr::Str(a)), Ok(Derived::Str(b))) => assert_eq!(a, b, "{text}"),
-                (Err(a), Err(b)) => assert_eq!(a, b, "{text}"),
-                _ => panic!("{text}: ours {ours:?}, derived {derived:?}"),
-            }
+            same(
+                serde_json::from_value(v.clone()).map_err(message),
+                serde_json::from_value(v).map_err(message),
+            );
         }
     }
 }
