@@ -293,8 +293,8 @@ fn terse_and_kernel(
     }
     // Three reads side by side: the kernel's elements; nft's terse listing
     // and the canonical form built on it; the rest of the target (links,
-    // routes… — the slowest, at 1,000 routes).
-    // The artifact's elements are written as nft lists them meanwhile.
+    // routes… — the slowest, at 1,000 routes). The artifact's elements are
+    // written as nft lists them meanwhile.
     let (in_kernel, terse, rest) = std::thread::scope(|sc| {
         let dumps = sc.spawn(|| {
             let _t = netc_ir::timing::phase("verify.kernel dumps");
@@ -390,8 +390,6 @@ fn kernel_set_matches(
     Some(live == desired?)
 }
 
-/// A listed table as a cached canonical form: rule handles are the live
-/// table's own, never a desired table's.
 /// `want` as the cache keeps it once verified: as `verify_changed`
 /// adopts it (`adopted_as_listed(listing)`) and without rule handles,
 /// written in `NftState`'s own form straight from `want` — its sets are
@@ -425,6 +423,8 @@ impl<'a> CachedForm<'a> {
     }
 }
 
+/// A listed table as a cached canonical form: rule handles are the live
+/// table's own, never a desired table's.
 fn without_handles(n: &state::NftState) -> state::NftState {
     let mut c = n.clone();
     clear_handles(&mut c);
