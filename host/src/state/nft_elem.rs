@@ -38,10 +38,10 @@ impl From<Derived> for Elem {
             Derived::Prefix(p) => Elem::Prefix(p),
             Derived::Range(r) => Elem::Range(r),
             Derived::Concat(c) => Elem::Concat(c),
-            Derived::Wrapped(w) => Elem::Wrapped(w),
+            Derived::Wrapped(w) => Elem::Wrapped(Box::new(w)),
             Derived::Verdict(v) => Elem::Verdict(v),
             Derived::Mapping(m) => Elem::Mapping(m),
-            Derived::Other(v) => Elem::Other(v),
+            Derived::Other(v) => Elem::Other(Box::new(v)),
         }
     }
 }
