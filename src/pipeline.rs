@@ -127,9 +127,7 @@ pub fn compile_one(
         }
         netc_ir::timing::timed("lower", || cluster.lower_node(node))?
     };
-    let _ = std::thread::Builder::new()
-        .name("netc-drop".into())
-        .spawn(move || drop(model));
+    drop_in_background(model);
     let artifacts = netc_targets::emit(&ir, secrets, kinds).map_err(|e| PipelineError::Emit {
         node: node.to_string(),
         source: e,
@@ -142,6 +140,14 @@ pub fn compile_one(
             artifacts,
         },
     ))
+}
+
+/// Drop `v` on a thread of its own (or here, should no thread start): for
+/// a large structure that nothing needs any more, on a path that waits.
+pub fn drop_in_background<T: Send + 'static>(v: T) {
+    let _ = std::thread::Builder::new()
+        .name("netc-drop".into())
+        .spawn(move || drop(v));
 }
 
 /// Compile every node (or `only` one) on all cores and hand each node's

@@ -81,14 +81,6 @@ pub fn check_inputs_with(
     }
 }
 
-/// Drop `v` on a thread of its own (or here, should no thread start): for
-/// a large structure that nothing needs any more, on a path that waits.
-pub fn drop_in_background<T: Send + 'static>(v: T) {
-    let _ = std::thread::Builder::new()
-        .name("netc-drop".into())
-        .spawn(move || drop(v));
-}
-
 /// Print diagnostics to stderr, rustc-style, in colour on a terminal.
 pub fn print_diagnostics(c: &Checked) {
     let r = Renderer::new(&c.sources);

@@ -421,9 +421,9 @@ pub fn compile_node_with(
     // IR's firewall unless a saved plan keeps it: plan and apply work
     // from the artifacts, as they do on a compile-cache hit, which never
     // reads it (`compile_cache::load_firewall`).
-    common::drop_in_background(c);
+    pipeline::drop_in_background(c);
     if !whole_ir {
-        common::drop_in_background(std::mem::take(&mut n.ir.firewall));
+        pipeline::drop_in_background(std::mem::take(&mut n.ir.firewall));
     }
     Ok(Compiled::Node(Box::new(NodeInput {
         ir: n.ir,
