@@ -22,6 +22,8 @@ mod bird;
 mod iptables;
 mod links;
 mod nft;
+
+pub(crate) use nft::elem_changes;
 mod routes;
 mod sysctl;
 

@@ -323,7 +323,10 @@ fn diff_sets(live: &NftState, want: &NftState, changes: &mut Vec<Change>, d: &mu
 /// list in another order or holding one element twice still diffs
 /// exactly; so does any list, through the whole-list hash when many
 /// elements changed.
-fn elem_changes<'a>(live: &'a [Elem], want: &'a [Elem]) -> (Vec<&'a Elem>, Vec<&'a Elem>) {
+pub(crate) fn elem_changes<'a>(
+    live: &'a [Elem],
+    want: &'a [Elem],
+) -> (Vec<&'a Elem>, Vec<&'a Elem>) {
     let head = live.iter().zip(want).take_while(|(a, b)| a == b).count();
     let (l, w) = (&live[head..], &want[head..]);
     let tail = l
@@ -641,6 +644,65 @@ mod tests {
              add rule inet netc pol position 11 tcp dport 33 accept\n\
              add rule inet netc pol position 29 tcp dport 21 accept\n"
         );
+    }
+
+    /// The element changes between two lists, found around their common
+    /// head and tail, are those of comparing the two as sets, whatever the
+    /// order, repetition or size of the change.
+    #[test]
+    fn element_changes_are_those_of_the_sets() {
+        let mut r = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r % n
+        };
+        for round in 0..400 {
+            let len = next(200) as usize;
+            let a: Vec<String> = (0..len)
+                .map(|_| format!("10.0.{}.0/24", next(150)))
+                .collect();
+            let mut b = a.clone();
+            for _ in 0..next(if round % 4 == 0 { 100 } else { 4 }) {
+                match next(3) {
+                    0 if !b.is_empty() => {
+                        let i = next(b.len() as u64) as usize;
+                        b.remove(i);
+                    }
+                    1 => {
+                        let i = next(b.len() as u64 + 1) as usize;
+                        b.insert(i, format!("10.1.{}.0/24", next(300)));
+                    }
+                    _ if b.len() > 1 => {
+                        let (i, j) = (next(b.len() as u64) as usize, next(b.len() as u64) as usize);
+                        b.swap(i, j);
+                    }
+                    _ => {}
+                }
+            }
+            let elems = |v: &[String]| v.iter().map(|t| Elem::Str(t.clone())).collect::<Vec<_>>();
+            let (x, y) = (elems(&a), elems(&b));
+            let texts = |v: Vec<&Elem>| -> Vec<String> {
+                v.into_iter()
+                    .map(|e| match e {
+                        Elem::Str(t) => t.clone(),
+                        other => panic!("{other:?}"),
+                    })
+                    .collect()
+            };
+            let (gone, new) = elem_changes(&x, &y);
+            let (sa, sb): (BTreeSet<&String>, BTreeSet<&String>) =
+                (a.iter().collect(), b.iter().collect());
+            let only = |p: &BTreeSet<&String>, q: &BTreeSet<&String>| -> Vec<String> {
+                p.difference(q).map(|t| t.to_string()).collect()
+            };
+            assert_eq!(
+                (texts(gone), texts(new)),
+                (only(&sa, &sb), only(&sb, &sa)),
+                "{a:?} → {b:?}"
+            );
+        }
     }
 
     #[test]

@@ -19,7 +19,6 @@ use super::nft::{
     ConcatElem, Elem, NftState, Prefix, PrefixElem, RangeElem, Verdict, VerdictTarget,
 };
 use serde_json::json;
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// The canonical state of `new_artifact` (cache key `new_key`), given the
@@ -93,9 +92,14 @@ pub fn predict(
         }
     }
     for (x, y) in a.sets.iter().zip(&b.sets) {
-        let Some((gone, new)) = text_changes(x, y) else {
+        // The artifacts' elements are texts as written; the plan's element
+        // diff finds the changed ones (around the lists' common head and
+        // tail: one edited rule costs no hash of 100,000 texts).
+        let (gone, new) = crate::plan::elem_changes(&x.elems, &y.elems);
+        let (gone, new) = (texts(gone), texts(new));
+        if gone.is_empty() && new.is_empty() {
             continue;
-        };
+        }
         if x.kind != "set" {
             return None;
         }
@@ -126,51 +130,11 @@ pub fn predict(
     Some(st)
 }
 
-/// The element texts `x` has and `y` lacks, and those `y` has and `x`
-/// lacks (each sorted: the order changes are written in); None when the
-/// two are the same. What lies between the lists' common head and tail is
-/// looked up in the other whole list — a scan per text while that is a
-/// few texts (one edited rule), a hash of each side beyond — so the
-/// answer is exact for any order or repetition.
-fn text_changes<'a>(
-    x: &'a super::nft::NftSet,
-    y: &'a super::nft::NftSet,
-) -> Option<(Vec<&'a str>, Vec<&'a str>)> {
-    let (a, b) = (texts(x), texts(y));
-    let head = a.iter().zip(&b).take_while(|(p, q)| p == q).count();
-    let tail = a[head..]
-        .iter()
-        .rev()
-        .zip(b[head..].iter().rev())
-        .take_while(|(p, q)| p == q)
-        .count();
-    let (mid_a, mid_b) = (&a[head..a.len() - tail], &b[head..b.len() - tail]);
-    if mid_a.is_empty() && mid_b.is_empty() {
-        return None;
-    }
-    /// Beyond this many texts between head and tail, hash.
-    const SCAN: usize = 64;
-    let (mut gone, mut new): (Vec<&str>, Vec<&str>) = if mid_a.len() + mid_b.len() <= SCAN {
-        (
-            mid_a.iter().copied().filter(|t| !b.contains(t)).collect(),
-            mid_b.iter().copied().filter(|t| !a.contains(t)).collect(),
-        )
-    } else {
-        let (before, after) = (element_texts(x), element_texts(y));
-        (only_in(&before, &after), only_in(&after, &before))
-    };
-    gone.sort_unstable();
-    gone.dedup();
-    new.sort_unstable();
-    new.dedup();
-    (!gone.is_empty() || !new.is_empty()).then_some((gone, new))
-}
-
-/// A set's element texts, in order (elements of other shapes are not
-/// texts and are left out, as [`element_texts`] leaves them out).
-fn texts(s: &super::nft::NftSet) -> Vec<&str> {
-    s.elems
-        .iter()
+/// The element texts among `elems` (an artifact's elements are texts as
+/// written; other shapes are left out).
+fn texts(elems: Vec<&Elem>) -> Vec<&str> {
+    elems
+        .into_iter()
         .filter_map(|e| match e {
             Elem::Str(t) => Some(t.as_str()),
             _ => None,
@@ -197,25 +161,6 @@ fn place(elems: &mut Vec<Elem>, new: Vec<Elem>) {
         let at = elems.partition_point(|x| x.key() <= k);
         elems.insert(at, e);
     }
-}
-
-/// A set's element texts as written, counted: borrowed and hashed, as
-/// there are 100,000 per side at the largest benchmark.
-fn element_texts(s: &super::nft::NftSet) -> HashMap<&str, usize> {
-    let mut m = HashMap::with_capacity(s.elems.len());
-    for e in &s.elems {
-        if let Elem::Str(t) = e {
-            *m.entry(t.as_str()).or_insert(0) += 1;
-        }
-    }
-    m
-}
-
-/// The texts of `a` that `b` lacks, sorted (the order changes are written in).
-fn only_in<'a>(a: &HashMap<&'a str, usize>, b: &HashMap<&str, usize>) -> Vec<&'a str> {
-    let mut v: Vec<&str> = a.keys().filter(|t| !b.contains_key(*t)).copied().collect();
-    v.sort_unstable();
-    v
 }
 
 /// nft's listing of a table loaded whole from an artifact, without
@@ -521,66 +466,6 @@ fn address_range(a: IpAddr, b: IpAddr) -> Option<Elem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn set_of(texts: &[&str]) -> super::super::nft::NftSet {
-        super::super::nft::NftSet {
-            kind: "set".into(),
-            name: "s".into(),
-            decl: serde_json::Value::Null,
-            decl_text: String::new(),
-            elems: texts.iter().map(|t| Elem::Str(t.to_string())).collect(),
-        }
-    }
-
-    /// The element changes between two lists, found around their common
-    /// head and tail, are those of comparing the two as sets, whatever the
-    /// order, repetition or size of the change.
-    #[test]
-    fn element_changes_are_those_of_the_sets() {
-        let mut r = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: u64| {
-            r ^= r << 13;
-            r ^= r >> 7;
-            r ^= r << 17;
-            r % n
-        };
-        for round in 0..400 {
-            let len = next(200) as usize;
-            let a: Vec<String> = (0..len)
-                .map(|_| format!("10.0.{}.0/24", next(150)))
-                .collect();
-            let mut b = a.clone();
-            for _ in 0..next(if round % 4 == 0 { 100 } else { 4 }) {
-                match next(3) {
-                    0 if !b.is_empty() => {
-                        let i = next(b.len() as u64) as usize;
-                        b.remove(i);
-                    }
-                    1 => {
-                        let i = next(b.len() as u64 + 1) as usize;
-                        b.insert(i, format!("10.1.{}.0/24", next(300)));
-                    }
-                    _ if b.len() > 1 => {
-                        let (i, j) = (next(b.len() as u64) as usize, next(b.len() as u64) as usize);
-                        b.swap(i, j);
-                    }
-                    _ => {}
-                }
-            }
-            let (x, y) = (
-                set_of(&a.iter().map(String::as_str).collect::<Vec<_>>()),
-                set_of(&b.iter().map(String::as_str).collect::<Vec<_>>()),
-            );
-            let (before, after) = (element_texts(&x), element_texts(&y));
-            let want = (only_in(&before, &after), only_in(&after, &before));
-            let got = text_changes(&x, &y);
-            if want.0.is_empty() && want.1.is_empty() {
-                assert_eq!(got, None, "{a:?} → {b:?}");
-            } else {
-                assert_eq!(got, Some(want), "{a:?} → {b:?}");
-            }
-        }
-    }
 
     /// Placing a few elements by binary search gives what a stable sort
     /// of all of them gives.
