@@ -409,16 +409,10 @@ pub fn read_listing(exec: &Exec, mode: Listing) -> Result<NftState, Error> {
         Listing::JsonAndText => read(exec, true),
         Listing::Terse => read_with(exec, true, true),
         Listing::TerseAndKernel if exec.reads_kernel() && exec.have_tool("nft") => {
-            let Some(text) = list_terse(exec, TerseForm::Text)? else {
-                return Ok(NftState::default());
-            };
-            let mut st = NftState {
-                present: true,
-                text,
-                has_text: true,
-                json_pending: true,
-                ..NftState::default()
-            };
+            let mut st = text_only(list_terse(exec, Form::Text)?);
+            if !st.present {
+                return Ok(st);
+            }
             match kernel_dumps(exec, set_names(&st.text)) {
                 Some(d) => st.kernel_elems = Some(d),
                 // A set the kernel would not dump: list the table as text.
@@ -437,20 +431,34 @@ fn read_listing_args(exec: &Exec, args: &[&str]) -> Result<NftState, Error> {
     if !exec.have_tool("nft") {
         return Ok(NftState::default());
     }
-    let out = exec.read("nft", args)?;
-    if !out.success() {
-        if out.stderr.contains("No such file or directory") {
-            return Ok(NftState::default());
-        }
-        return Err(out.check().unwrap_err().into());
+    Ok(text_only(list_table(exec, args)?))
+}
+
+/// A table read as its text listing alone (None: there is no table),
+/// to be resolved ([`resolve`]).
+fn text_only(text: Option<String>) -> NftState {
+    match text {
+        Some(text) => NftState {
+            present: true,
+            text,
+            has_text: true,
+            json_pending: true,
+            ..NftState::default()
+        },
+        None => NftState::default(),
     }
-    Ok(NftState {
-        present: true,
-        text: out.stdout,
-        has_text: true,
-        json_pending: true,
-        ..NftState::default()
-    })
+}
+
+/// What `nft args` prints of netc's table; None when there is no table.
+fn list_table(exec: &Exec, args: &[&str]) -> Result<Option<String>, Error> {
+    let out = exec.read("nft", args)?;
+    if out.success() {
+        return Ok(Some(out.stdout));
+    }
+    if out.stderr.contains("No such file or directory") {
+        return Ok(None);
+    }
+    Err(out.check().unwrap_err().into())
 }
 
 /// Each named set's elements as the kernel holds them; None when the
@@ -719,56 +727,48 @@ fn read_with(exec: &Exec, with_text: bool, terse: bool) -> Result<NftState, Erro
     if !exec.have_tool("nft") {
         return Ok(NftState::default());
     }
-    if terse {
-        let (json, text) = std::thread::scope(|sc| {
-            let text = with_text.then(|| sc.spawn(|| list_terse(exec, TerseForm::Text)));
-            let json = list_terse(exec, TerseForm::Json);
-            let text = text.map(|h| h.join().unwrap_or(Ok(None)));
-            (json, text)
-        });
-        let Some(json) = json? else {
-            return Ok(NftState::default());
-        };
-        let mut st = netc_ir::timing::timed("read nft.parse", || parse(&json, ""))?;
-        if let Some(text) = text {
-            st.attach_text(&text?.unwrap_or_default());
+    let list = |form: Form| {
+        if terse {
+            list_terse(exec, form)
+        } else {
+            list_table(
+                exec,
+                &[form.flag(), "list", "table", "inet", super::NFT_TABLE],
+            )
         }
-        return Ok(st);
-    }
-    let table = super::NFT_TABLE;
-    let (json_args, text_args): (&[&str], &[&str]) = (
-        &["-j", "list", "table", "inet", table],
-        &["-a", "list", "table", "inet", table],
-    );
+    };
     // The two listings are independent kernel dumps: run them side by side.
-    let (out, text) = std::thread::scope(|sc| {
-        let text = with_text.then(|| sc.spawn(|| list_text(exec, text_args)));
-        let out = exec.read("nft", json_args);
-        let text = text.map(|h| h.join().unwrap_or_else(|_| Ok(String::new())));
-        (out, text)
+    let (json, text) = std::thread::scope(|sc| {
+        let text = with_text.then(|| sc.spawn(|| list(Form::Text)));
+        let json = list(Form::Json);
+        let text = text.map(|h| h.join().unwrap_or(Ok(None)));
+        (json, text)
     });
-    let out = out?;
-    if !out.success() {
-        if out.stderr.contains("No such file or directory") {
-            return Ok(NftState::default());
-        }
-        return Err(out.check().unwrap_err().into());
-    }
-    let mut st = netc_ir::timing::timed("read nft.parse", || parse(&out.stdout, ""))?;
+    let Some(json) = json? else {
+        return Ok(NftState::default());
+    };
+    let mut st = netc_ir::timing::timed("read nft.parse", || parse(&json, ""))?;
     if let Some(text) = text {
         // A table that vanished between the two listings fails the next step anyway.
-        st.attach_text(&text.unwrap_or_default());
+        st.attach_text(&text?.unwrap_or_default());
     }
     Ok(st)
 }
 
-/// Which terse listing [`list_terse`] prints.
+/// Which listing of the table: text with handles (`-a`) or JSON (`-j`).
 #[derive(Clone, Copy)]
-enum TerseForm {
-    /// `-t -a`: text with handles.
+enum Form {
     Text,
-    /// `-t -j`.
     Json,
+}
+
+impl Form {
+    fn flag(self) -> &'static str {
+        match self {
+            Form::Text => "-a",
+            Form::Json => "-j",
+        }
+    }
 }
 
 /// netc's table without set elements, exactly as `nft -t -a list table
@@ -783,32 +783,22 @@ enum TerseForm {
 /// table (tests hold both to nft's listing of the table). Should the
 /// ruleset listing fail (a foreign table this nft cannot print), the table
 /// is listed by name.
-fn list_terse(exec: &Exec, form: TerseForm) -> Result<Option<String>, Error> {
-    let flag = match form {
-        TerseForm::Text => "-a",
-        TerseForm::Json => "-j",
-    };
+fn list_terse(exec: &Exec, form: Form) -> Result<Option<String>, Error> {
+    let flag = form.flag();
     let out = exec.read("nft", &["-t", flag, "list", "ruleset", "inet"])?;
     if out.success() {
         let table = match form {
-            TerseForm::Text => Some(table_of_ruleset_text(&out.stdout, super::NFT_TABLE)),
-            TerseForm::Json => table_of_ruleset_json(&out.stdout, super::NFT_TABLE),
+            Form::Text => Some(table_of_ruleset_text(&out.stdout, super::NFT_TABLE)),
+            Form::Json => table_of_ruleset_json(&out.stdout, super::NFT_TABLE),
         };
         if let Some(t) = table {
             return Ok(t);
         }
     }
-    let out = exec.read(
-        "nft",
+    list_table(
+        exec,
         &["-t", flag, "list", "table", "inet", super::NFT_TABLE],
-    )?;
-    if !out.success() {
-        if out.stderr.contains("No such file or directory") {
-            return Ok(None);
-        }
-        return Err(out.check().unwrap_err().into());
-    }
-    Ok(Some(out.stdout))
+    )
 }
 
 /// Table `inet NAME` of a text ruleset listing (`nft -a list ruleset
