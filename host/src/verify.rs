@@ -103,9 +103,9 @@ pub fn verify_steps(
         // rest of it was not written, and the lock kept anyone else out.
         // Should anything else differ after all, the next plan's text
         // comparison sees it and reads the table whole.
-        // What is cached when they do (the predicted table, as
-        // `verify_changed` adopts it) is written out meanwhile, and stored
-        // only once they do: at 100,000 elements that is tens of ms.
+        // What is cached when they do (the predicted table with the
+        // predicted listing as its text) is written out meanwhile, and
+        // stored only once they do: at 100,000 elements that is tens of ms.
         let (changed, cached) = std::thread::scope(|sc| {
             let cached = sc.spawn(|| {
                 let _t = netc_ir::timing::phase("verify.cache text");
@@ -116,10 +116,11 @@ pub fn verify_steps(
             });
             (changed, cached.join().ok().flatten())
         });
-        if let Some(v) = changed? {
-            match cached {
-                Some(text) => crate::cache::store_text(key, &text),
-                None => crate::cache::store(key, &without_handles(&v)),
+        if changed? {
+            // (None: the table could not be written out, so nothing is
+            // cached; writing it again would fail the same way.)
+            if let Some(text) = cached {
+                crate::cache::store_text(key, &text);
             }
             return Ok(Verification::Matches);
         }
@@ -186,17 +187,17 @@ pub fn verify_steps(
 
 /// [`verify_steps`] for a predicted table: list the sets and chains the
 /// prediction changed, compare each with its predicted text, and compare
-/// everything else the apply wrote. The table, with the predicted listing
-/// as its text, when all match; None to verify the long way.
+/// everything else the apply wrote. True when all match; false to verify
+/// the long way.
 fn verify_changed(
     exec: &crate::exec::Exec,
     want: &State,
     listing: &str,
     read_listing: &dyn Fn(state::nft::Listing) -> Result<State, Error>,
-) -> Result<Option<state::NftState>, Error> {
+) -> Result<bool, Error> {
     let objects = &want.nft.predicted_changed;
     if objects.is_empty() {
-        return Ok(None);
+        return Ok(false);
     }
     let (live, listed) = std::thread::scope(|sc| {
         let listed = sc.spawn(|| {
@@ -218,15 +219,16 @@ fn verify_changed(
         let live = read_listing(state::nft::Listing::Skip);
         (live, listed.join().ok().flatten())
     });
-    let mut live = live?;
+    let live = live?;
     if !listed.is_some_and(|l| l.iter().all(|same| *same)) {
-        return Ok(None);
+        return Ok(false);
     }
-    live.nft = want.nft.adopted_as_listed(listing.to_string());
-    Ok(match compare(&live, want) {
-        Verification::Matches => Some(live.nft),
-        Verification::Differs(_) => None,
-    })
+    // The table is the predicted one: the rest is compared, without a
+    // copy of the table.
+    Ok(matches!(
+        compare(&live, &without_nft(want)),
+        Verification::Matches
+    ))
 }
 
 /// [`verify_steps`] for a table loaded whole from its artifact (the
@@ -266,9 +268,8 @@ fn verify_loaded(
     if !held {
         return Ok(None);
     }
-    match text {
-        Some(t) => crate::cache::store_text(key, &t),
-        None => crate::cache::store(key, &canonical),
+    if let Some(t) = text {
+        crate::cache::store_text(key, &t);
     }
     // The table is the canonical one on both sides by construction: the
     // rest is compared, without copying 100,000 elements twice to do so.
@@ -390,8 +391,8 @@ fn kernel_set_matches(
     Some(live == desired?)
 }
 
-/// `want` as the cache keeps it once verified: as `verify_changed`
-/// adopts it (`adopted_as_listed(listing)`) and without rule handles,
+/// `want` as the cache keeps it once verified: as listed
+/// (`adopted_as_listed(listing)`) and without rule handles,
 /// written in `NftState`'s own form straight from `want` — its sets are
 /// not copied (100,000 elements at the largest benchmark).
 #[derive(serde::Serialize)]
