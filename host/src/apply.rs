@@ -134,10 +134,9 @@ fn execute(exec: &Exec, t: &Target, plan: &Plan, keep_going: bool, allow_inject:
         .partition(|(_, st)| st.step != Step::Bird);
     let side = |steps: &[(usize, &plan::StepOps)]| run_steps(exec, t, steps, keep_going, injected);
     let mut run = if firewall.is_empty() || devices.is_empty() {
+        // One side has nothing to run: no thread for it.
         let mut run = side(&devices);
-        if run.failure.is_none() || keep_going {
-            run.join(side(&firewall));
-        }
+        run.join(side(&firewall));
         run
     } else {
         std::thread::scope(|s| {

@@ -362,7 +362,7 @@ pub fn compile_node_with(
     // Documents unchanged since an earlier plan or apply are read back
     // loaded and checked (an edit changes one document of many).
     let store = super::doc_store::DirStore::open();
-    let c = common::check_inputs_with(
+    let mut c = common::check_inputs_with(
         paths,
         store
             .as_ref()
@@ -371,7 +371,6 @@ pub fn compile_node_with(
     if !c.diags.items.is_empty() {
         common::print_diagnostics(&c);
     }
-    let mut c = c;
     let Some(model) = c.model.take() else {
         eprintln!("{}", common::summary(&c.diags, c.sources.len()));
         return Ok(Compiled::Rejected(1));
