@@ -37,6 +37,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// read whenever memory is freed, so setting it after the arguments are
 /// parsed covers all the work.
 fn allocator_options(on_node: bool) {
+    no_huge_pages();
     if !on_node || std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
     }
@@ -44,6 +45,28 @@ fn allocator_options(on_node: bool) {
     // table.
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    }
+}
+
+/// No transparent huge pages for netc's heap. mimalloc reserves its arenas
+/// 2 MiB-aligned and, by default, asks for huge pages on them
+/// (`madvise(MADV_HUGEPAGE)`), so one touched byte can fault in a whole
+/// 2 MiB page: `netc --version` was resident at 11.5 MiB with them and
+/// 5.8 MiB without, and a one-rule apply at 10,000 rules peaked 3–6 MiB
+/// higher, no faster (`netc build` of the same node took the same time
+/// either way; BENCHMARKS.md, "Plan and apply"). The `no_thp` feature of
+/// libmimalloc-sys (Cargo.toml) drops that `madvise`, which is all it takes
+/// where the kernel's THP mode is `madvise` (the usual default, and this
+/// lab's); where the mode is `always` the kernel would still back aligned
+/// regions with huge pages, so the process also opts out here
+/// (`PR_SET_THP_DISABLE`). Memory the runtime touched before `main` is not
+/// covered by the latter.
+fn no_huge_pages() {
+    // SAFETY: prctl with PR_SET_THP_DISABLE only sets a flag on this
+    // process's memory map. A failure (a kernel without it) changes nothing
+    // and is ignored: huge pages cost memory, never correctness.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
 
