@@ -371,10 +371,25 @@ pub fn compile_node_with(
     if !c.diags.items.is_empty() {
         common::print_diagnostics(&c);
     }
-    let Some(model) = c.model.take() else {
+    let Some(mut model) = c.model.take() else {
         eprintln!("{}", common::summary(&c.diags, c.sources.len()));
         return Ok(Compiled::Rejected(1));
     };
+    // What the compile cache keeps of the diagnostics, rendered while the
+    // sources are here: the sources, the diagnostics and the spans go
+    // before lowering, whose peak of memory they would otherwise add to
+    // (with validation's freed memory: `crate::return_freed`).
+    let diagnostics = key.as_ref().map(|_| {
+        let r = netc_compiler::diag::Renderer::new(&c.sources);
+        c.diags
+            .items
+            .iter()
+            .map(|d| r.render(d))
+            .collect::<String>()
+    });
+    drop(c);
+    model.forget_spans();
+    netc_ir::timing::timed("return freed", crate::return_freed);
     let route_reflectors: std::collections::BTreeSet<String> = model
         .nodes
         .iter()
@@ -396,9 +411,7 @@ pub fn compile_node_with(
         backend.artifact_kinds(),
     )?;
     let lock_update = (previous.as_ref() != Some(&lock)).then(|| (lock_path, lock.to_text()));
-    if let (Some(k), None) = (&key, &lock_update) {
-        let r = netc_compiler::diag::Renderer::new(&c.sources);
-        let diagnostics: String = c.diags.items.iter().map(|d| r.render(d)).collect();
+    if let (Some(k), Some(diagnostics), None) = (&key, &diagnostics, &lock_update) {
         let artifacts: Vec<(&str, &str)> = n
             .artifacts
             .iter()
@@ -409,21 +422,20 @@ pub fn compile_node_with(
             k,
             &mut n.ir,
             &route_reflectors,
-            &diagnostics,
+            diagnostics,
             &artifacts,
             whole_ir,
         );
     }
-    // The checked input (sources, the typed model of the whole cluster)
-    // is freed on a thread of its own while the plan goes on: freeing
-    // 10,000 rules' structures took ~5 ms of a one-rule apply. So is the
-    // IR's firewall unless a saved plan keeps it: plan and apply work
-    // from the artifacts, as they do on a compile-cache hit, which never
-    // reads it (`compile_cache::load_firewall`).
-    pipeline::drop_in_background(c);
+    // Plan and apply work from the artifacts, as they do on a compile-cache
+    // hit, which never reads the IR's firewall
+    // (`compile_cache::load_firewall`): it goes unless a saved plan keeps
+    // it. Then the memory freed since validation goes back to the kernel
+    // before the live table is read and diffed (`crate::return_freed`).
     if !whole_ir {
-        pipeline::drop_in_background(std::mem::take(&mut n.ir.firewall));
+        drop(std::mem::take(&mut n.ir.firewall));
     }
+    netc_ir::timing::timed("return freed", crate::return_freed);
     Ok(Compiled::Node(Box::new(NodeInput {
         ir: n.ir,
         artifacts: n.artifacts,

@@ -290,6 +290,68 @@ impl Model {
             .append(&mut kube_network_policies);
     }
 
+    /// Drop every resource's spans (its document's marked tree and text),
+    /// keeping the rest of its origin. Spans serve diagnostics, and
+    /// validation has reported them all; a plan or apply lowers one node
+    /// after it, and the spans of the documents parsed this run would
+    /// otherwise stay resident through lowering, its peak of memory.
+    /// (Destructured, so a new kind's list cannot be forgotten here.)
+    pub fn forget_spans(&mut self) {
+        fn clear<T>(
+            list: &mut [Resource<T>],
+            empty: &std::sync::Arc<crate::load::document::SpanIndex>,
+        ) {
+            for r in list {
+                r.origin.spans = empty.clone();
+            }
+        }
+        let empty = std::sync::Arc::new(crate::load::document::SpanIndex::default());
+        let Model {
+            ip_pools,
+            bgp_configs,
+            bgp_peers,
+            bgp_filters,
+            nodes,
+            network_policies,
+            global_network_policies,
+            global_network_sets,
+            network_sets,
+            host_endpoints,
+            workload_endpoints,
+            felix_configs,
+            profiles,
+            block_affinities,
+            ipam_blocks,
+            kube_controllers_configs,
+            cluster_informations,
+            namespaces,
+            pods,
+            kube_nodes,
+            kube_network_policies,
+        } = self;
+        clear(ip_pools, &empty);
+        clear(bgp_configs, &empty);
+        clear(bgp_peers, &empty);
+        clear(bgp_filters, &empty);
+        clear(nodes, &empty);
+        clear(network_policies, &empty);
+        clear(global_network_policies, &empty);
+        clear(global_network_sets, &empty);
+        clear(network_sets, &empty);
+        clear(host_endpoints, &empty);
+        clear(workload_endpoints, &empty);
+        clear(felix_configs, &empty);
+        clear(profiles, &empty);
+        clear(block_affinities, &empty);
+        clear(ipam_blocks, &empty);
+        clear(kube_controllers_configs, &empty);
+        clear(cluster_informations, &empty);
+        clear(namespaces, &empty);
+        clear(pods, &empty);
+        clear(kube_nodes, &empty);
+        clear(kube_network_policies, &empty);
+    }
+
     pub fn node(&self, name: &str) -> Option<&Resource<NodeSpec>> {
         self.nodes.iter().find(|n| n.meta.name == name)
     }

@@ -42,6 +42,10 @@ impl ValidModel {
     pub fn model(&self) -> &Model {
         &self.model
     }
+    /// [`Model::forget_spans`]: still valid, with no spans left to point at.
+    pub fn forget_spans(&mut self) {
+        self.model.forget_spans();
+    }
 }
 
 impl std::ops::Deref for ValidModel {
