@@ -59,6 +59,25 @@ impl SourceFile {
     }
 
     /// Byte offset of the start of 1-based `line`.
+    /// The 0-based index of the line holding byte `offset`.
+    pub fn line_index(&self, offset: usize) -> usize {
+        // line_starts begins with 0, so `next` is at least 1.
+        self.line_starts
+            .binary_search(&offset)
+            .unwrap_or_else(|next| next - 1)
+    }
+
+    /// The byte range of the 0-based line `index`, its newline included;
+    /// None past the last line.
+    pub fn line_range(&self, index: usize) -> Option<std::ops::Range<usize>> {
+        let start = |i: usize| match i.cmp(&self.line_starts.len()) {
+            std::cmp::Ordering::Less => Some(self.line_starts[i]),
+            std::cmp::Ordering::Equal => Some(self.text.len()),
+            std::cmp::Ordering::Greater => None,
+        };
+        Some(start(index)?..start(index + 1)?)
+    }
+
     pub fn line_start(&self, line: u32) -> usize {
         let idx = (line.max(1) - 1) as usize;
         *self
@@ -145,6 +164,10 @@ impl SourceMap {
     }
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
+    }
+    /// The file `id`, if the map holds it.
+    pub fn file(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
     }
 }
 
