@@ -609,8 +609,9 @@ pub fn same_text(a: &str, b: &str) -> bool {
         match (x.next(), y.next()) {
             (None, None) => return true,
             (Some(p), Some(q)) if p == q || listed_line(p) == listed_line(q) => {}
-            // Lines differ: equal only as items (elements as sets).
-            _ => return listed_items(a) == listed_items(b),
+            // Lines differ: equal only as objects in any order, each as
+            // items (elements as sets).
+            _ => return listed_objects(a) == listed_objects(b),
         }
     }
 }
@@ -636,9 +637,44 @@ pub fn object_block<'a>(listing: &'a str, object: &str) -> Option<&'a str> {
     Some(&listing[start..end])
 }
 
+/// A text listing as compared when its lines differ: the lines outside
+/// the table's objects (the table's own, its flags), in order, and the
+/// objects (`set`, `map`, `chain`… blocks) as [`ListedItem`]s, sorted.
+/// nft lists a table's objects in the order they were created: a set or
+/// chain that an element or rule delta added is listed last, where a load
+/// of the same file lists it in file order. The order of objects means
+/// nothing to the kernel (the order of a chain's rules, inside its block,
+/// is kept). Compared in order, every plan after such a delta missed the
+/// table applied last and read the whole table again.
+fn listed_objects(text: &str) -> (Vec<String>, Vec<Vec<ListedItem>>) {
+    let mut frame = Vec::new();
+    let mut objects = Vec::new();
+    let mut block: Option<String> = None;
+    for l in text.lines() {
+        if let Some(b) = &mut block {
+            b.push_str(l);
+            b.push('\n');
+            if l == "\t}" {
+                objects.extend(block.take().map(|b| listed_items(&b)));
+            }
+            continue;
+        }
+        let top = l.starts_with('\t') && !l.starts_with("\t\t");
+        if top && listed_line(l).trim_end().ends_with('{') {
+            block = Some(format!("{l}\n"));
+        } else if !l.trim().is_empty() {
+            frame.push(listed_line(l));
+        }
+    }
+    // A listing cut short: its open block is compared as it is.
+    objects.extend(block.map(|b| listed_items(&b)));
+    objects.sort();
+    (frame, objects)
+}
+
 /// One line of a listing (handle dropped, counters reset), or a set's
 /// elements, sorted.
-#[derive(PartialEq, Eq)]
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
 enum ListedItem {
     Line(String),
     Elements(Vec<String>),
@@ -1470,6 +1506,31 @@ mod tests {
             assert_ne!(c, b, "{from}");
             assert!(!same_text(a, &c), "{from} -> {to}");
         }
+        // A set that a delta added is listed after the objects created
+        // before it: the same table. Rules reordered inside a chain, a set
+        // left out or one listed twice are not.
+        let set_t = "\tset t { # handle 4\n\t\ttype ipv4_addr\n\t\telements = { 10.9.0.1, 10.9.0.2 }\n\t}\n";
+        let moved = a.replace(set_t, "").replace(
+            "\t}\n}\n",
+            &format!("\t}}\n{}}}\n", set_t.replace("handle 4", "handle 40")),
+        );
+        assert!(
+            moved.ends_with("\t}\n}\n")
+                && moved.find("set t").unwrap() > moved.find("chain c").unwrap()
+        );
+        assert!(same_text(a, &moved) && same_text(&moved, a), "{moved}");
+        let two_rules = a.replace(
+            "accept # handle 9\n",
+            "accept # handle 9\n\t\tdrop # handle 10\n",
+        );
+        let swapped = a.replace(
+            "accept # handle 9\n",
+            "drop # handle 10\n\t\tip saddr . th dport @s counter packets 5 bytes 300 accept # handle 9\n",
+        );
+        assert!(!same_text(&two_rules, &swapped));
+        assert!(!same_text(a, &a.replace(set_t, "")));
+        let twice = a.replace(set_t, &format!("{set_t}{set_t}"));
+        assert!(!same_text(a, &twice) && !same_text(&twice, a));
     }
 
     #[test]
