@@ -619,6 +619,7 @@ fn differential(test: &str, path: Path, default_cases: u64) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(default_cases);
     let mut merged_cases = 0;
+    let mut split_cases = 0;
     let (mut accepted, mut accepted_v6, mut total) = (0usize, 0usize, 0usize);
     for case in 0..cases {
         let case_seed = seed.wrapping_add(case).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -627,10 +628,17 @@ fn differential(test: &str, path: Path, default_cases: u64) {
         let ir = lower_node(&yaml, "dn-1");
         let linear = netc_targets::nftables::emit_linear(&ir);
         let merged = netc_targets::nftables::emit(&ir);
+        // Merged sets split into parts (`nftables::SHARD_ABOVE`) above two
+        // elements: random policies' sets are small, and this splits every
+        // one of them (into up to 64 parts, some empty).
+        let split = netc_targets::nftables::emit_sharded(&ir, 2);
         let ipt = netc_targets::iptables::emit(&ir);
         let ipt6 = netc_targets::iptables::emit_v6(&ir);
         if merged.contains(" merged") {
             merged_cases += 1;
+        }
+        if split.contains(" sets):") {
+            split_cases += 1;
         }
         let ps = probes(&mut rng, 600);
         if let Some(d) = std::env::var_os("NETC_DIFF_DUMP") {
@@ -639,6 +647,7 @@ fn differential(test: &str, path: Path, default_cases: u64) {
             let _ = std::fs::write(d.join("input.yaml"), &yaml);
             let _ = std::fs::write(d.join("linear.nft"), &linear);
             let _ = std::fs::write(d.join("merged.nft"), &merged);
+            let _ = std::fs::write(d.join("split.nft"), &split);
         }
         let report = |what: &str| {
             format!(
@@ -697,6 +706,7 @@ fn differential(test: &str, path: Path, default_cases: u64) {
         );
         let runs = [
             ("merged nft", Ruleset::Nft(&merged)),
+            ("merged nft, sets split", Ruleset::Nft(&split)),
             ("iptables", Ruleset::Iptables(&ipt, &ipt6)),
         ];
         for (what, rs) in runs {
@@ -735,12 +745,16 @@ fn differential(test: &str, path: Path, default_cases: u64) {
             .count();
     }
     eprintln!(
-        "{test}: {cases} cases ({merged_cases} with merged rules), {total} probes, {accepted} accepted"
+        "{test}: {cases} cases ({merged_cases} with merged rules, {split_cases} with split sets), {total} probes, {accepted} accepted"
     );
-    // The test must exercise the merge, and see both verdicts.
+    // The test must exercise the merge and the split, and see both verdicts.
     assert!(
         merged_cases * 2 >= cases as usize,
         "only {merged_cases} of {cases} cases merged anything"
+    );
+    assert!(
+        split_cases * 4 >= cases as usize,
+        "only {split_cases} of {cases} cases split a set"
     );
     assert!(
         accepted > total / 20 && accepted < total - total / 20,

@@ -53,16 +53,91 @@ const MAX_COMMENT: usize = 127;
 /// The ruleset, with each tier's runs of same-verdict rules merged into
 /// concatenated interval sets where that shortens it (`merge`).
 pub fn emit(ir: &HostIr) -> String {
-    emit_with(ir, true)
+    emit_with(ir, Some(SHARD_ABOVE))
+}
+
+/// [`emit`] with merged sets split once they hold more than `shard_above`
+/// elements (see [`SHARD_ABOVE`]): the differential test uses a small
+/// value so that random policies reach it.
+pub fn emit_sharded(ir: &HostIr, shard_above: usize) -> String {
+    emit_with(ir, Some(shard_above.max(1)))
 }
 
 /// The ruleset one nft rule per IR rule, every tier chain jumping to its
 /// policy chains: the reference the merged ruleset is tested against.
 pub fn emit_linear(ir: &HostIr) -> String {
-    emit_with(ir, false)
+    emit_with(ir, None)
 }
 
-fn emit_with(ir: &HostIr, optimise: bool) -> String {
+/// A merged set above this many elements is split into sets of at most
+/// about half as many (a power of two of them, at most [`MAX_SHARDS`]),
+/// each element placed by a hash of its value ([`shard_of`]), each set
+/// matched by a rule of its own with the same verdict. Why: the kernel
+/// takes ~40 ms to remove one element from a 10,000-element concatenated
+/// interval set (pipapo) and ~15 ms from sixteen sets of ~625, at 100,000
+/// elements ~50 ms against ~20 ms in 64 sets (docs/lab-facts.md,
+/// "nftables"), and an edited rule is an element removed and one added.
+/// The rules commute (same verdict, disjoint elements), loading is no
+/// slower (the same elements), and a packet pays one lookup per set
+/// (BENCHMARKS.md, "Datapath and load"). The hash, not the order, places
+/// an element, so an edit touches one set; the number of sets changes only
+/// when a set's size crosses a power of two, and then the whole set is
+/// replaced once.
+pub const SHARD_ABOVE: usize = 2048;
+
+/// At most this many sets for one merged set: 100,000 elements make 64 of
+/// ~1,560.
+const MAX_SHARDS: usize = 64;
+
+/// How many sets a merged set of `n` elements is written as.
+fn shard_count(n: usize, above: usize) -> usize {
+    if n <= above {
+        return 1;
+    }
+    let per = (above / 2).max(1);
+    n.div_ceil(per).next_power_of_two().min(MAX_SHARDS)
+}
+
+/// The set (of `count`) that holds element `e`: FNV-1a over the element's
+/// bounds, then MurmurHash3's 64-bit finaliser, whose mixing the low bits
+/// need (FNV's low bits depend only on its input's low bits, and most of
+/// an element's bytes are zero). Written out rather than std's
+/// `DefaultHasher`, whose output may change between Rust releases: a new
+/// placement would move every element of every split set (a whole reload,
+/// once).
+fn shard_of(e: &[merge::Iv], count: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (lo, hi) in e {
+        for b in lo.to_le_bytes().into_iter().chain(hi.to_le_bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    (h % count as u64) as usize
+}
+
+/// A merged set's elements, split into [`shard_count`] lists, each in the
+/// set's order.
+fn shards<'m>(m: &'m merge::Merged, above: usize) -> Vec<Vec<&'m [merge::Iv]>> {
+    let count = shard_count(m.elements.len(), above);
+    let mut out: Vec<Vec<&[merge::Iv]>> = vec![Vec::new(); count];
+    for e in &m.elements {
+        let j = if count == 1 { 0 } else { shard_of(e, count) };
+        out[j].push(e);
+    }
+    out
+}
+
+/// `shard_above`: None for the linear ruleset (nothing merged), else the
+/// size above which a merged set is split.
+fn emit_with(ir: &HostIr, shard_above: Option<usize>) -> String {
+    let optimise = shard_above.is_some();
+    let above = shard_above.unwrap_or(usize::MAX);
     let fw = &ir.firewall;
     // Per tier chain (same order as `fw.tiers`): its merged body, if any.
     let plans: Vec<Option<Vec<merge::Item>>> = fw
@@ -121,7 +196,14 @@ fn emit_with(ir: &HostIr, optimise: bool) -> String {
     }
     for (t, plan) in fw.tiers.iter().zip(&plans) {
         for (k, m) in merged_sets(plan) {
-            block(&mut o, merged_set(&merged_set_name(t, k), m));
+            let split = shards(m, above);
+            let count = split.len();
+            for (j, elements) in split.iter().enumerate() {
+                block(
+                    &mut o,
+                    merged_set(&merged_set_name(t, k, j, count), m, elements),
+                );
+            }
         }
     }
     for d in &fw.dispatch {
@@ -156,7 +238,7 @@ fn emit_with(ir: &HostIr, optimise: bool) -> String {
         block(
             &mut o,
             match plan {
-                Some(items) => merged_tier_chain(fw, t, items),
+                Some(items) => merged_tier_chain(fw, t, items, above),
                 None => tier_chain(fw, t),
             },
         );
@@ -536,8 +618,13 @@ fn merged_sets<'p, 'a>(
         .enumerate()
 }
 
-fn merged_set_name(t: &TierChain, k: usize) -> String {
-    format!("{}-m{k}", &t.name)
+/// Set `j` of the `count` sets merged set `k` of tier `t` is written as.
+fn merged_set_name(t: &TierChain, k: usize, j: usize, count: usize) -> String {
+    if count == 1 {
+        format!("{}-m{k}", &t.name)
+    } else {
+        format!("{}-m{k}-{j}", &t.name)
+    }
 }
 
 fn field_type(f: merge::Field, fam: Family) -> &'static str {
@@ -604,7 +691,7 @@ fn addr_interval(fam: Family, lo: u128, hi: u128) -> String {
     }
 }
 
-fn merged_set(name: &str, m: &merge::Merged) -> String {
+fn merged_set(name: &str, m: &merge::Merged, elements: &[&[merge::Iv]]) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "\tset {name} {{");
     let ty: Vec<&str> = m
@@ -618,12 +705,16 @@ fn merged_set(name: &str, m: &merge::Merged) -> String {
     // A set's declaration is compared whole, so a comment that names its
     // rules would change with every rule added or removed and turn an
     // element delta into a reload of the whole table.
+    if elements.is_empty() {
+        // One of a split set's parts can be empty: nft refuses `{ }`.
+        o.push_str("\t}\n");
+        return o;
+    }
     o.push_str("\t\telements = {");
     // Written a run of elements per task, on all cores: a set merged from
     // 10,000 rules took 7 ms to write on one, after everything else.
     use rayon::prelude::*;
-    let runs: Vec<String> = m
-        .elements
+    let runs: Vec<String> = elements
         .par_chunks(2048)
         .enumerate()
         .map(|(c, chunk)| {
@@ -633,7 +724,7 @@ fn merged_set(name: &str, m: &merge::Merged) -> String {
                     o.push(',');
                 }
                 o.push_str("\n\t\t\t");
-                for (k, (f, iv)) in m.key.iter().zip(e).enumerate() {
+                for (k, (f, iv)) in m.key.iter().zip(e.iter()).enumerate() {
                     if k > 0 {
                         o.push_str(" . ");
                     }
@@ -717,7 +808,12 @@ fn source_lines(sources: &[&str]) -> Vec<String> {
     lines
 }
 
-fn merged_tier_chain(fw: &Firewall, t: &TierChain, items: &[merge::Item]) -> String {
+fn merged_tier_chain(
+    fw: &Firewall,
+    t: &TierChain,
+    items: &[merge::Item],
+    shard_above: usize,
+) -> String {
     let mut c = Chain::new(&t.name);
     if fw.tier_passes(t) {
         c.rule(clear_pass(), "");
@@ -727,80 +823,48 @@ fn merged_tier_chain(fw: &Firewall, t: &TierChain, items: &[merge::Item]) -> Str
         match item {
             merge::Item::Rule { policy, rule } => policy_rule(&mut c, fw, policy, rule),
             merge::Item::Merged(m) => {
-                let set = if m.key.is_empty() {
-                    None
+                // The merged set's names: one, or one per part when it is
+                // split (`SHARD_ABOVE`), each matched by its own rule.
+                let sets: Vec<String> = if m.key.is_empty() {
+                    Vec::new()
                 } else {
                     k += 1;
-                    Some(merged_set_name(t, k - 1))
+                    let count = shard_count(m.elements.len(), shard_above);
+                    (0..count)
+                        .map(|j| merged_set_name(t, k - 1, j, count))
+                        .collect()
+                };
+                let into = match sets.as_slice() {
+                    [] => String::new(),
+                    [one] => format!(" into @{one}"),
+                    [first, .., last] => {
+                        format!(" into @{first} .. @{last} ({} sets)", sets.len())
+                    }
                 };
                 c.line_comment(&format!(
-                    "{} rules of tier {} merged{}:",
+                    "{} rules of tier {} merged{into}:",
                     m.sources.len(),
                     t.tier,
-                    set.as_ref()
-                        .map(|s| format!(" into @{s}"))
-                        .unwrap_or_default()
                 ));
                 for l in source_lines(&m.sources) {
                     c.line_comment(&format!("  {l}"));
                 }
-                let mut parts: Vec<String> = Vec::new();
-                let has_addr = m
-                    .constants
-                    .iter()
-                    .map(|c| c.0)
-                    .chain(m.key.iter().copied())
-                    .any(|f| matches!(f, merge::Field::SrcAddr | merge::Field::DstAddr));
-                if let (Some(f), false) = (m.family, has_addr) {
-                    parts.push(format!(
-                        "meta nfproto {}",
-                        match f {
-                            Family::V4 => "ipv4",
-                            Family::V6 => "ipv6",
-                        }
-                    ));
-                }
-                let mut constants = m.constants.clone();
-                constants.sort_by_key(|(f, _)| match f {
-                    merge::Field::Proto => 0,
-                    merge::Field::SrcAddr => 1,
-                    merge::Field::SrcPort => 2,
-                    merge::Field::DstAddr => 3,
-                    merge::Field::DstPort => 4,
-                });
-                // A port is read only after the protocol is known: when the
-                // protocol is a key field, the set lookup comes first.
-                let proto_in_key = m.key.contains(&merge::Field::Proto);
-                let lookup = set.as_ref().map(|s| {
+                let lookups: Vec<Option<String>> = if sets.is_empty() {
+                    vec![None]
+                } else {
                     let key: Vec<&str> = m
                         .key
                         .iter()
                         .map(|f| field_expr(*f, m.addr_family))
                         .collect();
-                    format!("{} @{s}", key.join(" . "))
-                });
-                for (f, iv) in constants {
-                    let port = matches!(f, merge::Field::SrcPort | merge::Field::DstPort);
-                    if port && proto_in_key {
-                        if let Some(l) = &lookup {
-                            if !parts.contains(l) {
-                                parts.push(l.clone());
-                            }
-                        }
-                    }
-                    parts.push(format!(
-                        "{} {}",
-                        field_expr(f, m.addr_family),
-                        field_value(f, m.addr_family, iv)
-                    ));
+                    sets.iter()
+                        .map(|s| Some(format!("{} @{s}", key.join(" . "))))
+                        .collect()
+                };
+                for lookup in lookups {
+                    let parts = merged_rule(m, lookup);
+                    c.rule(parts.join(" "), &merged_comment(&m.sources));
                 }
-                if let Some(l) = lookup {
-                    if !parts.contains(&l) {
-                        parts.push(l);
-                    }
-                }
-                parts.push(action(m.policy, m.action));
-                c.rule(parts.join(" "), &merged_comment(&m.sources));
             }
         }
     }
@@ -811,6 +875,60 @@ fn merged_tier_chain(fw: &Firewall, t: &TierChain, items: &[merge::Item]) -> Str
         );
     }
     c.finish()
+}
+
+/// The statements of one rule of a merged item: its constants, the set
+/// lookup `lookup` (if its key has fields) and its verdict.
+fn merged_rule(m: &merge::Merged, lookup: Option<String>) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let has_addr = m
+        .constants
+        .iter()
+        .map(|c| c.0)
+        .chain(m.key.iter().copied())
+        .any(|f| matches!(f, merge::Field::SrcAddr | merge::Field::DstAddr));
+    if let (Some(f), false) = (m.family, has_addr) {
+        parts.push(format!(
+            "meta nfproto {}",
+            match f {
+                Family::V4 => "ipv4",
+                Family::V6 => "ipv6",
+            }
+        ));
+    }
+    let mut constants = m.constants.clone();
+    constants.sort_by_key(|(f, _)| match f {
+        merge::Field::Proto => 0,
+        merge::Field::SrcAddr => 1,
+        merge::Field::SrcPort => 2,
+        merge::Field::DstAddr => 3,
+        merge::Field::DstPort => 4,
+    });
+    // A port is read only after the protocol is known: when the
+    // protocol is a key field, the set lookup comes first.
+    let proto_in_key = m.key.contains(&merge::Field::Proto);
+    for (f, iv) in constants {
+        let port = matches!(f, merge::Field::SrcPort | merge::Field::DstPort);
+        if port && proto_in_key {
+            if let Some(l) = &lookup {
+                if !parts.contains(l) {
+                    parts.push(l.clone());
+                }
+            }
+        }
+        parts.push(format!(
+            "{} {}",
+            field_expr(f, m.addr_family),
+            field_value(f, m.addr_family, iv)
+        ));
+    }
+    if let Some(l) = lookup {
+        if !parts.contains(&l) {
+            parts.push(l);
+        }
+    }
+    parts.push(action(m.policy, m.action));
+    parts
 }
 
 fn addr_kw(f: Family) -> &'static str {
@@ -982,6 +1100,56 @@ mod tests {
     /// A large merged set is written in runs on all cores; the text is
     /// the one a single loop writes, commas and all, across run edges.
     #[test]
+    fn a_split_set_changes_in_one_part_per_edited_element() {
+        let policy = PolicyChain {
+            name: netc_ir::Name::new("pi-x").unwrap(),
+            policy: "GlobalNetworkPolicy x".into(),
+            direction: netc_ir::Direction::Ingress,
+            on_allow: OnAllow::Accept,
+            log_prefix: String::new(),
+            rules: Vec::new(),
+        };
+        let merged = |elements: Vec<Vec<merge::Iv>>| merge::Merged {
+            policy: &policy,
+            action: RuleAction::Allow,
+            family: Some(Family::V4),
+            addr_family: Family::V4,
+            constants: Vec::new(),
+            key: vec![merge::Field::SrcAddr, merge::Field::DstPort],
+            elements,
+            sources: Vec::new(),
+            rules: Vec::new(),
+        };
+        let element = |i: u128, port: u128| vec![(i << 8, (i << 8) + 255), (port, port)];
+        let before: Vec<_> = (0..10_000).map(|i| element(i, 10_000 + i)).collect();
+        let mut after = before.clone();
+        after[5_000] = element(5_000, 60_001);
+        let (a, b) = (merged(before), merged(after));
+        let (pa, pb) = (shards(&a, SHARD_ABOVE), shards(&b, SHARD_ABOVE));
+        assert_eq!(pa.len(), 16);
+        assert_eq!(pa.iter().map(Vec::len).sum::<usize>(), 10_000);
+        // Parts are about even: the hash spreads neighbouring values.
+        assert!(
+            pa.iter().all(|p| (400..=900).contains(&p.len())),
+            "{:?}",
+            pa.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+        // One element replaced: the parts that hold the old and the new
+        // one differ, every other part is the same.
+        let changed = pa.iter().zip(&pb).filter(|(x, y)| x != y).count();
+        assert!((1..=2).contains(&changed), "{changed} parts changed");
+        // Each part keeps the set's order.
+        assert!(pa.iter().all(|p| p.windows(2).all(|w| w[0] < w[1])));
+        // Sizes: whole up to the limit, then a power of two of parts of at
+        // most half of it, at most MAX_SHARDS.
+        assert_eq!(shard_count(SHARD_ABOVE, SHARD_ABOVE), 1);
+        assert_eq!(shard_count(SHARD_ABOVE + 1, SHARD_ABOVE), 4);
+        assert_eq!(shard_count(10_000, SHARD_ABOVE), 16);
+        assert_eq!(shard_count(100_000, SHARD_ABOVE), MAX_SHARDS);
+        assert_eq!(shard_count(3, 2), 4);
+    }
+
+    #[test]
     fn a_large_merged_set_is_written_as_one_loop_writes_it() {
         let policy = PolicyChain {
             name: netc_ir::Name::new("pi-x").unwrap(),
@@ -1021,7 +1189,8 @@ mod tests {
                 "\tset s {{\n\t\ttype ipv4_addr . inet_service\n\t\tflags interval\n\t\telements = {{\n{}\n\t\t}}\n\t}}\n",
                 lines.join(",\n")
             );
-            assert_eq!(merged_set("s", &m), want, "{n} elements");
+            let refs: Vec<&[merge::Iv]> = m.elements.iter().map(Vec::as_slice).collect();
+            assert_eq!(merged_set("s", &m, &refs), want, "{n} elements");
         }
     }
 
