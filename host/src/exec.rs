@@ -142,6 +142,19 @@ pub trait Runner: Send + Sync + std::fmt::Debug {
     ) -> Option<std::io::Result<Vec<KernelElem>>> {
         None
     }
+
+    /// [`Runner::kernel_set_elements`] of each of `sets`, in order (a
+    /// runner that reaches a kernel reads them in one go).
+    fn kernel_sets_elements(
+        &self,
+        netns: Option<&str>,
+        table: &str,
+        sets: &[&str],
+    ) -> Option<Vec<std::io::Result<Vec<KernelElem>>>> {
+        sets.iter()
+            .map(|s| self.kernel_set_elements(netns, table, s))
+            .collect()
+    }
 }
 
 /// Runs real programs, entering a namespace with `ip netns exec NS`.
@@ -177,6 +190,24 @@ impl Runner for ProcessRunner {
         set: &str,
     ) -> Option<std::io::Result<Vec<KernelElem>>> {
         Some(crate::state::nft_kernel::dump_set(netns, table, set))
+    }
+
+    fn kernel_sets_elements(
+        &self,
+        netns: Option<&str>,
+        table: &str,
+        sets: &[&str],
+    ) -> Option<Vec<std::io::Result<Vec<KernelElem>>>> {
+        Some(
+            match crate::state::nft_kernel::dump_sets(netns, table, sets) {
+                Ok(each) => each,
+                // The namespace could not be entered: every dump fails.
+                Err(e) => sets
+                    .iter()
+                    .map(|_| Err(std::io::Error::new(e.kind(), e.to_string())))
+                    .collect(),
+            },
+        )
     }
 }
 
@@ -252,6 +283,15 @@ impl Exec {
     pub fn kernel_set_elements(&self, set: &str) -> Option<std::io::Result<Vec<KernelElem>>> {
         self.runner
             .kernel_set_elements(self.netns.as_deref(), crate::state::NFT_TABLE, set)
+    }
+
+    /// [`Exec::kernel_set_elements`] of each of `sets`, in order.
+    pub fn kernel_sets_elements(
+        &self,
+        sets: &[&str],
+    ) -> Option<Vec<std::io::Result<Vec<KernelElem>>>> {
+        self.runner
+            .kernel_sets_elements(self.netns.as_deref(), crate::state::NFT_TABLE, sets)
     }
 
     /// Run a read-only command in the target.

@@ -467,9 +467,11 @@ pub fn kernel_dumps<'a>(
     exec: &Exec,
     names: impl IntoIterator<Item = &'a str>,
 ) -> Option<super::nft_kernel::Dumps> {
+    let names: Vec<&str> = names.into_iter().collect();
     names
-        .into_iter()
-        .map(|n| Some((n.to_string(), exec.kernel_set_elements(n)?.ok()?)))
+        .iter()
+        .zip(exec.kernel_sets_elements(&names)?)
+        .map(|(n, elems)| Some((n.to_string(), elems.ok()?)))
         .collect()
 }
 
