@@ -76,14 +76,24 @@ pub fn tools(family: &str) -> (&'static str, &'static str) {
 
 pub fn read(exec: &Exec) -> Result<IptState, Error> {
     let mut st = IptState::default();
-    for fam in ["ipv4", "ipv6"] {
+    // Both families side by side: each is an `iptables-save` process in
+    // the target.
+    let read = |fam: &'static str| -> Result<Vec<IptTable>, Error> {
         let (save, _) = tools(fam);
         if !exec.have_tool(save) {
-            continue;
+            return Ok(Vec::new());
         }
         let out = exec.read(save, &[])?.check()?;
-        st.tables.extend(parse(&out.stdout, fam));
-    }
+        Ok(parse(&out.stdout, fam))
+    };
+    let (v4, v6) = std::thread::scope(|sc| {
+        let v6 = sc.spawn(|| read("ipv6"));
+        let v4 = read("ipv4");
+        (v4, v6.join())
+    });
+    st.tables.extend(v4?);
+    st.tables
+        .extend(v6.unwrap_or_else(|p| std::panic::resume_unwind(p))?);
     if !exec.have_tool("nft") {
         // The table could not be deleted: keep it.
         for t in &mut st.tables {

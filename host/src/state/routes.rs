@@ -121,16 +121,25 @@ impl LiveRoute {
 
 pub fn read(exec: &Exec) -> Result<Vec<LiveRoute>, Error> {
     let proto = super::NETC_ROUTE_PROTO.to_string();
-    let mut routes = Vec::new();
-    for fam in ["-4", "-6"] {
+    // The two families are listed side by side: each is an `ip` process
+    // in the target (~15 ms for 1,000 routes, most of it starting `ip
+    // netns exec`), and verification after a first apply waits on them.
+    let read = |fam: &str| -> Result<Vec<LiveRoute>, Error> {
         let out = exec
             .read(
                 "ip",
                 &["-j", fam, "route", "show", "proto", &proto, "table", "all"],
             )?
             .check()?;
-        routes.extend(parse(&out.stdout, fam == "-6")?);
-    }
+        parse(&out.stdout, fam == "-6")
+    };
+    let (v4, v6) = std::thread::scope(|sc| {
+        let v6 = sc.spawn(|| read("-6"));
+        let v4 = read("-4");
+        (v4, v6.join())
+    });
+    let mut routes = v4?;
+    routes.extend(v6.unwrap_or_else(|p| std::panic::resume_unwind(p))?);
     routes.sort();
     Ok(routes)
 }
