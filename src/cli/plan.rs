@@ -409,6 +409,10 @@ pub fn compile_node_with(
         node,
         &secrets,
         backend.artifact_kinds(),
+        // The model's pages, most of them built by validation's workers,
+        // would otherwise stay resident through the emitter's own peak
+        // (+4–5 MiB at 10,000 rules).
+        || netc_ir::timing::timed("return freed", crate::return_freed),
     )?;
     let lock_update = (previous.as_ref() != Some(&lock)).then(|| (lock_path, lock.to_text()));
     if let (Some(k), Some(diagnostics), None) = (&key, &diagnostics, &lock_update) {
