@@ -51,13 +51,14 @@ fn allocator_options(on_node: bool) {
 /// Hand the memory freed so far back to the kernel, from every thread's
 /// heap: mimalloc returns a page only when its owner, the thread that
 /// allocated it, next looks at it, and validation's worker threads built
-/// most of the typed model and then sit idle. Called on a node before
-/// lowering (the sources and spans are gone) and again between the compile
-/// and the diff (the model and the IR's firewall are gone): the freed
-/// pages would otherwise stay resident through the next stage's peak. A
-/// one-rule apply at 10,000 rules held 35 MiB after its compile without
-/// this and 25 MiB with it, and peaked at 39–44 MiB instead of 37–40
-/// (BENCHMARKS.md, "Plan and apply"). Costs 0.5–2 ms each time.
+/// most of the typed model and then sit idle. Called on a node at each
+/// point where a stage's structures are gone (`cli::plan::compile_node_with`):
+/// before lowering (the sources and spans), before emitting (the model)
+/// and before the diff (the IR's firewall); the freed pages would
+/// otherwise stay resident through the next stage's peak. A one-rule apply
+/// at 10,000 rules held 35 MiB after its compile without this and 25 MiB
+/// with it, and peaked at 39–44 MiB instead of 37–38 (BENCHMARKS.md,
+/// "Plan and apply"). Costs 0.5–2 ms each time.
 pub(crate) fn return_freed() {
     // SAFETY: mi_collect only walks the calling thread's own heap.
     rayon::broadcast(|_| unsafe { libmimalloc_sys::mi_collect(false) });
