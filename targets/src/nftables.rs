@@ -77,9 +77,11 @@ pub fn emit_linear(ir: &HostIr) -> String {
 /// interval set (pipapo) and ~15 ms from sixteen sets of ~625, at 100,000
 /// elements ~50 ms against ~20 ms in 64 sets (docs/lab-facts.md,
 /// "nftables"), and an edited rule is an element removed and one added.
-/// The rules commute (same verdict, disjoint elements), loading is no
-/// slower (the same elements), and a packet pays one lookup per set
-/// (BENCHMARKS.md, "Datapath and load"). The hash, not the order, places
+/// The rules commute (same verdict, disjoint elements) and loading is no
+/// slower (the same elements), but a packet pays one lookup per set: a new
+/// connection that matches no term kept 0.76–0.82 of the rate without a
+/// ruleset with 16 sets, 0.85 with one (BENCHMARKS.md, "Datapath and
+/// load", which weighs the two). The hash, not the order, places
 /// an element, so an edit touches one set; the number of sets changes only
 /// when a set's size crosses a power of two, and then the whole set is
 /// replaced once.
