@@ -1108,18 +1108,21 @@ fn line_comment(s: &str) -> String {
 mod tests {
     use super::*;
 
-    /// A large merged set is written in runs on all cores; the text is
-    /// the one a single loop writes, commas and all, across run edges.
-    #[test]
-    fn a_split_set_changes_in_one_part_per_edited_element() {
-        let policy = PolicyChain {
+    /// The policy chain a test's merged items come from.
+    fn test_policy() -> PolicyChain {
+        PolicyChain {
             name: netc_ir::Name::new("pi-x").unwrap(),
             policy: "GlobalNetworkPolicy x".into(),
             direction: netc_ir::Direction::Ingress,
             on_allow: OnAllow::Accept,
             log_prefix: String::new(),
             rules: Vec::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_split_set_changes_in_one_part_per_edited_element() {
+        let policy = test_policy();
         let merged = |elements: Vec<Vec<merge::Iv>>| merge::Merged {
             policy: &policy,
             action: RuleAction::Allow,
@@ -1160,16 +1163,11 @@ mod tests {
         assert_eq!(shard_count(3, 2), 4);
     }
 
+    /// A large merged set is written in runs on all cores; the text is
+    /// the one a single loop writes, commas and all, across run edges.
     #[test]
     fn a_large_merged_set_is_written_as_one_loop_writes_it() {
-        let policy = PolicyChain {
-            name: netc_ir::Name::new("pi-x").unwrap(),
-            policy: "GlobalNetworkPolicy x".into(),
-            direction: netc_ir::Direction::Ingress,
-            on_allow: OnAllow::Accept,
-            log_prefix: String::new(),
-            rules: Vec::new(),
-        };
+        let policy = test_policy();
         let key = vec![merge::Field::SrcAddr, merge::Field::DstPort];
         for n in [1, 2047, 2048, 2049, 5000] {
             let elements: Vec<Vec<merge::Iv>> = (0..n as u128)
