@@ -77,7 +77,9 @@ pub(crate) fn return_freed() {
 /// lab's); where the mode is `always` the kernel would still back aligned
 /// regions with huge pages, so the process also opts out here
 /// (`PR_SET_THP_DISABLE`). Memory the runtime touched before `main` is not
-/// covered by the latter.
+/// covered by the latter, and the flag is inherited by the tools netc runs
+/// (`nft`, `ip`, `bird -p`…): all short-lived, for which huge pages only
+/// change how much memory they hold; netc starts no daemon.
 fn no_huge_pages() {
     // SAFETY: prctl with PR_SET_THP_DISABLE only sets a flag on this
     // process's memory map. A failure (a kernel without it) changes nothing
