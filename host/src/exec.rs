@@ -125,35 +125,24 @@ pub trait Runner: Send + Sync + std::fmt::Debug {
     /// Is `prog` installed (readers skip tools that are absent)?
     fn have_tool(&self, prog: &str) -> bool;
 
-    /// Whether [`Runner::kernel_set_elements`] reads a kernel.
+    /// Whether [`Runner::kernel_sets_elements`] reads a kernel.
     fn reads_kernel(&self) -> bool {
         false
     }
 
-    /// The elements of set `set` of the `inet` table `table`, read from
-    /// the kernel over netlink ([`crate::state::nft_kernel`]). None when
-    /// this runner does not reach a kernel (a replay): the caller lists
-    /// the set with nft instead, which a replay answers.
-    fn kernel_set_elements(
+    /// The elements of each of `sets` of the `inet` table `table`, in
+    /// order, read from the kernel over netlink
+    /// ([`crate::state::nft_kernel`]); each set's read succeeds or fails
+    /// on its own. None when this runner does not reach a kernel (a
+    /// replay): the caller lists the sets with nft instead, which a replay
+    /// answers.
+    fn kernel_sets_elements(
         &self,
         _netns: Option<&str>,
         _table: &str,
-        _set: &str,
-    ) -> Option<std::io::Result<Vec<KernelElem>>> {
-        None
-    }
-
-    /// [`Runner::kernel_set_elements`] of each of `sets`, in order (a
-    /// runner that reaches a kernel reads them in one go).
-    fn kernel_sets_elements(
-        &self,
-        netns: Option<&str>,
-        table: &str,
-        sets: &[&str],
+        _sets: &[&str],
     ) -> Option<Vec<std::io::Result<Vec<KernelElem>>>> {
-        sets.iter()
-            .map(|s| self.kernel_set_elements(netns, table, s))
-            .collect()
+        None
     }
 }
 
@@ -183,31 +172,13 @@ impl Runner for ProcessRunner {
         true
     }
 
-    fn kernel_set_elements(
-        &self,
-        netns: Option<&str>,
-        table: &str,
-        set: &str,
-    ) -> Option<std::io::Result<Vec<KernelElem>>> {
-        Some(crate::state::nft_kernel::dump_set(netns, table, set))
-    }
-
     fn kernel_sets_elements(
         &self,
         netns: Option<&str>,
         table: &str,
         sets: &[&str],
     ) -> Option<Vec<std::io::Result<Vec<KernelElem>>>> {
-        Some(
-            match crate::state::nft_kernel::dump_sets(netns, table, sets) {
-                Ok(each) => each,
-                // The namespace could not be entered: every dump fails.
-                Err(e) => sets
-                    .iter()
-                    .map(|_| Err(std::io::Error::new(e.kind(), e.to_string())))
-                    .collect(),
-            },
-        )
+        Some(crate::state::nft_kernel::dump_sets(netns, table, sets))
     }
 }
 
@@ -273,19 +244,19 @@ impl Exec {
         }
     }
 
-    /// Whether [`Exec::kernel_set_elements`] can read the target's kernel.
+    /// Whether [`Exec::kernel_sets_elements`] can read the target's kernel.
     pub fn reads_kernel(&self) -> bool {
         self.runner.reads_kernel()
     }
 
-    /// The kernel's elements of set `set` of netc's table in the target
-    /// (see [`Runner::kernel_set_elements`]).
+    /// The kernel's elements of set `set` of netc's table in the target:
+    /// [`Exec::kernel_sets_elements`] of that one set.
     pub fn kernel_set_elements(&self, set: &str) -> Option<std::io::Result<Vec<KernelElem>>> {
-        self.runner
-            .kernel_set_elements(self.netns.as_deref(), crate::state::NFT_TABLE, set)
+        self.kernel_sets_elements(&[set])?.pop()
     }
 
-    /// [`Exec::kernel_set_elements`] of each of `sets`, in order.
+    /// The kernel's elements of each of `sets` of netc's table in the
+    /// target, in order (see [`Runner::kernel_sets_elements`]).
     pub fn kernel_sets_elements(
         &self,
         sets: &[&str],

@@ -84,41 +84,42 @@ const NFTNL_UDATA_SET_ELEM_FLAGS: u8 = 1;
 /// The attribute type bits (NLA_F_NESTED and NLA_F_NET_BYTEORDER masked off).
 const NLA_TYPE_MASK: u16 = 0x3fff;
 
-/// Dump the elements of set `set` of `inet table`, in the namespace
-/// `netns` (None: this process's own).
-pub fn dump_set(netns: Option<&str>, table: &str, set: &str) -> io::Result<Vec<KernelElem>> {
-    dump_sets(netns, table, &[set])?
-        .pop()
-        .unwrap_or_else(|| Err(io::Error::other("no dump")))
-}
-
-/// [`dump_set`] of each of `sets`, in order, entering the namespace once:
-/// a thread and a namespace switch per set cost ~0.5 ms each, which a
-/// merged set split into 16 parts (`nftables::SHARD_ABOVE`) paid 16 times
-/// on every plan. The outer error is the namespace's; each set's dump
-/// succeeds or fails on its own.
+/// Dump the elements of each of `sets` of `inet table`, in order, in the
+/// namespace `netns` (None: this process's own), entering it once: a
+/// thread and a namespace switch per set cost ~0.5 ms each, which a merged
+/// set split into 16 parts (`nftables::SHARD_ABOVE`) paid 16 times on
+/// every plan. Each set's dump succeeds or fails on its own; when the
+/// namespace cannot be entered, every one fails with that error.
 pub fn dump_sets(
     netns: Option<&str>,
     table: &str,
     sets: &[&str],
-) -> io::Result<Vec<io::Result<Vec<KernelElem>>>> {
+) -> Vec<io::Result<Vec<KernelElem>>> {
     let dump_all = |table: &str, sets: &[&str]| sets.iter().map(|s| dump_here(table, s)).collect();
     let Some(ns) = netns else {
-        return Ok(dump_all(table, sets));
+        return dump_all(table, sets);
     };
     // setns changes the calling thread's namespace only: do it on a thread
     // of its own, which ends with the dumps. A socket belongs to the
     // namespace it was created in.
-    let ns = ns.to_string();
-    let table = table.to_string();
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    std::thread::spawn(move || -> io::Result<Vec<io::Result<Vec<KernelElem>>>> {
+    let owned = (ns.to_string(), table.to_string());
+    let names: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let dumped = std::thread::spawn(move || -> io::Result<Vec<io::Result<Vec<KernelElem>>>> {
+        let (ns, table) = owned;
         enter_netns(&ns)?;
-        let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+        let sets: Vec<&str> = names.iter().map(String::as_str).collect();
         Ok(dump_all(&table, &sets))
     })
     .join()
-    .map_err(|_| io::Error::other("the netlink reader panicked"))?
+    .map_err(|_| io::Error::other("the netlink reader panicked"))
+    .and_then(|r| r);
+    match dumped {
+        Ok(each) => each,
+        Err(e) => sets
+            .iter()
+            .map(|_| Err(io::Error::new(e.kind(), e.to_string())))
+            .collect(),
+    }
 }
 
 /// Move this thread into the named network namespace (as `ip netns exec`
