@@ -88,12 +88,10 @@ pub fn read(exec: &Exec) -> Result<IptState, Error> {
     };
     let (v4, v6) = std::thread::scope(|sc| {
         let v6 = sc.spawn(|| read("ipv6"));
-        let v4 = read("ipv4");
-        (v4, v6.join())
+        (read("ipv4"), super::join(v6))
     });
     st.tables.extend(v4?);
-    st.tables
-        .extend(v6.unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+    st.tables.extend(v6?);
     if !exec.have_tool("nft") {
         // The table could not be deleted: keep it.
         for t in &mut st.tables {

@@ -279,8 +279,6 @@ impl State {
     }
 }
 
-/// The result of a reader thread; a reader that panicked is an error, not a
-/// panic of the caller.
 /// A reader that ran, joined; one that did not, its empty value.
 fn join_or_default<T: Default>(
     h: Option<std::thread::ScopedJoinHandle<'_, Result<T, Error>>>,
@@ -288,6 +286,8 @@ fn join_or_default<T: Default>(
     h.map_or_else(|| Ok(T::default()), join)
 }
 
+/// The result of a reader thread; a reader that panicked is an error, not a
+/// panic of the caller.
 fn join<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, Error>>) -> Result<T, Error> {
     h.join()
         .unwrap_or_else(|_| Err(Error::parse("a state reader", "panicked".to_string())))

@@ -135,11 +135,10 @@ pub fn read(exec: &Exec) -> Result<Vec<LiveRoute>, Error> {
     };
     let (v4, v6) = std::thread::scope(|sc| {
         let v6 = sc.spawn(|| read("-6"));
-        let v4 = read("-4");
-        (v4, v6.join())
+        (read("-4"), super::join(v6))
     });
     let mut routes = v4?;
-    routes.extend(v6.unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+    routes.extend(v6?);
     routes.sort();
     Ok(routes)
 }
