@@ -58,7 +58,6 @@ impl SourceFile {
         }
     }
 
-    /// Byte offset of the start of 1-based `line`.
     /// The 0-based index of the line holding byte `offset`.
     pub fn line_index(&self, offset: usize) -> usize {
         // line_starts begins with 0, so `next` is at least 1.
@@ -78,6 +77,7 @@ impl SourceFile {
         Some(start(index)?..start(index + 1)?)
     }
 
+    /// Byte offset of the start of 1-based `line`.
     pub fn line_start(&self, line: u32) -> usize {
         let idx = (line.max(1) - 1) as usize;
         *self
@@ -104,10 +104,7 @@ impl SourceFile {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let idx = match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i.saturating_sub(1),
-        };
+        let idx = self.line_index(offset);
         let start = self.line_starts.get(idx).copied().unwrap_or(0);
         let col = self.text[start..offset].chars().count() + 1;
         (idx as u32 + 1, col as u32)
