@@ -73,7 +73,7 @@ fn artifact_shape_is_nfts_shape_for_every_golden_node() {
         // And the shape check is not blind: one element or rule less differs.
         let mut fewer = written.clone();
         if let Some(s) = fewer.sets.iter_mut().find(|s| !s.elems.is_empty()) {
-            s.elems.pop();
+            s.elems.make_mut().pop();
         } else if let Some(c) = fewer.chains.iter_mut().find(|c| !c.rules.is_empty()) {
             c.rules.pop();
         }

@@ -46,6 +46,12 @@ pub fn artifact_key(key: &str) -> String {
     format!("{key}-artifact")
 }
 
+/// Where the kernel digests of the canonical state under `key` are kept
+/// (`NftState::kernel_digests`).
+pub fn kernel_key(key: &str) -> String {
+    format!("{key}-kernel")
+}
+
 pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
     let text = std::fs::read_to_string(dir().join(format!("{key}.json"))).ok()?;
     serde_json::from_str(&text).ok()
@@ -71,6 +77,7 @@ pub fn store_text(key: &str, text: &str) {
     keep_newest(&d, KEEP, |name| {
         let key = name.strip_suffix(".json").unwrap_or(name);
         let key = key.strip_suffix("-artifact").unwrap_or(key);
+        let key = key.strip_suffix("-kernel").unwrap_or(key);
         applied.iter().any(|a| a == key)
     });
 }

@@ -124,9 +124,12 @@ impl Session {
         let load_last = || {
             let _t = netc_ir::timing::phase("desired.last applied");
             let k = crate::cache::applied(t)?;
+            let mut st = crate::cache::load::<state::NftState>(&k)?;
+            st.kernel_digests =
+                crate::cache::load(&crate::cache::kernel_key(&k)).unwrap_or_default();
             Some((
                 crate::cache::load::<String>(&crate::cache::artifact_key(&k))?,
-                crate::cache::load::<state::NftState>(&k)?,
+                st,
             ))
         };
         let mut last_cell = std::sync::OnceLock::new();

@@ -6,6 +6,7 @@ use crate::plan;
 use crate::state::{self, State};
 use crate::target::Target;
 use crate::Error;
+use std::collections::BTreeMap;
 
 /// The outcome of comparing the target with the state asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +110,9 @@ pub fn verify_steps(
         let (changed, cached) = std::thread::scope(|sc| {
             let cached = sc.spawn(|| {
                 let _t = netc_ir::timing::phase("verify.cache text");
-                serde_json::to_string(&CachedForm::of(&want.nft, listing)).ok()
+                serde_json::to_string(&CachedForm::of(&want.nft, listing))
+                    .ok()
+                    .map(|text| (text, kernel_digests(&want.nft)))
             });
             let changed = netc_ir::timing::timed("verify changed objects", || {
                 verify_changed(exec, want, listing, &read_listing)
@@ -119,8 +122,9 @@ pub fn verify_steps(
         if changed? {
             // (None: the table could not be written out, so nothing is
             // cached; writing it again would fail the same way.)
-            if let Some(text) = cached {
+            if let Some((text, digests)) = cached {
                 crate::cache::store_text(key, &text);
+                crate::cache::store(&crate::cache::kernel_key(key), &digests);
             }
             return Ok(Verification::Matches);
         }
@@ -259,17 +263,26 @@ fn verify_loaded(
             let _t = netc_ir::timing::phase("verify.cache text");
             serde_json::to_string(&canonical).ok()
         });
-        let in_kernel = |s| state::nft_kernel::holds(&dumps, s);
+        // Each set's kernel digest is learnt on the way, for the next
+        // plan ([`state::NftState::kernel_digests`]).
         let held = netc_ir::timing::timed("verify.kernel holds", || {
-            canonical.same_shape(&want.nft) && canonical.sets.iter().all(in_kernel)
+            if !canonical.same_shape(&want.nft) {
+                return None;
+            }
+            canonical
+                .sets
+                .iter()
+                .map(|s| Some((s.name.clone(), state::nft_kernel::held_digest(&dumps, s)?)))
+                .collect::<Option<BTreeMap<String, String>>>()
         });
         (held, text.join().ok().flatten())
     });
-    if !held {
+    let Some(digests) = held else {
         return Ok(None);
-    }
+    };
     if let Some(t) = text {
         crate::cache::store_text(key, &t);
+        crate::cache::store(&crate::cache::kernel_key(key), &digests);
     }
     // The table is the canonical one on both sides by construction: the
     // rest is compared, without copying 100,000 elements twice to do so.
@@ -422,6 +435,26 @@ impl<'a> CachedForm<'a> {
             has_text: true,
         }
     }
+}
+
+/// The kernel digests to keep beside `want` once verified: those it read
+/// with its sets (unchanged since), and those of the sets whose elements
+/// were read anyway (the sets the apply changed; every set, once, on the
+/// first plan after the table was cached without digests). A set whose
+/// elements were never read gets none: reading them for it would cost
+/// what the digest saves, and the next plan reads them instead.
+fn kernel_digests(want: &state::NftState) -> BTreeMap<String, String> {
+    want.sets
+        .iter()
+        .filter_map(|s| {
+            let d = match s.kernel_digest(want) {
+                Some(d) => d.to_string(),
+                None if !s.elems.unread() => state::nft_kernel::digest(s)?,
+                None => return None,
+            };
+            Some((s.name.clone(), d))
+        })
+        .collect()
 }
 
 /// A listed table as a cached canonical form: rule handles are the live

@@ -30,6 +30,7 @@ pub mod links;
 pub mod neigh;
 pub mod nft;
 mod nft_elem;
+mod nft_elems;
 pub mod nft_kernel;
 pub mod nft_predict;
 pub mod routes;
@@ -45,6 +46,7 @@ pub use bird::{BirdFile, BirdState};
 pub use iptables::{IptChain, IptJump, IptState, IptTable};
 pub use links::{Address, Link, LinkKind};
 pub use nft::{NftChain, NftRule, NftSet, NftState};
+pub use nft_elems::Elems;
 pub use routes::{LiveRoute, RouteSpec};
 pub use sysctl::IfaceValue;
 

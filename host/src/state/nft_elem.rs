@@ -12,6 +12,7 @@
 //! it did (the test below holds the two to the same result).
 
 use super::nft::{ConcatElem, Elem, Prefix, PrefixElem, RangeElem, Verdict, WrappedElem};
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -48,8 +49,153 @@ impl From<Derived> for Elem {
 
 impl<'de> Deserialize<'de> for Elem {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Elem, D::Error> {
-        from_value(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+        d.deserialize_any(Reader)
     }
+}
+
+/// Reads the usual shapes straight from the input: a string, a number and
+/// a concatenation without a JSON tree in between (a tree per element was
+/// half of reading a 100,000-element table). The rest is read as a tree
+/// and handed to [`from_value`].
+struct Reader;
+
+impl<'de> Visitor<'de> for Reader {
+    type Value = Elem;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a set element")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Elem, E> {
+        Ok(Elem::Str(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Elem, E> {
+        Ok(Elem::Str(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Elem, E> {
+        Ok(Elem::Num(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Elem, E> {
+        tree(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Elem, E> {
+        tree(Value::from(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Elem, E> {
+        tree(Value::Bool(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Elem, E> {
+        tree(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Elem, E> {
+        tree(Value::Null)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Elem, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element::<Value>()? {
+            items.push(v);
+        }
+        tree(Value::Array(items))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Elem, A::Error> {
+        let mut obj = serde_json::Map::new();
+        if let Some(key) = map.next_key::<String>()? {
+            if key == "concat" {
+                // A list is read element by element; anything else (or a
+                // second key) as the tree it is.
+                let parts: ConcatParts = map.next_value()?;
+                match (parts, map.next_key::<String>()?) {
+                    (ConcatParts::Elems(concat), None) => {
+                        return Ok(Elem::Concat(ConcatElem { concat }));
+                    }
+                    (parts, next) => {
+                        obj.insert(key, parts.into_value().map_err(de::Error::custom)?);
+                        if let Some(k) = next {
+                            let v = map.next_value::<Value>()?;
+                            obj.insert(k, v);
+                        }
+                    }
+                }
+            } else {
+                let v = map.next_value::<Value>()?;
+                obj.insert(key, v);
+            }
+        }
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            obj.insert(k, v);
+        }
+        tree(Value::Object(obj))
+    }
+}
+
+/// A concatenation's value: a list read element by element, or any other
+/// value as a tree.
+enum ConcatParts {
+    Elems(Vec<Elem>),
+    Tree(Value),
+}
+
+impl ConcatParts {
+    /// The tree the value was read from, for a concatenation beside other
+    /// keys (which nft never lists): each element written back as it
+    /// reads. That is the tree as read except for what an element's
+    /// reading drops (a `null` property of a wrapped element), and the
+    /// whole is then kept as [`Elem::Other`], as the derived reader keeps it.
+    fn into_value(self) -> Result<Value, serde_json::Error> {
+        match self {
+            ConcatParts::Elems(v) => serde_json::to_value(v),
+            ConcatParts::Tree(v) => Ok(v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ConcatParts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ConcatParts, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ConcatParts;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a concatenation")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<ConcatParts, A::Error> {
+                let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+                while let Some(e) = seq.next_element::<Elem>()? {
+                    v.push(e);
+                }
+                Ok(ConcatParts::Elems(v))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ConcatParts, A::Error> {
+                let v = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ConcatParts::Tree(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ConcatParts, E> {
+                Ok(ConcatParts::Tree(Value::from(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ConcatParts, E> {
+                Ok(ConcatParts::Tree(Value::from(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ConcatParts, E> {
+                Ok(ConcatParts::Tree(Value::from(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ConcatParts, E> {
+                Ok(ConcatParts::Tree(Value::from(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ConcatParts, E> {
+                Ok(ConcatParts::Tree(Value::Bool(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ConcatParts, E> {
+                Ok(ConcatParts::Tree(Value::Null))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// [`from_value`] with a reader's error.
+fn tree<E: de::Error>(v: Value) -> Result<Elem, E> {
+    from_value(v).map_err(E::custom)
 }
 
 /// The element `v` holds, as the derived reader would read it.
@@ -138,7 +284,13 @@ mod tests {
             r#"{"concat":[{"prefix":{"addr":"10.0.0.0","len":24}},10000,"tcp"]}"#,
             r#"{"concat":[{"range":[1,2]},{"elem":{"val":3,"comment":"c"}}]}"#,
             r#"{"concat":5}"#,
+            r#"{"concat":"tcp"}"#,
+            r#"{"concat":{"a":[1]}}"#,
+            r#"{"concat":null}"#,
             r#"{"concat":[],"x":1}"#,
+            r#"{"concat":[1,"a",{"range":[1,2]}],"x":1,"y":[2]}"#,
+            r#"{"x":1,"concat":[1]}"#,
+            r#"{"concat":[{"concat":[1,2]},[3,4],-2,0.5,true,null]}"#,
             r#"["eth0",{"goto":{"target":"c"}}]"#,
             r#"["lo",{"accept":null}]"#,
             r#"[{"prefix":{"addr":"10.0.0.0","len":8}},{"jump":{"target":"x"}}]"#,

@@ -44,10 +44,47 @@ pub type Dumps = Vec<(String, Vec<KernelElem>)>;
 
 /// Whether `dumps` holds exactly `set`'s elements under its name (see
 /// [`same_elements`]; false also when it cannot tell).
-pub fn holds(dumps: &Dumps, set: &NftSet) -> bool {
-    dumps
-        .iter()
-        .any(|(n, elems)| *n == set.name && same_elements(elems, set) == Some(true))
+/// `digest`: the set's [`digest`], when known; then its elements are not
+/// read.
+pub fn holds(dumps: &Dumps, set: &NftSet, digest: Option<&str>) -> bool {
+    dumps.iter().any(|(n, elems)| {
+        *n == set.name
+            && match digest {
+                Some(d) => Layout::of(set)
+                    .and_then(|l| intervals(elems, &l))
+                    .is_some_and(|live| digest_of(&live) == d),
+                None => same_elements(elems, set) == Some(true),
+            }
+    })
+}
+
+/// [`holds`] for a set whose digest is not known yet: its digest when the
+/// dump holds exactly its elements, else None.
+pub fn held_digest(dumps: &Dumps, set: &NftSet) -> Option<String> {
+    let (_, elems) = dumps.iter().find(|(n, _)| *n == set.name)?;
+    let layout = Layout::of(set)?;
+    let want = layout.intervals_of(set)?;
+    (intervals(elems, &layout)? == want).then(|| digest_of(&want))
+}
+
+/// A digest of `set`'s elements as the kernel holds them (the sorted
+/// intervals [`same_elements`] compares); None when they cannot be
+/// encoded. Two sets of one layout with the same digest hold the same
+/// elements.
+pub fn digest(set: &NftSet) -> Option<String> {
+    Layout::of(set)?.intervals_of(set).map(|v| digest_of(&v))
+}
+
+fn digest_of(intervals: &[Interval]) -> String {
+    let mut h = netc_ir::digest::Parts::new();
+    for (lo, hi, data) in intervals {
+        h.add(lo).add(hi);
+        match data {
+            Some(d) => h.add(b"+").add(d),
+            None => h.add(b"-"),
+        };
+    }
+    h.hex(16)
 }
 
 /// A closed interval of key bytes, and a map element's verdict.
@@ -730,6 +767,56 @@ mod tests {
         assert_eq!(same_elements(&open, &want), Some(true));
         assert!(!only_flags(&[0, 3, b'h', b'i', 0]));
         assert!(!only_flags(&[NFTNL_UDATA_SET_ELEM_FLAGS, 4, 0]));
+    }
+
+    /// With a digest learnt from a dump that held the set, `holds` answers
+    /// as the element comparison does for every dump, and the digest
+    /// tells apart sets that differ in one element.
+    #[test]
+    fn a_kernel_digest_answers_as_the_elements_do() {
+        let want = set(
+            serde_json::json!(["ipv4_addr", "inet_service"]),
+            true,
+            serde_json::json!([
+                {"concat": [{"prefix": {"addr": "10.1.0.0", "len": 16}}, 80]},
+                {"concat": [{"prefix": {"addr": "10.2.0.0", "len": 24}}, {"range": [1, 9]}]}
+            ]),
+        );
+        let e = |key: Vec<u8>, end: Vec<u8>| KernelElem {
+            key,
+            key_end: Some(end),
+            interval_end: false,
+            data: None,
+            extras: false,
+        };
+        let held = vec![
+            e(
+                vec![10, 2, 0, 0, 0, 1, 0, 0],
+                vec![10, 2, 0, 255, 0, 9, 0, 0],
+            ),
+            e(
+                vec![10, 1, 0, 0, 0, 80, 0, 0],
+                vec![10, 1, 255, 255, 0, 80, 0, 0],
+            ),
+        ];
+        let mut other = held.clone();
+        other[0].key_end = Some(vec![10, 2, 0, 255, 0, 10, 0, 0]);
+        let dumps = |elems: &[KernelElem]| -> Dumps { vec![("s".to_string(), elems.to_vec())] };
+        let d = held_digest(&dumps(&held), &want).expect("held");
+        assert_eq!(Some(d.clone()), digest(&want));
+        assert_eq!(held_digest(&dumps(&other), &want), None);
+        for elems in [&held[..], &other[..], &held[..1], &[]] {
+            let by_elements = same_elements(elems, &want) == Some(true);
+            assert_eq!(holds(&dumps(elems), &want, Some(&d)), by_elements);
+            assert_eq!(holds(&dumps(elems), &want, None), by_elements);
+        }
+        // Another set's name is not this set.
+        let elsewhere: Dumps = vec![("t".to_string(), held.clone())];
+        assert!(!holds(&elsewhere, &want, Some(&d)));
+        // One element different: another digest.
+        let mut fewer = want.clone();
+        fewer.elems.make_mut().pop();
+        assert_ne!(digest(&fewer), Some(d));
     }
 
     #[test]

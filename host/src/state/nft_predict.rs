@@ -104,15 +104,13 @@ pub fn predict(
             return None;
         }
         let set = st.sets.iter_mut().find(|s| s.name == x.name)?;
+        let elems = set.elems.make_mut();
         for t in gone {
             let e = listed(t)?;
-            let i = set.elems.iter().position(|x| *x == e)?;
-            set.elems.remove(i);
+            let i = elems.iter().position(|x| *x == e)?;
+            elems.remove(i);
         }
-        place(
-            &mut set.elems,
-            new.into_iter().map(listed).collect::<Option<_>>()?,
-        );
+        place(elems, new.into_iter().map(listed).collect::<Option<_>>()?);
         changed_sets.push(set.name.clone());
     }
     st.predicted_listing = listing(&old.text, &st, &changed_sets, &comments);
@@ -221,7 +219,7 @@ pub fn with_listed_elements(
             return None;
         }
         let (_, elems) = listed.iter_mut().find(|(n, _)| *n == set.name)?;
-        set.elems = elems.take()?;
+        set.elems = elems.take()?.into();
     }
     let names: Vec<String> = st.sets.iter().map(|s| s.name.clone()).collect();
     st.text = listing(&terse.text, &st, &names, &[])?;
@@ -288,7 +286,7 @@ fn listing(
         }
         Some(format!(
             "\t\telements = {{ {} }}\n",
-            set.elems_text(&set.elems)?
+            set.elems_text(set.elems.iter())?
         ))
     };
     while let Some(line) = lines.next() {
