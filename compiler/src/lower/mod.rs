@@ -214,8 +214,10 @@ impl<'a> Cluster<'a> {
         let routes = routes::lower(self, node, &tunnels);
         let workload_interfaces = ifaces::lower(self, &node.name);
         let bgp = bgp::lower(self, node)?;
-        let firewall = firewall::lower_with(&self.fw, self, node);
-        firewall.check()?;
+        let firewall = crate::ir::timing::timed("lower.firewall", || {
+            firewall::lower_with(&self.fw, self, node)
+        });
+        crate::ir::timing::timed("lower.check", || firewall.check())?;
         Ok(HostIr {
             node: node.name.clone(),
             address: node.address.map(IpNet::V4),
