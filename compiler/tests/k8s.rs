@@ -270,7 +270,9 @@ fn matches(fw: &Firewall, m: &Match, p: &Pkt) -> bool {
         return false;
     }
     let side = |s: &SideMatch, a: IpAddr, port: Option<u16>| {
-        s.in_sets.iter().all(|r| in_set(fw, r, a))
+        s.in_net.is_none_or(|n| n.contains(&a))
+            && s.in_sets.iter().all(|r| in_set(fw, r, a))
+            && !s.not_in_net.is_some_and(|n| n.contains(&a))
             && !s.not_in_sets.iter().any(|r| in_set(fw, r, a))
             && (s.ports.is_empty() || port.is_some_and(|x| in_ports(&s.ports, x)))
             && !port.is_some_and(|x| in_ports(&s.not_ports, x))

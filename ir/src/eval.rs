@@ -673,7 +673,10 @@ impl Eval<'_> {
 
     fn side_addr(&self, s: &SideMatch, addr: IpAddr) -> bool {
         let in_set = |r: &Ref<AddrSet>| self.fw.get(r).is_some_and(|set| set_contains(set, addr));
-        s.in_sets.iter().all(in_set) && !s.not_in_sets.iter().any(in_set)
+        s.in_net.is_none_or(|n| n.contains(&addr))
+            && s.in_sets.iter().all(in_set)
+            && !s.not_in_net.is_some_and(|n| n.contains(&addr))
+            && !s.not_in_sets.iter().any(in_set)
     }
 }
 

@@ -500,6 +500,10 @@ impl<'f> Table<'f> {
         let p = m.protocol.map(|p| proto(p, self.fam)).unwrap_or_default();
         for (s, addr, port) in [(&m.src, "-s", "--sports"), (&m.dst, "-d", "--dports")] {
             let mut addr_inline = false;
+            if let Some(n) = &s.in_net {
+                addr_inline = true;
+                inline.push(format!("{addr} {n}"));
+            }
             for n in &s.in_sets {
                 let els = elements(fw, n, self.fam);
                 if els.is_empty() {
@@ -514,6 +518,14 @@ impl<'f> Table<'f> {
                     inline.push(format!("{addr} {}", els[0]));
                 } else {
                     positives.push(els.iter().map(|e| format!("{addr} {e}")).collect());
+                }
+            }
+            if let Some(n) = &s.not_in_net {
+                if addr_inline {
+                    negatives.push(format!("{addr} {n}"));
+                } else {
+                    addr_inline = true;
+                    inline.push(format!("! {addr} {n}"));
                 }
             }
             for n in &s.not_in_sets {

@@ -1009,9 +1009,12 @@ fn inline_set(fw: &Firewall, set_name: &Ref<AddrSet>) -> Option<String> {
 /// The match part of a rule (empty: matches every packet).
 fn matches(fw: &Firewall, m: &Match) -> String {
     let mut parts: Vec<String> = Vec::new();
-    let uses_sets = [&m.src, &m.dst]
-        .iter()
-        .any(|s| !s.in_sets.is_empty() || !s.not_in_sets.is_empty());
+    let uses_sets = [&m.src, &m.dst].iter().any(|s| {
+        !s.in_sets.is_empty()
+            || !s.not_in_sets.is_empty()
+            || s.in_net.is_some()
+            || s.not_in_net.is_some()
+    });
     let icmp_proto = matches!(m.protocol, Some(Protocol::Icmp) | Some(Protocol::IcmpV6));
     if let Some(f) = m.family {
         if !uses_sets && !icmp_proto {
@@ -1033,8 +1036,14 @@ fn matches(fw: &Firewall, m: &Match) -> String {
     for (s, dir) in [(&m.src, "s"), (&m.dst, "d")] {
         let kw = addr_kw(m.family.unwrap_or(Family::V4));
         let set_ref = |n: &Ref<AddrSet>| inline_set(fw, n).unwrap_or_else(|| format!("@{n}"));
+        if let Some(n) = &s.in_net {
+            parts.push(format!("{kw} {dir}addr {n}"));
+        }
         for n in &s.in_sets {
             parts.push(format!("{kw} {dir}addr {}", set_ref(n)));
+        }
+        if let Some(n) = &s.not_in_net {
+            parts.push(format!("{kw} {dir}addr != {n}"));
         }
         for n in &s.not_in_sets {
             parts.push(format!("{kw} {dir}addr != {}", set_ref(n)));

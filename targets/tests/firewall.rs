@@ -513,10 +513,12 @@ fn rules_sets_and_families() {
         set_elems(fw, &r[0].matches.src.in_sets[0]),
         ["192.0.2.0/25"]
     );
+    // (one network: matched inline, no set)
     assert_eq!(
-        set_elems(fw, &r[0].matches.src.not_in_sets[0]),
-        ["192.0.2.0/28"]
+        r[0].matches.src.not_in_net,
+        Some("192.0.2.0/28".parse().unwrap())
     );
+    assert!(r[0].matches.src.not_in_sets.is_empty());
     // a selector that selects nothing: kept, with empty sets, never matches
     let r = p
         .rules

@@ -334,7 +334,9 @@ type SetCache<'a> = foldhash::HashMap<(&'a str, Family), Dim>;
 
 /// The fields of a plain match, or `None` when the rule cannot be merged.
 fn expand<'a>(fw: &Firewall, m: &'a Match, cache: &mut SetCache<'a>) -> Option<Expanded> {
-    let negated = |s: &SideMatch| !s.not_in_sets.is_empty() || !s.not_ports.is_empty();
+    let negated = |s: &SideMatch| {
+        !s.not_in_sets.is_empty() || s.not_in_net.is_some() || !s.not_ports.is_empty()
+    };
     if m.not_protocol.is_some()
         || m.icmp.is_some()
         || m.not_icmp.is_some()
@@ -348,30 +350,35 @@ fn expand<'a>(fw: &Firewall, m: &'a Match, cache: &mut SetCache<'a>) -> Option<E
     if has_ports && !m.protocol.is_some_and(Protocol::has_ports) {
         return None;
     }
-    let uses_addr = !m.src.in_sets.is_empty() || !m.dst.in_sets.is_empty();
+    let has_addr = |s: &SideMatch| !s.in_sets.is_empty() || s.in_net.is_some();
+    let uses_addr = has_addr(&m.src) || has_addr(&m.dst);
     if uses_addr && m.family.is_none() {
         return None;
     }
     let family = m.family;
     let shape = Shape {
         family,
-        src: !m.src.in_sets.is_empty(),
-        dst: !m.dst.in_sets.is_empty(),
+        src: has_addr(&m.src),
+        dst: has_addr(&m.dst),
         sport: !m.src.ports.is_empty(),
         dport: !m.dst.ports.is_empty(),
         proto: m.protocol.is_some(),
     };
     // An upper bound of the boxes first, so a rule over large sets costs
     // nothing here.
-    let bound = |sets: &[Ref<AddrSet>]| -> usize {
-        sets.iter()
+    // (A network alone is one interval; with sets, their intersection has
+    // at most as many as the sets' elements.)
+    let bound = |s: &SideMatch| -> usize {
+        s.in_sets
+            .iter()
             .filter_map(|r| fw.set(r))
             .map(|s| s.elements.len())
             .fold(0usize, usize::saturating_add)
+            .max(usize::from(s.in_net.is_some()))
     };
     let bounds = [
-        bound(&m.src.in_sets),
-        bound(&m.dst.in_sets),
+        bound(&m.src),
+        bound(&m.dst),
         m.src.ports.len(),
         m.dst.ports.len(),
     ];
@@ -386,8 +393,8 @@ fn expand<'a>(fw: &Firewall, m: &'a Match, cache: &mut SetCache<'a>) -> Option<E
     let mut dims: Vec<Dim> = Vec::new();
     for f in shape.fields() {
         let ivs = match f {
-            Field::SrcAddr => addr_dim(fw, &m.src.in_sets, family?, cache)?,
-            Field::DstAddr => addr_dim(fw, &m.dst.in_sets, family?, cache)?,
+            Field::SrcAddr => addr_dim(fw, &m.src, family?, cache)?,
+            Field::DstAddr => addr_dim(fw, &m.dst, family?, cache)?,
             Field::SrcPort => Rc::new(port_intervals(&m.src.ports)),
             Field::DstPort => Rc::new(port_intervals(&m.dst.ports)),
             Field::Proto => {
@@ -412,14 +419,22 @@ fn expand<'a>(fw: &Firewall, m: &'a Match, cache: &mut SetCache<'a>) -> Option<E
     })
 }
 
-/// An address field: one set's intervals (cached), or the intersection of
-/// several sets'.
+/// An address field: a network's interval, one set's intervals (cached),
+/// or the intersection of a network and sets.
 fn addr_dim<'a>(
     fw: &Firewall,
-    sets: &'a [Ref<AddrSet>],
+    side: &'a SideMatch,
     family: Family,
     cache: &mut SetCache<'a>,
 ) -> Option<Dim> {
+    let sets = &side.in_sets[..];
+    if let Some(n) = &side.in_net {
+        let net = vec![net_interval(n, family)?];
+        if sets.is_empty() {
+            return Some(Rc::new(net));
+        }
+        return Some(Rc::new(intersect(&net, &addr_intervals(fw, sets, family)?)));
+    }
     if let [one] = sets {
         let key = (one.as_str(), family);
         if let Some(d) = cache.get(&key) {
@@ -451,16 +466,7 @@ fn addr_intervals(fw: &Firewall, sets: &[Ref<AddrSet>], family: Family) -> Optio
         let mut ivs: Vec<Iv> = s
             .elements
             .iter()
-            .filter_map(|n| match (n, family) {
-                (ipnet::IpNet::V4(n), Family::V4) => Some((
-                    u128::from(u32::from(n.network())),
-                    u128::from(u32::from(n.broadcast())),
-                )),
-                (ipnet::IpNet::V6(n), Family::V6) => {
-                    Some((u128::from(n.network()), u128::from(n.broadcast())))
-                }
-                _ => None,
-            })
+            .filter_map(|n| net_interval(n, family))
             .collect();
         ivs = normalise(ivs);
         acc = Some(match acc {
@@ -469,6 +475,21 @@ fn addr_intervals(fw: &Firewall, sets: &[Ref<AddrSet>], family: Family) -> Optio
         });
     }
     acc
+}
+
+/// A network of `family` as an interval; None for the other family
+/// (`Firewall::check` keeps a rule's network to the rule's family).
+fn net_interval(n: &ipnet::IpNet, family: Family) -> Option<Iv> {
+    match (n, family) {
+        (ipnet::IpNet::V4(n), Family::V4) => Some((
+            u128::from(u32::from(n.network())),
+            u128::from(u32::from(n.broadcast())),
+        )),
+        (ipnet::IpNet::V6(n), Family::V6) => {
+            Some((u128::from(n.network()), u128::from(n.broadcast())))
+        }
+        _ => None,
+    }
 }
 
 /// Sorted, overlapping or adjacent intervals joined.

@@ -246,18 +246,35 @@ pub(super) struct Sets {
     sets: foldhash::HashMap<Name, AddrSet>,
 }
 
+/// A rule side's networks of one family: the one network they come to, or
+/// a set of them (none, or several).
+pub(super) enum Nets {
+    One(IpNet),
+    Set(Ref<AddrSet>),
+}
+
 impl Sets {
-    /// A set of `nets` restricted to `family`; named by content.
-    pub fn nets(&mut self, nets: &[IpNet], family: Family, comment: String) -> Ref<AddrSet> {
+    /// `nets` restricted to `family`: one network as it is (see
+    /// `netc_ir::firewall`'s notes on `in_net`), else a set named by
+    /// content.
+    pub fn nets(
+        &mut self,
+        nets: &[IpNet],
+        family: Family,
+        comment: impl FnOnce() -> String,
+    ) -> Nets {
         use std::fmt::Write;
         let elements = aggregate(nets, family);
+        if let [one] = elements[..] {
+            return Nets::One(one);
+        }
         let mut key = format!("nets|{family:?}|");
         for (i, n) in elements.iter().enumerate() {
             let _ = write!(key, "{}{n}", if i == 0 { "" } else { "," });
         }
         let prefix = fam_prefix("n", family);
         let name = ident(&prefix, "", &key);
-        self.insert(name, family, elements, comment)
+        Nets::Set(self.insert(name, family, elements, comment()))
     }
 
     /// The addresses `sel` picks in `scope` (one set per selector, scope and family).

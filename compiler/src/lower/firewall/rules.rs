@@ -5,7 +5,7 @@
 //! (protocol, port) values on different endpoints; it becomes none when it
 //! can never match (see [`lower_rule`]).
 
-use super::resolve::{family_of, parse_net, Endpoint, Scope, Sets, World};
+use super::resolve::{family_of, parse_net, Endpoint, Nets, Scope, Sets, World};
 use super::Policy;
 use crate::ir::{Direction, Family, FwRule, IcmpMatch, Match, PortSet, RuleAction, SideMatch};
 use crate::model::{Action, EntityRule, IcmpFields, NumOrStr, PortMatch, Protocol, Rule};
@@ -401,10 +401,13 @@ fn side_match(
         ..SideMatch::default()
     };
     if !s.nets.is_empty() {
-        let name = cx
+        match cx
             .sets
-            .nets(&s.nets, fam, format!("{what} nets of {}", pol.display));
-        m.in_sets.push(name);
+            .nets(&s.nets, fam, || format!("{what} nets of {}", pol.display))
+        {
+            Nets::One(n) => m.in_net = Some(n),
+            Nets::Set(name) => m.in_sets.push(name),
+        }
     }
     if let Some(sel) = &s.selector {
         m.in_sets
@@ -426,12 +429,12 @@ fn side_match(
         ));
     }
     if !s.not_nets.is_empty() {
-        let name = cx.sets.nets(
-            &s.not_nets,
-            fam,
-            format!("{what} notNets of {}", pol.display),
-        );
-        m.not_in_sets.push(name);
+        match cx.sets.nets(&s.not_nets, fam, || {
+            format!("{what} notNets of {}", pol.display)
+        }) {
+            Nets::One(n) => m.not_in_net = Some(n),
+            Nets::Set(name) => m.not_in_sets.push(name),
+        }
     }
     if let Some(sel) = &s.not_selector {
         m.not_in_sets
