@@ -69,7 +69,8 @@ pub fn check_inputs_with(
         .iter()
         .any(|d| d.code == netc_compiler::diag::codes::IO);
     diags.extend(load_diags);
-    let (model, vdiags) = netc_ir::timing::timed("validate", || validate::validate(raws));
+    let (model, vdiags) =
+        netc_ir::timing::timed("validate", || validate::validate_with(raws, store));
     diags.extend(vdiags.items);
     diags.sort();
     let model = if diags.has_errors() { None } else { model };

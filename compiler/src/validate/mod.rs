@@ -15,6 +15,7 @@
 
 mod bgp;
 mod bgp_filter;
+mod clean;
 mod cross;
 mod endpoint;
 mod export;
@@ -58,6 +59,22 @@ impl std::ops::Deref for ValidModel {
 /// Validate loaded resources. Returns the model when there are no errors,
 /// and all diagnostics (sorted) either way.
 pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
+    validate_with(raws, None)
+}
+
+/// A policy's findings from one of its own checks: its kind, its index
+/// among the model's policies of that kind, and what was found.
+type Found = (Kind, usize, Vec<Diagnostic>);
+/// Policies a check passes over (by kind and index).
+type Skip<'a> = dyn Fn(Kind, usize) -> bool + Sync + 'a;
+
+/// [`validate`], remembering in `store` which policies passed their own
+/// checks, so a later run with the same policy does not check it again
+/// ([`clean`]; the same diagnostics either way).
+pub fn validate_with(
+    raws: Vec<RawResource>,
+    store: Option<&dyn crate::load::doc_cache::DocStore>,
+) -> (Option<ValidModel>, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut model = Model::default();
     // Kinds read but not compiled: one note per kind, at its first resource.
@@ -91,20 +108,25 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     // model of its own, joined in input order (ten 1,000-rule policies
     // took 16 ms in a row).
     let _typing = crate::ir::timing::phase("validate.type");
-    let typed: Vec<(Model, Diagnostics)> = {
+    let typed: Vec<(Model, Diagnostics, Option<String>)> = {
         use rayon::prelude::*;
         valid
             .into_par_iter()
             .map(|raw| {
                 let (mut m, mut d) = (Model::default(), Diagnostics::default());
+                let key = clean::key(&raw);
                 type_resource(raw, &mut m, &mut d);
-                (m, d)
+                (m, d, key)
             })
             .collect()
     };
     drop(_typing);
     let _join = crate::ir::timing::phase("validate.join");
-    for (m, d) in typed {
+    // Each policy's content key, by kind and index in the joined model.
+    let (mut gnp_keys, mut np_keys) = (Vec::new(), Vec::new());
+    for (m, d, key) in typed {
+        gnp_keys.extend(m.global_network_policies.iter().map(|_| key.clone()));
+        np_keys.extend(m.network_policies.iter().map(|_| key.clone()));
         model.append(m);
         diags.extend(d.items);
     }
@@ -128,31 +150,78 @@ pub fn validate(raws: Vec<RawResource>) -> (Option<ValidModel>, Diagnostics) {
     // findings (none reads another's): on all cores, their findings joined
     // in this order (and sorted below), so the output does not depend on
     // which finished first.
+    // Each policy's own checks pass over the policies known to pass them
+    // ([`clean`]).
     type Check = fn(&Model, &mut Vec<Diagnostic>);
-    const CHECKS: [(&str, Check); 10] = [
-        ("validate.names", names::check),
-        ("validate.ippool", ippool::check),
-        ("validate.bgp", bgp::check),
-        ("validate.bgp_filter", bgp_filter::check),
-        ("validate.node", node::check),
-        ("validate.policy", policy::check),
-        ("validate.shadow", shadow::check),
-        ("validate.endpoint", endpoint::check),
-        ("validate.cross", cross::check),
-        ("validate.export", export::check),
+    type Each = for<'a> fn(&Model, &Skip<'a>) -> Vec<Found>;
+    enum Task {
+        Whole(Check),
+        Each(Each),
+    }
+    const CHECKS: [(&str, Task); 11] = [
+        ("validate.names", Task::Whole(names::check)),
+        ("validate.ippool", Task::Whole(ippool::check)),
+        ("validate.bgp", Task::Whole(bgp::check)),
+        ("validate.bgp_filter", Task::Whole(bgp_filter::check)),
+        ("validate.node", Task::Whole(node::check)),
+        ("validate.policy", Task::Each(policy::each)),
+        ("validate.policies", Task::Whole(policy::rest)),
+        ("validate.shadow", Task::Each(shadow::each)),
+        ("validate.endpoint", Task::Whole(endpoint::check)),
+        ("validate.cross", Task::Whole(cross::check)),
+        ("validate.export", Task::Whole(export::check)),
     ];
-    let found: Vec<Vec<Diagnostic>> = {
+    let known = clean::Clean::read(store);
+    let key_of = |kind: Kind, i: usize| -> Option<&str> {
+        match kind {
+            Kind::GlobalNetworkPolicy => gnp_keys.get(i),
+            _ => np_keys.get(i),
+        }
+        .and_then(|k| k.as_deref())
+    };
+    let skip = |kind: Kind, i: usize| known.has(key_of(kind, i));
+    let found: Vec<(Vec<Diagnostic>, Vec<Found>)> = {
         use rayon::prelude::*;
         CHECKS
             .par_iter()
-            .map(|&(name, check)| {
-                let mut found = Vec::new();
-                crate::ir::timing::timed(name, || check(&model, &mut found));
-                found
+            .map(|(name, task)| {
+                crate::ir::timing::timed(name, || match task {
+                    Task::Whole(check) => {
+                        let mut found = Vec::new();
+                        check(&model, &mut found);
+                        (found, Vec::new())
+                    }
+                    Task::Each(each) => (Vec::new(), each(&model, &skip)),
+                })
             })
             .collect()
     };
-    out.extend(found.into_iter().flatten());
+    // A policy with a key is clean now when no check of its own found
+    // anything in it (a skipped one found nothing).
+    let mut dirty = std::collections::BTreeSet::new();
+    for (whole, each) in found {
+        out.extend(whole);
+        for (kind, i, d) in each {
+            if !d.is_empty() {
+                dirty.insert((kind, i));
+            }
+            out.extend(d);
+        }
+    }
+    let dirty = &dirty;
+    let now_clean = [
+        (Kind::GlobalNetworkPolicy, &gnp_keys),
+        (Kind::NetworkPolicy, &np_keys),
+    ]
+    .into_iter()
+    .flat_map(|(kind, keys)| {
+        keys.iter()
+            .enumerate()
+            .filter(move |(i, _)| !dirty.contains(&(kind, *i)))
+            .filter_map(|(_, k)| k.clone())
+    })
+    .collect();
+    known.write(store, now_clean);
     // Pods and NetworkPolicies become workload endpoints and Calico policies
     // after the Calico rules ran: the Kubernetes rules above checked them,
     // and the Calico ones would misname them (`knp.default.*` is reserved).

@@ -11,28 +11,29 @@ use crate::model::{
 use ipnet::IpNet;
 use std::collections::HashMap;
 
-pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
-    // Each policy's checks are its own: on all cores, in input order.
+/// Each policy's own checks (its rules, selectors, types), on all cores,
+/// in input order (global policies, then namespaced ones): the findings
+/// of every policy `skip` does not pass over, by kind and index.
+pub(super) fn each(m: &Model, skip: &super::Skip<'_>) -> Vec<super::Found> {
     use rayon::prelude::*;
-    let each = |rs: &[_], kind| -> Vec<Vec<Diagnostic>> {
+    let each = |rs: &[_], kind| -> Vec<super::Found> {
         rs.par_iter()
-            .map(|r| {
+            .enumerate()
+            .filter(|(i, _)| !skip(kind, *i))
+            .map(|(i, r)| {
                 let mut o = Vec::new();
                 policy(&ctx(r, kind), &mut o);
-                o
+                (kind, i, o)
             })
             .collect()
     };
-    out.extend(
-        each(&m.network_policies, Kind::NetworkPolicy)
-            .into_iter()
-            .flatten(),
-    );
-    out.extend(
-        each(&m.global_network_policies, Kind::GlobalNetworkPolicy)
-            .into_iter()
-            .flatten(),
-    );
+    let mut found = each(&m.global_network_policies, Kind::GlobalNetworkPolicy);
+    found.extend(each(&m.network_policies, Kind::NetworkPolicy));
+    found
+}
+
+/// The checks across policies (order ties) and of network sets.
+pub(super) fn rest(m: &Model, out: &mut Vec<Diagnostic>) {
     order_ties(m, out);
     for r in &m.global_network_sets {
         network_set(&ctx(r, Kind::GlobalNetworkSet), out);

@@ -23,29 +23,37 @@ use crate::selector::Selector;
 use ipnet::IpNet;
 use std::collections::BTreeSet;
 
-pub(super) fn check(m: &Model, out: &mut Vec<Diagnostic>) {
+/// Each policy's shadowed rules, on all cores, in input order (global
+/// policies, then namespaced ones): the findings of every policy `skip`
+/// does not pass over, by kind and index.
+pub(super) fn each(m: &Model, skip: &super::Skip<'_>) -> Vec<super::Found> {
     let all = m
         .global_network_policies
         .iter()
-        .map(|r| (Kind::GlobalNetworkPolicy, r))
-        .chain(m.network_policies.iter().map(|r| (Kind::NetworkPolicy, r)));
+        .enumerate()
+        .map(|(i, r)| (Kind::GlobalNetworkPolicy, i, r))
+        .chain(
+            m.network_policies
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (Kind::NetworkPolicy, i, r)),
+        )
+        .filter(|(kind, i, _)| !skip(*kind, *i));
     // Quadratic in each policy's length and independent across policies:
-    // on all cores, warnings in policy order.
+    // on all cores.
     use rayon::prelude::*;
     let all: Vec<_> = all.collect();
-    let found: Vec<Vec<Diagnostic>> = all
-        .par_iter()
-        .map(|&(kind, r)| {
+    all.par_iter()
+        .map(|&(kind, i, r)| {
             let mut out = Vec::new();
             if !fail_closed(&r.spec) {
                 for (dir, rules) in [("ingress", &r.spec.ingress), ("egress", &r.spec.egress)] {
                     policy_rules(kind, r, dir, rules, &mut out);
                 }
             }
-            out
+            (kind, i, out)
         })
-        .collect();
-    out.extend(found.into_iter().flatten());
+        .collect()
 }
 
 /// A policy-level selector netc cannot resolve keeps only Deny rules.
