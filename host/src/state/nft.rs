@@ -260,10 +260,7 @@ impl NftState {
     /// tab deep, their lines two deep, set elements one per line three deep
     /// or inline in `elements = { … }`; comment lines skipped.
     pub fn from_artifact(text: &str, key: &str) -> NftState {
-        let body = match text.find("\ntable inet netc {") {
-            Some(i) => &text[i + 1..],
-            None => text,
-        };
+        let body = artifact_body(text);
         let mut st = NftState {
             present: true,
             text: body.to_string(),
@@ -1039,6 +1036,15 @@ mod json {
         /// `expr`, `comment`: what is compared.
         #[serde(flatten)]
         pub body: Map<String, Value>,
+    }
+}
+
+/// An artifact from its table's definition on (after the lines that
+/// create and delete the table).
+pub fn artifact_body(text: &str) -> &str {
+    match text.find("\ntable inet netc {") {
+        Some(i) => &text[i + 1..],
+        None => text,
     }
 }
 
