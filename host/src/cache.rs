@@ -66,7 +66,7 @@ pub fn store<T: Serialize>(key: &str, value: &T) {
 /// [`store`] of a value already written as JSON (`serde_json::to_string`).
 pub fn store_text(key: &str, text: &str) {
     let d = dir();
-    if crate::confirm::write_private(&d.join(format!("{key}.json")), text).is_err() {
+    if crate::confirm::write_cache(&d.join(format!("{key}.json")), text).is_err() {
         return;
     }
     // Keep the most recent entries only, and those of the tables netc

@@ -63,7 +63,7 @@ impl DocStore for DirStore {
     }
 
     fn put(&self, key: &str, entry: &str) {
-        if netc_host::confirm::write_private(&self.path(key), entry).is_ok() {
+        if netc_host::confirm::write_cache(&self.path(key), entry).is_ok() {
             self.trimmed.call_once(|| self.trim());
         }
     }
