@@ -165,7 +165,7 @@ pub fn validate_with(
         ("validate.bgp_filter", Task::Whole(bgp_filter::check)),
         ("validate.node", Task::Whole(node::check)),
         ("validate.policy", Task::Each(policy::each)),
-        ("validate.policies", Task::Whole(policy::rest)),
+        ("validate.policy order, sets", Task::Whole(policy::rest)),
         ("validate.shadow", Task::Each(shadow::each)),
         ("validate.endpoint", Task::Whole(endpoint::check)),
         ("validate.cross", Task::Whole(cross::check)),
