@@ -94,6 +94,16 @@ pub enum Family {
     V6,
 }
 
+impl Family {
+    /// The family of a network.
+    pub fn of(n: &IpNet) -> Family {
+        match n {
+            IpNet::V4(_) => Family::V4,
+            IpNet::V6(_) => Family::V6,
+        }
+    }
+}
+
 /// A named set of networks. Selector-derived sets hold the addresses of the
 /// endpoints and network sets the selector matched at compile time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -533,11 +543,7 @@ impl Firewall {
                 .into_iter()
                 .flat_map(|s| s.in_net.iter().chain(&s.not_in_net))
             {
-                let fam = match n {
-                    IpNet::V4(_) => Family::V4,
-                    IpNet::V6(_) => Family::V6,
-                };
-                if m.family != Some(fam) {
+                if m.family != Some(Family::of(n)) {
                     return Err(IrError::NetFamily {
                         from: from.to_string(),
                         net: n.to_string(),

@@ -318,7 +318,7 @@ fn set(s: &AddrSet) -> String {
     let elements: Vec<String> = s
         .elements
         .iter()
-        .filter(|e| family_of(e) == s.family)
+        .filter(|e| Family::of(e) == s.family)
         .map(|e| e.to_string())
         .collect();
     if !elements.is_empty() {
@@ -334,13 +334,6 @@ fn set(s: &AddrSet) -> String {
     }
     o.push_str("\t}\n");
     o
-}
-
-fn family_of(n: &ipnet::IpNet) -> Family {
-    match n {
-        ipnet::IpNet::V4(_) => Family::V4,
-        ipnet::IpNet::V6(_) => Family::V6,
-    }
 }
 
 fn map_name(d: &DispatchChain) -> String {

@@ -902,7 +902,7 @@ pub(super) fn lower_with(shared: &Shared, c: &Cluster, n: &NodeFacts) -> Firewal
     // NAT outgoing.
     let mut nat = Vec::new();
     for fam in [Family::V4, Family::V6] {
-        let of_fam = |p: &&super::PoolFacts| resolve::family_of(&p.cidr) == fam;
+        let of_fam = |p: &&super::PoolFacts| Family::of(&p.cidr) == fam;
         let from: Vec<ipnet::IpNet> = c
             .pools
             .iter()

@@ -106,13 +106,6 @@ pub(super) fn parse_net(s: &str) -> Option<IpNet> {
     s.parse::<IpAddr>().ok().map(IpNet::from)
 }
 
-pub(super) fn family_of(n: &IpNet) -> Family {
-    match n {
-        IpNet::V4(_) => Family::V4,
-        IpNet::V6(_) => Family::V6,
-    }
-}
-
 pub(super) struct World<'a> {
     pub endpoints: Vec<Endpoint<'a>>,
     pub net_sets: Vec<NetSet<'a>>,
@@ -380,7 +373,7 @@ fn fam_prefix(p: &str, f: Family) -> String {
 pub(super) fn aggregate(nets: &[IpNet], family: Family) -> Vec<IpNet> {
     // One network (most rules' `nets`): nothing to merge.
     if let [n] = nets {
-        return if family_of(n) == family {
+        return if Family::of(n) == family {
             vec![n.trunc()]
         } else {
             Vec::new()
@@ -388,7 +381,7 @@ pub(super) fn aggregate(nets: &[IpNet], family: Family) -> Vec<IpNet> {
     }
     let v: Vec<IpNet> = nets
         .iter()
-        .filter(|n| family_of(n) == family)
+        .filter(|n| Family::of(n) == family)
         .map(|n| n.trunc())
         .collect();
     let mut out = IpNet::aggregate(&v);

@@ -5,7 +5,7 @@
 //! (protocol, port) values on different endpoints; it becomes none when it
 //! can never match (see [`lower_rule`]).
 
-use super::resolve::{family_of, parse_net, Endpoint, Nets, Scope, Sets, World};
+use super::resolve::{parse_net, Endpoint, Nets, Scope, Sets, World};
 use super::Policy;
 use crate::ir::{Direction, Family, FwRule, IcmpMatch, Match, PortSet, RuleAction, SideMatch};
 use crate::model::{Action, EntityRule, IcmpFields, NumOrStr, PortMatch, Protocol, Rule};
@@ -263,7 +263,7 @@ fn lower_rule_inner(
     }
     for list in [&src.nets, &src.not_nets, &dst.nets, &dst.not_nets] {
         if !list.is_empty() {
-            fams.retain(|f| list.iter().any(|n| family_of(n) == *f));
+            fams.retain(|f| list.iter().any(|n| Family::of(n) == *f));
         }
     }
     if fams.is_empty() {
