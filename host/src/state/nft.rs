@@ -666,29 +666,56 @@ pub fn object_block<'a>(listing: &'a str, object: &str) -> Option<&'a str> {
 /// is kept). Compared in order, every plan after such a delta missed the
 /// table applied last and read the whole table again.
 fn listed_objects(text: &str) -> (Vec<String>, Vec<Vec<ListedItem>>) {
-    let mut frame = Vec::new();
-    let mut objects = Vec::new();
-    let mut block: Option<String> = None;
-    for l in text.lines() {
-        if let Some(b) = &mut block {
-            b.push_str(l);
-            b.push('\n');
-            if l == "\t}" {
-                objects.extend(block.take().map(|b| listed_items(&b)));
-            }
-            continue;
-        }
-        let top = l.starts_with('\t') && !l.starts_with("\t\t");
-        if top && listed_line(l).trim_end().ends_with('{') {
-            block = Some(format!("{l}\n"));
-        } else if !l.trim().is_empty() {
-            frame.push(listed_line(l));
-        }
-    }
     // A listing cut short: its open block is compared as it is.
-    objects.extend(block.map(|b| listed_items(&b)));
+    let top = top_level(text);
+    let frame = top.frame.iter().map(|l| listed_line(l)).collect();
+    let mut objects: Vec<_> = top.blocks.iter().map(|b| listed_items(b)).collect();
     objects.sort();
     (frame, objects)
+}
+
+/// A table's text (a listing, or an artifact from its table on) at its top
+/// level: the lines outside its objects, and each object's block, from its
+/// opening line (one tab deep, ending in `{`) through its closing `\t}`
+/// line, as written, in order. A block left open runs to the end of the
+/// text, and `open` says so.
+pub(crate) struct TopLevel<'a> {
+    pub frame: Vec<&'a str>,
+    pub blocks: Vec<&'a str>,
+    pub open: bool,
+}
+
+pub(crate) fn top_level(text: &str) -> TopLevel<'_> {
+    let (mut frame, mut blocks) = (Vec::new(), Vec::new());
+    let mut start: Option<usize> = None;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let here = at;
+        at += line.len();
+        let l = line.strip_suffix('\n').unwrap_or(line);
+        let l = l.strip_suffix('\r').unwrap_or(l);
+        match start {
+            Some(from) if l == "\t}" => {
+                blocks.push(&text[from..at]);
+                start = None;
+            }
+            Some(_) => {}
+            None if l.starts_with('\t')
+                && !l.starts_with("\t\t")
+                && listed_line(l).trim_end().ends_with('{') =>
+            {
+                start = Some(here);
+            }
+            None if !l.trim().is_empty() => frame.push(l),
+            None => {}
+        }
+    }
+    blocks.extend(start.map(|from| &text[from..]));
+    TopLevel {
+        frame,
+        blocks,
+        open: start.is_some(),
+    }
 }
 
 /// One line of a listing (handle dropped, counters reset), or a set's

@@ -129,17 +129,34 @@ pub fn predict(
 
 /// The two artifacts cut down to the top-level objects (sets, maps,
 /// chains) they write differently, in a table of their own each; None when
-/// they do not write the same objects in the same order. Lines outside
-/// objects (comments, the table's own lines) are left out: reading an
-/// artifact skips comments, and the rest is the same in every artifact.
+/// they do not write the same objects in the same order, differ outside
+/// their objects (comments aside: reading an artifact skips them) or leave
+/// an object open.
 fn differing(old: &str, new: &str) -> Option<(String, String)> {
-    let (a, b) = (objects(old)?, objects(new)?);
-    if a.len() != b.len() || a.iter().zip(&b).any(|(x, y)| x.0 != y.0) {
+    use super::nft::{artifact_body, top_level};
+    let (a, b) = (top_level(artifact_body(old)), top_level(artifact_body(new)));
+    let head = |block: &str| block.lines().next().unwrap_or_default().to_string();
+    let frame = |lines: &[&str]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(|l| l.to_string())
+            .collect()
+    };
+    if a.open
+        || b.open
+        || a.blocks.len() != b.blocks.len()
+        || a.blocks
+            .iter()
+            .zip(&b.blocks)
+            .any(|(x, y)| head(x) != head(y))
+        || frame(&a.frame) != frame(&b.frame)
+    {
         return None;
     }
     let open = format!("table inet {} {{\n", netc_ir::NFT_TABLE);
     let (mut x, mut y) = (open.clone(), open);
-    for ((_, p), (_, q)) in a.iter().zip(&b) {
+    for (p, q) in a.blocks.iter().zip(&b.blocks) {
         if p != q {
             x.push_str(p);
             y.push_str(q);
@@ -148,36 +165,6 @@ fn differing(old: &str, new: &str) -> Option<(String, String)> {
     x.push_str("}\n");
     y.push_str("}\n");
     Some((x, y))
-}
-
-/// An artifact's top-level objects in order: each one's first line (`set
-/// x {`, `chain y {`) and its text through its closing line; None when
-/// the text is not laid out as netc writes it (an object left open).
-fn objects(text: &str) -> Option<Vec<(&str, &str)>> {
-    let body = super::nft::artifact_body(text);
-    let mut out = Vec::new();
-    let mut start: Option<(usize, &str)> = None;
-    let mut at = 0;
-    for line in body.split_inclusive('\n') {
-        let here = at;
-        at += line.len();
-        let l = line.trim_end_matches('\n');
-        let depth = l.len() - l.trim_start_matches('\t').len();
-        if depth != 1 {
-            continue;
-        }
-        let t = l.trim();
-        match start {
-            None if t.starts_with('#') || t == "}" => {}
-            None => start = Some((here, l)),
-            Some((from, head)) if t == "}" => {
-                out.push((head, &body[from..at]));
-                start = None;
-            }
-            Some(_) => return None,
-        }
-    }
-    start.is_none().then_some(out)
 }
 
 /// The element texts among `elems` (an artifact's elements are texts as
